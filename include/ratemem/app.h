@@ -1,0 +1,6 @@
+/* ratemem: the subcommands of the ratemem command. */
+#pragma once
+#include <ratemem/ratemem.h>
+
+/* Collective. `ratemem retrieve`: store memories, cue, integrate, classify, report. */
+PETSC_EXTERN PetscErrorCode RmRetrieveMain(MPI_Comm comm);

@@ -1,0 +1,92 @@
+/* ratemem: dynamics (model.md §3) -- right-hand side f(x), its Jacobian-vector product, readout. */
+#pragma once
+#include <petscmat.h>
+#include <ratemem/sys.h>
+
+typedef enum { RM_ACTIVATION_SIGMOID, RM_ACTIVATION_RECTANH, RM_ACTIVATION_TANH } RmActivationType;
+extern const char *const RmActivationTypes[];
+
+/* Activation φ with gain ρ and threshold x* (model.md §3). */
+typedef struct {
+  RmActivationType type;
+  PetscReal        gain, threshold;
+} RmActivation;
+
+static inline PetscReal RmActivationEval(const RmActivation *act, PetscReal s)
+{
+  switch (act->type) {
+  case RM_ACTIVATION_SIGMOID: /* φ(s) = 1/(1+exp(-4ρ(s - x* - 1/(2ρ)))), maximum slope ρ */
+    return 1.0 / (1.0 + PetscExpReal(-4.0 * act->gain * (s - act->threshold - 0.5 / act->gain)));
+  case RM_ACTIVATION_RECTANH: /* φ(s) = tanh(ρ(s - x*)) for s >= x*, else 0 */
+    return s >= act->threshold ? PetscTanhReal(act->gain * (s - act->threshold)) : 0.0;
+  default: /* Hopfield readout tanh(δ y) */
+    return PetscTanhReal(act->gain * s);
+  }
+}
+
+static inline PetscReal RmActivationDerivative(const RmActivation *act, PetscReal s)
+{
+  PetscReal p;
+  switch (act->type) {
+  case RM_ACTIVATION_SIGMOID:
+    p = RmActivationEval(act, s);
+    return 4.0 * act->gain * p * (1.0 - p);
+  case RM_ACTIVATION_RECTANH:
+    if (s < act->threshold) return 0.0;
+    p = PetscTanhReal(act->gain * (s - act->threshold));
+    return act->gain * (1.0 - p * p);
+  default:
+    p = PetscTanhReal(act->gain * s);
+    return act->gain * (1.0 - p * p);
+  }
+}
+
+/* φ'(s) written through φ(s) itself, where that is exact: lets the Jacobian set-up reuse the
+   φ(W x + u) = τ f(x) + x that CVODE already computed, instead of another weight product. */
+static inline PetscBool RmActivationDerivativeFromValue(const RmActivation *act, PetscReal p, PetscReal *dp)
+{
+  switch (act->type) {
+  case RM_ACTIVATION_SIGMOID:
+    *dp = 4.0 * act->gain * p * (1.0 - p);
+    return PETSC_TRUE;
+  case RM_ACTIVATION_RECTANH: /* φ = 0 exactly below threshold, where φ' = 0 */
+    *dp = p > 0 ? act->gain * (1.0 - p * p) : 0.0;
+    return PETSC_TRUE;
+  default:
+    return PETSC_FALSE;
+  }
+}
+
+/* Rate model τ ẋ = -x + φ(W x + u), or Hopfield voltage form τ ẏ = -y + W tanh(δ y) + u. */
+typedef enum { RM_MODEL_RATE, RM_MODEL_VOLTAGE } RmModelKind;
+extern const char *const RmModelKinds[];
+
+typedef struct _p_RmModel *RmModel;
+
+PETSC_EXTERN PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model);
+PETSC_EXTERN PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind);
+PETSC_EXTERN PetscErrorCode RmModelSetFromOptions(RmModel model);
+/* Collective. Takes a reference to the weight matrix W (row-distributed, square). */
+PETSC_EXTERN PetscErrorCode RmModelSetWeights(RmModel model, Mat W);
+PETSC_EXTERN PetscErrorCode RmModelSetUp(RmModel model);
+PETSC_EXTERN PetscErrorCode RmModelView(RmModel model, PetscViewer viewer);
+PETSC_EXTERN PetscErrorCode RmModelDestroy(RmModel *model);
+
+PETSC_EXTERN PetscErrorCode RmModelGetKind(RmModel model, RmModelKind *kind);
+PETSC_EXTERN PetscErrorCode RmModelGetActivation(RmModel model, RmActivation *act);
+PETSC_EXTERN PetscErrorCode RmModelGetTau(RmModel model, PetscReal *tau);
+/* Collective. A state vector with the neuron layout of the weight rows (caller destroys). */
+PETSC_EXTERN PetscErrorCode RmModelCreateState(RmModel model, Vec *x);
+
+/* Collective. f = ẋ at state x. */
+PETSC_EXTERN PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f);
+/* Collective. Store the linearisation point x (one weight product) for RmModelJacobianMult. */
+PETSC_EXTERN PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x);
+/* Collective. The same, given f = f(x) already computed: no weight product for the rate model. */
+PETSC_EXTERN PetscErrorCode RmModelJacobianSetUpWithRHS(RmModel model, Vec x, Vec f);
+/* Collective. Jv = J(x) v, analytic: rate (−v + φ'(Wx+u) ⊙ (W v))/τ, voltage (−v + W(φ'(y) ⊙ v))/τ. */
+PETSC_EXTERN PetscErrorCode RmModelJacobianMult(RmModel model, Vec v, Vec Jv);
+/* Collective. ‖f(x)‖∞. */
+PETSC_EXTERN PetscErrorCode RmModelResidualNorm(RmModel model, Vec x, PetscReal *norm);
+/* Collective. Neural output r(x): rates x for the rate model, tanh(δ y) for the voltage form. */
+PETSC_EXTERN PetscErrorCode RmModelReadout(RmModel model, Vec x, Vec r);

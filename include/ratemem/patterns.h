@@ -1,0 +1,48 @@
+/* ratemem: memories (model.md §1) and cues. Each rank holds the neurons (rows) it owns. */
+#pragma once
+#include <petscvec.h>
+#include <ratemem/sys.h>
+
+typedef struct _p_RmMemories *RmMemories;
+
+typedef enum { RM_PATTERNS_RANDOM, RM_PATTERNS_DETERMINISTIC, RM_PATTERNS_HADAMARD, RM_PATTERNS_FILE } RmPatternKind;
+extern const char *const RmPatternKinds[];
+
+/* How a stored bit is read as a number: {0,1} for the rate model, {-1,+1} for Hopfield designs. */
+typedef enum { RM_ENCODING_BINARY, RM_ENCODING_SPIN } RmEncoding;
+extern const char *const RmEncodings[];
+
+typedef enum { RM_CUE_FLIP, RM_CUE_MIXTURE } RmCueKind;
+extern const char *const RmCueKinds[];
+
+PETSC_EXTERN PetscErrorCode RmMemoriesCreate(MPI_Comm comm, RmMemories *mem);
+PETSC_EXTERN PetscErrorCode RmMemoriesSetEncoding(RmMemories mem, RmEncoding enc);
+PETSC_EXTERN PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem);
+PETSC_EXTERN PetscErrorCode RmMemoriesSetUp(RmMemories mem);
+PETSC_EXTERN PetscErrorCode RmMemoriesView(RmMemories mem, PetscViewer viewer);
+PETSC_EXTERN PetscErrorCode RmMemoriesDestroy(RmMemories *mem);
+
+/* Not collective. Sizes and ownership: n neurons, P memories, this rank owns [rstart, rend). */
+PETSC_EXTERN PetscErrorCode RmMemoriesGetSizes(RmMemories mem, PetscInt *n, PetscInt *P);
+PETSC_EXTERN PetscErrorCode RmMemoriesGetOwnershipRange(RmMemories mem, PetscInt *rstart, PetscInt *rend);
+PETSC_EXTERN PetscErrorCode RmMemoriesGetComm(RmMemories mem, MPI_Comm *comm);
+PETSC_EXTERN PetscErrorCode RmMemoriesGetSeed(RmMemories mem, PetscInt64 *seed);
+PETSC_EXTERN PetscErrorCode RmMemoriesGetKind(RmMemories mem, RmPatternKind *kind);
+PETSC_EXTERN PetscErrorCode RmMemoriesGetEncoding(RmMemories mem, RmEncoding *enc);
+/* Coding level q (fraction of active entries): the option for generated memories, the measured mean for loaded ones. */
+PETSC_EXTERN PetscErrorCode RmMemoriesGetCoding(RmMemories mem, PetscReal *q);
+/* Local bits, pattern-major: bits[mu*nlocal + i] in {0,1} for local neuron i. Owned by mem. */
+PETSC_EXTERN PetscErrorCode RmMemoriesGetLocalBits(RmMemories mem, const uint8_t **bits);
+/* Collective. All P x n bits on every rank (only for assembling explicit weights; O(nP) bytes). */
+PETSC_EXTERN PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **bits);
+/* Collective. A Vec with the neuron layout (caller destroys). */
+PETSC_EXTERN PetscErrorCode RmMemoriesCreateVec(RmMemories mem, Vec *v);
+
+/* Cues. Collective. Writes the encoded cue of trial t into x and returns its memory. */
+typedef struct {
+  RmCueKind kind;
+  PetscReal flip;           /* fraction of entries flipped (exactly round(flip*n) of them) */
+  PetscInt  mixture_count;  /* memories in a mixture cue (majority vote) */
+} RmCueOptions;
+PETSC_EXTERN PetscErrorCode RmCueOptionsSetFromOptions(MPI_Comm comm, RmCueOptions *opts);
+PETSC_EXTERN PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, PetscInt trial, Vec x, PetscInt *cue_memory);

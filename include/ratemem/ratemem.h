@@ -1,0 +1,10 @@
+/* ratemem: distributed firing-rate associative memories. Umbrella header. */
+#pragma once
+#define RATEMEM_VERSION "0.1.0"
+#include <ratemem/sys.h>
+#include <ratemem/patterns.h>
+#include <ratemem/synapses.h>
+#include <ratemem/dynamics.h>
+#include <ratemem/integrate.h>
+#include <ratemem/classify.h>
+#include <ratemem/io.h>

@@ -1,0 +1,43 @@
+/* ratemem: synaptic designs (model.md §2, §3) stored as row-distributed PETSc matrices. */
+#pragma once
+#include <petscmat.h>
+#include <ratemem/dynamics.h>
+#include <ratemem/patterns.h>
+
+typedef struct _p_RmSynapses *RmSynapses;
+
+typedef enum { RM_DESIGN_PAPER, RM_DESIGN_HEBBIAN } RmDesignType;
+extern const char *const RmDesignTypes[];
+typedef enum { RM_STORAGE_DENSE, RM_STORAGE_AIJ } RmStorageType;
+extern const char *const RmStorageTypes[];
+
+/* The parameters and derived coefficients of a design. For -design paper (model.md §2 general
+   design; basic when balance r = q): W = α/N (Ξ-β)(Ξ-β)ᵀ + γ/N 11ᵀ.  For -design hebbian:
+   W = 1/N Ξ Ξᵀ with zero diagonal (α = 1, β = γ = 0). */
+typedef struct {
+  PetscReal a, b;        /* currents of an inactive / active neuron at a memory */
+  PetscReal coding;      /* q */
+  PetscReal balance;     /* r: pairwise overlap ratio of the memories */
+  PetscReal alpha, beta, gamma;
+  PetscReal alpha_basic; /* α' = (b-a)/(φ_b-φ_a), the eigenvalue of W on the memory subspace (§6) */
+  PetscReal phi_a, phi_b;
+} RmDesign;
+
+PETSC_EXTERN PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn);
+PETSC_EXTERN PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn);
+/* Collective. Computes the design coefficients for activation act and assembles W. */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivation *act);
+PETSC_EXTERN PetscErrorCode RmSynapsesView(RmSynapses syn, PetscViewer viewer);
+PETSC_EXTERN PetscErrorCode RmSynapsesDestroy(RmSynapses *syn);
+
+PETSC_EXTERN PetscErrorCode RmSynapsesGetDesignType(RmSynapses syn, RmDesignType *type);
+PETSC_EXTERN PetscErrorCode RmSynapsesGetStorageType(RmSynapses syn, RmStorageType *type);
+PETSC_EXTERN PetscErrorCode RmSynapsesGetIndegree(RmSynapses syn, PetscInt *K);
+PETSC_EXTERN PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design);
+/* Not collective. Borrow the weight matrix. */
+PETSC_EXTERN PetscErrorCode RmSynapsesGetMat(RmSynapses syn, Mat *W);
+PETSC_EXTERN PetscErrorCode RmSynapsesRestoreMat(RmSynapses syn, Mat *W);
+/* Which model a design drives, and how its memories are encoded. */
+PETSC_EXTERN PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc);
+/* Compute the §2 coefficients (pure function; used by RmSynapsesSetUp and tests). */
+PETSC_EXTERN PetscErrorCode RmDesignCompute(MPI_Comm comm, RmDesignType type, const RmActivation *act, RmDesign *design);

@@ -1,0 +1,70 @@
+/* ratemem: system layer -- counter-based random numbers, logging events, errors, SUNDIALS flag conversion. */
+#pragma once
+#include <petscsys.h>
+#include <stdint.h>
+
+#ifndef PETSC_SUCCESS
+  #define PETSC_SUCCESS 0
+#endif
+
+/* Independent random streams.  Every random number in ratemem is a pure function of
+   (seed, stream, a, b): no generator state, so any rank computes the number belonging to
+   any (pattern, neuron) pair and 1, 2 or 3 ranks get bit-identical data. */
+typedef enum {
+  RM_STREAM_PATTERNS = 1,
+  RM_STREAM_CUE_FLIP = 2,
+  RM_STREAM_DILUTION = 3,
+} RmStream;
+
+/* splitmix64 finaliser: a bijective 64-bit mixer with full avalanche. */
+static inline uint64_t RmMix64(uint64_t z)
+{
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+/* Counter-based generator: a 64-bit random word keyed by (seed, stream, a, b). */
+static inline uint64_t RmRandomU64(uint64_t seed, RmStream stream, uint64_t a, uint64_t b)
+{
+  uint64_t h = RmMix64(seed ^ 0x6A09E667F3BCC909ULL);
+  h          = RmMix64(h ^ (uint64_t)stream);
+  h          = RmMix64(h ^ a);
+  return RmMix64(h ^ b);
+}
+
+/* Uniform double in [0,1) with 53 random bits. */
+static inline double RmRandomUniform(uint64_t seed, RmStream stream, uint64_t a, uint64_t b)
+{
+  return (double)(RmRandomU64(seed, stream, a, b) >> 11) * 0x1.0p-53;
+}
+
+/* Logging: events registered once by RmInitialize() so -log_view profiles every stage. */
+typedef struct {
+  PetscLogEvent generate, assemble, syn_mult, rhs, jac_setup, jac_vec, prec, integrate, overlap, io_write;
+  PetscLogStage stage_generate, stage_assemble, stage_integrate, stage_classify, stage_output;
+} RmLogEvents;
+extern RmLogEvents RM_EVENTS;
+
+PETSC_EXTERN PetscErrorCode RmInitialize(void);
+PETSC_EXTERN PetscErrorCode RmPushErrorHandler(void);
+PETSC_EXTERN PetscErrorCode RmCVODEFlagName_Private(int flag, char *name, size_t len);
+PETSC_EXTERN PetscErrorCode RmCheckFinite(MPI_Comm comm, const char *name, PetscReal value);
+PETSC_EXTERN PetscErrorCode RmCheckOptionsAllUsed(MPI_Comm comm);
+PETSC_EXTERN PetscErrorCode RmInsertOptionsYAML(MPI_Comm comm, const char *file);
+PETSC_EXTERN PetscErrorCode RmFileExists(MPI_Comm comm, const char *path, PetscBool *exists);
+PETSC_EXTERN PetscErrorCode RmAtomicRename(MPI_Comm comm, const char *tmp, const char *path);
+PETSC_EXTERN double         RmWallTime(void);
+
+/* SUNDIALS return flags become PETSc errors that name the failure. Flags > 0 (warnings,
+   root and tstop returns) pass. */
+#define RmCallCVODE(call) \
+  do { \
+    int rm_flag_ = (call); \
+    if (PetscUnlikely(rm_flag_ < 0)) { \
+      char rm_name_[64]; \
+      PetscCall(RmCVODEFlagName_Private(rm_flag_, rm_name_, sizeof(rm_name_))); \
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "CVODE call %s failed: %s (%d)", #call, rm_name_, rm_flag_); \
+    } \
+  } while (0)

@@ -1,0 +1,58 @@
+/* The ratemem command: parses the subcommand and hands over to it. Thin on purpose. */
+#include <ratemem/app.h>
+#include <string.h>
+
+static const char help[] = "ratemem: firing-rate networks as associative memories (distributed, PETSc + SUNDIALS CVODE).\n"
+                           "Usage: ratemem retrieve [options] [-options_file_yaml FILE]\n\n";
+
+static void Usage(FILE *fp)
+{
+  fprintf(fp, "usage: ratemem <subcommand> [options]\n"
+              "subcommands:\n"
+              "  retrieve   store memories, cue the network, integrate the rate dynamics, classify the final state\n"
+              "Run 'ratemem retrieve -help' for the options; any option may also come from -options_file_yaml FILE.\n");
+}
+
+/* Remove argv[i] and argv[i+1..i+count-1]. */
+static void RemoveArgs(int *argc, char **argv, int i, int count)
+{
+  for (int k = i; k + count <= *argc; k++) argv[k] = argv[k + count];
+  *argc -= count;
+}
+
+int main(int argc, char **argv)
+{
+  PetscErrorCode ierr;
+  const char    *yaml = NULL;
+
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-help")) {
+    Usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  if (strcmp(argv[1], "retrieve")) {
+    fprintf(stderr, "ratemem: error: unknown subcommand '%s' (known: retrieve)\n", argv[1]);
+    return 1;
+  }
+  RemoveArgs(&argc, argv, 1, 1);
+  /* The YAML file is loaded by us after initialisation, so that a malformed file gets our
+     one-line error, and so that command-line options override the file's. */
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-options_file_yaml")) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "ratemem: error: -options_file_yaml needs a file name\n");
+        return 1;
+      }
+      yaml = argv[i + 1];
+      RemoveArgs(&argc, argv, i, 2);
+      i--;
+    }
+  }
+  ierr = PetscInitialize(&argc, &argv, NULL, help);
+  if (ierr) return (int)ierr;
+  ierr = RmPushErrorHandler();
+  if (!ierr) ierr = RmInitialize();
+  if (!ierr && yaml) ierr = RmInsertOptionsYAML(PETSC_COMM_WORLD, yaml);
+  if (!ierr) ierr = RmRetrieveMain(PETSC_COMM_WORLD);
+  PetscErrorCode fin = PetscFinalize();
+  return ierr ? 1 : (fin ? 1 : 0);
+}

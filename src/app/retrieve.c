@@ -1,0 +1,419 @@
+/* `ratemem retrieve`: the end-to-end pipeline of one run (design.md): memories -> synapses ->
+   dynamics -> integration from each cue -> gather-and-classify -> reports. */
+#include <ratemem/app.h>
+#include <stdlib.h>
+
+typedef struct {
+  PetscInt          cue_memory, nearest;
+  RmLabel           label;
+  PetscReal         overlap, overlap_cue, overlap_raw, overlap_uncentred;
+  RmIntegratorStats stats;
+} TrialResult;
+
+typedef struct {
+  MPI_Comm     comm;
+  PetscMPIInt  size;
+  RmMemories   mem;
+  RmSynapses   syn;
+  RmModel      model;
+  RmIntegrator integ;
+  RmClassifier cl;
+  RmOutput     out;
+  RmCueOptions cue;
+  PetscInt     trials, current_trial;
+  char         summary[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN];
+  PetscBool    has_summary, has_output, quiet, help;
+  TrialResult *results;
+  double       t_generate, t_assemble, t_integrate, t_classify, t_output, t_total;
+  Vec          r; /* readout work vector */
+} App;
+
+static PetscErrorCode AppSetFromOptions(App *app)
+{
+  RmDesignType design;
+  RmModelKind  kind;
+  RmEncoding   enc;
+
+  PetscFunctionBeginUser;
+  app->trials = 10;
+  app->cue    = (RmCueOptions){RM_CUE_FLIP, 0.1, 3};
+  PetscCall(PetscOptionsHasHelp(NULL, &app->help));
+  PetscCall(RmSynapsesCreate(app->comm, &app->syn));
+  PetscCall(RmSynapsesSetFromOptions(app->syn));
+  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
+  PetscCall(RmDesignTypeGetModel(design, &kind, &enc));
+  PetscCall(RmMemoriesCreate(app->comm, &app->mem));
+  PetscCall(RmMemoriesSetEncoding(app->mem, enc));
+  PetscCall(RmMemoriesSetFromOptions(app->mem));
+  PetscCall(RmModelCreate(app->comm, &app->model));
+  PetscCall(RmModelSetKind(app->model, kind));
+  PetscCall(RmModelSetFromOptions(app->model));
+  PetscCall(RmCueOptionsSetFromOptions(app->comm, &app->cue));
+  PetscCall(RmIntegratorCreate(app->comm, &app->integ));
+  PetscCall(RmIntegratorSetFromOptions(app->integ));
+  PetscCall(RmClassifierCreate(app->mem, &app->cl));
+  PetscCall(RmClassifierSetFromOptions(app->cl));
+  PetscOptionsBegin(app->comm, NULL, "Retrieval run", "ratemem retrieve");
+  PetscCall(PetscOptionsInt("-trials", "Number of retrieval trials (trial t cues memory t mod P)", "ratemem retrieve", app->trials, &app->trials, NULL));
+  PetscCall(PetscOptionsString("-summary", "JSON summary file (written atomically by rank 0)", "ratemem retrieve", app->summary, app->summary,
+                               sizeof(app->summary), &app->has_summary));
+  PetscCall(PetscOptionsString("-output", "HDF5 file with patterns, initial and final states, overlaps (parallel write)", "ratemem retrieve",
+                               app->output, app->output, sizeof(app->output), &app->has_output));
+  PetscCall(PetscOptionsBool("-quiet", "Do not print the results table", "ratemem retrieve", app->quiet, &app->quiet, NULL));
+  PetscOptionsEnd();
+  PetscCheck(app->trials > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "trials must be > 0, got %" PetscInt_FMT, app->trials);
+  PetscCheck(!app->has_summary || app->summary[0], app->comm, PETSC_ERR_ARG_WRONG, "-summary needs a file name");
+  PetscCheck(!app->has_output || app->output[0], app->comm, PETSC_ERR_ARG_WRONG, "-output needs a file name");
+  if (!app->help) PetscCall(RmCheckOptionsAllUsed(app->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -monitor: time reached, steps, best overlap so far, on stderr. */
+static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, Vec x)
+{
+  App       *app = (App *)ctx;
+  RmOverlaps ov;
+  PetscInt   P, best = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmModelReadout(app->model, x, app->r));
+  PetscCall(RmClassifierComputeOverlaps(app->cl, app->r, &ov));
+  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
+  for (PetscInt mu = 1; mu < P; mu++)
+    if (ov.normalised[mu] > ov.normalised[best]) best = mu;
+  PetscCall(PetscFPrintf(app->comm, stderr, "[monitor] trial %" PetscInt_FMT ": t = %-10.4g steps = %-6" PetscInt64_FMT " best overlap %.4f (memory %" PetscInt_FMT ")\n",
+                         app->current_trial, (double)t, steps, (double)ov.normalised[best], best));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode AppSetUp(App *app)
+{
+  RmActivation act;
+  RmDesign     design;
+  Mat          W;
+  double       t0;
+
+  PetscFunctionBeginUser;
+  t0 = RmWallTime();
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_generate));
+  PetscCall(RmMemoriesSetUp(app->mem));
+  PetscCall(PetscLogStagePop());
+  app->t_generate = RmWallTime() - t0;
+  t0              = RmWallTime();
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_assemble));
+  PetscCall(RmModelGetActivation(app->model, &act));
+  PetscCall(RmSynapsesSetUp(app->syn, app->mem, &act));
+  PetscCall(RmSynapsesGetMat(app->syn, &W));
+  PetscCall(RmModelSetWeights(app->model, W));
+  PetscCall(RmSynapsesRestoreMat(app->syn, &W));
+  PetscCall(RmModelSetUp(app->model));
+  PetscCall(PetscLogStagePop());
+  app->t_assemble = RmWallTime() - t0;
+  PetscCall(RmIntegratorSetModel(app->integ, app->model));
+  PetscCall(RmIntegratorSetMonitor(app->integ, MonitorProgress, app));
+  PetscCall(RmIntegratorSetUp(app->integ));
+  PetscCall(RmSynapsesGetDesign(app->syn, &design));
+  PetscCall(RmClassifierSetRateScale(app->cl, design.phi_a, design.phi_b));
+  PetscCall(RmClassifierSetUp(app->cl));
+  PetscCall(RmModelCreateState(app->model, &app->r));
+  PetscCall(PetscCalloc1(app->trials, &app->results));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode RunTrial(App *app, PetscInt t, Vec x0, Vec x)
+{
+  TrialResult *res = &app->results[t];
+  RmOverlaps   ov;
+  double       t0;
+
+  PetscFunctionBeginUser;
+  app->current_trial = t;
+  PetscCall(RmMemoriesCreateCue(app->mem, &app->cue, t, x0, &res->cue_memory));
+  PetscCall(VecCopy(x0, x));
+  t0 = RmWallTime();
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
+  PetscCall(RmIntegratorSolve(app->integ, x, &res->stats));
+  PetscCall(PetscLogStagePop());
+  app->t_integrate += RmWallTime() - t0;
+  t0 = RmWallTime();
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_classify));
+  PetscCall(RmModelReadout(app->model, x, app->r));
+  PetscCall(RmClassifierComputeOverlaps(app->cl, app->r, &ov));
+  PetscCall(RmClassifierLabel(app->cl, &ov, res->cue_memory, res->stats.converged, &res->label, &res->nearest));
+  PetscCall(PetscLogStagePop());
+  app->t_classify += RmWallTime() - t0;
+  res->overlap           = ov.normalised[res->nearest];
+  res->overlap_cue       = ov.normalised[res->cue_memory];
+  res->overlap_raw       = ov.raw[res->cue_memory];
+  res->overlap_uncentred = ov.uncentred[res->cue_memory];
+  if (app->out) {
+    t0 = RmWallTime();
+    PetscCall(PetscLogStagePush(RM_EVENTS.stage_output));
+    PetscCall(RmOutputWriteTrial(app->out, t, x0, x, ov.normalised, ov.raw));
+    PetscCall(PetscLogStagePop());
+    app->t_output += RmWallTime() - t0;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscInt CountLabel(App *app, RmLabel label)
+{
+  PetscInt c = 0;
+  for (PetscInt t = 0; t < app->trials; t++) c += app->results[t].label == label;
+  return c;
+}
+
+static PetscErrorCode PrintTable(App *app)
+{
+  PetscInt         n, P, K;
+  RmDesignType     design;
+  RmStorageType    storage;
+  RmIntegratorType method;
+
+  PetscFunctionBeginUser;
+  if (app->quiet) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
+  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
+  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
+  PetscCall(RmSynapsesGetIndegree(app->syn, &K));
+  PetscCall(RmIntegratorGetType(app->integ, &method));
+  PetscCall(PetscPrintf(app->comm, "ratemem retrieve: n = %" PetscInt_FMT ", P = %" PetscInt_FMT ", design %s, storage %s", n, P, RmDesignTypes[design],
+                        RmStorageTypes[storage]));
+  if (K) PetscCall(PetscPrintf(app->comm, " (indegree %" PetscInt_FMT ")", K));
+  PetscCall(PetscPrintf(app->comm, ", integrator %s, %d rank%s\n\n", RmIntegratorTypes[method], app->size, app->size > 1 ? "s" : ""));
+  PetscCall(PetscPrintf(app->comm, "%6s %4s %6s  %-12s %7s %8s %9s %7s %7s %10s\n", "trial", "cue", "flip", "label", "nearest", "overlap", "t_end", "steps",
+                        "rhs", "residual"));
+  for (PetscInt t = 0; t < app->trials; t++) {
+    TrialResult *r = &app->results[t];
+    PetscCall(PetscPrintf(app->comm, "%6" PetscInt_FMT " %4" PetscInt_FMT " %6.3f  %-12s %7" PetscInt_FMT " %8.4f %9.3f %7" PetscInt64_FMT " %7" PetscInt64_FMT " %10.2e\n",
+                          t, r->cue_memory, (double)app->cue.flip, RmLabels[r->label], r->nearest, (double)r->overlap, (double)r->stats.t_end,
+                          r->stats.steps, r->stats.rhs_evals, (double)r->stats.residual));
+  }
+  PetscInt ok = CountLabel(app, RM_LABEL_RETRIEVED);
+  PetscCall(PetscPrintf(app->comm, "\nretrieval rate: %" PetscInt_FMT "/%" PetscInt_FMT " = %.3f  (retrieved %" PetscInt_FMT ", other %" PetscInt_FMT
+                                   ", spurious %" PetscInt_FMT ", unconverged %" PetscInt_FMT ")\n",
+                        ok, app->trials, (double)ok / app->trials, ok, CountLabel(app, RM_LABEL_OTHER), CountLabel(app, RM_LABEL_SPURIOUS),
+                        CountLabel(app, RM_LABEL_UNCONVERGED)));
+  PetscCall(PetscPrintf(app->comm, "wall time (s): generate %.3f, assemble %.3f, integrate %.3f, classify %.3f, output %.3f, total %.3f\n",
+                        app->t_generate, app->t_assemble, app->t_integrate, app->t_classify, app->t_output, app->t_total));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteSummaryModel(App *app, RmJSON *j)
+{
+  RmActivation act;
+  RmDesign     d;
+  RmModelKind  kind;
+  PetscReal    tau;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmModelGetActivation(app->model, &act));
+  PetscCall(RmModelGetKind(app->model, &kind));
+  PetscCall(RmModelGetTau(app->model, &tau));
+  PetscCall(RmSynapsesGetDesign(app->syn, &d));
+  PetscCall(RmJSONBeginObject(j, "model"));
+  PetscCall(RmJSONString(j, "kind", RmModelKinds[kind]));
+  PetscCall(RmJSONString(j, "activation", RmActivationTypes[act.type]));
+  PetscCall(RmJSONReal(j, "gain", act.gain));
+  PetscCall(RmJSONReal(j, "threshold", act.threshold));
+  PetscCall(RmJSONReal(j, "a", d.a));
+  PetscCall(RmJSONReal(j, "b", d.b));
+  PetscCall(RmJSONReal(j, "coding", d.coding));
+  PetscCall(RmJSONReal(j, "balance", d.balance));
+  PetscCall(RmJSONReal(j, "tau", tau));
+  PetscCall(RmJSONReal(j, "alpha", d.alpha));
+  PetscCall(RmJSONReal(j, "alpha_basic", d.alpha_basic));
+  PetscCall(RmJSONReal(j, "beta", d.beta));
+  PetscCall(RmJSONReal(j, "gamma", d.gamma));
+  PetscCall(RmJSONReal(j, "phi_a", d.phi_a));
+  PetscCall(RmJSONReal(j, "phi_b", d.phi_b));
+  PetscCall(RmJSONEndObject(j));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteSummaryNetwork(App *app, RmJSON *j)
+{
+  PetscInt         n, P, K;
+  PetscInt64       seed;
+  RmDesignType     design;
+  RmStorageType    storage;
+  RmPatternKind    pkind;
+  RmIntegratorType method;
+  PetscReal        rtol, atol, t_final, ctol, dt, thr;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
+  PetscCall(RmMemoriesGetSeed(app->mem, &seed));
+  PetscCall(RmMemoriesGetKind(app->mem, &pkind));
+  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
+  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
+  PetscCall(RmSynapsesGetIndegree(app->syn, &K));
+  PetscCall(RmJSONBeginObject(j, "network"));
+  PetscCall(RmJSONInt(j, "n", n));
+  PetscCall(RmJSONInt(j, "memories", P));
+  PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
+  PetscCall(RmJSONString(j, "storage", RmStorageTypes[storage]));
+  PetscCall(RmJSONInt(j, "indegree", K));
+  PetscCall(RmJSONInt(j, "seed", seed));
+  PetscCall(RmJSONString(j, "patterns", RmPatternKinds[pkind]));
+  PetscCall(RmJSONEndObject(j));
+  PetscCall(RmJSONBeginObject(j, "cue"));
+  PetscCall(RmJSONString(j, "kind", RmCueKinds[app->cue.kind]));
+  PetscCall(RmJSONReal(j, "flip", app->cue.flip));
+  PetscCall(RmJSONInt(j, "mixture_count", app->cue.mixture_count));
+  PetscCall(RmJSONEndObject(j));
+  PetscCall(RmIntegratorGetType(app->integ, &method));
+  PetscCall(RmIntegratorGetTolerances(app->integ, &rtol, &atol));
+  PetscCall(RmIntegratorGetSettings(app->integ, &t_final, &ctol, &dt));
+  PetscCall(RmJSONBeginObject(j, "integrator"));
+  PetscCall(RmJSONString(j, "method", RmIntegratorTypes[method]));
+  PetscCall(RmJSONReal(j, "rtol", rtol));
+  PetscCall(RmJSONReal(j, "atol", atol));
+  PetscCall(RmJSONReal(j, "t_final", t_final));
+  PetscCall(RmJSONReal(j, "converge_tol", ctol));
+  if (method == RM_INTEGRATOR_EULER) PetscCall(RmJSONReal(j, "dt", dt));
+  PetscCall(RmJSONEndObject(j));
+  PetscCall(RmClassifierGetThreshold(app->cl, &thr));
+  PetscCall(RmJSONReal(j, "overlap_threshold", thr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteSummaryTrials(App *app, RmJSON *j)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmJSONBeginArray(j, "trials"));
+  for (PetscInt t = 0; t < app->trials; t++) {
+    TrialResult             *r = &app->results[t];
+    const RmIntegratorStats *s = &r->stats;
+    PetscCall(RmJSONBeginObject(j, NULL));
+    PetscCall(RmJSONInt(j, "trial", t));
+    PetscCall(RmJSONInt(j, "cue_memory", r->cue_memory));
+    PetscCall(RmJSONReal(j, "flip_fraction", app->cue.flip));
+    PetscCall(RmJSONBool(j, "converged", s->converged));
+    PetscCall(RmJSONString(j, "label", RmLabels[r->label]));
+    PetscCall(RmJSONInt(j, "nearest_memory", r->nearest));
+    PetscCall(RmJSONReal(j, "overlap", r->overlap));
+    PetscCall(RmJSONReal(j, "overlap_cue", r->overlap_cue));
+    PetscCall(RmJSONReal(j, "overlap_raw", r->overlap_raw));
+    PetscCall(RmJSONReal(j, "overlap_uncentred", r->overlap_uncentred));
+    PetscCall(RmJSONReal(j, "t_end", s->t_end));
+    PetscCall(RmJSONInt(j, "steps", s->steps));
+    PetscCall(RmJSONInt(j, "rhs_evals", s->rhs_evals));
+    PetscCall(RmJSONReal(j, "residual", s->residual));
+    PetscCall(RmJSONInt(j, "jtimes_evals", s->jtimes_evals));
+    PetscCall(RmJSONInt(j, "jac_setups", s->jac_setups));
+    PetscCall(RmJSONInt(j, "nonlin_iters", s->nonlin_iters));
+    PetscCall(RmJSONInt(j, "lin_iters", s->lin_iters));
+    PetscCall(RmJSONInt(j, "err_test_fails", s->err_test_fails));
+    PetscCall(RmJSONInt(j, "nonlin_conv_fails", s->nonlin_conv_fails));
+    PetscCall(RmJSONInt(j, "lin_conv_fails", s->lin_conv_fails));
+    PetscCall(RmJSONReal(j, "wall_time", s->wall_time));
+    PetscCall(RmJSONEndObject(j));
+  }
+  PetscCall(RmJSONEndArray(j));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteSummary(App *app)
+{
+  PetscMPIInt rank;
+  char        tmp[PETSC_MAX_PATH_LEN + 16];
+  int         failed = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", app->summary));
+  if (!rank) {
+    FILE  *fp = fopen(tmp, "w");
+    RmJSON j;
+    if (!fp) failed = 1;
+    else {
+      PetscInt ok = CountLabel(app, RM_LABEL_RETRIEVED);
+      PetscCall(RmJSONBegin(&j, fp));
+      PetscCall(RmJSONString(&j, "ratemem_version", RATEMEM_VERSION));
+      PetscCall(RmJSONString(&j, "command", "retrieve"));
+      PetscCall(RmJSONInt(&j, "ranks", app->size));
+      PetscCall(WriteSummaryModel(app, &j));
+      PetscCall(WriteSummaryNetwork(app, &j));
+      PetscCall(WriteSummaryTrials(app, &j));
+      PetscCall(RmJSONReal(&j, "retrieval_rate", (PetscReal)ok / app->trials));
+      PetscCall(RmJSONBeginObject(&j, "counts"));
+      for (RmLabel l = RM_LABEL_RETRIEVED; l <= RM_LABEL_UNCONVERGED; l++) PetscCall(RmJSONInt(&j, RmLabels[l], CountLabel(app, l)));
+      PetscCall(RmJSONEndObject(&j));
+      PetscCall(RmJSONBeginObject(&j, "timings"));
+      PetscCall(RmJSONReal(&j, "generate", app->t_generate));
+      PetscCall(RmJSONReal(&j, "assemble", app->t_assemble));
+      PetscCall(RmJSONReal(&j, "integrate", app->t_integrate));
+      PetscCall(RmJSONReal(&j, "classify", app->t_classify));
+      PetscCall(RmJSONReal(&j, "output", app->t_output));
+      PetscCall(RmJSONReal(&j, "total", app->t_total));
+      PetscCall(RmJSONEndObject(&j));
+      PetscCall(RmJSONEnd(&j));
+      failed = ferror(fp) != 0;
+      failed |= fclose(fp) != 0;
+      if (failed) remove(tmp);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, app->comm));
+  PetscCheck(!failed, app->comm, PETSC_ERR_FILE_WRITE, "cannot write summary %s", tmp);
+  PetscCall(RmAtomicRename(app->comm, tmp, app->summary));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode AppRun(App *app)
+{
+  Vec      x0, x;
+  PetscInt n, P, rstart, rend;
+  double   t0 = RmWallTime();
+
+  PetscFunctionBeginUser;
+  PetscCall(AppSetFromOptions(app));
+  if (app->help) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(AppSetUp(app));
+  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
+  if (app->has_output) {
+    const uint8_t *bits;
+    PetscCall(RmMemoriesGetOwnershipRange(app->mem, &rstart, &rend));
+    PetscCall(RmMemoriesGetLocalBits(app->mem, &bits));
+    PetscCall(RmOutputCreate(app->comm, app->output, n, P, app->trials, &app->out));
+    PetscCall(RmOutputWritePatterns(app->out, rstart, rend - rstart, bits));
+  }
+  PetscCall(RmModelCreateState(app->model, &x0));
+  PetscCall(VecDuplicate(x0, &x));
+  for (PetscInt t = 0; t < app->trials; t++) PetscCall(RunTrial(app, t, x0, x));
+  PetscCall(VecDestroy(&x0));
+  PetscCall(VecDestroy(&x));
+  if (app->out) PetscCall(RmOutputCommit(app->out));
+  app->t_total = RmWallTime() - t0;
+  if (app->has_summary) PetscCall(WriteSummary(app));
+  PetscCall(PrintTable(app));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode AppDestroy(App *app)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmOutputDestroy(&app->out)); /* removes an uncommitted (partial) file */
+  PetscCall(RmClassifierDestroy(&app->cl));
+  PetscCall(RmIntegratorDestroy(&app->integ));
+  PetscCall(RmModelDestroy(&app->model));
+  PetscCall(RmSynapsesDestroy(&app->syn));
+  PetscCall(RmMemoriesDestroy(&app->mem));
+  PetscCall(VecDestroy(&app->r));
+  PetscCall(PetscFree(app->results));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRetrieveMain(MPI_Comm comm)
+{
+  App            app = {0};
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  app.comm = comm;
+  PetscCallMPI(MPI_Comm_size(comm, &app.size));
+  ierr = AppRun(&app);
+  PetscCall(AppDestroy(&app));
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

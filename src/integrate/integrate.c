@@ -1,0 +1,383 @@
+/* Integration to an equilibrium (model.md §3). CVODE runs step by step (CV_ONE_STEP) so that
+   convergence, ‖f(x)‖∞ < tol, is tested after every step: first on CVODE's interpolated
+   derivative (free), then confirmed with one true RHS evaluation. */
+#include <cvode/cvode.h>
+#include <nvector/nvector_petsc.h>
+#include <ratemem/integrate.h>
+#include <sunlinsol/sunlinsol_spgmr.h>
+#include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
+
+const char *const RmIntegratorTypes[] = {"bdf", "adams", "euler", "RmIntegratorType", "RM_INTEGRATOR_", NULL};
+
+struct _p_RmIntegrator {
+  MPI_Comm              comm;
+  PetscBool             setup_called;
+  RmIntegratorType      type;
+  RmModel               model;
+  PetscReal             rtol, atol, t_final, converge_tol, euler_dt;
+  PetscInt              max_steps, krylov_dim, monitor_every;
+  PetscBool             monitor;
+  RmIntegratorMonitorFn monitor_fn;
+  void                 *monitor_ctx;
+  /* CVODE state */
+  SUNContext            sunctx;
+  void                 *cvode;
+  SUNLinearSolver       ls;
+  SUNNonlinearSolver    nls;
+  Vec                   y, f;
+  N_Vector              y_nv, f_nv;
+  PetscErrorCode        callback_error; /* a PETSc error raised inside a CVODE callback */
+  char                  cvode_message[512];
+};
+
+PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(integ));
+  (*integ)->comm          = comm;
+  (*integ)->type          = RM_INTEGRATOR_BDF;
+  (*integ)->rtol          = 1e-6;
+  (*integ)->atol          = 1e-8;
+  (*integ)->t_final       = 100.0;
+  (*integ)->converge_tol  = 1e-6;
+  (*integ)->euler_dt      = 0.01;
+  (*integ)->max_steps     = 100000;
+  (*integ)->krylov_dim    = 0; /* SUNDIALS default (5) */
+  (*integ)->monitor_every = 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
+{
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(integ->comm, NULL, "Integration (model.md §3)", "RmIntegrator");
+  PetscCall(PetscOptionsEnum("-integrator", "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step)",
+                             "RmIntegratorSetFromOptions", RmIntegratorTypes, (PetscEnum)integ->type, (PetscEnum *)&integ->type, NULL));
+  PetscCall(PetscOptionsReal("-rtol", "CVODE relative tolerance", "RmIntegratorSetFromOptions", integ->rtol, &integ->rtol, NULL));
+  PetscCall(PetscOptionsReal("-atol", "CVODE absolute tolerance", "RmIntegratorSetFromOptions", integ->atol, &integ->atol, NULL));
+  PetscCall(PetscOptionsReal("-t_final", "Final time if the state has not converged before", "RmIntegratorSetFromOptions", integ->t_final,
+                             &integ->t_final, NULL));
+  PetscCall(PetscOptionsReal("-converge_tol", "Converged when the max-norm of dx/dt falls below this", "RmIntegratorSetFromOptions",
+                             integ->converge_tol, &integ->converge_tol, NULL));
+  PetscCall(PetscOptionsReal("-euler_dt", "Step of the explicit Euler baseline", "RmIntegratorSetFromOptions", integ->euler_dt, &integ->euler_dt, NULL));
+  PetscCall(PetscOptionsInt("-cvode_max_steps", "Maximum number of steps per trial (CVODE and Euler)", "RmIntegratorSetFromOptions", integ->max_steps,
+                            &integ->max_steps, NULL));
+  PetscCall(PetscOptionsInt("-cvode_krylov_dim", "Maximum Krylov subspace dimension of SPGMR (0: SUNDIALS default)", "RmIntegratorSetFromOptions",
+                            integ->krylov_dim, &integ->krylov_dim, NULL));
+  PetscCall(PetscOptionsBool("-monitor", "Print progress (time, steps, best overlap) to stderr", "RmIntegratorSetFromOptions", integ->monitor,
+                             &integ->monitor, NULL));
+  PetscCall(PetscOptionsInt("-monitor_every", "Print progress every this many steps", "RmIntegratorSetFromOptions", integ->monitor_every,
+                            &integ->monitor_every, NULL));
+  PetscOptionsEnd();
+  PetscCall(RmCheckFinite(integ->comm, "rtol", integ->rtol));
+  PetscCall(RmCheckFinite(integ->comm, "atol", integ->atol));
+  PetscCall(RmCheckFinite(integ->comm, "t_final", integ->t_final));
+  PetscCall(RmCheckFinite(integ->comm, "converge_tol", integ->converge_tol));
+  PetscCall(RmCheckFinite(integ->comm, "euler_dt", integ->euler_dt));
+  PetscCheck(integ->rtol >= 0 && integ->atol >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "rtol and atol must be >= 0, got %g and %g",
+             (double)integ->rtol, (double)integ->atol);
+  PetscCheck(integ->t_final > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "t_final must be > 0, got %g", (double)integ->t_final);
+  PetscCheck(integ->converge_tol > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "converge_tol must be > 0, got %g", (double)integ->converge_tol);
+  PetscCheck(integ->euler_dt > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "euler_dt must be > 0, got %g", (double)integ->euler_dt);
+  PetscCheck(integ->max_steps > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_max_steps must be > 0");
+  PetscCheck(integ->monitor_every > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "monitor_every must be > 0");
+  PetscCheck(integ->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetModel(RmIntegrator integ, RmModel model)
+{
+  PetscFunctionBeginUser;
+  integ->model = model;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetType(RmIntegrator integ, RmIntegratorType type)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!integ->setup_called, integ->comm, PETSC_ERR_ORDER, "set the integrator type before RmIntegratorSetUp()");
+  integ->type = type;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetMonitor(RmIntegrator integ, RmIntegratorMonitorFn fn, void *ctx)
+{
+  PetscFunctionBeginUser;
+  integ->monitor_fn  = fn;
+  integ->monitor_ctx = ctx;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- CVODE callbacks
+   They never return a PETSc code to CVODE: the code is kept and CVODE is told to stop (-1). */
+static int RHSCallback(realtype t, N_Vector y, N_Vector ydot, void *ctx)
+{
+  RmIntegrator integ = (RmIntegrator)ctx;
+  integ->callback_error = RmModelRHS(integ->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(ydot));
+  return integ->callback_error ? -1 : 0;
+}
+
+static int JacTimesSetupCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
+{
+  RmIntegrator integ = (RmIntegrator)ctx;
+  integ->callback_error = RmModelJacobianSetUpWithRHS(integ->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy));
+  return integ->callback_error ? -1 : 0;
+}
+
+static int JacTimesCallback(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, void *ctx, N_Vector tmp)
+{
+  RmIntegrator integ = (RmIntegrator)ctx;
+  integ->callback_error = RmModelJacobianMult(integ->model, N_VGetVector_Petsc(v), N_VGetVector_Petsc(Jv));
+  return integ->callback_error ? -1 : 0;
+}
+
+/* CVODE's own diagnostic goes into our error message instead of bare stderr. */
+static void ErrHandlerCallback(int code, const char *module, const char *function, char *msg, void *ctx)
+{
+  RmIntegrator integ = (RmIntegrator)ctx;
+  if (code < 0) snprintf(integ->cvode_message, sizeof(integ->cvode_message), "%s: %s", function, msg);
+}
+
+static PetscErrorCode SetUpCVODE(RmIntegrator integ)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!SUNContext_Create((void *)&integ->comm, &integ->sunctx), integ->comm, PETSC_ERR_LIB, "SUNContext_Create failed");
+  integ->y_nv = N_VMake_Petsc(integ->y, integ->sunctx);
+  integ->f_nv = N_VMake_Petsc(integ->f, integ->sunctx);
+  PetscCheck(integ->y_nv && integ->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
+  integ->cvode = CVodeCreate(integ->type == RM_INTEGRATOR_ADAMS ? CV_ADAMS : CV_BDF, integ->sunctx);
+  PetscCheck(integ->cvode, integ->comm, PETSC_ERR_MEM, "CVodeCreate failed");
+  RmCallCVODE(CVodeSetErrHandlerFn(integ->cvode, ErrHandlerCallback, integ));
+  RmCallCVODE(CVodeInit(integ->cvode, RHSCallback, 0.0, integ->y_nv));
+  RmCallCVODE(CVodeSetUserData(integ->cvode, integ));
+  RmCallCVODE(CVodeSStolerances(integ->cvode, integ->rtol, integ->atol));
+  RmCallCVODE(CVodeSetMaxNumSteps(integ->cvode, integ->max_steps));
+  if (integ->type == RM_INTEGRATOR_BDF) {
+    integ->ls = SUNLinSol_SPGMR(integ->y_nv, SUN_PREC_NONE, (int)integ->krylov_dim, integ->sunctx);
+    PetscCheck(integ->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
+    RmCallCVODE(CVodeSetLinearSolver(integ->cvode, integ->ls, NULL));
+    RmCallCVODE(CVodeSetJacTimes(integ->cvode, JacTimesSetupCallback, JacTimesCallback));
+  } else {
+    integ->nls = SUNNonlinSol_FixedPoint(integ->y_nv, 0, integ->sunctx);
+    PetscCheck(integ->nls, integ->comm, PETSC_ERR_MEM, "SUNNonlinSol_FixedPoint failed");
+    RmCallCVODE(CVodeSetNonlinearSolver(integ->cvode, integ->nls));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetUp(RmIntegrator integ)
+{
+  PetscFunctionBeginUser;
+  if (integ->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(integ->model, integ->comm, PETSC_ERR_ORDER, "call RmIntegratorSetModel() first");
+  PetscCall(RmModelSetUp(integ->model));
+  integ->setup_called = PETSC_TRUE; /* before SetUpCVODE: Destroy frees what a failed set-up left */
+  PetscCall(RmModelCreateState(integ->model, &integ->y));
+  PetscCall(VecDuplicate(integ->y, &integ->f));
+  if (integ->type != RM_INTEGRATOR_EULER) PetscCall(SetUpCVODE(integ));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Monitor(RmIntegrator integ, PetscReal t, PetscInt64 steps, Vec x, PetscBool last)
+{
+  PetscFunctionBeginUser;
+  if (integ->monitor && integ->monitor_fn && (last || steps % integ->monitor_every == 0))
+    PetscCall(integ->monitor_fn(integ->monitor_ctx, t, steps, x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckStepBudget(RmIntegrator integ, PetscInt64 steps, PetscReal t)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(steps < integ->max_steps, integ->comm, PETSC_ERR_NOT_CONVERGED,
+             "%s integrator failed: too much work, %" PetscInt_FMT " steps reached at t = %g before convergence or t_final (raise -cvode_max_steps)",
+             RmIntegratorTypes[integ->type], integ->max_steps, (double)t);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Explicit Euler x_{k+1} = x_k + dt f(x_k): the baseline of peers. ‖f(x_k)‖∞ comes for free. */
+static PetscErrorCode SolveEuler(RmIntegrator integ, RmIntegratorStats *st)
+{
+  PetscReal t = 0, dt = integ->euler_dt, res;
+
+  PetscFunctionBeginUser;
+  for (;;) {
+    PetscCall(RmModelRHS(integ->model, integ->y, integ->f));
+    st->rhs_evals++;
+    PetscCall(VecNorm(integ->f, NORM_INFINITY, &res));
+    PetscCheck(!PetscIsInfOrNanReal(res), integ->comm, PETSC_ERR_FP, "euler integrator diverged (non-finite rate of change) at t = %g; reduce -euler_dt",
+               (double)t);
+    st->residual = res;
+    if (res < integ->converge_tol) {
+      st->converged = PETSC_TRUE;
+      break;
+    }
+    if (t >= integ->t_final - 1e-12 * integ->t_final) break;
+    PetscCall(CheckStepBudget(integ, st->steps, t));
+    PetscReal h = PetscMin(dt, integ->t_final - t);
+    PetscCall(VecAXPY(integ->y, h, integ->f));
+    t += h;
+    st->steps++;
+    PetscCall(Monitor(integ, t, st->steps, integ->y, PETSC_FALSE));
+  }
+  st->t_end = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CVODEFailure(RmIntegrator integ, int flag, PetscReal t)
+{
+  char name[64];
+
+  PetscFunctionBeginUser;
+  if (integ->callback_error) PetscCall(integ->callback_error); /* re-raise the PETSc error from inside the callback */
+  PetscCall(RmCVODEFlagName_Private(flag, name, sizeof(name)));
+  SETERRQ(integ->comm, PETSC_ERR_LIB, "CVODE (%s) failed at t = %g: %s (%d)%s%s", RmIntegratorTypes[integ->type], (double)t, name, flag,
+          integ->cvode_message[0] ? ": " : "", integ->cvode_message);
+}
+
+static PetscErrorCode GatherCVODEStats(RmIntegrator integ, RmIntegratorStats *st)
+{
+  long nst = 0, nfe = 0, netf = 0, nni = 0, nncf = 0, nli = 0, nlcf = 0, njv = 0, nfeLS = 0, njts = 0;
+
+  PetscFunctionBeginUser;
+  RmCallCVODE(CVodeGetNumSteps(integ->cvode, &nst));
+  RmCallCVODE(CVodeGetNumRhsEvals(integ->cvode, &nfe));
+  RmCallCVODE(CVodeGetNumErrTestFails(integ->cvode, &netf));
+  RmCallCVODE(CVodeGetNumNonlinSolvIters(integ->cvode, &nni));
+  RmCallCVODE(CVodeGetNumNonlinSolvConvFails(integ->cvode, &nncf));
+  if (integ->type == RM_INTEGRATOR_BDF) {
+    RmCallCVODE(CVodeGetNumLinIters(integ->cvode, &nli));
+    RmCallCVODE(CVodeGetNumLinConvFails(integ->cvode, &nlcf));
+    RmCallCVODE(CVodeGetNumJtimesEvals(integ->cvode, &njv));
+    RmCallCVODE(CVodeGetNumLinRhsEvals(integ->cvode, &nfeLS));
+    RmCallCVODE(CVodeGetNumJTSetupEvals(integ->cvode, &njts));
+  }
+  st->steps             = nst;
+  st->rhs_evals += nfe + nfeLS; /* plus our convergence checks, counted in Solve */
+  st->err_test_fails    = netf;
+  st->nonlin_iters      = nni;
+  st->nonlin_conv_fails = nncf;
+  st->lin_iters         = nli;
+  st->lin_conv_fails    = nlcf;
+  st->jtimes_evals      = njv;
+  st->jac_setups        = njts;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SolveCVODE(RmIntegrator integ, RmIntegratorStats *st)
+{
+  realtype t = 0;
+  long     nst;
+
+  PetscFunctionBeginUser;
+  integ->callback_error   = 0;
+  integ->cvode_message[0] = 0;
+  RmCallCVODE(CVodeReInit(integ->cvode, 0.0, integ->y_nv));
+  RmCallCVODE(CVodeSetStopTime(integ->cvode, integ->t_final));
+  for (;;) {
+    int flag = CVode(integ->cvode, integ->t_final, integ->y_nv, &t, CV_ONE_STEP);
+    if (flag < 0) PetscCall(CVODEFailure(integ, flag, t));
+    RmCallCVODE(CVodeGetNumSteps(integ->cvode, &nst));
+    /* Cheap test on the interpolated derivative, confirmed by a true RHS evaluation. */
+    RmCallCVODE(CVodeGetDky(integ->cvode, t, 1, integ->f_nv));
+    PetscCall(VecNorm(integ->f, NORM_INFINITY, &st->residual));
+    if (st->residual < integ->converge_tol) {
+      PetscCall(RmModelResidualNorm(integ->model, integ->y, &st->residual));
+      st->rhs_evals++;
+      if (st->residual < integ->converge_tol) {
+        st->converged = PETSC_TRUE;
+        break;
+      }
+    }
+    if (flag == CV_TSTOP_RETURN || t >= integ->t_final) {
+      PetscCall(RmModelResidualNorm(integ->model, integ->y, &st->residual));
+      st->rhs_evals++;
+      st->converged = (PetscBool)(st->residual < integ->converge_tol);
+      break;
+    }
+    PetscCall(CheckStepBudget(integ, nst, t));
+    PetscCall(Monitor(integ, t, nst, integ->y, PETSC_FALSE));
+  }
+  st->t_end = t;
+  PetscCall(GatherCVODEStats(integ, st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *stats)
+{
+  RmIntegratorStats st = {0};
+  double            t0 = RmWallTime();
+
+  PetscFunctionBeginUser;
+  PetscCall(RmIntegratorSetUp(integ));
+  PetscCall(PetscLogEventBegin(RM_EVENTS.integrate, 0, 0, 0, 0));
+  PetscCall(VecCopy(x, integ->y));
+  if (integ->type == RM_INTEGRATOR_EULER) PetscCall(SolveEuler(integ, &st));
+  else PetscCall(SolveCVODE(integ, &st));
+  PetscCall(VecCopy(integ->y, x));
+  PetscCall(Monitor(integ, st.t_end, st.steps, x, PETSC_TRUE));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.integrate, 0, 0, 0, 0));
+  st.wall_time = RmWallTime() - t0;
+  *stats       = st;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorView(RmIntegrator integ, PetscViewer viewer)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Integrator: %s, rtol %g, atol %g, t_final %g, converge_tol %g", RmIntegratorTypes[integ->type],
+                                   (double)integ->rtol, (double)integ->atol, (double)integ->t_final, (double)integ->converge_tol));
+  if (integ->type == RM_INTEGRATOR_EULER) PetscCall(PetscViewerASCIIPrintf(viewer, ", dt %g", (double)integ->euler_dt));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorDestroy(RmIntegrator *integ)
+{
+  RmIntegrator it;
+
+  PetscFunctionBeginUser;
+  if (!*integ) PetscFunctionReturn(PETSC_SUCCESS);
+  it = *integ;
+  if (it->cvode) CVodeFree(&it->cvode);
+  if (it->ls) SUNLinSolFree(it->ls);
+  if (it->nls) SUNNonlinSolFree(it->nls);
+  if (it->y_nv) N_VDestroy(it->y_nv);
+  if (it->f_nv) N_VDestroy(it->f_nv);
+  if (it->sunctx) SUNContext_Free(&it->sunctx);
+  PetscCall(VecDestroy(&it->y));
+  PetscCall(VecDestroy(&it->f));
+  PetscCall(PetscFree(*integ));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type)
+{
+  PetscFunctionBeginUser;
+  *type = integ->type;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetTolerances(RmIntegrator integ, PetscReal *rtol, PetscReal *atol)
+{
+  PetscFunctionBeginUser;
+  if (rtol) *rtol = integ->rtol;
+  if (atol) *atol = integ->atol;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetSettings(RmIntegrator integ, PetscReal *t_final, PetscReal *converge_tol, PetscReal *euler_dt)
+{
+  PetscFunctionBeginUser;
+  if (t_final) *t_final = integ->t_final;
+  if (converge_tol) *converge_tol = integ->converge_tol;
+  if (euler_dt) *euler_dt = integ->euler_dt;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetMonitor(RmIntegrator integ, PetscBool *monitor)
+{
+  PetscFunctionBeginUser;
+  *monitor = integ->monitor;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

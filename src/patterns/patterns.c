@@ -1,0 +1,348 @@
+/* Memories (model.md §1): generated from a counter-based generator or loaded from HDF5,
+   and cues built from them. Every random choice is keyed by global indices, so the result
+   is independent of the number of ranks. */
+#include "patternsimpl.h"
+
+const char *const RmPatternKinds[] = {"random", "deterministic", "hadamard", "file", "RmPatternKind", "RM_PATTERNS_", NULL};
+const char *const RmEncodings[]    = {"binary", "spin", "RmEncoding", "RM_ENCODING_", NULL};
+const char *const RmCueKinds[]     = {"flip", "mixture", "RmCueKind", "RM_CUE_", NULL};
+
+PetscErrorCode RmMemoriesCreate(MPI_Comm comm, RmMemories *mem)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(mem));
+  (*mem)->comm     = comm;
+  (*mem)->kind     = RM_PATTERNS_RANDOM;
+  (*mem)->encoding = RM_ENCODING_BINARY;
+  (*mem)->n        = 1000;
+  (*mem)->P        = 10;
+  (*mem)->seed     = 1;
+  (*mem)->coding   = -1; /* unset: 0.2 for binary memories, 0.5 for spin memories */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesSetEncoding(RmMemories mem, RmEncoding enc)
+{
+  PetscFunctionBeginUser;
+  mem->encoding = enc;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem)
+{
+  PetscBool has_file = PETSC_FALSE, has_kind = PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(mem->comm, NULL, "Memories (model.md §1)", "RmMemories");
+  PetscCall(PetscOptionsInt("-neurons", "Number of neurons n", "RmMemoriesSetFromOptions", mem->n, &mem->n, NULL));
+  PetscCall(PetscOptionsInt("-memories", "Number of stored memories P", "RmMemoriesSetFromOptions", mem->P, &mem->P, &mem->memories_set));
+  PetscInt seed = (PetscInt)mem->seed;
+  PetscCall(PetscOptionsInt("-seed", "Seed of the counter-based generator (>= 0)", "RmMemoriesSetFromOptions", seed, &seed, NULL));
+  mem->seed = seed;
+  PetscCall(PetscOptionsEnum("-pattern_kind", "Memories: random (coding q), deterministic (§1 exact construction), hadamard (orthogonal ±1)",
+                             "RmMemoriesSetFromOptions", RmPatternKinds, (PetscEnum)mem->kind, (PetscEnum *)&mem->kind, &has_kind));
+  PetscCall(PetscOptionsReal("-coding", "Coding level q: fraction of active neurons per memory (default 0.2, or 0.5 for ±1 designs)",
+                             "RmMemoriesSetFromOptions", mem->coding, &mem->coding, NULL));
+  PetscCall(PetscOptionsString("-patterns", "HDF5 file with dataset /patterns (uint8 0/1, P x n); sets n and P", "RmMemoriesSetFromOptions",
+                               mem->file, mem->file, sizeof(mem->file), &has_file));
+  PetscOptionsEnd();
+  if (has_file) {
+    PetscCheck(!has_kind || mem->kind == RM_PATTERNS_FILE, mem->comm, PETSC_ERR_ARG_INCOMP, "-patterns and -pattern_kind %s are exclusive",
+               RmPatternKinds[mem->kind]);
+    mem->kind = RM_PATTERNS_FILE;
+  }
+  PetscCheck(mem->kind != RM_PATTERNS_FILE || mem->file[0], mem->comm, PETSC_ERR_ARG_WRONG, "-pattern_kind file needs -patterns FILE");
+  if (mem->coding < 0) mem->coding = mem->encoding == RM_ENCODING_SPIN ? 0.5 : 0.2;
+  PetscCall(RmCheckFinite(mem->comm, "coding", mem->coding));
+  PetscCheck(mem->coding > 0 && mem->coding < 1, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "coding level q must be in (0,1), got %g", (double)mem->coding);
+  if (mem->kind != RM_PATTERNS_FILE) {
+    PetscCheck(mem->n > 0, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "neurons must be > 0, got %" PetscInt_FMT, mem->n);
+    PetscCheck(mem->seed >= 0, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "seed must be >= 0, got %" PetscInt64_FMT, mem->seed);
+    if (mem->kind == RM_PATTERNS_DETERMINISTIC) {
+      /* §1: P = floor(1 + 1/q) is fixed by q. */
+      PetscInt P = (PetscInt)PetscFloorReal(1.0 + 1.0 / mem->coding + 1e-9);
+      PetscCheck(!mem->memories_set || mem->P == P, mem->comm, PETSC_ERR_ARG_INCOMP,
+                 "deterministic memories with coding %g have P = floor(1+1/q) = %" PetscInt_FMT ", but -memories %" PetscInt_FMT " was given",
+                 (double)mem->coding, P, mem->P);
+      mem->P = P;
+    }
+    PetscCheck(mem->P > 0, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "memories must be > 0, got %" PetscInt_FMT, mem->P);
+    PetscCheck(mem->P <= mem->n, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "memories (%" PetscInt_FMT ") must not exceed neurons (%" PetscInt_FMT ")",
+               mem->P, mem->n);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode RmMemoriesSetLayout_Private(RmMemories mem)
+{
+  PetscLayout map;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLayoutCreate(mem->comm, &map));
+  PetscCall(PetscLayoutSetSize(map, mem->n));
+  PetscCall(PetscLayoutSetUp(map));
+  PetscCall(PetscLayoutGetRange(map, &mem->rstart, &mem->rend));
+  PetscCall(PetscLayoutDestroy(&map));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* §1 deterministic construction: floor(q^2 n) neurons active in every memory, then
+   floor(q(1-q) n) blocks each holding the P x P identity, the rest inactive. */
+static uint8_t DeterministicBit(PetscInt i, PetscInt mu, PetscInt P, PetscInt n_common, PetscInt n_blocks)
+{
+  if (i < n_common) return 1;
+  i -= n_common;
+  if (i >= n_blocks * P) return 0;
+  return (uint8_t)(i % P == mu);
+}
+
+/* Sylvester-Hadamard column mu+1 (column 0 is all ones, not a useful memory). */
+static uint8_t HadamardBit(PetscInt i, PetscInt mu)
+{
+  return (uint8_t)(__builtin_popcountll((unsigned long long)i & (unsigned long long)(mu + 1)) % 2 == 0);
+}
+
+static PetscErrorCode RmMemoriesGenerate_Private(RmMemories mem)
+{
+  PetscInt nloc = mem->rend - mem->rstart, n_common = 0, n_blocks = 0;
+
+  PetscFunctionBeginUser;
+  if (mem->kind == RM_PATTERNS_DETERMINISTIC) {
+    n_common = (PetscInt)PetscFloorReal(mem->coding * mem->coding * mem->n + 1e-9);
+    n_blocks = (PetscInt)PetscFloorReal(mem->coding * (1 - mem->coding) * mem->n + 1e-9);
+    PetscCheck(n_common + n_blocks * mem->P <= mem->n, mem->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "deterministic memories do not fit in %" PetscInt_FMT " neurons", mem->n);
+  }
+  if (mem->kind == RM_PATTERNS_HADAMARD) {
+    PetscCheck((mem->n & (mem->n - 1)) == 0, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "hadamard memories need n a power of two, got %" PetscInt_FMT,
+               mem->n);
+    PetscCheck(mem->P < mem->n, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "hadamard memories need P < n");
+  }
+  for (PetscInt mu = 0; mu < mem->P; mu++) {
+    uint8_t *b = mem->bits + mu * nloc;
+    for (PetscInt i = 0; i < nloc; i++) {
+      PetscInt gi = mem->rstart + i;
+      switch (mem->kind) {
+      case RM_PATTERNS_RANDOM:
+        b[i] = (uint8_t)(RmRandomUniform((uint64_t)mem->seed, RM_STREAM_PATTERNS, (uint64_t)mu, (uint64_t)gi) < mem->coding);
+        break;
+      case RM_PATTERNS_DETERMINISTIC:
+        b[i] = DeterministicBit(gi, mu, mem->P, n_common, n_blocks);
+        break;
+      case RM_PATTERNS_HADAMARD:
+        b[i] = HadamardBit(gi, mu);
+        break;
+      default:
+        SETERRQ(mem->comm, PETSC_ERR_PLIB, "unreachable pattern kind");
+      }
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesSetUp(RmMemories mem)
+{
+  PetscFunctionBeginUser;
+  if (mem->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscLogEventBegin(RM_EVENTS.generate, 0, 0, 0, 0));
+  if (mem->kind == RM_PATTERNS_FILE) {
+    PetscCall(RmMemoriesLoadHDF5_Private(mem)); /* sets n, P, layout, bits, coding */
+  } else {
+    PetscCall(RmMemoriesSetLayout_Private(mem));
+    PetscCall(PetscMalloc1((size_t)mem->P * (mem->rend - mem->rstart), &mem->bits));
+    PetscCall(RmMemoriesGenerate_Private(mem));
+  }
+  PetscCall(PetscLogEventEnd(RM_EVENTS.generate, 0, 0, 0, 0));
+  mem->setup_called = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode RmMemoriesSetLayoutFromFile_Private(RmMemories mem, PetscInt n, PetscInt P)
+{
+  PetscFunctionBeginUser;
+  mem->n = n;
+  mem->P = P;
+  PetscCheck(P > 0 && n > 0, mem->comm, PETSC_ERR_FILE_UNEXPECTED, "patterns file %s: /patterns is empty", mem->file);
+  PetscCheck(P <= n, mem->comm, PETSC_ERR_FILE_UNEXPECTED, "patterns file %s: memories (%" PetscInt_FMT ") must not exceed neurons (%" PetscInt_FMT ")",
+             mem->file, P, n);
+  PetscCall(RmMemoriesSetLayout_Private(mem));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesView(RmMemories mem, PetscViewer viewer)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Memories: %" PetscInt_FMT " x %" PetscInt_FMT " (%s, %s, coding %g, seed %" PetscInt64_FMT ")\n", mem->P,
+                                   mem->n, RmPatternKinds[mem->kind], RmEncodings[mem->encoding], (double)mem->coding, mem->seed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesDestroy(RmMemories *mem)
+{
+  PetscFunctionBeginUser;
+  if (!*mem) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree((*mem)->bits));
+  PetscCall(PetscFree(*mem));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetSizes(RmMemories mem, PetscInt *n, PetscInt *P)
+{
+  PetscFunctionBeginUser;
+  if (n) *n = mem->n;
+  if (P) *P = mem->P;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetOwnershipRange(RmMemories mem, PetscInt *rstart, PetscInt *rend)
+{
+  PetscFunctionBeginUser;
+  if (rstart) *rstart = mem->rstart;
+  if (rend) *rend = mem->rend;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetComm(RmMemories mem, MPI_Comm *comm)
+{
+  PetscFunctionBeginUser;
+  *comm = mem->comm;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetSeed(RmMemories mem, PetscInt64 *seed)
+{
+  PetscFunctionBeginUser;
+  *seed = mem->seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetKind(RmMemories mem, RmPatternKind *kind)
+{
+  PetscFunctionBeginUser;
+  *kind = mem->kind;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetEncoding(RmMemories mem, RmEncoding *enc)
+{
+  PetscFunctionBeginUser;
+  *enc = mem->encoding;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetCoding(RmMemories mem, PetscReal *q)
+{
+  PetscFunctionBeginUser;
+  *q = mem->coding;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetLocalBits(RmMemories mem, const uint8_t **bits)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(mem->setup_called, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call RmMemoriesSetUp() first");
+  *bits = mem->bits;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **all)
+{
+  PetscMPIInt size, *counts, *displs;
+  PetscInt    nloc = mem->rend - mem->rstart;
+  uint8_t    *pattern_major;
+
+  PetscFunctionBeginUser;
+  /* Gather neuron blocks per pattern: all[mu*n + i]. */
+  PetscCallMPI(MPI_Comm_size(mem->comm, &size));
+  PetscCall(PetscMalloc2(size, &counts, size, &displs));
+  PetscMPIInt nloc_mpi = (PetscMPIInt)nloc;
+  PetscCallMPI(MPI_Allgather(&nloc_mpi, 1, MPI_INT, counts, 1, MPI_INT, mem->comm));
+  displs[0] = 0;
+  for (PetscMPIInt r = 1; r < size; r++) displs[r] = displs[r - 1] + counts[r - 1];
+  PetscCall(PetscMalloc1((size_t)mem->P * mem->n, &pattern_major));
+  for (PetscInt mu = 0; mu < mem->P; mu++)
+    PetscCallMPI(MPI_Allgatherv(mem->bits + mu * nloc, nloc_mpi, MPI_UINT8_T, pattern_major + mu * mem->n, counts, displs, MPI_UINT8_T, mem->comm));
+  PetscCall(PetscFree2(counts, displs));
+  *all = pattern_major;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesCreateVec(RmMemories mem, Vec *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecCreateMPI(mem->comm, mem->rend - mem->rstart, mem->n, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- cues */
+
+PetscErrorCode RmCueOptionsSetFromOptions(MPI_Comm comm, RmCueOptions *opts)
+{
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "Cues", "RmCueOptions");
+  PetscCall(PetscOptionsEnum("-cue", "Cue: flip (a memory with -flip of its entries flipped) or mixture (majority of -mixture_count memories)",
+                             "RmCueOptionsSetFromOptions", RmCueKinds, (PetscEnum)opts->kind, (PetscEnum *)&opts->kind, NULL));
+  PetscCall(PetscOptionsReal("-flip", "Fraction of cue entries flipped, in [0,1]", "RmCueOptionsSetFromOptions", opts->flip, &opts->flip, NULL));
+  PetscCall(PetscOptionsInt("-mixture_count", "Memories mixed in a mixture cue (cue memory and the next ones)", "RmCueOptionsSetFromOptions",
+                            opts->mixture_count, &opts->mixture_count, NULL));
+  PetscOptionsEnd();
+  PetscCall(RmCheckFinite(comm, "flip", opts->flip));
+  PetscCheck(opts->flip >= 0 && opts->flip <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "flip must be in [0,1], got %g", (double)opts->flip);
+  PetscCheck(opts->mixture_count >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "mixture_count must be >= 1, got %" PetscInt_FMT, opts->mixture_count);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The smallest key threshold t with #{i : key_i <= t} >= k, found by bisection over the
+   64-bit key range with one reduction per bit: exactly k entries are selected, and which ones
+   does not depend on the partition (keys are pure functions of (seed, trial, neuron)). */
+static PetscErrorCode SelectThreshold(MPI_Comm comm, const uint64_t *key, PetscInt nloc, PetscInt64 k, uint64_t *thr)
+{
+  uint64_t lo = 0, hi = UINT64_MAX;
+
+  PetscFunctionBeginUser;
+  while (lo < hi) {
+    uint64_t   mid   = lo + (hi - lo) / 2;
+    PetscInt64 count = 0, total;
+    for (PetscInt i = 0; i < nloc; i++) count += key[i] <= mid;
+    PetscCallMPI(MPI_Allreduce(&count, &total, 1, MPIU_INT64, MPI_SUM, comm));
+    if (total >= k) hi = mid;
+    else lo = mid + 1;
+  }
+  *thr = lo;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, PetscInt trial, Vec x, PetscInt *cue_memory)
+{
+  PetscInt     nloc = mem->rend - mem->rstart, mu = trial % mem->P;
+  PetscInt64   nflip = (PetscInt64)PetscFloorReal(opts->flip * mem->n + 0.5);
+  uint8_t     *cue;
+  uint64_t    *key, thr = 0;
+  PetscScalar *xa;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(nloc, &cue, nloc, &key));
+  if (opts->kind == RM_CUE_FLIP) {
+    PetscCall(PetscArraycpy(cue, mem->bits + mu * nloc, nloc));
+  } else {
+    /* Majority vote of memories mu, mu+1, ..., ties broken towards the cue memory. */
+    PetscInt m = PetscMin(opts->mixture_count, mem->P);
+    for (PetscInt i = 0; i < nloc; i++) {
+      PetscInt votes = 0;
+      for (PetscInt j = 0; j < m; j++) votes += mem->bits[((mu + j) % mem->P) * nloc + i];
+      cue[i] = (uint8_t)(2 * votes > m || (2 * votes == m && mem->bits[mu * nloc + i]));
+    }
+  }
+  for (PetscInt i = 0; i < nloc; i++) key[i] = RmRandomU64((uint64_t)mem->seed, RM_STREAM_CUE_FLIP, (uint64_t)trial, (uint64_t)(mem->rstart + i));
+  if (nflip > 0) PetscCall(SelectThreshold(mem->comm, key, nloc, nflip, &thr));
+  PetscCall(VecGetArrayWrite(x, &xa));
+  for (PetscInt i = 0; i < nloc; i++) {
+    uint8_t b = cue[i];
+    if (nflip > 0 && key[i] <= thr) b = (uint8_t)!b;
+    xa[i] = mem->encoding == RM_ENCODING_SPIN ? 2.0 * b - 1.0 : (PetscScalar)b;
+  }
+  PetscCall(VecRestoreArrayWrite(x, &xa));
+  PetscCall(PetscFree2(cue, key));
+  *cue_memory = mu;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,169 @@
+/* System layer: initialisation of logging, the one-line error handler, option helpers,
+   SUNDIALS flag names and atomic file replacement. */
+#include <cvode/cvode.h>
+#include <ratemem/sys.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+RmLogEvents RM_EVENTS;
+
+PetscErrorCode RmInitialize(void)
+{
+  static PetscBool registered = PETSC_FALSE;
+  PetscClassId     id;
+
+  PetscFunctionBeginUser;
+  if (registered) PetscFunctionReturn(PETSC_SUCCESS);
+  registered = PETSC_TRUE;
+  PetscCall(PetscClassIdRegister("Ratemem", &id));
+  PetscCall(PetscLogEventRegister("RmGenerate", id, &RM_EVENTS.generate));
+  PetscCall(PetscLogEventRegister("RmAssemble", id, &RM_EVENTS.assemble));
+  PetscCall(PetscLogEventRegister("RmSynMult", id, &RM_EVENTS.syn_mult));
+  PetscCall(PetscLogEventRegister("RmRHS", id, &RM_EVENTS.rhs));
+  PetscCall(PetscLogEventRegister("RmJacSetUp", id, &RM_EVENTS.jac_setup));
+  PetscCall(PetscLogEventRegister("RmJacVec", id, &RM_EVENTS.jac_vec));
+  PetscCall(PetscLogEventRegister("RmPCApply", id, &RM_EVENTS.prec));
+  PetscCall(PetscLogEventRegister("RmIntegrate", id, &RM_EVENTS.integrate));
+  PetscCall(PetscLogEventRegister("RmOverlap", id, &RM_EVENTS.overlap));
+  PetscCall(PetscLogEventRegister("RmIOWrite", id, &RM_EVENTS.io_write));
+  PetscCall(PetscLogStageRegister("Generate", &RM_EVENTS.stage_generate));
+  PetscCall(PetscLogStageRegister("Assemble", &RM_EVENTS.stage_assemble));
+  PetscCall(PetscLogStageRegister("Integrate", &RM_EVENTS.stage_integrate));
+  PetscCall(PetscLogStageRegister("Classify", &RM_EVENTS.stage_classify));
+  PetscCall(PetscLogStageRegister("Output", &RM_EVENTS.stage_output));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One line per error: the first (initial) message only, printed once for a collective
+   error (by rank 0) and with the rank for an error raised on one rank alone. */
+static PetscErrorCode RmErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p,
+                                     const char *mess, void *ctx)
+{
+  PetscMPIInt rank = 0, size = 1, result = MPI_UNEQUAL;
+  const char *text = NULL;
+
+  if (p != PETSC_ERROR_INITIAL) return n;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  MPI_Comm_size(PETSC_COMM_WORLD, &size);
+  if (comm != MPI_COMM_NULL) MPI_Comm_compare(comm, PETSC_COMM_SELF, &result);
+  PetscBool local = (PetscBool)(size > 1 && (result == MPI_IDENT || result == MPI_CONGRUENT));
+  if (!mess || !mess[0]) PetscErrorMessage(n, &text, NULL);
+  if (rank == 0 || local) {
+    if (local) fprintf(stderr, "ratemem: error [rank %d]: %s\n", rank, mess && mess[0] ? mess : (text ? text : "unknown error"));
+    else fprintf(stderr, "ratemem: error: %s\n", mess && mess[0] ? mess : (text ? text : "unknown error"));
+    fflush(stderr);
+  }
+  return n;
+}
+
+PetscErrorCode RmPushErrorHandler(void)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscPushErrorHandler(RmErrorHandler, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* CVodeGetReturnFlagName returns malloc'ed memory: copy and free it. */
+PetscErrorCode RmCVODEFlagName_Private(int flag, char *name, size_t len)
+{
+  char *s;
+
+  PetscFunctionBeginUser;
+  s = CVodeGetReturnFlagName((long)flag);
+  PetscCall(PetscStrncpy(name, s ? s : "UNKNOWN", len));
+  free(s);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCheckFinite(MPI_Comm comm, const char *name, PetscReal value)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!PetscIsInfOrNanReal(value), comm, PETSC_ERR_ARG_OUTOFRANGE, "%s must be a finite number, got %g", name, (double)value);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* An option nobody asked for is a typo or a misplaced setting: refuse it. */
+PetscErrorCode RmCheckOptionsAllUsed(MPI_Comm comm)
+{
+  PetscInt N;
+  char   **names, **values;
+  char     list[1024] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &N, &names, &values));
+  for (PetscInt i = 0; i < N; i++) {
+    PetscCall(PetscStrlcat(list, i ? ", -" : "-", sizeof(list)));
+    PetscCall(PetscStrlcat(list, names[i], sizeof(list)));
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
+  PetscCheck(N == 0, comm, PETSC_ERR_ARG_WRONG, "unknown option%s %s (see -help)", N > 1 ? "s" : "", list);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Load a YAML options file under the command line: options already set (command line) win. */
+PetscErrorCode RmInsertOptionsYAML(MPI_Comm comm, const char *file)
+{
+  PetscOptions yaml;
+  PetscInt     N;
+  char       **names, **values;
+  PetscBool    exists;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmFileExists(comm, file, &exists));
+  PetscCheck(exists, comm, PETSC_ERR_FILE_OPEN, "config file %s does not exist or cannot be read", file);
+  PetscCall(PetscOptionsCreate(&yaml));
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL)); /* we report the failure ourselves, in one line */
+  PetscErrorCode ierr = PetscOptionsInsertFileYAML(comm, yaml, file, PETSC_TRUE);
+  PetscCall(PetscPopErrorHandler());
+  if (ierr) {
+    PetscCall(PetscOptionsDestroy(&yaml));
+    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "config file %s is not valid YAML options", file);
+  }
+  PetscCall(PetscOptionsLeftGet(yaml, &N, &names, &values));
+  for (PetscInt i = 0; i < N; i++) {
+    char      key[256];
+    PetscBool set;
+    PetscCall(PetscSNPrintf(key, sizeof(key), "-%s", names[i]));
+    PetscCall(PetscOptionsHasName(NULL, NULL, key, &set));
+    if (!set) PetscCall(PetscOptionsSetValue(NULL, key, values[i]));
+  }
+  PetscCall(PetscOptionsLeftRestore(yaml, &N, &names, &values));
+  PetscCall(PetscOptionsDestroy(&yaml));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmFileExists(MPI_Comm comm, const char *path, PetscBool *exists)
+{
+  PetscMPIInt rank;
+  int         ok = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) ok = access(path, R_OK) == 0;
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  *exists = ok ? PETSC_TRUE : PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0 renames tmp over path: readers see the old file or the complete new one. */
+PetscErrorCode RmAtomicRename(MPI_Comm comm, const char *tmp, const char *path)
+{
+  PetscMPIInt rank;
+  int         err = 0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) err = rename(tmp, path) != 0;
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+double RmWallTime(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
