@@ -70,6 +70,8 @@ retrieve no_such_option -no_such_option 3
 retrieve design -design nonsense
 check frobnicate frobnicate "$exe" frobnicate
 retrieve cvode -neurons 50 -memories 2 -integrator bdf -rtol 1e-6 -cvode_max_steps 1 -t_final 100
+# a failure inside CVODE itself: a zero absolute tolerance on a state with zero entries
+retrieve CV_ILL_INPUT -neurons 50 -memories 2 -integrator bdf -atol 0
 
 [ "$failures" -eq 0 ] || { echo "check_errors: $failures case(s) failed"; exit 1; }
 echo "check_errors: all cases passed"

@@ -67,9 +67,11 @@ static PetscErrorCode WriteBlock(RmOutput out, hid_t dset, hid_t type, hsize_t r
   herr_t  status;
 
   PetscFunctionBeginUser;
-  if (rows * cols == 0) {
+  if (rows * cols == 0) { /* take part in the collective write with an empty selection on both sides */
+    hsize_t one[2] = {1, 1};
     H5Sselect_none(fspace);
-    mspace = H5Screate(H5S_NULL);
+    mspace = H5Screate_simple(2, one, NULL);
+    H5Sselect_none(mspace);
   } else {
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
     mspace = H5Screate_simple(2, count, NULL);

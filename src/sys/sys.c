@@ -84,21 +84,36 @@ PetscErrorCode RmCheckFinite(MPI_Comm comm, const char *name, PetscReal value)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* PETSc's own options that it reads only at PetscFinalize(): not unknown, merely not used yet. */
+static PetscBool ReadAtFinalize(const char *name)
+{
+  static const char *const finalize_options[] = {"options_left", "options_view", "malloc_dump", "malloc_view", "malloc_debug", "memory_view",
+                                                 "objects_dump", "log_view", "log_all", "log_trace", "log_summary", "log_perfstubs", NULL};
+  for (int k = 0; finalize_options[k]; k++) {
+    PetscBool match;
+    if (PetscStrbeginswith(name, finalize_options[k], &match) == 0 && match) return PETSC_TRUE;
+  }
+  return PETSC_FALSE;
+}
+
 /* An option nobody asked for is a typo or a misplaced setting: refuse it. */
 PetscErrorCode RmCheckOptionsAllUsed(MPI_Comm comm)
 {
-  PetscInt N;
+  PetscInt N, unused;
   char   **names, **values;
   char     list[1024] = "";
 
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsLeftGet(NULL, &N, &names, &values));
+  unused = 0;
   for (PetscInt i = 0; i < N; i++) {
-    PetscCall(PetscStrlcat(list, i ? ", -" : "-", sizeof(list)));
+    if (ReadAtFinalize(names[i])) continue;
+    PetscCall(PetscStrlcat(list, unused ? ", -" : "-", sizeof(list)));
     PetscCall(PetscStrlcat(list, names[i], sizeof(list)));
+    unused++;
   }
-  PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
-  PetscCheck(N == 0, comm, PETSC_ERR_ARG_WRONG, "unknown option%s %s (see -help)", N > 1 ? "s" : "", list);
+  PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values)); /* zeroes N */
+  PetscCheck(unused == 0, comm, PETSC_ERR_ARG_WRONG, "unknown option%s %s (see -help)", unused > 1 ? "s" : "", list);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
