@@ -8,7 +8,7 @@ typedef struct _p_RmSynapses *RmSynapses;
 
 typedef enum { RM_DESIGN_PAPER, RM_DESIGN_HEBBIAN } RmDesignType;
 extern const char *const RmDesignTypes[];
-typedef enum { RM_STORAGE_DENSE, RM_STORAGE_AIJ } RmStorageType;
+typedef enum { RM_STORAGE_DENSE, RM_STORAGE_AIJ, RM_STORAGE_LOWRANK } RmStorageType;
 extern const char *const RmStorageTypes[];
 
 /* The parameters and derived coefficients of a design. For -design paper (model.md §2 general
@@ -34,6 +34,8 @@ PETSC_EXTERN PetscErrorCode RmSynapsesGetDesignType(RmSynapses syn, RmDesignType
 PETSC_EXTERN PetscErrorCode RmSynapsesGetStorageType(RmSynapses syn, RmStorageType *type);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetIndegree(RmSynapses syn, PetscInt *K);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design);
+/* Not collective. The kernel that applies W: matdense-blas, mataij, avx2 or portable (lowrank). */
+PETSC_EXTERN PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name);
 /* Not collective. Borrow the weight matrix. */
 PETSC_EXTERN PetscErrorCode RmSynapsesGetMat(RmSynapses syn, Mat *W);
 PETSC_EXTERN PetscErrorCode RmSynapsesRestoreMat(RmSynapses syn, Mat *W);

@@ -254,6 +254,11 @@ static PetscErrorCode WriteSummaryNetwork(App *app, RmJSON *j)
   PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
   PetscCall(RmJSONString(j, "storage", RmStorageTypes[storage]));
   PetscCall(RmJSONInt(j, "indegree", K));
+  {
+    const char *kernel;
+    PetscCall(RmSynapsesGetKernelName(app->syn, &kernel));
+    PetscCall(RmJSONString(j, "kernel", kernel));
+  }
   PetscCall(RmJSONInt(j, "seed", seed));
   PetscCall(RmJSONString(j, "patterns", RmPatternKinds[pkind]));
   PetscCall(RmJSONEndObject(j));

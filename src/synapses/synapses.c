@@ -1,9 +1,10 @@
 /* Synaptic designs (model.md §2 and the Hebbian baseline of §3) assembled as row-distributed
    PETSc matrices: MATDENSE, or MATAIJ (fully connected, or diluted with K inputs per neuron). */
 #include <ratemem/synapses.h>
+#include "lowrank.h"
 
 const char *const RmDesignTypes[]  = {"paper", "hebbian", "RmDesignType", "RM_DESIGN_", NULL};
-const char *const RmStorageTypes[] = {"dense", "aij", "RmStorageType", "RM_STORAGE_", NULL};
+const char *const RmStorageTypes[] = {"dense", "aij", "lowrank", "RmStorageType", "RM_STORAGE_", NULL};
 
 struct _p_RmSynapses {
   MPI_Comm      comm;
@@ -33,7 +34,7 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscOptionsBegin(syn->comm, NULL, "Synapses (model.md §2)", "RmSynapses");
   PetscCall(PetscOptionsEnum("-design", "Synaptic design: paper (model.md §2, rate model) or hebbian (Hopfield baseline, ±1 memories)",
                              "RmSynapsesSetFromOptions", RmDesignTypes, (PetscEnum)syn->design_type, (PetscEnum *)&syn->design_type, NULL));
-  PetscCall(PetscOptionsEnum("-storage", "Weight storage: dense (MATDENSE) or aij (MATAIJ, diluted with -indegree)", "RmSynapsesSetFromOptions",
+  PetscCall(PetscOptionsEnum("-storage", "Weight storage: dense (MATDENSE), aij (MATAIJ, diluted with -indegree), lowrank (factored, bit-packed memories, W never formed)", "RmSynapsesSetFromOptions",
                              RmStorageTypes, (PetscEnum)syn->storage, (PetscEnum *)&syn->storage, NULL));
   PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij network (0: fully connected)", "RmSynapsesSetFromOptions",
                             syn->indegree, &syn->indegree, NULL));
@@ -175,6 +176,23 @@ static PetscErrorCode RowColumns(RmSynapses syn, PetscInt i, PetscInt n, PetscIn
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* W as factors of the local bit-packed memories (lowrank.c): no gather, no n x n storage. */
+static PetscErrorCode AssembleLowRank(RmSynapses syn, RmMemories mem)
+{
+  PetscInt       n, P, rstart, rend;
+  const uint8_t *bits;
+  RmDesign      *d = &syn->design;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
+  PetscCall(RmMemoriesGetLocalBits(mem, &bits));
+  if (syn->design_type == RM_DESIGN_HEBBIAN) /* ξ = 2b − 1; zero diagonal removes P/N */
+    PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, 1.0 / n, 2.0, 1.0, 0.0, (PetscReal)P / n, &syn->W));
+  else PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, d->alpha / n, 1.0, d->beta, d->gamma / n, 0.0, &syn->W));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode AssembleAIJ(RmSynapses syn, RmMemories mem, const uint8_t *all)
 {
   PetscInt     n, P, rstart, rend, nloc, *d_nnz, *o_nnz, *cols, *table, ncols, tsize = 1, maxcols;
@@ -240,10 +258,13 @@ PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivatio
   if (!syn->balance_set) syn->design.balance = syn->design.coding; /* basic design */
   PetscCall(RmDesignCompute(syn->comm, syn->design_type, act, &syn->design));
   PetscCall(PetscLogEventBegin(RM_EVENTS.assemble, 0, 0, 0, 0));
-  PetscCall(RmMemoriesGetAllBits(mem, &all));
-  if (syn->storage == RM_STORAGE_DENSE) PetscCall(AssembleDense(syn, mem, all));
-  else PetscCall(AssembleAIJ(syn, mem, all));
-  PetscCall(PetscFree(all));
+  if (syn->storage == RM_STORAGE_LOWRANK) PetscCall(AssembleLowRank(syn, mem));
+  else {
+    PetscCall(RmMemoriesGetAllBits(mem, &all));
+    if (syn->storage == RM_STORAGE_DENSE) PetscCall(AssembleDense(syn, mem, all));
+    else PetscCall(AssembleAIJ(syn, mem, all));
+    PetscCall(PetscFree(all));
+  }
   PetscCall(PetscLogEventEnd(RM_EVENTS.assemble, 0, 0, 0, 0));
   syn->setup_called = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -298,6 +319,17 @@ PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design)
 {
   PetscFunctionBeginUser;
   *design = syn->design;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name)
+{
+  PetscFunctionBeginUser;
+  if (syn->storage == RM_STORAGE_LOWRANK) {
+    RmLowRank *lr;
+    PetscCall(MatShellGetContext(syn->W, &lr));
+    *name = lr->kernel;
+  } else *name = syn->storage == RM_STORAGE_DENSE ? "matdense-blas" : "mataij";
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,0 +1,253 @@
+/* Low-rank storage (-storage lowrank). With t_μ = b^μᵀv and S = 1ᵀv (one MPI_Allreduce of P+1
+   numbers), c_μ = s(κ t_μ − β'S) and
+     (W v)_i = κ Σ_μ c_μ b_iμ + (g S − β' Σ_μ c_μ) − d v_i.
+   Paper design (model.md §2): s = α/N, κ = 1, β' = β, g = γ/N, d = 0.
+   Hebbian (§3, ±1 memories ξ = 2b − 1, zero diagonal): s = 1/N, κ = 2, β' = 1, g = 0, d = P/N.
+   Both kernels stream v and the bits once per product, in chunks that stay in L1. */
+#include "lowrank.h"
+#include <ratemem/sys.h>
+#if defined(__x86_64__)
+  #include <immintrin.h>
+#endif
+
+#define CHUNK_WORDS 16 /* 1024 neurons: 8 KB of v per chunk */
+
+/* ---------------------------------------------------------------- portable kernels */
+static void MaskedSumsPortable(const RmLowRank *lr, const PetscScalar *v, PetscReal *t)
+{
+  for (PetscInt mu = 0; mu < lr->P; mu++) t[mu] = 0;
+  for (PetscInt w0 = 0; w0 < lr->words; w0 += CHUNK_WORDS) {
+    PetscInt wend = PetscMin(w0 + CHUNK_WORDS, lr->words);
+    for (PetscInt mu = 0; mu < lr->P; mu++) {
+      const uint64_t *b   = lr->bits + mu * lr->words;
+      PetscReal       acc[4] = {0, 0, 0, 0};
+      for (PetscInt w = w0; w < wend; w++) {
+        uint64_t          word = b[w];
+        const PetscScalar *vw  = v + 64 * w;
+        PetscInt           len = PetscMin(64, lr->nloc - 64 * w);
+        for (PetscInt k = 0; k < len; k++) acc[k & 3] += ((word >> k) & 1) ? vw[k] : 0.0;
+      }
+      t[mu] += (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    }
+  }
+}
+
+static void ExpandPortable(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y)
+{
+  for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift - lr->d * v[i];
+  for (PetscInt w0 = 0; w0 < lr->words; w0 += CHUNK_WORDS) {
+    PetscInt wend = PetscMin(w0 + CHUNK_WORDS, lr->words);
+    for (PetscInt mu = 0; mu < lr->P; mu++) {
+      const uint64_t *b = lr->bits + mu * lr->words;
+      const PetscReal c = lr->kappa * coef[mu];
+      for (PetscInt w = w0; w < wend; w++) {
+        uint64_t     word = b[w];
+        PetscScalar *yw   = y + 64 * w;
+        PetscInt     len  = PetscMin(64, lr->nloc - 64 * w);
+        for (PetscInt k = 0; k < len; k++) yw[k] += ((word >> k) & 1) ? c : 0.0;
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- AVX2 kernels */
+#if defined(__x86_64__) && defined(__GNUC__)
+static double mask_table[16][4] __attribute__((aligned(32))); /* nibble -> 4 lanes of all-ones/zero bits */
+
+static void InitMaskTable(void)
+{
+  for (int m = 0; m < 16; m++)
+    for (int k = 0; k < 4; k++) {
+      uint64_t bitsv = ((m >> k) & 1) ? ~(uint64_t)0 : 0;
+      PetscMemcpy(&mask_table[m][k], &bitsv, sizeof(bitsv));
+    }
+}
+
+__attribute__((target("avx2"))) static void MaskedSumsAVX2(const RmLowRank *lr, const PetscScalar *v, PetscReal *t)
+{
+  const PetscInt full = lr->nloc / 64; /* whole words; the tail word goes through the portable path */
+  for (PetscInt mu = 0; mu < lr->P; mu++) t[mu] = 0;
+  for (PetscInt w0 = 0; w0 < full; w0 += CHUNK_WORDS) {
+    PetscInt wend = PetscMin(w0 + CHUNK_WORDS, full);
+    for (PetscInt mu = 0; mu < lr->P; mu++) {
+      const uint64_t *b  = lr->bits + mu * lr->words;
+      __m256d         a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd(), a2 = _mm256_setzero_pd(), a3 = _mm256_setzero_pd();
+      for (PetscInt w = w0; w < wend; w++) {
+        uint64_t           word = b[w];
+        const PetscScalar *vw   = v + 64 * w;
+        for (int k = 0; k < 16; k += 4) {
+          a0 = _mm256_add_pd(a0, _mm256_and_pd(_mm256_load_pd(mask_table[(word >> (4 * k)) & 15]), _mm256_loadu_pd(vw + 4 * k)));
+          a1 = _mm256_add_pd(a1, _mm256_and_pd(_mm256_load_pd(mask_table[(word >> (4 * k + 4)) & 15]), _mm256_loadu_pd(vw + 4 * k + 4)));
+          a2 = _mm256_add_pd(a2, _mm256_and_pd(_mm256_load_pd(mask_table[(word >> (4 * k + 8)) & 15]), _mm256_loadu_pd(vw + 4 * k + 8)));
+          a3 = _mm256_add_pd(a3, _mm256_and_pd(_mm256_load_pd(mask_table[(word >> (4 * k + 12)) & 15]), _mm256_loadu_pd(vw + 4 * k + 12)));
+        }
+      }
+      double  lanes[4];
+      __m256d s = _mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3));
+      _mm256_storeu_pd(lanes, s);
+      t[mu] += (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    }
+  }
+  if (full < lr->words) { /* tail: fewer than 64 neurons */
+    for (PetscInt mu = 0; mu < lr->P; mu++) {
+      uint64_t word = lr->bits[mu * lr->words + full];
+      for (PetscInt k = 0; k < lr->nloc - 64 * full; k++) t[mu] += ((word >> k) & 1) ? v[64 * full + k] : 0.0;
+    }
+  }
+}
+
+__attribute__((target("avx2"))) static void ExpandAVX2(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y)
+{
+  const PetscInt full = lr->nloc / 64;
+  for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift - lr->d * v[i];
+  for (PetscInt w0 = 0; w0 < full; w0 += CHUNK_WORDS) {
+    PetscInt wend = PetscMin(w0 + CHUNK_WORDS, full);
+    for (PetscInt mu = 0; mu < lr->P; mu++) {
+      const uint64_t *b = lr->bits + mu * lr->words;
+      const __m256d   c = _mm256_set1_pd(lr->kappa * coef[mu]);
+      for (PetscInt w = w0; w < wend; w++) {
+        uint64_t     word = b[w];
+        PetscScalar *yw   = y + 64 * w;
+        for (int k = 0; k < 16; k++)
+          _mm256_storeu_pd(yw + 4 * k, _mm256_add_pd(_mm256_loadu_pd(yw + 4 * k), _mm256_and_pd(_mm256_load_pd(mask_table[(word >> (4 * k)) & 15]), c)));
+      }
+    }
+  }
+  if (full < lr->words) {
+    for (PetscInt mu = 0; mu < lr->P; mu++) {
+      uint64_t        word = lr->bits[mu * lr->words + full];
+      const PetscReal c    = lr->kappa * coef[mu];
+      for (PetscInt k = 0; k < lr->nloc - 64 * full; k++) y[64 * full + k] += ((word >> k) & 1) ? c : 0.0;
+    }
+  }
+}
+
+static PetscBool HaveAVX2(void)
+{
+  static int have = -1;
+  if (have < 0) {
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx2") ? 1 : 0;
+    if (have) InitMaskTable();
+  }
+  return have ? PETSC_TRUE : PETSC_FALSE;
+}
+#else
+static PetscBool HaveAVX2(void) { return PETSC_FALSE; }
+#endif
+
+void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v, PetscReal *t)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (HaveAVX2()) {
+    MaskedSumsAVX2(lr, v, t);
+    return;
+  }
+#endif
+  MaskedSumsPortable(lr, v, t);
+}
+
+void RmLowRankExpand(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (HaveAVX2()) {
+    ExpandAVX2(lr, coef, shift, v, y);
+    return;
+  }
+#endif
+  ExpandPortable(lr, coef, shift, v, y);
+}
+
+/* ---------------------------------------------------------------- MATSHELL */
+static PetscErrorCode MatMult_LowRank(Mat W, Vec v, Vec y)
+{
+  RmLowRank         *lr;
+  const PetscScalar *va;
+  PetscScalar       *ya;
+  MPI_Comm           comm;
+  PetscReal          S, sum_c = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  PetscCall(PetscObjectGetComm((PetscObject)W, &comm));
+  PetscCall(VecGetArrayRead(v, &va));
+  RmLowRankMaskedSums(lr, va, lr->t);
+  S = 0;
+  for (PetscInt i = 0; i < lr->nloc; i++) S += va[i];
+  lr->t[lr->P] = S;
+  PetscCallMPI(MPI_Allreduce(lr->t, lr->tsum, (PetscMPIInt)(lr->P + 1), MPIU_REAL, MPI_SUM, comm));
+  S = lr->tsum[lr->P];
+  for (PetscInt mu = 0; mu < lr->P; mu++) {
+    lr->tsum[mu] = lr->s * (lr->kappa * lr->tsum[mu] - lr->betap * S); /* c_μ */
+    sum_c += lr->tsum[mu];
+  }
+  PetscCall(VecGetArrayWrite(y, &ya));
+  RmLowRankExpand(lr, lr->tsum, lr->g * S - lr->betap * sum_c, va, ya);
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscCall(VecRestoreArrayRead(v, &va));
+  PetscCall(PetscLogFlops(4.0 * lr->P * lr->nloc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* diag(W)_i = s Σ_μ (κ b_iμ − β')² + g − d */
+static PetscErrorCode MatGetDiagonal_LowRank(Mat W, Vec dg)
+{
+  RmLowRank   *lr;
+  PetscScalar *da;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  PetscCall(VecGetArrayWrite(dg, &da));
+  for (PetscInt i = 0; i < lr->nloc; i++) {
+    PetscReal sum = 0;
+    for (PetscInt mu = 0; mu < lr->P; mu++) {
+      PetscReal c = lr->kappa * (PetscReal)((lr->bits[mu * lr->words + i / 64] >> (i % 64)) & 1) - lr->betap;
+      sum += c * c;
+    }
+    da[i] = lr->s * sum + lr->g - lr->d;
+  }
+  PetscCall(VecRestoreArrayWrite(dg, &da));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MatDestroy_LowRank(Mat W)
+{
+  RmLowRank *lr;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  PetscCall(PetscFree(lr->bits));
+  PetscCall(PetscFree2(lr->t, lr->tsum));
+  PetscCall(PetscFree(lr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt n, PetscInt P, const uint8_t *bits, PetscReal s, PetscReal kappa,
+                                          PetscReal betap, PetscReal g, PetscReal d, Mat *W)
+{
+  RmLowRank *lr;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&lr));
+  lr->nloc  = nloc;
+  lr->P     = P;
+  lr->words = (nloc + 63) / 64;
+  lr->s     = s;
+  lr->kappa = kappa;
+  lr->betap = betap;
+  lr->g     = g;
+  lr->d     = d;
+  lr->kernel = HaveAVX2() ? "avx2" : "portable";
+  PetscCall(PetscCalloc1((size_t)P * lr->words, &lr->bits));
+  PetscCall(PetscMalloc2(P + 1, &lr->t, P + 1, &lr->tsum));
+  for (PetscInt mu = 0; mu < P; mu++)
+    for (PetscInt i = 0; i < nloc; i++)
+      if (bits[mu * nloc + i]) lr->bits[mu * lr->words + i / 64] |= (uint64_t)1 << (i % 64);
+  PetscCall(MatCreateShell(comm, nloc, nloc, n, n, lr, W));
+  PetscCall(MatShellSetOperation(*W, MATOP_MULT, (void (*)(void))MatMult_LowRank));
+  PetscCall(MatShellSetOperation(*W, MATOP_MULT_TRANSPOSE, (void (*)(void))MatMult_LowRank)); /* W is symmetric */
+  PetscCall(MatShellSetOperation(*W, MATOP_GET_DIAGONAL, (void (*)(void))MatGetDiagonal_LowRank));
+  PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_LowRank));
+  PetscCall(MatSetOption(*W, MAT_SYMMETRIC, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

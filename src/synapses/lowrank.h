@@ -1,0 +1,19 @@
+/* Low-rank factored weights (issue #4): W = s Σ_μ (κ b^μ − β'1)(κ b^μ − β'1)ᵀ + g 11ᵀ − d I, applied
+   without forming W, from bit-packed binary memories b^μ (1 bit per neuron per memory). */
+#pragma once
+#include <petscmat.h>
+#include <stdint.h>
+
+typedef struct {
+  PetscInt  nloc, P, words;  /* local neurons, memories, 64-bit words per memory (padded) */
+  uint64_t *bits;            /* pattern-major: bits[mu*words + i/64] bit i%64 */
+  PetscReal s, kappa, betap, g, d;
+  PetscReal *t, *tsum;       /* P+1 partial and reduced sums */
+  const char *kernel;        /* "avx2" or "portable": which kernel runs on this machine */
+} RmLowRank;
+
+/* Local kernels (exposed for tests and benchmarks). */
+PETSC_INTERN void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v, PetscReal *t);
+PETSC_INTERN void RmLowRankExpand(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y);
+PETSC_INTERN PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt n, PetscInt P, const uint8_t *bits, PetscReal s,
+                                                       PetscReal kappa, PetscReal betap, PetscReal g, PetscReal d, Mat *W);
