@@ -4,3 +4,5 @@
 
 /* Collective. `ratemem retrieve`: store memories, cue, integrate, classify, report. */
 PETSC_EXTERN PetscErrorCode RmRetrieveMain(MPI_Comm comm);
+/* Collective. `ratemem bench`: triad bandwidth, weight product, RHS, memory and retrieval cost per storage and size. */
+PETSC_EXTERN PetscErrorCode RmBenchMain(MPI_Comm comm);

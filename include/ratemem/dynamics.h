@@ -68,6 +68,12 @@ PETSC_EXTERN PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind);
 PETSC_EXTERN PetscErrorCode RmModelSetFromOptions(RmModel model);
 /* Collective. Takes a reference to the weight matrix W (row-distributed, square). */
 PETSC_EXTERN PetscErrorCode RmModelSetWeights(RmModel model, Mat W);
+/* Not collective. Integrate B states together (B cues at once): every state vector is then the
+   n x B block, local part nloc x B column-major, and each weight product serves all B columns. */
+PETSC_EXTERN PetscErrorCode RmModelSetBatch(RmModel model, PetscInt batch);
+PETSC_EXTERN PetscErrorCode RmModelGetBatch(RmModel model, PetscInt *batch);
+/* Not collective. Weight products (passes over W, each serving the whole batch) since creation. */
+PETSC_EXTERN PetscErrorCode RmModelGetProductCount(RmModel model, PetscInt64 *count);
 PETSC_EXTERN PetscErrorCode RmModelSetUp(RmModel model);
 PETSC_EXTERN PetscErrorCode RmModelView(RmModel model, PetscViewer viewer);
 PETSC_EXTERN PetscErrorCode RmModelDestroy(RmModel *model);
@@ -75,7 +81,7 @@ PETSC_EXTERN PetscErrorCode RmModelDestroy(RmModel *model);
 PETSC_EXTERN PetscErrorCode RmModelGetKind(RmModel model, RmModelKind *kind);
 PETSC_EXTERN PetscErrorCode RmModelGetActivation(RmModel model, RmActivation *act);
 PETSC_EXTERN PetscErrorCode RmModelGetTau(RmModel model, PetscReal *tau);
-/* Collective. A state vector with the neuron layout of the weight rows (caller destroys). */
+/* Collective. A state vector (n x B block) with the neuron layout of the weight rows (caller destroys). */
 PETSC_EXTERN PetscErrorCode RmModelCreateState(RmModel model, Vec *x);
 
 /* Collective. f = ẋ at state x. */

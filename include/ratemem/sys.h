@@ -56,6 +56,8 @@ PETSC_EXTERN PetscErrorCode RmInsertOptionsYAML(MPI_Comm comm, const char *file)
 PETSC_EXTERN PetscErrorCode RmFileExists(MPI_Comm comm, const char *path, PetscBool *exists);
 PETSC_EXTERN PetscErrorCode RmAtomicRename(MPI_Comm comm, const char *tmp, const char *path);
 PETSC_EXTERN double         RmWallTime(void);
+/* Collective. Peak resident memory (getrusage ru_maxrss) of the largest rank and summed over ranks, in bytes. */
+PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total);
 
 /* SUNDIALS return flags become PETSc errors that name the failure. Flags > 0 (warnings,
    root and tstop returns) pass. */

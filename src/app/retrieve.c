@@ -20,11 +20,13 @@ typedef struct {
   RmClassifier cl;
   RmOutput     out;
   RmCueOptions cue;
-  PetscInt     trials, current_trial;
+  PetscInt     trials, batch, current_trial;
+  Vec          col0, col1; /* column views of block states */
   char         summary[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN];
   PetscBool    has_summary, has_output, quiet, help;
   TrialResult *results;
   double       t_generate, t_assemble, t_integrate, t_classify, t_output, t_total;
+  PetscReal    peak_max_rank, peak_total; /* bytes */
   Vec          r; /* readout work vector */
 } App;
 
@@ -36,6 +38,7 @@ static PetscErrorCode AppSetFromOptions(App *app)
 
   PetscFunctionBeginUser;
   app->trials = 10;
+  app->batch  = 1;
   app->cue    = (RmCueOptions){RM_CUE_FLIP, 0.1, 3};
   PetscCall(PetscOptionsHasHelp(NULL, &app->help));
   PetscCall(RmSynapsesCreate(app->comm, &app->syn));
@@ -59,12 +62,32 @@ static PetscErrorCode AppSetFromOptions(App *app)
                                sizeof(app->summary), &app->has_summary));
   PetscCall(PetscOptionsString("-output", "HDF5 file with patterns, initial and final states, overlaps (parallel write)", "ratemem retrieve",
                                app->output, app->output, sizeof(app->output), &app->has_output));
+  PetscCall(PetscOptionsInt("-batch", "Integrate this many trials together (each weight product serves all of them)", "ratemem retrieve",
+                            app->batch, &app->batch, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the results table", "ratemem retrieve", app->quiet, &app->quiet, NULL));
   PetscOptionsEnd();
   PetscCheck(app->trials > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "trials must be > 0, got %" PetscInt_FMT, app->trials);
+  PetscCheck(app->batch > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "batch must be > 0, got %" PetscInt_FMT, app->batch);
+  app->batch = PetscMin(app->batch, app->trials);
   PetscCheck(!app->has_summary || app->summary[0], app->comm, PETSC_ERR_ARG_WRONG, "-summary needs a file name");
   PetscCheck(!app->has_output || app->output[0], app->comm, PETSC_ERR_ARG_WRONG, "-output needs a file name");
   if (!app->help) PetscCall(RmCheckOptionsAllUsed(app->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Column b of a block state as a Vec of the neuron layout (no copy). */
+static PetscErrorCode ColumnView(App *app, Vec col, Vec block, PetscInt b, PetscBool place)
+{
+  PetscScalar *a;
+  PetscInt     nloc;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(col, &nloc));
+  if (place) {
+    PetscCall(VecGetArray(block, &a));
+    PetscCall(VecPlaceArray(col, a + b * nloc));
+    PetscCall(VecRestoreArray(block, &a));
+  } else PetscCall(VecResetArray(col));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -77,7 +100,9 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
 
   PetscFunctionBeginUser;
   PetscCall(RmModelReadout(app->model, x, app->r));
-  PetscCall(RmClassifierComputeOverlaps(app->cl, app->r, &ov));
+  PetscCall(ColumnView(app, app->col0, app->r, 0, PETSC_TRUE)); /* the batch's first trial */
+  PetscCall(RmClassifierComputeOverlaps(app->cl, app->col0, &ov));
+  PetscCall(ColumnView(app, app->col0, app->r, 0, PETSC_FALSE));
   PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
   for (PetscInt mu = 1; mu < P; mu++)
     if (ov.normalised[mu] > ov.normalised[best]) best = mu;
@@ -106,6 +131,7 @@ static PetscErrorCode AppSetUp(App *app)
   PetscCall(RmSynapsesGetMat(app->syn, &W));
   PetscCall(RmModelSetWeights(app->model, W));
   PetscCall(RmSynapsesRestoreMat(app->syn, &W));
+  PetscCall(RmModelSetBatch(app->model, app->batch));
   PetscCall(RmModelSetUp(app->model));
   PetscCall(PetscLogStagePop());
   app->t_assemble = RmWallTime() - t0;
@@ -116,42 +142,67 @@ static PetscErrorCode AppSetUp(App *app)
   PetscCall(RmClassifierSetRateScale(app->cl, design.phi_a, design.phi_b));
   PetscCall(RmClassifierSetUp(app->cl));
   PetscCall(RmModelCreateState(app->model, &app->r));
+  {
+    PetscInt n, rstart, rend;
+    PetscCall(RmMemoriesGetSizes(app->mem, &n, NULL));
+    PetscCall(RmMemoriesGetOwnershipRange(app->mem, &rstart, &rend));
+    PetscCall(VecCreateMPIWithArray(app->comm, 1, rend - rstart, n, NULL, &app->col0));
+    PetscCall(VecCreateMPIWithArray(app->comm, 1, rend - rstart, n, NULL, &app->col1));
+  }
   PetscCall(PetscCalloc1(app->trials, &app->results));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode RunTrial(App *app, PetscInt t, Vec x0, Vec x)
+/* Trials t0 .. t0+count-1 integrated together as one block of B columns; columns beyond count
+   repeat the last cue (their results are discarded). */
+static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Vec x)
 {
-  TrialResult *res = &app->results[t];
-  RmOverlaps   ov;
-  double       t0;
+  RmIntegratorStats stats;
+  RmOverlaps        ov;
+  double            tw;
 
   PetscFunctionBeginUser;
-  app->current_trial = t;
-  PetscCall(RmMemoriesCreateCue(app->mem, &app->cue, t, x0, &res->cue_memory));
+  app->current_trial = t0;
+  for (PetscInt b = 0; b < app->batch; b++) {
+    PetscInt cue_memory;
+    PetscCall(ColumnView(app, app->col0, x0, b, PETSC_TRUE));
+    PetscCall(RmMemoriesCreateCue(app->mem, &app->cue, t0 + PetscMin(b, count - 1), app->col0, &cue_memory));
+    PetscCall(ColumnView(app, app->col0, x0, b, PETSC_FALSE));
+    if (b < count) app->results[t0 + b].cue_memory = cue_memory;
+  }
   PetscCall(VecCopy(x0, x));
-  t0 = RmWallTime();
+  tw = RmWallTime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
-  PetscCall(RmIntegratorSolve(app->integ, x, &res->stats));
+  PetscCall(RmIntegratorSolve(app->integ, x, &stats));
   PetscCall(PetscLogStagePop());
-  app->t_integrate += RmWallTime() - t0;
-  t0 = RmWallTime();
-  PetscCall(PetscLogStagePush(RM_EVENTS.stage_classify));
+  app->t_integrate += RmWallTime() - tw;
   PetscCall(RmModelReadout(app->model, x, app->r));
-  PetscCall(RmClassifierComputeOverlaps(app->cl, app->r, &ov));
-  PetscCall(RmClassifierLabel(app->cl, &ov, res->cue_memory, res->stats.converged, &res->label, &res->nearest));
-  PetscCall(PetscLogStagePop());
-  app->t_classify += RmWallTime() - t0;
-  res->overlap           = ov.normalised[res->nearest];
-  res->overlap_cue       = ov.normalised[res->cue_memory];
-  res->overlap_raw       = ov.raw[res->cue_memory];
-  res->overlap_uncentred = ov.uncentred[res->cue_memory];
-  if (app->out) {
-    t0 = RmWallTime();
-    PetscCall(PetscLogStagePush(RM_EVENTS.stage_output));
-    PetscCall(RmOutputWriteTrial(app->out, t, x0, x, ov.normalised, ov.raw));
+  for (PetscInt b = 0; b < count; b++) {
+    TrialResult *res = &app->results[t0 + b];
+    res->stats       = stats; /* the batch's counts */
+    tw               = RmWallTime();
+    PetscCall(PetscLogStagePush(RM_EVENTS.stage_classify));
+    PetscCall(ColumnView(app, app->col0, app->r, b, PETSC_TRUE));
+    PetscCall(RmClassifierComputeOverlaps(app->cl, app->col0, &ov));
+    PetscCall(ColumnView(app, app->col0, app->r, b, PETSC_FALSE));
+    PetscCall(RmClassifierLabel(app->cl, &ov, res->cue_memory, stats.converged, &res->label, &res->nearest));
     PetscCall(PetscLogStagePop());
-    app->t_output += RmWallTime() - t0;
+    app->t_classify += RmWallTime() - tw;
+    res->overlap           = ov.normalised[res->nearest];
+    res->overlap_cue       = ov.normalised[res->cue_memory];
+    res->overlap_raw       = ov.raw[res->cue_memory];
+    res->overlap_uncentred = ov.uncentred[res->cue_memory];
+    if (app->out) {
+      tw = RmWallTime();
+      PetscCall(PetscLogStagePush(RM_EVENTS.stage_output));
+      PetscCall(ColumnView(app, app->col0, x0, b, PETSC_TRUE));
+      PetscCall(ColumnView(app, app->col1, x, b, PETSC_TRUE));
+      PetscCall(RmOutputWriteTrial(app->out, t0 + b, app->col0, app->col1, ov.normalised, ov.raw));
+      PetscCall(ColumnView(app, app->col0, x0, b, PETSC_FALSE));
+      PetscCall(ColumnView(app, app->col1, x, b, PETSC_FALSE));
+      PetscCall(PetscLogStagePop());
+      app->t_output += RmWallTime() - tw;
+    }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -196,6 +247,8 @@ static PetscErrorCode PrintTable(App *app)
                         CountLabel(app, RM_LABEL_UNCONVERGED)));
   PetscCall(PetscPrintf(app->comm, "wall time (s): generate %.3f, assemble %.3f, integrate %.3f, classify %.3f, output %.3f, total %.3f\n",
                         app->t_generate, app->t_assemble, app->t_integrate, app->t_classify, app->t_output, app->t_total));
+  PetscCall(PetscPrintf(app->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron)\n", app->peak_max_rank / 1048576.0,
+                        app->peak_total / 1048576.0, app->peak_total / n));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -276,6 +329,7 @@ static PetscErrorCode WriteSummaryNetwork(App *app, RmJSON *j)
   PetscCall(RmJSONReal(j, "atol", atol));
   PetscCall(RmJSONReal(j, "t_final", t_final));
   PetscCall(RmJSONReal(j, "converge_tol", ctol));
+  PetscCall(RmJSONInt(j, "batch", app->batch));
   if (method == RM_INTEGRATOR_EULER) PetscCall(RmJSONReal(j, "dt", dt));
   PetscCall(RmJSONEndObject(j));
   PetscCall(RmClassifierGetThreshold(app->cl, &thr));
@@ -304,6 +358,7 @@ static PetscErrorCode WriteSummaryTrials(App *app, RmJSON *j)
     PetscCall(RmJSONReal(j, "t_end", s->t_end));
     PetscCall(RmJSONInt(j, "steps", s->steps));
     PetscCall(RmJSONInt(j, "rhs_evals", s->rhs_evals));
+    PetscCall(RmJSONInt(j, "weight_products", s->weight_products));
     PetscCall(RmJSONReal(j, "residual", s->residual));
     PetscCall(RmJSONInt(j, "jtimes_evals", s->jtimes_evals));
     PetscCall(RmJSONInt(j, "jac_setups", s->jac_setups));
@@ -342,8 +397,17 @@ static PetscErrorCode WriteSummary(App *app)
       PetscCall(WriteSummaryNetwork(app, &j));
       PetscCall(WriteSummaryTrials(app, &j));
       PetscCall(RmJSONReal(&j, "retrieval_rate", (PetscReal)ok / app->trials));
+      {
+        PetscReal passes = 0; /* each batch's products are shared by its trials */
+        for (PetscInt t = 0; t < app->trials; t += app->batch) passes += (PetscReal)app->results[t].stats.weight_products;
+        PetscCall(RmJSONReal(&j, "weight_passes_per_trial", passes / app->trials));
+      }
       PetscCall(RmJSONBeginObject(&j, "counts"));
       for (RmLabel l = RM_LABEL_RETRIEVED; l <= RM_LABEL_UNCONVERGED; l++) PetscCall(RmJSONInt(&j, RmLabels[l], CountLabel(app, l)));
+      PetscCall(RmJSONEndObject(&j));
+      PetscCall(RmJSONBeginObject(&j, "memory"));
+      PetscCall(RmJSONReal(&j, "peak_rss_max_rank", app->peak_max_rank));
+      PetscCall(RmJSONReal(&j, "peak_rss_total", app->peak_total));
       PetscCall(RmJSONEndObject(&j));
       PetscCall(RmJSONBeginObject(&j, "timings"));
       PetscCall(RmJSONReal(&j, "generate", app->t_generate));
@@ -385,11 +449,12 @@ static PetscErrorCode AppRun(App *app)
   }
   PetscCall(RmModelCreateState(app->model, &x0));
   PetscCall(VecDuplicate(x0, &x));
-  for (PetscInt t = 0; t < app->trials; t++) PetscCall(RunTrial(app, t, x0, x));
+  for (PetscInt t = 0; t < app->trials; t += app->batch) PetscCall(RunBatch(app, t, PetscMin(app->batch, app->trials - t), x0, x));
   PetscCall(VecDestroy(&x0));
   PetscCall(VecDestroy(&x));
   if (app->out) PetscCall(RmOutputCommit(app->out));
   app->t_total = RmWallTime() - t0;
+  PetscCall(RmPeakMemory(app->comm, &app->peak_max_rank, &app->peak_total));
   if (app->has_summary) PetscCall(WriteSummary(app));
   PetscCall(PrintTable(app));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -405,6 +470,8 @@ static PetscErrorCode AppDestroy(App *app)
   PetscCall(RmSynapsesDestroy(&app->syn));
   PetscCall(RmMemoriesDestroy(&app->mem));
   PetscCall(VecDestroy(&app->r));
+  PetscCall(VecDestroy(&app->col0));
+  PetscCall(VecDestroy(&app->col1));
   PetscCall(PetscFree(app->results));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

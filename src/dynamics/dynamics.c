@@ -12,6 +12,11 @@ struct _p_RmModel {
   RmActivation act;
   PetscReal    tau, input;
   Mat          W;
+  PetscInt     batch;  /* B states integrated together: local block nloc x B, column-major */
+  Mat          Xb, Yb; /* dense n x B wrappers for the block product W X (B > 1) */
+  Vec          colx, coly; /* column views for storages without a block product */
+  PetscBool    block_product;
+  PetscInt64   products;   /* weight products (passes over W) so far */
   Vec          h;      /* work: W x + u, or φ(y) */
   Vec          dphi;   /* φ' at the linearisation point */
   Vec          work;   /* work for J v */
@@ -23,6 +28,7 @@ PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
   PetscCall(PetscNew(model));
   (*model)->comm = comm;
   (*model)->tau  = 1.0;
+  (*model)->batch = 1;
   PetscCall(RmModelSetKind(*model, RM_MODEL_RATE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -86,12 +92,59 @@ PetscErrorCode RmModelSetWeights(RmModel model, Mat W)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmModelSetBatch(RmModel model, PetscInt batch)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!model->setup_called, model->comm, PETSC_ERR_ORDER, "set the batch size before RmModelSetUp()");
+  PetscCheck(batch >= 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "batch must be >= 1, got %" PetscInt_FMT, batch);
+  model->batch = batch;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelGetProductCount(RmModel model, PetscInt64 *count)
+{
+  PetscFunctionBeginUser;
+  *count = model->products;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelGetBatch(RmModel model, PetscInt *batch)
+{
+  PetscFunctionBeginUser;
+  *batch = model->batch;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Batched states: W is applied to all B columns at once, so the weights are read once per
+   block product (MatMatMult for MATDENSE and MATAIJ); other storages loop over columns. */
+static PetscErrorCode SetUpBatch(RmModel model)
+{
+  PetscInt  nloc, n;
+  MatType   type;
+  PetscBool shell;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatGetLocalSize(model->W, &nloc, NULL));
+  PetscCall(MatGetSize(model->W, &n, NULL));
+  PetscCall(MatGetType(model->W, &type));
+  PetscCall(PetscStrcmp(type, MATSHELL, &shell));
+  model->block_product = (PetscBool)!shell;
+  if (model->block_product) {
+    PetscCall(MatCreateDense(model->comm, nloc, PETSC_DECIDE, n, model->batch, NULL, &model->Xb));
+    PetscCall(MatMatMult(model->W, model->Xb, MAT_INITIAL_MATRIX, PETSC_DEFAULT, &model->Yb));
+  }
+  PetscCall(VecCreateMPIWithArray(model->comm, 1, nloc, n, NULL, &model->colx));
+  PetscCall(VecCreateMPIWithArray(model->comm, 1, nloc, n, NULL, &model->coly));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmModelSetUp(RmModel model)
 {
   PetscFunctionBeginUser;
   if (model->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() before RmModelSetUp()");
-  PetscCall(MatCreateVecs(model->W, &model->h, NULL));
+  if (model->batch > 1) PetscCall(SetUpBatch(model));
+  PetscCall(RmModelCreateState(model, &model->h));
   PetscCall(VecDuplicate(model->h, &model->dphi));
   PetscCall(VecDuplicate(model->h, &model->work));
   model->setup_called = PETSC_TRUE;
@@ -112,6 +165,10 @@ PetscErrorCode RmModelDestroy(RmModel *model)
   PetscFunctionBeginUser;
   if (!*model) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(MatDestroy(&(*model)->W));
+  PetscCall(MatDestroy(&(*model)->Xb));
+  PetscCall(MatDestroy(&(*model)->Yb));
+  PetscCall(VecDestroy(&(*model)->colx));
+  PetscCall(VecDestroy(&(*model)->coly));
   PetscCall(VecDestroy(&(*model)->h));
   PetscCall(VecDestroy(&(*model)->dphi));
   PetscCall(VecDestroy(&(*model)->work));
@@ -142,9 +199,45 @@ PetscErrorCode RmModelGetTau(RmModel model, PetscReal *tau)
 
 PetscErrorCode RmModelCreateState(RmModel model, Vec *x)
 {
+  PetscInt nloc, n;
+
   PetscFunctionBeginUser;
   PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() first");
-  PetscCall(MatCreateVecs(model->W, x, NULL));
+  PetscCall(MatGetLocalSize(model->W, &nloc, NULL));
+  PetscCall(MatGetSize(model->W, &n, NULL));
+  PetscCall(VecCreateMPI(model->comm, nloc * model->batch, n * model->batch, x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode BlockProduct(RmModel model, Vec x, Vec y)
+{
+  const PetscScalar *xa, *ya_src;
+  PetscScalar       *ya;
+  PetscInt           nloc, lda;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatGetLocalSize(model->W, &nloc, NULL));
+  PetscCall(VecGetArrayRead(x, &xa));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  if (model->block_product) {
+    PetscCall(MatDensePlaceArray(model->Xb, (PetscScalar *)xa));
+    PetscCall(MatMatMult(model->W, model->Xb, MAT_REUSE_MATRIX, PETSC_DEFAULT, &model->Yb));
+    PetscCall(MatDenseResetArray(model->Xb));
+    PetscCall(MatDenseGetLDA(model->Yb, &lda));
+    PetscCall(MatDenseGetArrayRead(model->Yb, &ya_src));
+    for (PetscInt b = 0; b < model->batch; b++) PetscCall(PetscArraycpy(ya + b * nloc, ya_src + b * lda, nloc));
+    PetscCall(MatDenseRestoreArrayRead(model->Yb, &ya_src));
+  } else {
+    for (PetscInt b = 0; b < model->batch; b++) {
+      PetscCall(VecPlaceArray(model->colx, xa + b * nloc));
+      PetscCall(VecPlaceArray(model->coly, ya + b * nloc));
+      PetscCall(MatMult(model->W, model->colx, model->coly));
+      PetscCall(VecResetArray(model->colx));
+      PetscCall(VecResetArray(model->coly));
+    }
+  }
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscCall(VecRestoreArrayRead(x, &xa));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -152,7 +245,9 @@ static PetscErrorCode WeightProduct(RmModel model, Vec x, Vec y)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.syn_mult, 0, 0, 0, 0));
-  PetscCall(MatMult(model->W, x, y));
+  model->products++;
+  if (model->batch == 1) PetscCall(MatMult(model->W, x, y));
+  else PetscCall(BlockProduct(model, x, y));
   PetscCall(PetscLogEventEnd(RM_EVENTS.syn_mult, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

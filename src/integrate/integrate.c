@@ -307,8 +307,10 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
 {
   RmIntegratorStats st = {0};
   double            t0 = RmWallTime();
+  PetscInt64        products0, products1;
 
   PetscFunctionBeginUser;
+  PetscCall(RmModelGetProductCount(integ->model, &products0));
   PetscCall(RmIntegratorSetUp(integ));
   PetscCall(PetscLogEventBegin(RM_EVENTS.integrate, 0, 0, 0, 0));
   PetscCall(VecCopy(x, integ->y));
@@ -318,6 +320,8 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
   PetscCall(Monitor(integ, st.t_end, st.steps, x, PETSC_TRUE));
   PetscCall(PetscLogEventEnd(RM_EVENTS.integrate, 0, 0, 0, 0));
   st.wall_time = RmWallTime() - t0;
+  PetscCall(RmModelGetProductCount(integ->model, &products1));
+  st.weight_products = products1 - products0;
   *stats       = st;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -4,6 +4,7 @@
 #include <ratemem/sys.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -181,4 +182,17 @@ double RmWallTime(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total)
+{
+  struct rusage ru;
+  PetscReal     mine;
+
+  PetscFunctionBeginUser;
+  PetscCheck(getrusage(RUSAGE_SELF, &ru) == 0, PETSC_COMM_SELF, PETSC_ERR_SYS, "getrusage failed");
+  mine = 1024.0 * (PetscReal)ru.ru_maxrss; /* Linux reports kilobytes */
+  PetscCallMPI(MPI_Allreduce(&mine, max_rank, 1, MPIU_REAL, MPI_MAX, comm));
+  PetscCallMPI(MPI_Allreduce(&mine, total, 1, MPIU_REAL, MPI_SUM, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
