@@ -57,8 +57,9 @@ static inline PetscBool RmActivationDerivativeFromValue(const RmActivation *act,
   }
 }
 
-/* Rate model τ ẋ = -x + φ(W x + u), or Hopfield voltage form τ ẏ = -y + W tanh(δ y) + u. */
-typedef enum { RM_MODEL_RATE, RM_MODEL_VOLTAGE } RmModelKind;
+/* Rate model τ ẋ = -x + φ(W x + u), Hopfield voltage form τ ẏ = -y + W tanh(δ y) + u, or the
+   E/I network of model.md §5 (excitatory rates + P+1 inhibitory pools, Dale's law; -network ei). */
+typedef enum { RM_MODEL_RATE, RM_MODEL_VOLTAGE, RM_MODEL_EI } RmModelKind;
 extern const char *const RmModelKinds[];
 
 typedef struct _p_RmModel *RmModel;
@@ -81,8 +82,19 @@ PETSC_EXTERN PetscErrorCode RmModelDestroy(RmModel *model);
 PETSC_EXTERN PetscErrorCode RmModelGetKind(RmModel model, RmModelKind *kind);
 PETSC_EXTERN PetscErrorCode RmModelGetActivation(RmModel model, RmActivation *act);
 PETSC_EXTERN PetscErrorCode RmModelGetTau(RmModel model, PetscReal *tau);
-/* Collective. A state vector (n x B block) with the neuron layout of the weight rows (caller destroys). */
+/* Not collective. E/I network parameters: tau_i and units per pool. */
+PETSC_EXTERN PetscErrorCode RmModelGetInhibition(RmModel model, PetscReal *tau_i, PetscInt *pool_size);
+/* Collective. A state vector for the B-column block (caller destroys). For the single-population
+   models the state is the neurons; for E/I each column is [excitatory neurons, local pool units]. */
 PETSC_EXTERN PetscErrorCode RmModelCreateState(RmModel model, Vec *x);
+/* Collective. A neuron vector: n x B block with the neuron layout, local part nloc x B column-major. */
+PETSC_EXTERN PetscErrorCode RmModelCreateNeuronVec(RmModel model, Vec *xn);
+/* Collective. Initial state from neuron values (E/I: pools start at their steady state for them). */
+PETSC_EXTERN PetscErrorCode RmModelStateFromNeurons(RmModel model, Vec xn, Vec x);
+/* Collective. The neurons' part of a state. */
+PETSC_EXTERN PetscErrorCode RmModelNeuronsFromState(RmModel model, Vec x, Vec xn);
+/* Collective. diag(J) at the last Jacobian set-up point (for the preconditioner of I − γJ). */
+PETSC_EXTERN PetscErrorCode RmModelJacobianDiagonal(RmModel model, Vec diag);
 
 /* Collective. f = ẋ at state x. */
 PETSC_EXTERN PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f);
@@ -92,7 +104,10 @@ PETSC_EXTERN PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x);
 PETSC_EXTERN PetscErrorCode RmModelJacobianSetUpWithRHS(RmModel model, Vec x, Vec f);
 /* Collective. Jv = J(x) v, analytic: rate (−v + φ'(Wx+u) ⊙ (W v))/τ, voltage (−v + W(φ'(y) ⊙ v))/τ. */
 PETSC_EXTERN PetscErrorCode RmModelJacobianMult(RmModel model, Vec v, Vec Jv);
-/* Collective. ‖f(x)‖∞. */
+/* Collective. The fixed-point residual ‖τ ⊙ f(x)‖∞ (each unit's f times its own time constant;
+   equal to ‖f(x)‖∞ for τ = 1): the convergence measure of every integrator. */
 PETSC_EXTERN PetscErrorCode RmModelResidualNorm(RmModel model, Vec x, PetscReal *norm);
-/* Collective. Neural output r(x): rates x for the rate model, tanh(δ y) for the voltage form. */
+/* Collective. The same from a given f. */
+PETSC_EXTERN PetscErrorCode RmModelFixedPointResidual(RmModel model, Vec f, PetscReal *norm);
+/* Collective. Neural output r(x) on a neuron vector: rates for the rate and E/I models, tanh(δ y) for the voltage form. */
 PETSC_EXTERN PetscErrorCode RmModelReadout(RmModel model, Vec x, Vec r);

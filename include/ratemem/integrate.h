@@ -13,6 +13,7 @@ typedef struct {
   PetscBool  converged; /* ‖f(x)‖∞ < converge_tol before t_final */
   PetscReal  t_end, residual, wall_time;
   PetscInt64 weight_products; /* passes over W (one per RHS, J·v or J set-up needing a product) */
+  PetscInt64 prec_setups, prec_solves;
   PetscInt64 steps, rhs_evals, jtimes_evals, jac_setups, nonlin_iters, lin_iters, err_test_fails, nonlin_conv_fails, lin_conv_fails;
 } RmIntegratorStats;
 

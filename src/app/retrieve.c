@@ -21,7 +21,8 @@ typedef struct {
   RmOutput     out;
   RmCueOptions cue;
   PetscInt     trials, batch, current_trial;
-  Vec          col0, col1; /* column views of block states */
+  Vec          col0, col1; /* column views of neuron blocks */
+  Vec          x0n, xn;    /* initial and final neuron blocks */
   char         summary[PETSC_MAX_PATH_LEN], output[PETSC_MAX_PATH_LEN];
   PetscBool    has_summary, has_output, quiet, help;
   TrialResult *results;
@@ -141,7 +142,9 @@ static PetscErrorCode AppSetUp(App *app)
   PetscCall(RmSynapsesGetDesign(app->syn, &design));
   PetscCall(RmClassifierSetRateScale(app->cl, design.phi_a, design.phi_b));
   PetscCall(RmClassifierSetUp(app->cl));
-  PetscCall(RmModelCreateState(app->model, &app->r));
+  PetscCall(RmModelCreateNeuronVec(app->model, &app->r));
+  PetscCall(RmModelCreateNeuronVec(app->model, &app->x0n));
+  PetscCall(RmModelCreateNeuronVec(app->model, &app->xn));
   {
     PetscInt n, rstart, rend;
     PetscCall(RmMemoriesGetSizes(app->mem, &n, NULL));
@@ -157,6 +160,7 @@ static PetscErrorCode AppSetUp(App *app)
    repeat the last cue (their results are discarded). */
 static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Vec x)
 {
+  Vec x0n = app->x0n, xn = app->xn; /* neuron views of the initial and final states */
   RmIntegratorStats stats;
   RmOverlaps        ov;
   double            tw;
@@ -165,11 +169,12 @@ static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Ve
   app->current_trial = t0;
   for (PetscInt b = 0; b < app->batch; b++) {
     PetscInt cue_memory;
-    PetscCall(ColumnView(app, app->col0, x0, b, PETSC_TRUE));
+    PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_TRUE));
     PetscCall(RmMemoriesCreateCue(app->mem, &app->cue, t0 + PetscMin(b, count - 1), app->col0, &cue_memory));
-    PetscCall(ColumnView(app, app->col0, x0, b, PETSC_FALSE));
+    PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_FALSE));
     if (b < count) app->results[t0 + b].cue_memory = cue_memory;
   }
+  PetscCall(RmModelStateFromNeurons(app->model, x0n, x0));
   PetscCall(VecCopy(x0, x));
   tw = RmWallTime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
@@ -177,6 +182,7 @@ static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Ve
   PetscCall(PetscLogStagePop());
   app->t_integrate += RmWallTime() - tw;
   PetscCall(RmModelReadout(app->model, x, app->r));
+  PetscCall(RmModelNeuronsFromState(app->model, x, xn));
   for (PetscInt b = 0; b < count; b++) {
     TrialResult *res = &app->results[t0 + b];
     res->stats       = stats; /* the batch's counts */
@@ -195,11 +201,11 @@ static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Ve
     if (app->out) {
       tw = RmWallTime();
       PetscCall(PetscLogStagePush(RM_EVENTS.stage_output));
-      PetscCall(ColumnView(app, app->col0, x0, b, PETSC_TRUE));
-      PetscCall(ColumnView(app, app->col1, x, b, PETSC_TRUE));
+      PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_TRUE));
+      PetscCall(ColumnView(app, app->col1, xn, b, PETSC_TRUE));
       PetscCall(RmOutputWriteTrial(app->out, t0 + b, app->col0, app->col1, ov.normalised, ov.raw));
-      PetscCall(ColumnView(app, app->col0, x0, b, PETSC_FALSE));
-      PetscCall(ColumnView(app, app->col1, x, b, PETSC_FALSE));
+      PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_FALSE));
+      PetscCall(ColumnView(app, app->col1, xn, b, PETSC_FALSE));
       PetscCall(PetscLogStagePop());
       app->t_output += RmWallTime() - tw;
     }
@@ -274,6 +280,14 @@ static PetscErrorCode WriteSummaryModel(App *app, RmJSON *j)
   PetscCall(RmJSONReal(j, "coding", d.coding));
   PetscCall(RmJSONReal(j, "balance", d.balance));
   PetscCall(RmJSONReal(j, "tau", tau));
+  if (kind == RM_MODEL_EI) {
+    PetscReal tau_i;
+    PetscInt  pool_size;
+    PetscCall(RmModelGetInhibition(app->model, &tau_i, &pool_size));
+    PetscCall(RmJSONReal(j, "tau_i", tau_i));
+    PetscCall(RmJSONReal(j, "stiffness", tau / tau_i));
+    PetscCall(RmJSONInt(j, "pool_size", pool_size));
+  }
   PetscCall(RmJSONReal(j, "alpha", d.alpha));
   PetscCall(RmJSONReal(j, "alpha_basic", d.alpha_basic));
   PetscCall(RmJSONReal(j, "beta", d.beta));
@@ -358,6 +372,8 @@ static PetscErrorCode WriteSummaryTrials(App *app, RmJSON *j)
     PetscCall(RmJSONReal(j, "t_end", s->t_end));
     PetscCall(RmJSONInt(j, "steps", s->steps));
     PetscCall(RmJSONInt(j, "rhs_evals", s->rhs_evals));
+    PetscCall(RmJSONInt(j, "prec_setups", s->prec_setups));
+    PetscCall(RmJSONInt(j, "prec_solves", s->prec_solves));
     PetscCall(RmJSONInt(j, "weight_products", s->weight_products));
     PetscCall(RmJSONReal(j, "residual", s->residual));
     PetscCall(RmJSONInt(j, "jtimes_evals", s->jtimes_evals));
@@ -470,6 +486,8 @@ static PetscErrorCode AppDestroy(App *app)
   PetscCall(RmSynapsesDestroy(&app->syn));
   PetscCall(RmMemoriesDestroy(&app->mem));
   PetscCall(VecDestroy(&app->r));
+  PetscCall(VecDestroy(&app->x0n));
+  PetscCall(VecDestroy(&app->xn));
   PetscCall(VecDestroy(&app->col0));
   PetscCall(VecDestroy(&app->col1));
   PetscCall(PetscFree(app->results));

@@ -1,26 +1,10 @@
 /* Dynamics (model.md §3): the rate model τ ẋ = -x + φ(W x + u) and the Hopfield voltage form
    τ ẏ = -y + W tanh(δ y) + u, their right-hand side and analytic Jacobian-vector product. */
-#include <ratemem/dynamics.h>
+#include "dynamicsimpl.h"
 
 const char *const RmActivationTypes[] = {"sigmoid", "rectanh", "tanh", "RmActivationType", "RM_ACTIVATION_", NULL};
-const char *const RmModelKinds[]      = {"rate", "voltage", "RmModelKind", "RM_MODEL_", NULL};
+const char *const RmModelKinds[]      = {"rate", "voltage", "ei", "RmModelKind", "RM_MODEL_", NULL};
 
-struct _p_RmModel {
-  MPI_Comm     comm;
-  PetscBool    setup_called;
-  RmModelKind  kind;
-  RmActivation act;
-  PetscReal    tau, input;
-  Mat          W;
-  PetscInt     batch;  /* B states integrated together: local block nloc x B, column-major */
-  Mat          Xb, Yb; /* dense n x B wrappers for the block product W X (B > 1) */
-  Vec          colx, coly; /* column views for storages without a block product */
-  PetscBool    block_product;
-  PetscInt64   products;   /* weight products (passes over W) so far */
-  Vec          h;      /* work: W x + u, or φ(y) */
-  Vec          dphi;   /* φ' at the linearisation point */
-  Vec          work;   /* work for J v */
-};
 
 PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
 {
@@ -29,6 +13,8 @@ PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
   (*model)->comm = comm;
   (*model)->tau  = 1.0;
   (*model)->batch = 1;
+  (*model)->tau_i = 0.01;
+  (*model)->pool_size = 1;
   PetscCall(RmModelSetKind(*model, RM_MODEL_RATE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -38,7 +24,7 @@ PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind)
 {
   PetscFunctionBeginUser;
   model->kind = kind;
-  if (kind == RM_MODEL_RATE) {
+  if (kind != RM_MODEL_VOLTAGE) {
     model->act.type      = RM_ACTIVATION_SIGMOID;
     model->act.gain      = 4.8;
     model->act.threshold = 0.2;
@@ -65,9 +51,31 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
                              model->act.threshold, &model->act.threshold, &set_thr));
   PetscCall(PetscOptionsReal("-tau", "Time constant tau > 0", "RmModelSetFromOptions", model->tau, &model->tau, NULL));
   PetscCall(PetscOptionsReal("-input", "Constant external input u on every neuron", "RmModelSetFromOptions", model->input, &model->input, NULL));
+  {
+    const char *const networks[] = {"single", "ei", "RmNetwork", "RM_NETWORK_", NULL};
+    PetscInt          net        = model->kind == RM_MODEL_EI ? 1 : 0;
+    PetscReal         stiffness  = model->tau / model->tau_i;
+    PetscBool         set_net, set_stiff, set_taui;
+    PetscCall(PetscOptionsEList("-network", "single population (model.md §3) or ei: excitatory neurons + P+1 inhibitory pools with Dale's law (§5)",
+                                "RmModelSetFromOptions", networks, 2, networks[net], &net, &set_net));
+    PetscCall(PetscOptionsReal("-tau_i", "Time constant of the inhibitory pools (E/I network)", "RmModelSetFromOptions", model->tau_i, &model->tau_i,
+                               &set_taui));
+    PetscCall(PetscOptionsReal("-stiffness", "Stiffness ratio tau/tau_i of the E/I network (alternative to -tau_i)", "RmModelSetFromOptions",
+                               stiffness, &stiffness, &set_stiff));
+    PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", model->pool_size, &model->pool_size,
+                              NULL));
+    if (set_net && net == 1) {
+      PetscCheck(model->kind == RM_MODEL_RATE, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the rate model (-design paper)");
+      model->kind = RM_MODEL_EI;
+    }
+    PetscCheck(!(set_stiff && set_taui), model->comm, PETSC_ERR_ARG_INCOMP, "give -tau_i or -stiffness, not both");
+    PetscCall(RmCheckFinite(model->comm, "stiffness", stiffness));
+    PetscCheck(stiffness > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "stiffness must be > 0, got %g", (double)stiffness);
+    if (set_stiff) model->tau_i = model->tau / stiffness;
+  }
   PetscOptionsEnd();
   if (set_type) {
-    PetscCheck(model->kind == RM_MODEL_RATE || type == RM_ACTIVATION_TANH, model->comm, PETSC_ERR_ARG_INCOMP,
+    PetscCheck(model->kind != RM_MODEL_VOLTAGE || type == RM_ACTIVATION_TANH, model->comm, PETSC_ERR_ARG_INCOMP,
                "activation %s needs the rate model (-design paper); the hebbian design uses tanh", RmActivationTypes[type]);
     PetscCheck(model->kind == RM_MODEL_VOLTAGE || type != RM_ACTIVATION_TANH, model->comm, PETSC_ERR_ARG_INCOMP,
                "activation tanh is the hebbian design's; the rate model takes sigmoid or rectanh");
@@ -80,6 +88,9 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(RmCheckFinite(model->comm, "input", model->input));
   PetscCheck(model->tau > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau must be > 0, got %g", (double)model->tau);
   PetscCheck(model->act.gain > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "gain must be > 0, got %g", (double)model->act.gain);
+  PetscCall(RmCheckFinite(model->comm, "tau_i", model->tau_i));
+  PetscCheck(model->tau_i > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau_i must be > 0, got %g", (double)model->tau_i);
+  PetscCheck(model->pool_size >= 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "pool_size must be >= 1, got %" PetscInt_FMT, model->pool_size);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -143,10 +154,20 @@ PetscErrorCode RmModelSetUp(RmModel model)
   PetscFunctionBeginUser;
   if (model->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() before RmModelSetUp()");
-  if (model->batch > 1) PetscCall(SetUpBatch(model));
-  PetscCall(RmModelCreateState(model, &model->h));
+  PetscCall(MatGetLocalSize(model->W, &model->nloc, NULL));
+  if (model->kind == RM_MODEL_EI) PetscCall(RmModelSetUp_EI(model)); /* sets mloc, ustart */
+  else if (model->batch > 1) PetscCall(SetUpBatch(model));
+  PetscCall(RmModelCreateNeuronVec(model, &model->h));
   PetscCall(VecDuplicate(model->h, &model->dphi));
   PetscCall(VecDuplicate(model->h, &model->work));
+  PetscCall(RmModelCreateState(model, &model->diag));
+  PetscCall(MatCreateVecs(model->W, &model->wdiag, NULL));
+  {
+    PetscBool has;
+    PetscCall(MatHasOperation(model->W, MATOP_GET_DIAGONAL, &has));
+    if (has) PetscCall(MatGetDiagonal(model->W, model->wdiag)); /* else 0: the preconditioner then uses the −I/τ part only */
+    else PetscCall(VecSet(model->wdiag, 0.0));
+  }
   model->setup_called = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -172,6 +193,9 @@ PetscErrorCode RmModelDestroy(RmModel *model)
   PetscCall(VecDestroy(&(*model)->h));
   PetscCall(VecDestroy(&(*model)->dphi));
   PetscCall(VecDestroy(&(*model)->work));
+  PetscCall(VecDestroy(&(*model)->diag));
+  PetscCall(VecDestroy(&(*model)->wdiag));
+  PetscCall(RmModelDestroy_EI(*model));
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -197,6 +221,14 @@ PetscErrorCode RmModelGetTau(RmModel model, PetscReal *tau)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmModelGetInhibition(RmModel model, PetscReal *tau_i, PetscInt *pool_size)
+{
+  PetscFunctionBeginUser;
+  if (tau_i) *tau_i = model->tau_i;
+  if (pool_size) *pool_size = model->pool_size;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmModelCreateState(RmModel model, Vec *x)
 {
   PetscInt nloc, n;
@@ -205,7 +237,36 @@ PetscErrorCode RmModelCreateState(RmModel model, Vec *x)
   PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() first");
   PetscCall(MatGetLocalSize(model->W, &nloc, NULL));
   PetscCall(MatGetSize(model->W, &n, NULL));
-  PetscCall(VecCreateMPI(model->comm, nloc * model->batch, n * model->batch, x));
+  if (model->kind == RM_MODEL_EI) PetscCall(VecCreateMPI(model->comm, (nloc + model->mloc) * model->batch, PETSC_DECIDE, x));
+  else PetscCall(VecCreateMPI(model->comm, nloc * model->batch, n * model->batch, x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelCreateNeuronVec(RmModel model, Vec *xn)
+{
+  PetscInt nloc, n;
+
+  PetscFunctionBeginUser;
+  PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() first");
+  PetscCall(MatGetLocalSize(model->W, &nloc, NULL));
+  PetscCall(MatGetSize(model->W, &n, NULL));
+  PetscCall(VecCreateMPI(model->comm, nloc * model->batch, n * model->batch, xn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelStateFromNeurons(RmModel model, Vec xn, Vec x)
+{
+  PetscFunctionBeginUser;
+  if (model->kind == RM_MODEL_EI) PetscCall(RmModelStateFromNeurons_EI(model, xn, x));
+  else PetscCall(VecCopy(xn, x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelNeuronsFromState(RmModel model, Vec x, Vec xn)
+{
+  PetscFunctionBeginUser;
+  if (model->kind == RM_MODEL_EI) PetscCall(RmModelNeuronsFromState_EI(model, x, xn));
+  else PetscCall(VecCopy(x, xn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -261,6 +322,12 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
   const RmActivation act  = model->act;
 
   PetscFunctionBeginUser;
+  if (model->kind == RM_MODEL_EI) {
+    PetscCall(PetscLogEventBegin(RM_EVENTS.rhs, 0, 0, 0, 0));
+    PetscCall(RmModelRHS_EI(model, x, f));
+    PetscCall(PetscLogEventEnd(RM_EVENTS.rhs, 0, 0, 0, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(PetscLogEventBegin(RM_EVENTS.rhs, 0, 0, 0, 0));
   PetscCall(VecGetLocalSize(x, &nloc));
   if (model->kind == RM_MODEL_RATE) {
@@ -287,6 +354,32 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* diag(J) of the single-population models, from φ' and diag(W) (both per column). */
+static PetscErrorCode SingleDiagonal(RmModel model)
+{
+  const PetscScalar *d, *w;
+  PetscScalar       *g;
+  PetscInt           nloc = model->nloc;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(model->dphi, &d));
+  PetscCall(VecGetArrayRead(model->wdiag, &w));
+  PetscCall(VecGetArrayWrite(model->diag, &g));
+  for (PetscInt b = 0; b < model->batch; b++)
+    for (PetscInt i = 0; i < nloc; i++) g[b * nloc + i] = (-1.0 + d[b * nloc + i] * w[i]) / model->tau;
+  PetscCall(VecRestoreArrayWrite(model->diag, &g));
+  PetscCall(VecRestoreArrayRead(model->wdiag, &w));
+  PetscCall(VecRestoreArrayRead(model->dphi, &d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelJacobianDiagonal(RmModel model, Vec diag)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecCopy(model->diag, diag));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x)
 {
   const PetscScalar *src;
@@ -294,6 +387,10 @@ PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x)
   PetscInt           nloc;
 
   PetscFunctionBeginUser;
+  if (model->kind == RM_MODEL_EI) {
+    PetscCall(RmModelJacobianSetUp_EI(model, x, NULL));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(PetscLogEventBegin(RM_EVENTS.jac_setup, 0, 0, 0, 0));
   PetscCall(VecGetLocalSize(x, &nloc));
   if (model->kind == RM_MODEL_RATE) PetscCall(WeightProduct(model, x, model->h)); /* φ'(W x + u) */
@@ -303,6 +400,7 @@ PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x)
   for (PetscInt i = 0; i < nloc; i++) d[i] = RmActivationDerivative(&model->act, src[i] + shift);
   PetscCall(VecRestoreArrayWrite(model->dphi, &d));
   PetscCall(VecRestoreArrayRead(model->kind == RM_MODEL_RATE ? model->h : x, &src));
+  PetscCall(SingleDiagonal(model));
   PetscCall(PetscLogEventEnd(RM_EVENTS.jac_setup, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -315,6 +413,10 @@ PetscErrorCode RmModelJacobianSetUpWithRHS(RmModel model, Vec x, Vec f)
   PetscReal          dp;
 
   PetscFunctionBeginUser;
+  if (model->kind == RM_MODEL_EI) {
+    PetscCall(RmModelJacobianSetUp_EI(model, x, f));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (model->kind != RM_MODEL_RATE || !RmActivationDerivativeFromValue(&model->act, 0.5, &dp)) {
     PetscCall(RmModelJacobianSetUp(model, x));
     PetscFunctionReturn(PETSC_SUCCESS);
@@ -331,6 +433,7 @@ PetscErrorCode RmModelJacobianSetUpWithRHS(RmModel model, Vec x, Vec f)
   PetscCall(VecRestoreArrayWrite(model->dphi, &d));
   PetscCall(VecRestoreArrayRead(f, &fa));
   PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCall(SingleDiagonal(model));
   PetscCall(PetscLogEventEnd(RM_EVENTS.jac_setup, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -341,6 +444,11 @@ PetscErrorCode RmModelJacobianMult(RmModel model, Vec v, Vec Jv)
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.jac_vec, 0, 0, 0, 0));
+  if (model->kind == RM_MODEL_EI) {
+    PetscCall(RmModelJacobianMult_EI(model, v, Jv));
+    PetscCall(PetscLogEventEnd(RM_EVENTS.jac_vec, 0, 0, 0, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (model->kind == RM_MODEL_RATE) { /* J v = (−v + φ'(h) ⊙ (W v))/τ */
     PetscCall(WeightProduct(model, v, model->work));
     PetscCall(VecPointwiseMult(Jv, model->dphi, model->work));
@@ -360,8 +468,34 @@ PetscErrorCode RmModelResidualNorm(RmModel model, Vec x, PetscReal *norm)
   PetscFunctionBeginUser;
   PetscCall(VecDuplicate(x, &f));
   PetscCall(RmModelRHS(model, x, f));
-  PetscCall(VecNorm(f, NORM_INFINITY, norm));
+  PetscCall(RmModelFixedPointResidual(model, f, norm));
   PetscCall(VecDestroy(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ‖τ ⊙ f‖∞: each unit's distance from its fixed-point equation (x = φ(h) for a rate unit,
+   z = input for a pool unit), i.e. ‖f‖∞ scaled by each unit's own time constant. */
+PetscErrorCode RmModelFixedPointResidual(RmModel model, Vec f, PetscReal *norm)
+{
+  const PetscScalar *fa;
+  PetscReal          loc = 0;
+  PetscInt           len, L;
+
+  PetscFunctionBeginUser;
+  if (model->kind != RM_MODEL_EI) {
+    PetscCall(VecNorm(f, NORM_INFINITY, norm));
+    *norm *= model->tau;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(VecGetLocalSize(f, &len));
+  L = model->nloc + model->mloc;
+  PetscCall(VecGetArrayRead(f, &fa));
+  for (PetscInt k = 0; k < len; k++) {
+    PetscReal v = PetscAbsScalar(fa[k]) * (k % L < model->nloc ? model->tau : model->tau_i);
+    loc         = v > loc || PetscIsNanReal(v) ? v : loc;
+  }
+  PetscCall(VecRestoreArrayRead(f, &fa));
+  PetscCallMPI(MPI_Allreduce(&loc, norm, 1, MPIU_REAL, MPIU_MAX, model->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -372,6 +506,10 @@ PetscErrorCode RmModelReadout(RmModel model, Vec x, Vec r)
   PetscInt           nloc;
 
   PetscFunctionBeginUser;
+  if (model->kind == RM_MODEL_EI) {
+    PetscCall(RmModelNeuronsFromState_EI(model, x, r));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (model->kind == RM_MODEL_RATE) {
     PetscCall(VecCopy(x, r));
     PetscFunctionReturn(PETSC_SUCCESS);

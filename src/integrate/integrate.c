@@ -15,7 +15,10 @@ struct _p_RmIntegrator {
   RmIntegratorType      type;
   RmModel               model;
   PetscReal             rtol, atol, t_final, converge_tol, euler_dt;
-  PetscInt              max_steps, krylov_dim, monitor_every;
+  PetscInt              max_steps, krylov_dim, monitor_every, max_order;
+  PetscBool             stab_lim_det;
+  PetscInt              pc; /* 0 none, 1 jacobi */
+  Vec                   pinv; /* 1/(1 − γ diag J) */
   PetscBool             monitor;
   RmIntegratorMonitorFn monitor_fn;
   void                 *monitor_ctx;
@@ -44,6 +47,7 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->max_steps     = 100000;
   (*integ)->krylov_dim    = 0; /* SUNDIALS default (5) */
   (*integ)->monitor_every = 1;
+  (*integ)->pc            = 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -64,6 +68,15 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
                             &integ->max_steps, NULL));
   PetscCall(PetscOptionsInt("-cvode_krylov_dim", "Maximum Krylov subspace dimension of SPGMR (0: SUNDIALS default)", "RmIntegratorSetFromOptions",
                             integ->krylov_dim, &integ->krylov_dim, NULL));
+  PetscCall(PetscOptionsInt("-cvode_max_order", "Maximum order of the BDF (<= 5) or Adams (<= 12) method (0: CVODE default)", "RmIntegratorSetFromOptions",
+                            integ->max_order, &integ->max_order, NULL));
+  PetscCall(PetscOptionsBool("-cvode_stab_lim_det", "CVODE BDF stability-limit detection (CVodeSetStabLimDet)", "RmIntegratorSetFromOptions",
+                             integ->stab_lim_det, &integ->stab_lim_det, NULL));
+  {
+    const char *const pcs[] = {"none", "jacobi", "RmPC", "RM_PC_", NULL};
+    PetscCall(PetscOptionsEList("-cvode_pc", "Preconditioner of the Newton-Krylov solve (BDF): none or jacobi (diagonal of I - gamma J)",
+                                "RmIntegratorSetFromOptions", pcs, 2, pcs[integ->pc], &integ->pc, NULL));
+  }
   PetscCall(PetscOptionsBool("-monitor", "Print progress (time, steps, best overlap) to stderr", "RmIntegratorSetFromOptions", integ->monitor,
                              &integ->monitor, NULL));
   PetscCall(PetscOptionsInt("-monitor_every", "Print progress every this many steps", "RmIntegratorSetFromOptions", integ->monitor_every,
@@ -82,6 +95,9 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
   PetscCheck(integ->max_steps > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_max_steps must be > 0");
   PetscCheck(integ->monitor_every > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "monitor_every must be > 0");
   PetscCheck(integ->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
+  PetscCheck(integ->max_order >= 0 && integ->max_order <= (integ->type == RM_INTEGRATOR_ADAMS ? 12 : 5), integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "cvode_max_order must be in [0, %d] for %s, got %" PetscInt_FMT, integ->type == RM_INTEGRATOR_ADAMS ? 12 : 5, RmIntegratorTypes[integ->type],
+             integ->max_order);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -131,6 +147,31 @@ static int JacTimesCallback(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_V
   return integ->callback_error ? -1 : 0;
 }
 
+/* Jacobi preconditioner of M = I − γJ: diag(J) comes with the Jacobian data (RmModelJacobianDiagonal). */
+static int PrecSetupCallback(realtype t, N_Vector y, N_Vector fy, booleantype jok, booleantype *jcur, realtype gamma, void *ctx)
+{
+  RmIntegrator   integ = (RmIntegrator)ctx;
+  PetscErrorCode ierr  = 0;
+
+  if (PetscLogEventBegin(RM_EVENTS.prec, 0, 0, 0, 0)) return -1;
+  if (!jok) ierr = RmModelJacobianSetUpWithRHS(integ->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy));
+  *jcur = jok ? SUNFALSE : SUNTRUE;
+  if (!ierr) ierr = RmModelJacobianDiagonal(integ->model, integ->pinv);
+  if (!ierr) ierr = VecScale(integ->pinv, -gamma);
+  if (!ierr) ierr = VecShift(integ->pinv, 1.0);
+  if (!ierr) ierr = VecReciprocal(integ->pinv);
+  if (!ierr) ierr = PetscLogEventEnd(RM_EVENTS.prec, 0, 0, 0, 0);
+  integ->callback_error = ierr;
+  return ierr ? -1 : 0;
+}
+
+static int PrecSolveCallback(realtype t, N_Vector y, N_Vector fy, N_Vector r, N_Vector z, realtype gamma, realtype delta, int lr, void *ctx)
+{
+  RmIntegrator integ = (RmIntegrator)ctx;
+  integ->callback_error = VecPointwiseMult(N_VGetVector_Petsc(z), integ->pinv, N_VGetVector_Petsc(r));
+  return integ->callback_error ? -1 : 0;
+}
+
 /* CVODE's own diagnostic goes into our error message instead of bare stderr. */
 static void ErrHandlerCallback(int code, const char *module, const char *function, char *msg, void *ctx)
 {
@@ -152,11 +193,17 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   RmCallCVODE(CVodeSetUserData(integ->cvode, integ));
   RmCallCVODE(CVodeSStolerances(integ->cvode, integ->rtol, integ->atol));
   RmCallCVODE(CVodeSetMaxNumSteps(integ->cvode, integ->max_steps));
+  if (integ->max_order) RmCallCVODE(CVodeSetMaxOrd(integ->cvode, (int)integ->max_order));
   if (integ->type == RM_INTEGRATOR_BDF) {
-    integ->ls = SUNLinSol_SPGMR(integ->y_nv, SUN_PREC_NONE, (int)integ->krylov_dim, integ->sunctx);
+    integ->ls = SUNLinSol_SPGMR(integ->y_nv, integ->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)integ->krylov_dim, integ->sunctx);
     PetscCheck(integ->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
     RmCallCVODE(CVodeSetLinearSolver(integ->cvode, integ->ls, NULL));
     RmCallCVODE(CVodeSetJacTimes(integ->cvode, JacTimesSetupCallback, JacTimesCallback));
+    if (integ->pc) {
+      PetscCall(VecDuplicate(integ->y, &integ->pinv));
+      RmCallCVODE(CVodeSetPreconditioner(integ->cvode, PrecSetupCallback, PrecSolveCallback));
+    }
+    if (integ->stab_lim_det) RmCallCVODE(CVodeSetStabLimDet(integ->cvode, SUNTRUE));
   } else {
     integ->nls = SUNNonlinSol_FixedPoint(integ->y_nv, 0, integ->sunctx);
     PetscCheck(integ->nls, integ->comm, PETSC_ERR_MEM, "SUNNonlinSol_FixedPoint failed");
@@ -204,7 +251,7 @@ static PetscErrorCode SolveEuler(RmIntegrator integ, RmIntegratorStats *st)
   for (;;) {
     PetscCall(RmModelRHS(integ->model, integ->y, integ->f));
     st->rhs_evals++;
-    PetscCall(VecNorm(integ->f, NORM_INFINITY, &res));
+    PetscCall(RmModelFixedPointResidual(integ->model, integ->f, &res));
     PetscCheck(!PetscIsInfOrNanReal(res), integ->comm, PETSC_ERR_FP, "euler integrator diverged (non-finite rate of change) at t = %g; reduce -euler_dt",
                (double)t);
     st->residual = res;
@@ -237,7 +284,7 @@ static PetscErrorCode CVODEFailure(RmIntegrator integ, int flag, PetscReal t)
 
 static PetscErrorCode GatherCVODEStats(RmIntegrator integ, RmIntegratorStats *st)
 {
-  long nst = 0, nfe = 0, netf = 0, nni = 0, nncf = 0, nli = 0, nlcf = 0, njv = 0, nfeLS = 0, njts = 0;
+  long nst = 0, nfe = 0, netf = 0, nni = 0, nncf = 0, nli = 0, nlcf = 0, njv = 0, nfeLS = 0, njts = 0, npe = 0, nps = 0;
 
   PetscFunctionBeginUser;
   RmCallCVODE(CVodeGetNumSteps(integ->cvode, &nst));
@@ -251,7 +298,11 @@ static PetscErrorCode GatherCVODEStats(RmIntegrator integ, RmIntegratorStats *st
     RmCallCVODE(CVodeGetNumJtimesEvals(integ->cvode, &njv));
     RmCallCVODE(CVodeGetNumLinRhsEvals(integ->cvode, &nfeLS));
     RmCallCVODE(CVodeGetNumJTSetupEvals(integ->cvode, &njts));
+    RmCallCVODE(CVodeGetNumPrecEvals(integ->cvode, &npe));
+    RmCallCVODE(CVodeGetNumPrecSolves(integ->cvode, &nps));
   }
+  st->prec_setups = npe;
+  st->prec_solves = nps;
   st->steps             = nst;
   st->rhs_evals += nfe + nfeLS; /* plus our convergence checks, counted in Solve */
   st->err_test_fails    = netf;
@@ -280,7 +331,7 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, RmIntegratorStats *st)
     RmCallCVODE(CVodeGetNumSteps(integ->cvode, &nst));
     /* Cheap test on the interpolated derivative, confirmed by a true RHS evaluation. */
     RmCallCVODE(CVodeGetDky(integ->cvode, t, 1, integ->f_nv));
-    PetscCall(VecNorm(integ->f, NORM_INFINITY, &st->residual));
+    PetscCall(RmModelFixedPointResidual(integ->model, integ->f, &st->residual));
     if (st->residual < integ->converge_tol) {
       PetscCall(RmModelResidualNorm(integ->model, integ->y, &st->residual));
       st->rhs_evals++;
@@ -351,6 +402,7 @@ PetscErrorCode RmIntegratorDestroy(RmIntegrator *integ)
   if (it->sunctx) SUNContext_Free(&it->sunctx);
   PetscCall(VecDestroy(&it->y));
   PetscCall(VecDestroy(&it->f));
+  PetscCall(VecDestroy(&it->pinv));
   PetscCall(PetscFree(*integ));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,0 +1,36 @@
+/* Private: the RmModel structure, shared by the single-population (dynamics.c) and E/I (ei.c) models. */
+#pragma once
+#include <ratemem/dynamics.h>
+
+typedef struct _n_RmEI RmEI;
+
+struct _p_RmModel {
+  MPI_Comm     comm;
+  PetscBool    setup_called;
+  RmModelKind  kind;
+  RmActivation act;
+  PetscReal    tau, input;
+  Mat          W;
+  PetscInt     batch;  /* B states integrated together: local block nloc x B, column-major */
+  Mat          Xb, Yb; /* dense n x B wrappers for the block product W X (B > 1) */
+  Vec          colx, coly; /* column views for storages without a block product */
+  PetscBool    block_product;
+  PetscInt64   products;   /* weight products (passes over W) so far */
+  Vec          h;      /* work: W x + u, or φ(y) */
+  Vec          dphi;   /* φ' at the linearisation point */
+  Vec          work;   /* work for J v */
+  Vec          wdiag;  /* diag(W), one column */
+  Vec          diag;   /* diagonal of J at the linearisation point (preconditioner) */
+  /* E/I network (model.md §5): excitatory neurons + (P+1) inhibitory pools of pool_size units */
+  PetscReal    tau_i;
+  PetscInt     pool_size, nloc, mloc, ustart; /* local neurons, local pool units, first local unit */
+  RmEI        *ei;
+};
+
+PETSC_INTERN PetscErrorCode RmModelSetUp_EI(RmModel model);
+PETSC_INTERN PetscErrorCode RmModelDestroy_EI(RmModel model);
+PETSC_INTERN PetscErrorCode RmModelRHS_EI(RmModel model, Vec x, Vec f);
+PETSC_INTERN PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f);
+PETSC_INTERN PetscErrorCode RmModelJacobianMult_EI(RmModel model, Vec v, Vec Jv);
+PETSC_INTERN PetscErrorCode RmModelStateFromNeurons_EI(RmModel model, Vec xn, Vec x);
+PETSC_INTERN PetscErrorCode RmModelNeuronsFromState_EI(RmModel model, Vec x, Vec xn);
