@@ -38,8 +38,11 @@ PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind)
 
 PetscErrorCode RmModelSetFromOptions(RmModel model)
 {
-  PetscBool        set_type = PETSC_FALSE, set_thr = PETSC_FALSE;
-  RmActivationType type     = model->act.type;
+  PetscBool          set_type = PETSC_FALSE, set_thr = PETSC_FALSE, set_net, set_stiff, set_taui;
+  RmActivationType   type     = model->act.type;
+  const char *const  networks[] = {"single", "ei", "RmNetwork", "RM_NETWORK_", NULL};
+  PetscInt           net        = model->kind == RM_MODEL_EI ? 1 : 0;
+  PetscReal          stiffness  = model->tau / model->tau_i;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(model->comm, NULL, "Dynamics (model.md §3)", "RmModel");
@@ -51,28 +54,14 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
                              model->act.threshold, &model->act.threshold, &set_thr));
   PetscCall(PetscOptionsReal("-tau", "Time constant tau > 0", "RmModelSetFromOptions", model->tau, &model->tau, NULL));
   PetscCall(PetscOptionsReal("-input", "Constant external input u on every neuron", "RmModelSetFromOptions", model->input, &model->input, NULL));
-  {
-    const char *const networks[] = {"single", "ei", "RmNetwork", "RM_NETWORK_", NULL};
-    PetscInt          net        = model->kind == RM_MODEL_EI ? 1 : 0;
-    PetscReal         stiffness  = model->tau / model->tau_i;
-    PetscBool         set_net, set_stiff, set_taui;
-    PetscCall(PetscOptionsEList("-network", "single population (model.md §3) or ei: excitatory neurons + P+1 inhibitory pools with Dale's law (§5)",
-                                "RmModelSetFromOptions", networks, 2, networks[net], &net, &set_net));
-    PetscCall(PetscOptionsReal("-tau_i", "Time constant of the inhibitory pools (E/I network)", "RmModelSetFromOptions", model->tau_i, &model->tau_i,
-                               &set_taui));
-    PetscCall(PetscOptionsReal("-stiffness", "Stiffness ratio tau/tau_i of the E/I network (alternative to -tau_i)", "RmModelSetFromOptions",
-                               stiffness, &stiffness, &set_stiff));
-    PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", model->pool_size, &model->pool_size,
-                              NULL));
-    if (set_net && net == 1) {
-      PetscCheck(model->kind == RM_MODEL_RATE, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the rate model (-design paper)");
-      model->kind = RM_MODEL_EI;
-    }
-    PetscCheck(!(set_stiff && set_taui), model->comm, PETSC_ERR_ARG_INCOMP, "give -tau_i or -stiffness, not both");
-    PetscCall(RmCheckFinite(model->comm, "stiffness", stiffness));
-    PetscCheck(stiffness > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "stiffness must be > 0, got %g", (double)stiffness);
-    if (set_stiff) model->tau_i = model->tau / stiffness;
-  }
+  PetscCall(PetscOptionsEList("-network", "single population (model.md §3) or ei: excitatory neurons + P+1 inhibitory pools with Dale's law (§5)",
+                              "RmModelSetFromOptions", networks, 2, networks[net], &net, &set_net));
+  PetscCall(PetscOptionsReal("-tau_i", "Time constant of the inhibitory pools (E/I network)", "RmModelSetFromOptions", model->tau_i, &model->tau_i,
+                             &set_taui));
+  PetscCall(PetscOptionsReal("-stiffness", "Stiffness ratio tau/tau_i of the E/I network (alternative to -tau_i)", "RmModelSetFromOptions", stiffness,
+                             &stiffness, &set_stiff));
+  PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", model->pool_size, &model->pool_size,
+                            NULL));
   PetscOptionsEnd();
   if (set_type) {
     PetscCheck(model->kind != RM_MODEL_VOLTAGE || type == RM_ACTIVATION_TANH, model->comm, PETSC_ERR_ARG_INCOMP,
@@ -88,6 +77,14 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(RmCheckFinite(model->comm, "input", model->input));
   PetscCheck(model->tau > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau must be > 0, got %g", (double)model->tau);
   PetscCheck(model->act.gain > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "gain must be > 0, got %g", (double)model->act.gain);
+  if (set_net && net == 1) {
+    PetscCheck(model->kind == RM_MODEL_RATE, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the rate model (-design paper)");
+    model->kind = RM_MODEL_EI;
+  }
+  PetscCheck(!(set_stiff && set_taui), model->comm, PETSC_ERR_ARG_INCOMP, "give -tau_i or -stiffness, not both");
+  PetscCall(RmCheckFinite(model->comm, "stiffness", stiffness));
+  PetscCheck(stiffness > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "stiffness must be > 0, got %g", (double)stiffness);
+  if (set_stiff) model->tau_i = model->tau / stiffness;
   PetscCall(RmCheckFinite(model->comm, "tau_i", model->tau_i));
   PetscCheck(model->tau_i > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau_i must be > 0, got %g", (double)model->tau_i);
   PetscCheck(model->pool_size >= 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "pool_size must be >= 1, got %" PetscInt_FMT, model->pool_size);
