@@ -28,7 +28,8 @@ PETSC_EXTERN PetscErrorCode RmJSONBool(RmJSON *j, const char *key, PetscBool val
 typedef struct _p_RmOutput *RmOutput;
 
 PETSC_EXTERN PetscErrorCode RmOutputCreate(MPI_Comm comm, const char *path, PetscInt n, PetscInt P, PetscInt trials, RmOutput *out);
-PETSC_EXTERN PetscErrorCode RmOutputWritePatterns(RmOutput out, PetscInt rstart, PetscInt nloc, const uint8_t *bits);
+/* Collective. Row mu of /patterns: this rank's nloc bits starting at neuron rstart. */
+PETSC_EXTERN PetscErrorCode RmOutputWritePattern(RmOutput out, PetscInt mu, PetscInt rstart, PetscInt nloc, const uint8_t *row);
 PETSC_EXTERN PetscErrorCode RmOutputWriteTrial(RmOutput out, PetscInt trial, Vec initial, Vec final, const PetscReal *overlaps, const PetscReal *raw);
 /* Collective. Close the file and move it to its final name. */
 PETSC_EXTERN PetscErrorCode RmOutputCommit(RmOutput out);

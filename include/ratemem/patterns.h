@@ -31,7 +31,17 @@ PETSC_EXTERN PetscErrorCode RmMemoriesGetKind(RmMemories mem, RmPatternKind *kin
 PETSC_EXTERN PetscErrorCode RmMemoriesGetEncoding(RmMemories mem, RmEncoding *enc);
 /* Coding level q (fraction of active entries): the option for generated memories, the measured mean for loaded ones. */
 PETSC_EXTERN PetscErrorCode RmMemoriesGetCoding(RmMemories mem, PetscReal *q);
-/* Local bits, pattern-major: bits[mu*nlocal + i] in {0,1} for local neuron i. Owned by mem. */
+/* Local memories as stored: bit-packed (1 bit per neuron per memory), pattern-major: bit i%64 of
+   words[mu*wpp + i/64] is ξ_iμ in {0,1}; padding bits are 0. Owned by mem. */
+PETSC_EXTERN PetscErrorCode RmMemoriesGetLocalPacked(RmMemories mem, const uint64_t **words, PetscInt *wpp);
+static inline uint8_t RmPackedBit(const uint64_t *words, PetscInt wpp, PetscInt mu, PetscInt i)
+{
+  return (uint8_t)((words[mu * wpp + i / 64] >> (i % 64)) & 1);
+}
+/* Not collective. Memory mu's local bits as bytes (nloc of them, caller's buffer). */
+PETSC_EXTERN PetscErrorCode RmMemoriesGetLocalPattern(RmMemories mem, PetscInt mu, uint8_t *bytes);
+/* Local bits as bytes, pattern-major: bits[mu*nlocal + i]. Unpacked on the first call and cached
+   (P*nloc bytes): for tests and small runs; the library itself reads the packed form. */
 PETSC_EXTERN PetscErrorCode RmMemoriesGetLocalBits(RmMemories mem, const uint8_t **bits);
 /* Collective. All P x n bits on every rank (only for assembling explicit weights; O(nP) bytes). */
 PETSC_EXTERN PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **bits);

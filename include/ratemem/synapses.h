@@ -36,7 +36,8 @@ PETSC_EXTERN PetscErrorCode RmSynapsesGetIndegree(RmSynapses syn, PetscInt *K);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design);
 /* Not collective. The kernel that applies W: matdense-blas, mataij, avx2 or portable (lowrank). */
 PETSC_EXTERN PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name);
-/* Not collective. Borrow the weight matrix. */
+/* Not collective. Borrow the weight matrix. A lowrank W reads the memories' packed storage: keep
+   the RmMemories alive while W is used. */
 PETSC_EXTERN PetscErrorCode RmSynapsesGetMat(RmSynapses syn, Mat *W);
 PETSC_EXTERN PetscErrorCode RmSynapsesRestoreMat(RmSynapses syn, Mat *W);
 /* Which model a design drives, and how its memories are encoded. */

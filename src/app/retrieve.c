@@ -457,11 +457,15 @@ static PetscErrorCode AppRun(App *app)
   PetscCall(AppSetUp(app));
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   if (app->has_output) {
-    const uint8_t *bits;
+    uint8_t *row;
     PetscCall(RmMemoriesGetOwnershipRange(app->mem, &rstart, &rend));
-    PetscCall(RmMemoriesGetLocalBits(app->mem, &bits));
     PetscCall(RmOutputCreate(app->comm, app->output, n, P, app->trials, &app->out));
-    PetscCall(RmOutputWritePatterns(app->out, rstart, rend - rstart, bits));
+    PetscCall(PetscMalloc1(rend - rstart + 1, &row));
+    for (PetscInt mu = 0; mu < P; mu++) {
+      PetscCall(RmMemoriesGetLocalPattern(app->mem, mu, row));
+      PetscCall(RmOutputWritePattern(app->out, mu, rstart, rend - rstart, row));
+    }
+    PetscCall(PetscFree(row));
   }
   PetscCall(RmModelCreateState(app->model, &x0));
   PetscCall(VecDuplicate(x0, &x));

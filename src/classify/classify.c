@@ -51,8 +51,8 @@ PetscErrorCode RmClassifierSetRateScale(RmClassifier cl, PetscReal phi_a, PetscR
 
 PetscErrorCode RmClassifierSetUp(RmClassifier cl)
 {
-  const uint8_t *bits;
-  PetscInt       rstart, rend, nloc;
+  const uint64_t *words;
+  PetscInt        rstart, rend, wpp;
 
   PetscFunctionBeginUser;
   if (cl->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
@@ -60,13 +60,12 @@ PetscErrorCode RmClassifierSetUp(RmClassifier cl)
   PetscCall(RmMemoriesGetOwnershipRange(cl->mem, &rstart, &rend));
   PetscCall(RmMemoriesGetEncoding(cl->mem, &cl->encoding));
   PetscCall(RmMemoriesGetCoding(cl->mem, &cl->coding));
-  PetscCall(RmMemoriesGetLocalBits(cl->mem, &bits));
-  nloc = rend - rstart;
+  PetscCall(RmMemoriesGetLocalPacked(cl->mem, &words, &wpp));
   PetscCall(PetscMalloc3(cl->P, &cl->active, cl->P + 2, &cl->sums, cl->P + 2, &cl->local));
   PetscCall(PetscMalloc3(cl->P, &cl->ov.normalised, cl->P, &cl->ov.raw, cl->P, &cl->ov.uncentred));
   for (PetscInt mu = 0; mu < cl->P; mu++) {
     PetscInt64 c = 0;
-    for (PetscInt i = 0; i < nloc; i++) c += bits[mu * nloc + i];
+    for (PetscInt w = 0; w < wpp; w++) c += __builtin_popcountll(words[mu * wpp + w]); /* padding bits are 0 */
     cl->local[mu] = (PetscReal)c;
   }
   PetscCallMPI(MPI_Allreduce(cl->local, cl->active, (PetscMPIInt)cl->P, MPIU_REAL, MPI_SUM, cl->comm));
@@ -94,14 +93,14 @@ PetscErrorCode RmClassifierGetThreshold(RmClassifier cl, PetscReal *threshold)
 PetscErrorCode RmClassifierComputeOverlaps(RmClassifier cl, Vec r, RmOverlaps *ov)
 {
   const PetscScalar *ra;
-  const uint8_t     *bits;
-  PetscInt           nloc, P = cl->P;
+  const uint64_t    *words;
+  PetscInt           nloc, wpp, P = cl->P;
   const PetscReal    N = (PetscReal)cl->n;
 
   PetscFunctionBeginUser;
   PetscCall(RmClassifierSetUp(cl));
   PetscCall(PetscLogEventBegin(RM_EVENTS.overlap, 0, 0, 0, 0));
-  PetscCall(RmMemoriesGetLocalBits(cl->mem, &bits));
+  PetscCall(RmMemoriesGetLocalPacked(cl->mem, &words, &wpp));
   PetscCall(VecGetLocalSize(r, &nloc));
   PetscCall(VecGetArrayRead(r, &ra));
   PetscReal s1 = 0, s2 = 0;
@@ -110,9 +109,11 @@ PetscErrorCode RmClassifierComputeOverlaps(RmClassifier cl, Vec r, RmOverlaps *o
     s2 += ra[i] * ra[i];
   }
   for (PetscInt mu = 0; mu < P; mu++) {
-    const uint8_t *b = bits + mu * nloc;
-    PetscReal      s = 0;
-    for (PetscInt i = 0; i < nloc; i++) s += b[i] ? ra[i] : 0.0;
+    PetscReal s = 0;
+    for (PetscInt w = 0; w < wpp; w++) {
+      uint64_t word = words[mu * wpp + w];
+      for (PetscInt i = 64 * w; word; word &= word - 1) s += ra[i + __builtin_ctzll(word)]; /* visit the set bits only */
+    }
     cl->local[mu] = s;
   }
   PetscCall(VecRestoreArrayRead(r, &ra));

@@ -83,11 +83,11 @@ static PetscErrorCode WriteBlock(RmOutput out, hid_t dset, hid_t type, hsize_t r
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmOutputWritePatterns(RmOutput out, PetscInt rstart, PetscInt nloc, const uint8_t *bits)
+PetscErrorCode RmOutputWritePattern(RmOutput out, PetscInt mu, PetscInt rstart, PetscInt nloc, const uint8_t *row)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.io_write, 0, 0, 0, 0));
-  PetscCall(WriteBlock(out, out->patterns, H5T_NATIVE_UINT8, 0, nloc ? (hsize_t)out->P : 0, (hsize_t)rstart, (hsize_t)nloc, bits));
+  PetscCall(WriteBlock(out, out->patterns, H5T_NATIVE_UINT8, (hsize_t)mu, nloc ? 1 : 0, (hsize_t)rstart, (hsize_t)nloc, row));
   PetscCall(PetscLogEventEnd(RM_EVENTS.io_write, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -53,34 +53,44 @@ PetscErrorCode RmMemoriesLoadHDF5_Private(RmMemories mem)
   hsize_t    dims[2], start[2], count[2];
   PetscInt   nloc;
   PetscInt64 bad = 0, ones = 0, sums[2];
-  herr_t     status;
+  herr_t     status = 0;
+  uint8_t   *row;
 
   PetscFunctionBeginUser;
   PetscCall(OpenPatternsDataset(mem, &file, &dset, dims));
   PetscCall(RmMemoriesSetLayoutFromFile_Private(mem, (PetscInt)dims[1], (PetscInt)dims[0]));
   nloc = mem->rend - mem->rstart;
-  PetscCall(PetscMalloc1((size_t)mem->P * nloc, &mem->bits));
-  start[0] = 0;
-  start[1] = (hsize_t)mem->rstart;
-  count[0] = dims[0];
+  PetscCall(RmMemoriesAllocate_Private(mem));
+  PetscCall(PetscMalloc1(nloc + 1, &row));
+  /* One memory at a time: the local block is read as bytes and packed, never held whole. */
+  count[0] = 1;
   count[1] = (hsize_t)nloc;
   fspace   = H5Dget_space(dset);
-  H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-  mspace = H5Screate_simple(2, count, NULL);
-  dxpl   = H5Pcreate(H5P_DATASET_XFER);
+  mspace   = H5Screate_simple(2, count, NULL);
+  dxpl     = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  /* The local block is P x nloc, row-major: exactly our pattern-major layout. */
-  status = H5Dread(dset, H5T_NATIVE_UINT8, mspace, fspace, dxpl, mem->bits);
+  for (PetscInt mu = 0; mu < mem->P && status >= 0; mu++) {
+    start[0] = (hsize_t)mu;
+    start[1] = (hsize_t)mem->rstart;
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (nloc == 0) {
+      H5Sselect_none(fspace);
+      H5Sselect_none(mspace);
+    }
+    status = H5Dread(dset, H5T_NATIVE_UINT8, mspace, fspace, dxpl, row);
+    for (PetscInt i = 0; i < nloc && status >= 0; i++) {
+      bad += row[i] > 1;
+      ones += row[i] == 1;
+      if (row[i] == 1) RmPackedSet(mem, mu, i);
+    }
+  }
   H5Pclose(dxpl);
   H5Sclose(mspace);
   H5Sclose(fspace);
   H5Dclose(dset);
   H5Fclose(file);
+  PetscCall(PetscFree(row));
   PetscCheck(status >= 0, mem->comm, PETSC_ERR_FILE_READ, "patterns file %s: reading /patterns failed", mem->file);
-  for (PetscInt k = 0; k < mem->P * nloc; k++) {
-    bad += mem->bits[k] > 1;
-    ones += mem->bits[k];
-  }
   PetscInt64 loc[2] = {bad, ones};
   PetscCallMPI(MPI_Allreduce(loc, sums, 2, MPIU_INT64, MPI_SUM, mem->comm));
   PetscCheck(sums[0] == 0, mem->comm, PETSC_ERR_FILE_UNEXPECTED, "patterns file %s: /patterns has %" PetscInt64_FMT " entries that are not 0 or 1",

@@ -119,22 +119,23 @@ static PetscErrorCode RmMemoriesGenerate_Private(RmMemories mem)
     PetscCheck(mem->P < mem->n, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "hadamard memories need P < n");
   }
   for (PetscInt mu = 0; mu < mem->P; mu++) {
-    uint8_t *b = mem->bits + mu * nloc;
     for (PetscInt i = 0; i < nloc; i++) {
       PetscInt gi = mem->rstart + i;
+      uint8_t  b;
       switch (mem->kind) {
       case RM_PATTERNS_RANDOM:
-        b[i] = (uint8_t)(RmRandomUniform((uint64_t)mem->seed, RM_STREAM_PATTERNS, (uint64_t)mu, (uint64_t)gi) < mem->coding);
+        b = (uint8_t)(RmRandomUniform((uint64_t)mem->seed, RM_STREAM_PATTERNS, (uint64_t)mu, (uint64_t)gi) < mem->coding);
         break;
       case RM_PATTERNS_DETERMINISTIC:
-        b[i] = DeterministicBit(gi, mu, mem->P, n_common, n_blocks);
+        b = DeterministicBit(gi, mu, mem->P, n_common, n_blocks);
         break;
       case RM_PATTERNS_HADAMARD:
-        b[i] = HadamardBit(gi, mu);
+        b = HadamardBit(gi, mu);
         break;
       default:
         SETERRQ(mem->comm, PETSC_ERR_PLIB, "unreachable pattern kind");
       }
+      if (b) RmPackedSet(mem, mu, i);
     }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -149,7 +150,7 @@ PetscErrorCode RmMemoriesSetUp(RmMemories mem)
     PetscCall(RmMemoriesLoadHDF5_Private(mem)); /* sets n, P, layout, bits, coding */
   } else {
     PetscCall(RmMemoriesSetLayout_Private(mem));
-    PetscCall(PetscMalloc1((size_t)mem->P * (mem->rend - mem->rstart), &mem->bits));
+    PetscCall(RmMemoriesAllocate_Private(mem));
     PetscCall(RmMemoriesGenerate_Private(mem));
   }
   PetscCall(PetscLogEventEnd(RM_EVENTS.generate, 0, 0, 0, 0));
@@ -181,7 +182,8 @@ PetscErrorCode RmMemoriesDestroy(RmMemories *mem)
 {
   PetscFunctionBeginUser;
   if (!*mem) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscFree((*mem)->bits));
+  PetscCall(PetscFree((*mem)->words));
+  PetscCall(PetscFree((*mem)->bytes));
   PetscCall(PetscFree(*mem));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -237,11 +239,42 @@ PetscErrorCode RmMemoriesGetCoding(RmMemories mem, PetscReal *q)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmMemoriesGetLocalBits(RmMemories mem, const uint8_t **bits)
+PetscErrorCode RmMemoriesAllocate_Private(RmMemories mem)
+{
+  PetscFunctionBeginUser;
+  mem->wpp = (mem->rend - mem->rstart + 63) / 64;
+  PetscCall(PetscCalloc1((size_t)mem->P * mem->wpp + 1, &mem->words));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetLocalPacked(RmMemories mem, const uint64_t **words, PetscInt *wpp)
 {
   PetscFunctionBeginUser;
   PetscCheck(mem->setup_called, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call RmMemoriesSetUp() first");
-  *bits = mem->bits;
+  *words = mem->words;
+  *wpp   = mem->wpp;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetLocalPattern(RmMemories mem, PetscInt mu, uint8_t *bytes)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(mem->setup_called, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call RmMemoriesSetUp() first");
+  for (PetscInt i = 0; i < mem->rend - mem->rstart; i++) bytes[i] = RmPackedBit(mem->words, mem->wpp, mu, i);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetLocalBits(RmMemories mem, const uint8_t **bits)
+{
+  PetscInt nloc = mem->rend - mem->rstart;
+
+  PetscFunctionBeginUser;
+  PetscCheck(mem->setup_called, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call RmMemoriesSetUp() first");
+  if (!mem->bytes) {
+    PetscCall(PetscMalloc1((size_t)mem->P * nloc + 1, &mem->bytes));
+    for (PetscInt mu = 0; mu < mem->P; mu++) PetscCall(RmMemoriesGetLocalPattern(mem, mu, mem->bytes + mu * nloc));
+  }
+  *bits = mem->bytes;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -260,8 +293,13 @@ PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **all)
   displs[0] = 0;
   for (PetscMPIInt r = 1; r < size; r++) displs[r] = displs[r - 1] + counts[r - 1];
   PetscCall(PetscMalloc1((size_t)mem->P * mem->n, &pattern_major));
-  for (PetscInt mu = 0; mu < mem->P; mu++)
-    PetscCallMPI(MPI_Allgatherv(mem->bits + mu * nloc, nloc_mpi, MPI_UINT8_T, pattern_major + mu * mem->n, counts, displs, MPI_UINT8_T, mem->comm));
+  uint8_t *local;
+  PetscCall(PetscMalloc1(nloc + 1, &local));
+  for (PetscInt mu = 0; mu < mem->P; mu++) {
+    PetscCall(RmMemoriesGetLocalPattern(mem, mu, local));
+    PetscCallMPI(MPI_Allgatherv(local, nloc_mpi, MPI_UINT8_T, pattern_major + mu * mem->n, counts, displs, MPI_UINT8_T, mem->comm));
+  }
+  PetscCall(PetscFree(local));
   PetscCall(PetscFree2(counts, displs));
   *all = pattern_major;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -323,14 +361,14 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc2(nloc, &cue, nloc, &key));
   if (opts->kind == RM_CUE_FLIP) {
-    PetscCall(PetscArraycpy(cue, mem->bits + mu * nloc, nloc));
+    PetscCall(RmMemoriesGetLocalPattern(mem, mu, cue));
   } else {
     /* Majority vote of memories mu, mu+1, ..., ties broken towards the cue memory. */
     PetscInt m = PetscMin(opts->mixture_count, mem->P);
     for (PetscInt i = 0; i < nloc; i++) {
       PetscInt votes = 0;
-      for (PetscInt j = 0; j < m; j++) votes += mem->bits[((mu + j) % mem->P) * nloc + i];
-      cue[i] = (uint8_t)(2 * votes > m || (2 * votes == m && mem->bits[mu * nloc + i]));
+      for (PetscInt j = 0; j < m; j++) votes += RmPackedBit(mem->words, mem->wpp, (mu + j) % mem->P, i);
+      cue[i] = (uint8_t)(2 * votes > m || (2 * votes == m && RmPackedBit(mem->words, mem->wpp, mu, i)));
     }
   }
   for (PetscInt i = 0; i < nloc; i++) key[i] = RmRandomU64((uint64_t)mem->seed, RM_STREAM_CUE_FLIP, (uint64_t)trial, (uint64_t)(mem->rstart + i));

@@ -11,7 +11,16 @@ struct _p_RmMemories {
   PetscReal     coding;
   PetscBool     memories_set;
   char          file[PETSC_MAX_PATH_LEN];
-  uint8_t      *bits; /* local, pattern-major: bits[mu*(rend-rstart) + i] */
+  uint64_t     *words; /* local, bit-packed, pattern-major: wpp words per memory */
+  PetscInt      wpp;
+  uint8_t      *bytes; /* cached unpacked copy (RmMemoriesGetLocalBits), NULL unless asked for */
 };
 
 PETSC_INTERN PetscErrorCode RmMemoriesLoadHDF5_Private(RmMemories mem);
+
+/* Allocate the zeroed packed storage for the local neurons. */
+PETSC_INTERN PetscErrorCode RmMemoriesAllocate_Private(RmMemories mem);
+static inline void RmPackedSet(RmMemories mem, PetscInt mu, PetscInt i)
+{
+  mem->words[mu * mem->wpp + i / 64] |= (uint64_t)1 << (i % 64);
+}

@@ -216,13 +216,12 @@ static PetscErrorCode MatDestroy_LowRank(Mat W)
 
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(W, &lr));
-  PetscCall(PetscFree(lr->bits));
   PetscCall(PetscFree2(lr->t, lr->tsum));
   PetscCall(PetscFree(lr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt n, PetscInt P, const uint8_t *bits, PetscReal s, PetscReal kappa,
+PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt n, PetscInt P, const uint64_t *words, PetscReal s, PetscReal kappa,
                                           PetscReal betap, PetscReal g, PetscReal d, Mat *W)
 {
   RmLowRank *lr;
@@ -238,11 +237,9 @@ PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt
   lr->g     = g;
   lr->d     = d;
   lr->kernel = HaveAVX2() ? "avx2" : "portable";
-  PetscCall(PetscCalloc1((size_t)P * lr->words, &lr->bits));
+  /* The memories' own packed storage has this layout: borrow it (it outlives W in every caller). */
+  lr->bits = (uint64_t *)words;
   PetscCall(PetscMalloc2(P + 1, &lr->t, P + 1, &lr->tsum));
-  for (PetscInt mu = 0; mu < P; mu++)
-    for (PetscInt i = 0; i < nloc; i++)
-      if (bits[mu * nloc + i]) lr->bits[mu * lr->words + i / 64] |= (uint64_t)1 << (i % 64);
   PetscCall(MatCreateShell(comm, nloc, nloc, n, n, lr, W));
   PetscCall(MatShellSetOperation(*W, MATOP_MULT, (void (*)(void))MatMult_LowRank));
   PetscCall(MatShellSetOperation(*W, MATOP_MULT_TRANSPOSE, (void (*)(void))MatMult_LowRank)); /* W is symmetric */

@@ -15,5 +15,5 @@ typedef struct {
 /* Local kernels (exposed for tests and benchmarks). */
 PETSC_INTERN void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v, PetscReal *t);
 PETSC_INTERN void RmLowRankExpand(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y);
-PETSC_INTERN PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt n, PetscInt P, const uint8_t *bits, PetscReal s,
+PETSC_INTERN PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt n, PetscInt P, const uint64_t *words, PetscReal s,
                                                        PetscReal kappa, PetscReal betap, PetscReal g, PetscReal d, Mat *W);

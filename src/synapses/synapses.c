@@ -179,14 +179,14 @@ static PetscErrorCode RowColumns(RmSynapses syn, PetscInt i, PetscInt n, PetscIn
 /* W as factors of the local bit-packed memories (lowrank.c): no gather, no n x n storage. */
 static PetscErrorCode AssembleLowRank(RmSynapses syn, RmMemories mem)
 {
-  PetscInt       n, P, rstart, rend;
-  const uint8_t *bits;
-  RmDesign      *d = &syn->design;
+  PetscInt        n, P, rstart, rend, wpp;
+  const uint64_t *bits;
+  RmDesign       *d = &syn->design;
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
   PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
-  PetscCall(RmMemoriesGetLocalBits(mem, &bits));
+  PetscCall(RmMemoriesGetLocalPacked(mem, &bits, &wpp));
   if (syn->design_type == RM_DESIGN_HEBBIAN) /* ξ = 2b − 1; zero diagonal removes P/N */
     PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, 1.0 / n, 2.0, 1.0, 0.0, (PetscReal)P / n, &syn->W));
   else PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, d->alpha / n, 1.0, d->beta, d->gamma / n, 0.0, &syn->W));
