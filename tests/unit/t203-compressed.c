@@ -1,0 +1,332 @@
+/* t203-compressed: compressed sparse storage of the diluted network (issue #4, src/synapses/compressed.c).
+   For the paper and Hebbian designs (random memories, n = 2000, P = 10, K = 50; 3 ranks give local
+   sizes 667/667/666) the compressed W gives the same W v as the MATAIJ diluted matrix
+   (-storage aij -indegree 50), to 1e-12 relative in the 2-norm and the max-norm, for two vectors,
+   with each kernel this CPU can run (avx2, portable), with the default layout and with small
+   blocks and panels that force many column blocks, padded rows and a short last panel; also at
+   the edges K = 1 and K = n - 1, and diag(W) = 0 as in MATAIJ.
+
+   Benchmark mode (scripts/bench_sparse.sh): -bench_n N -bench_K K [-bench_P 10] [-bench_repeat 5]
+   [-bench_design paper|hebbian] [-bench_skip_aij] builds both matrices from the same memories and
+   times MatMult, interleaved, in the same run, next to a STREAM triad on every rank. */
+#include <stdio.h>
+#include "synapses/compressed.h"
+#include "utcommon.h"
+
+static const char help[] = "Unit test and benchmark of the compressed diluted weight storage.\n";
+
+typedef struct {
+  MPI_Comm     comm;
+  RmMemories   mem;
+  RmSynapses   syn;
+  RmModel      model;
+  RmActivation act;
+  RmDesignType type;
+  RmDesign     design;
+  PetscInt     n, P, K, rstart, rend;
+  Mat          Wc, Waij; /* Waij borrowed from syn (NULL when not built) */
+  PetscLogDouble setup_c, setup_aij;
+} Net;
+
+/* Memories and the design from the options string opts (which must hold -storage aij -indegree K),
+   then the compressed matrix, then (if build_aij) the MATAIJ one through RmSynapses. The compressed
+   matrix is built first so that its set-up temporaries are freed before MATAIJ takes its 12 B per synapse. */
+static PetscErrorCode NetCreate(const char *opts, PetscBool build_aij, Net *net)
+{
+  RmModelKind kind;
+  RmEncoding  enc;
+  PetscInt64  seed;
+  PetscLogDouble t0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(net, sizeof(*net)));
+  net->comm = PETSC_COMM_WORLD;
+  PetscCall(UtSetOptions(opts));
+  PetscCall(RmSynapsesCreate(net->comm, &net->syn));
+  PetscCall(RmSynapsesSetFromOptions(net->syn));
+  PetscCall(RmSynapsesGetDesignType(net->syn, &net->type));
+  PetscCall(RmSynapsesGetIndegree(net->syn, &net->K));
+  PetscCall(RmDesignTypeGetModel(net->type, &kind, &enc));
+  PetscCall(RmMemoriesCreate(net->comm, &net->mem));
+  PetscCall(RmMemoriesSetEncoding(net->mem, enc));
+  PetscCall(RmMemoriesSetFromOptions(net->mem));
+  PetscCall(RmMemoriesSetUp(net->mem));
+  PetscCall(RmMemoriesGetSizes(net->mem, &net->n, &net->P));
+  PetscCall(RmMemoriesGetOwnershipRange(net->mem, &net->rstart, &net->rend));
+  PetscCall(RmMemoriesGetSeed(net->mem, &seed));
+  PetscCall(RmModelCreate(net->comm, &net->model));
+  PetscCall(RmModelSetKind(net->model, kind));
+  PetscCall(RmModelSetFromOptions(net->model));
+  PetscCall(RmModelGetActivation(net->model, &net->act));
+  /* The design RmSynapsesSetUp computes: a, b from the options, the basic design r = q. */
+  PetscCall(RmSynapsesGetDesign(net->syn, &net->design));
+  PetscCall(RmMemoriesGetCoding(net->mem, &net->design.coding));
+  net->design.balance = net->design.coding;
+  PetscCall(RmDesignCompute(net->comm, net->type, &net->act, &net->design));
+
+  PetscCallMPI(MPI_Barrier(net->comm));
+  PetscCall(PetscTime(&t0));
+  PetscCall(RmCompressedCreateMat_Private(net->comm, net->mem, net->type, &net->design, net->K, seed, &net->Wc));
+  PetscCallMPI(MPI_Barrier(net->comm));
+  PetscCall(PetscTimeSubtract(&t0));
+  net->setup_c = -t0;
+  if (build_aij) {
+    RmDesign d;
+    PetscCall(PetscTime(&t0));
+    PetscCall(RmSynapsesSetUp(net->syn, net->mem, &net->act));
+    PetscCallMPI(MPI_Barrier(net->comm));
+    PetscCall(PetscTimeSubtract(&t0));
+    net->setup_aij = -t0;
+    PetscCall(RmSynapsesGetMat(net->syn, &net->Waij));
+    PetscCall(RmSynapsesGetDesign(net->syn, &d));
+    PetscCheck(d.alpha == net->design.alpha && d.beta == net->design.beta && d.gamma == net->design.gamma, net->comm, PETSC_ERR_PLIB,
+               "[%s] the test's design (alpha %g beta %g gamma %g) differs from RmSynapses' (%g %g %g)", opts, (double)net->design.alpha,
+               (double)net->design.beta, (double)net->design.gamma, (double)d.alpha, (double)d.beta, (double)d.gamma);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode NetDestroy(Net *net)
+{
+  PetscFunctionBeginUser;
+  PetscCall(MatDestroy(&net->Wc));
+  if (net->Waij) PetscCall(RmSynapsesRestoreMat(net->syn, &net->Waij));
+  PetscCall(RmModelDestroy(&net->model));
+  PetscCall(RmSynapsesDestroy(&net->syn));
+  PetscCall(RmMemoriesDestroy(&net->mem));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* v_i = shift + UtNoise(salt, i): partition-independent. */
+static PetscErrorCode FillVec(Vec v, PetscInt salt, PetscReal shift)
+{
+  PetscScalar *a;
+  PetscInt     lo, hi;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetOwnershipRange(v, &lo, &hi));
+  PetscCall(VecGetArrayWrite(v, &a));
+  for (PetscInt i = lo; i < hi; i++) a[i - lo] = shift + UtNoise((uint64_t)salt, i);
+  PetscCall(VecRestoreArrayWrite(v, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ‖Wc v − Waij v‖ / ‖Waij v‖ in the 2-norm and the max-norm. */
+static PetscErrorCode CompareProducts(Net *net, Vec v, PetscReal *rel2, PetscReal *relinf)
+{
+  Vec       yc, ya, d;
+  PetscReal nd, ny;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatCreateVecs(net->Waij, NULL, &ya));
+  PetscCall(VecDuplicate(ya, &yc));
+  PetscCall(VecDuplicate(ya, &d));
+  PetscCall(MatMult(net->Waij, v, ya));
+  PetscCall(VecSet(yc, 12345.0)); /* MatMult must overwrite, not accumulate */
+  PetscCall(MatMult(net->Wc, v, yc));
+  PetscCall(UtRelDiff(yc, ya, rel2));
+  PetscCall(VecWAXPY(d, -1.0, ya, yc));
+  PetscCall(VecNorm(d, NORM_INFINITY, &nd));
+  PetscCall(VecNorm(ya, NORM_INFINITY, &ny));
+  *relinf = nd / ny;
+  PetscCall(VecDestroy(&ya));
+  PetscCall(VecDestroy(&yc));
+  PetscCall(VecDestroy(&d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckCase(const char *opts, const char *layout)
+{
+  Net         net;
+  Vec         v[2], dg;
+  const char *kernels[2] = {"avx2", "portable"}, *kdefault;
+  PetscInt64  bytes;
+  PetscReal   worst = 0, dnorm;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsClearValue(NULL, "-compressed_block_cols"));
+  PetscCall(PetscOptionsClearValue(NULL, "-compressed_panel_rows"));
+  if (layout) PetscCall(PetscOptionsInsertString(NULL, layout));
+  PetscCall(NetCreate(opts, PETSC_TRUE, &net));
+  PetscCall(PetscOptionsClearValue(NULL, "-compressed_block_cols"));
+  PetscCall(PetscOptionsClearValue(NULL, "-compressed_panel_rows"));
+  PetscCall(RmCompressedGetKernelName_Private(net.Wc, &kdefault));
+  PetscCall(RmCompressedGetMemory_Private(net.Wc, &bytes));
+  PetscCall(UtGlobalSum(&bytes));
+  PetscCall(MatCreateVecs(net.Waij, &v[0], NULL));
+  PetscCall(VecDuplicate(v[0], &v[1]));
+  PetscCall(FillVec(v[0], 1, 0.0)); /* signed, mean 0 */
+  PetscCall(FillVec(v[1], 2, 0.5)); /* rates in [0, 1) */
+  for (int k = 0; k < 2; k++) {
+    PetscBool ok = PETSC_TRUE;
+#if !(defined(__x86_64__) && defined(__GNUC__))
+    if (k == 0) continue;
+#else
+    if (k == 0) {
+      __builtin_cpu_init();
+      ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? PETSC_TRUE : PETSC_FALSE;
+      PetscCheck(ok == (PetscBool)(kdefault[0] == 'a'), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] default kernel %s, but the CPU %s AVX2+FMA", opts, kdefault,
+                 ok ? "has" : "lacks");
+    }
+#endif
+    if (!ok) continue;
+    PetscCall(RmCompressedSetKernel_Private(net.Wc, kernels[k]));
+    for (int t = 0; t < 2; t++) {
+      PetscReal rel2, relinf;
+      PetscCall(CompareProducts(&net, v[t], &rel2, &relinf));
+      PetscCheck(rel2 < 1e-12 && relinf < 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+                 "[%s %s] kernel %s, vector %d: compressed W v differs from MATAIJ by %.3e (2-norm), %.3e (max-norm), relative; expected < 1e-12", opts,
+                 layout ? layout : "", kernels[k], t, (double)rel2, (double)relinf);
+      worst = PetscMax(worst, PetscMax(rel2, relinf));
+    }
+  }
+  PetscCall(MatCreateVecs(net.Wc, NULL, &dg));
+  PetscCall(MatGetDiagonal(net.Wc, dg));
+  PetscCall(VecNorm(dg, NORM_INFINITY, &dnorm));
+  PetscCheck(dnorm == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] diag(W) has an entry %g, expected 0 (no self-inputs)", opts, (double)dnorm);
+  PetscCall(MatGetDiagonal(net.Waij, dg));
+  PetscCall(VecNorm(dg, NORM_INFINITY, &dnorm));
+  PetscCheck(dnorm == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] the MATAIJ diluted diag(W) has an entry %g, expected 0", opts, (double)dnorm);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t203 %-90s %-58s W v == MATAIJ to %.1e; %.2f bytes/synapse; default kernel %s\n", opts, layout ? layout : "default layout",
+                        (double)worst, (double)bytes / ((double)net.n * net.K), kdefault));
+  PetscCall(VecDestroy(&dg));
+  PetscCall(VecDestroy(&v[0]));
+  PetscCall(VecDestroy(&v[1]));
+  PetscCall(NetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- benchmark */
+/* STREAM triad a = b + s c on every rank at once; aggregate GB/s (24 bytes per element). */
+static PetscErrorCode Triad(MPI_Comm comm, PetscReal *gbs)
+{
+  const PetscInt  N = 1 << 23;
+  PetscReal      *a, *b, *c;
+  PetscLogDouble  best = 1e30, t0;
+  PetscMPIInt     size;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscMalloc3(N, &a, N, &b, N, &c));
+  for (PetscInt i = 0; i < N; i++) a[i] = 0, b[i] = 1, c[i] = 2;
+  for (int r = 0; r < 8; r++) {
+    PetscCallMPI(MPI_Barrier(comm));
+    PetscCall(PetscTime(&t0));
+    for (PetscInt i = 0; i < N; i++) a[i] = b[i] + 3.0 * c[i];
+    PetscCallMPI(MPI_Barrier(comm));
+    PetscCall(PetscTimeSubtract(&t0));
+    best = PetscMin(best, -t0);
+  }
+  PetscCheck(a[N / 2] == 7.0, comm, PETSC_ERR_PLIB, "triad went wrong");
+  *gbs = 24.0 * N * size / best * 1e-9;
+  PetscCall(PetscFree3(a, b, c));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static int CmpDouble(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static PetscErrorCode TimeMult(Mat W, Vec x, Vec y, PetscLogDouble *t)
+{
+  PetscLogDouble t0;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTime(&t0));
+  PetscCall(MatMult(W, x, y));
+  PetscCallMPI(MPI_Barrier(PETSC_COMM_WORLD));
+  PetscCall(PetscTimeSubtract(&t0));
+  *t = -t0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Bench(PetscInt n, PetscInt K)
+{
+  PetscInt       P = 10, repeat = 5;
+  char           design[16] = "paper", opts[512];
+  PetscBool      skip_aij = PETSC_FALSE;
+  PetscMPIInt    size;
+  Net            net;
+  Vec            x, yc, ya;
+  PetscLogDouble *tc, *ta;
+  PetscInt64     bytes_c, nnz = (PetscInt64)n * K;
+  PetscReal      triad = 0, rel2 = -1, relinf = -1, peak_rank, peak_total, bytes_aij = 0;
+  const char    *kernel;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_P", &P, NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_repeat", &repeat, NULL));
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_design", design, sizeof(design), NULL));
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_skip_aij", &skip_aij, NULL));
+  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-neurons %" PetscInt_FMT " -memories %" PetscInt_FMT " -pattern_kind random -coding 0.2 -seed 5 -design %s -storage aij -indegree %" PetscInt_FMT, n, P, design, K));
+  PetscCall(NetCreate(opts, (PetscBool)!skip_aij, &net));
+  PetscCall(RmCompressedGetKernelName_Private(net.Wc, &kernel));
+  PetscCall(RmCompressedGetMemory_Private(net.Wc, &bytes_c));
+  PetscCall(UtGlobalSum(&bytes_c));
+  PetscCall(MatCreateVecs(net.Wc, &x, &yc));
+  PetscCall(VecDuplicate(yc, &ya));
+  PetscCall(FillVec(x, 1, 0.5));
+  PetscCall(PetscMalloc2(repeat, &tc, repeat, &ta));
+  if (net.Waij) {
+    PetscCall(CompareProducts(&net, x, &rel2, &relinf));
+    MatInfo info;
+    PetscCall(MatGetInfo(net.Waij, MAT_GLOBAL_SUM, &info)); /* values, column indices, row starts (diagonal and off-diagonal blocks) */
+    bytes_aij = info.nz_allocated * (sizeof(PetscScalar) + sizeof(PetscInt)) + 2.0 * (n + size) * sizeof(PetscInt);
+  }
+  PetscCall(MatMult(net.Wc, x, yc)); /* warm-up */
+  for (PetscInt r = 0; r < repeat; r++) { /* interleaved: both see the same machine state */
+    if (net.Waij) PetscCall(TimeMult(net.Waij, x, ya, &ta[r]));
+    PetscCall(TimeMult(net.Wc, x, yc, &tc[r]));
+  }
+  PetscCall(Triad(PETSC_COMM_WORLD, &triad));
+  PetscCall(RmPeakMemory(PETSC_COMM_WORLD, &peak_rank, &peak_total));
+  qsort(tc, (size_t)repeat, sizeof(*tc), CmpDouble);
+  if (net.Waij) qsort(ta, (size_t)repeat, sizeof(*ta), CmpDouble);
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench n %" PetscInt_FMT " K %" PetscInt_FMT " P %" PetscInt_FMT " design %s ranks %d repeat %" PetscInt_FMT " kernel %s triad %.1f GB/s peak RSS %.2f GB (all ranks)\n", n, K, P, design, size, repeat, kernel, (double)triad, (double)peak_total / 1e9));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  compressed: setup %.2f s, %.2f bytes/synapse, MatMult min %.4f s median %.4f s -> %.3f Gsyn/s (min), %.3f (median)\n", (double)net.setup_c,
+                        (double)bytes_c / nnz, (double)tc[0], (double)tc[repeat / 2], nnz / tc[0] * 1e-9, nnz / tc[repeat / 2] * 1e-9));
+  if (net.Waij) {
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  mataij:     setup %.2f s, %.2f bytes/synapse, MatMult min %.4f s median %.4f s -> %.3f Gsyn/s (min), %.3f (median)\n", (double)net.setup_aij,
+                          (double)bytes_aij / nnz, (double)ta[0], (double)ta[repeat / 2], nnz / ta[0] * 1e-9, nnz / ta[repeat / 2] * 1e-9));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  speed-up compressed/mataij: %.2fx (min), %.2fx (median); MATAIJ moves >= 12 B/synapse = %.2f of the triad; |Wc x - Waij x|/|Waij x| = %.1e (2-norm), %.1e (max)\n",
+                          (double)(ta[0] / tc[0]), (double)(ta[repeat / 2] / tc[repeat / 2]), 12.0 * nnz / ta[0] * 1e-9 / triad, (double)rel2, (double)relinf));
+    PetscCheck(rel2 < 1e-12 && relinf < 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "compressed W x differs from MATAIJ by %.3e / %.3e", (double)rel2, (double)relinf);
+  }
+  PetscCall(PetscFree2(tc, ta));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&yc));
+  PetscCall(VecDestroy(&ya));
+  PetscCall(NetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Run(void)
+{
+  PetscInt  bn = 0, bK = 100;
+  PetscBool bench;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_n", &bn, &bench));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_K", &bK, NULL));
+  if (bench) {
+    PetscCall(Bench(bn, bK));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  const char *base[2] = {"-neurons 2000 -memories 10 -pattern_kind random -coding 0.2 -seed 11 -design paper -storage aij -indegree 50",
+                         "-neurons 2000 -memories 10 -pattern_kind random -seed 11 -design hebbian -storage aij -indegree 50"};
+  for (int k = 0; k < 2; k++) {
+    PetscCall(CheckCase(base[k], NULL));
+    PetscCall(CheckCase(base[k], "-compressed_block_cols 96 -compressed_panel_rows 150"));
+  }
+  /* Edges: one input per neuron; every other neuron an input (dense rows); blocks of a few columns. */
+  PetscCall(CheckCase("-neurons 50 -memories 7 -pattern_kind random -coding 0.3 -seed 3 -design paper -storage aij -indegree 1", "-compressed_block_cols 8 -compressed_panel_rows 7"));
+  PetscCall(CheckCase("-neurons 41 -memories 12 -pattern_kind random -seed 4 -design hebbian -storage aij -indegree 40", "-compressed_block_cols 8 -compressed_panel_rows 5"));
+  PetscCall(CheckCase("-neurons 41 -memories 12 -pattern_kind random -coding 0.2 -seed 4 -design paper -storage aij -indegree 40", NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+UT_MAIN(help, Run)
