@@ -49,10 +49,9 @@ static inline PetscBool RmActivationDerivativeFromValue(const RmActivation *act,
   case RM_ACTIVATION_SIGMOID:
     *dp = 4.0 * act->gain * p * (1.0 - p);
     return PETSC_TRUE;
-  case RM_ACTIVATION_RECTANH: /* φ = 0 exactly below threshold, where φ' = 0 */
-    *dp = p > 0 ? act->gain * (1.0 - p * p) : 0.0;
-    return PETSC_TRUE;
   default:
+    /* Not for the rectified tanh: its φ' jumps from 0 to ρ at the threshold, and a φ recovered as
+       τ f + x carries rounding (±1e-17 where φ = 0), which would turn φ' = 0 into ρ. */
     return PETSC_FALSE;
   }
 }

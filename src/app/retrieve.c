@@ -6,7 +6,7 @@
 typedef struct {
   PetscInt          cue_memory, nearest;
   RmLabel           label;
-  PetscReal         overlap, overlap_cue, overlap_raw, overlap_uncentred;
+  PetscReal         overlap, overlap_cue, overlap_raw, overlap_uncentred, amplitude;
   RmIntegratorStats stats;
 } TrialResult;
 
@@ -198,6 +198,7 @@ static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Ve
     res->overlap_cue       = ov.normalised[res->cue_memory];
     res->overlap_raw       = ov.raw[res->cue_memory];
     res->overlap_uncentred = ov.uncentred[res->cue_memory];
+    res->amplitude         = ov.amplitude[res->nearest];
     if (app->out) {
       tw = RmWallTime();
       PetscCall(PetscLogStagePush(RM_EVENTS.stage_output));
@@ -369,6 +370,7 @@ static PetscErrorCode WriteSummaryTrials(App *app, RmJSON *j)
     PetscCall(RmJSONReal(j, "overlap_cue", r->overlap_cue));
     PetscCall(RmJSONReal(j, "overlap_raw", r->overlap_raw));
     PetscCall(RmJSONReal(j, "overlap_uncentred", r->overlap_uncentred));
+    PetscCall(RmJSONReal(j, "amplitude", r->amplitude));
     PetscCall(RmJSONReal(j, "t_end", s->t_end));
     PetscCall(RmJSONInt(j, "steps", s->steps));
     PetscCall(RmJSONInt(j, "rhs_evals", s->rhs_evals));

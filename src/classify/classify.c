@@ -1,5 +1,5 @@
-/* The gather stage (model.md §4). No rank holds the whole state: each computes its partial
-   sums Σ_i ξ_iμ r_i, Σ r_i, Σ r_i² and one MPI_Allreduce of P+2 numbers finishes them. */
+/* The gather stage (model.md §4). No rank holds the whole state: each computes centred partial
+   statistics of its neurons and one MPI_Allreduce (2P+3 numbers, merged pairwise) finishes them. */
 #include <ratemem/classify.h>
 
 const char *const RmLabels[] = {"retrieved", "other", "spurious", "unconverged", "RmLabel", "RM_LABEL_", NULL};
@@ -11,10 +11,42 @@ struct _p_RmClassifier {
   PetscReal  threshold, phi_a, phi_b, coding;
   PetscInt   n, P;
   RmEncoding encoding;
-  PetscReal *active;       /* A_μ = Σ_i ξ_iμ (global), set up once */
-  PetscReal *sums, *local; /* P+2 partial and global sums */
+  PetscReal   *active;       /* A_μ = Σ_i ξ_iμ (global), set up once */
+  PetscReal   *sums, *local; /* 3+2P local and merged statistics */
+  MPI_Datatype stats_type;
+  MPI_Op       merge_op;
   RmOverlaps ov;
 };
+
+/* Per-rank statistics of a readout r against the P memories, merged across ranks by one
+   MPI_Allreduce with a user operation (Chan, Golub & LeVeque's pairwise update), so that all
+   sums are centred: exact for states with a large common offset, where Σr² − (Σr)²/N is not.
+   Layout: [count, mean r, M2 = Σ(r − mean)², mean ξ_μ (P), C_μ = Σ(ξ_μ − mean ξ_μ)(r − mean r) (P)]. */
+static void MergeStats(void *invec, void *inoutvec, int *len, MPI_Datatype *type)
+{
+  int size;
+  MPI_Type_size(*type, &size);
+  const int P = (size / (int)sizeof(double) - 3) / 2;
+  for (int k = 0; k < *len; k++) {
+    const double *a = (const double *)invec + k * (3 + 2 * P);
+    double       *b = (double *)inoutvec + k * (3 + 2 * P);
+    const double  na = a[0], nb = b[0], n = na + nb;
+    if (na == 0) continue;
+    if (nb == 0) {
+      for (int j = 0; j < 3 + 2 * P; j++) b[j] = a[j];
+      continue;
+    }
+    const double dr = b[1] - a[1], w = na * nb / n;
+    for (int mu = 0; mu < P; mu++) {
+      const double dx = b[3 + mu] - a[3 + mu];
+      b[3 + P + mu]   = a[3 + P + mu] + b[3 + P + mu] + dx * dr * w;
+      b[3 + mu]       = a[3 + mu] + dx * nb / n;
+    }
+    b[2] = a[2] + b[2] + dr * dr * w;
+    b[1] = a[1] + dr * nb / n;
+    b[0] = n;
+  }
+}
 
 PetscErrorCode RmClassifierCreate(RmMemories mem, RmClassifier *cl)
 {
@@ -61,8 +93,11 @@ PetscErrorCode RmClassifierSetUp(RmClassifier cl)
   PetscCall(RmMemoriesGetEncoding(cl->mem, &cl->encoding));
   PetscCall(RmMemoriesGetCoding(cl->mem, &cl->coding));
   PetscCall(RmMemoriesGetLocalPacked(cl->mem, &words, &wpp));
-  PetscCall(PetscMalloc3(cl->P, &cl->active, cl->P + 2, &cl->sums, cl->P + 2, &cl->local));
-  PetscCall(PetscMalloc3(cl->P, &cl->ov.normalised, cl->P, &cl->ov.raw, cl->P, &cl->ov.uncentred));
+  PetscCall(PetscMalloc3(cl->P, &cl->active, 2 * cl->P + 3, &cl->sums, 2 * cl->P + 3, &cl->local));
+  PetscCall(PetscMalloc4(cl->P, &cl->ov.normalised, cl->P, &cl->ov.raw, cl->P, &cl->ov.uncentred, cl->P, &cl->ov.amplitude));
+  PetscCallMPI(MPI_Type_contiguous((PetscMPIInt)(2 * cl->P + 3), MPI_DOUBLE, &cl->stats_type));
+  PetscCallMPI(MPI_Type_commit(&cl->stats_type));
+  PetscCallMPI(MPI_Op_create(MergeStats, 1, &cl->merge_op));
   for (PetscInt mu = 0; mu < cl->P; mu++) {
     PetscInt64 c = 0;
     for (PetscInt w = 0; w < wpp; w++) c += __builtin_popcountll(words[mu * wpp + w]); /* padding bits are 0 */
@@ -78,7 +113,11 @@ PetscErrorCode RmClassifierDestroy(RmClassifier *cl)
   PetscFunctionBeginUser;
   if (!*cl) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree3((*cl)->active, (*cl)->sums, (*cl)->local));
-  PetscCall(PetscFree3((*cl)->ov.normalised, (*cl)->ov.raw, (*cl)->ov.uncentred));
+  PetscCall(PetscFree4((*cl)->ov.normalised, (*cl)->ov.raw, (*cl)->ov.uncentred, (*cl)->ov.amplitude));
+  if ((*cl)->setup_called) {
+    PetscCallMPI(MPI_Type_free(&(*cl)->stats_type));
+    PetscCallMPI(MPI_Op_free(&(*cl)->merge_op));
+  }
   PetscCall(PetscFree(*cl));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -90,51 +129,66 @@ PetscErrorCode RmClassifierGetThreshold(RmClassifier cl, PetscReal *threshold)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode LocalStats(RmClassifier cl, const PetscScalar *ra, PetscInt nloc, PetscReal *st)
+{
+  const uint64_t *words;
+  PetscInt        wpp, P = cl->P;
+  PetscReal       mean = 0, m2 = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetLocalPacked(cl->mem, &words, &wpp));
+  for (PetscInt i = 0; i < nloc; i++) mean += ra[i];
+  mean = nloc ? mean / nloc : 0;
+  for (PetscInt i = 0; i < nloc; i++) m2 += (ra[i] - mean) * (ra[i] - mean);
+  st[0] = (PetscReal)nloc;
+  st[1] = mean;
+  st[2] = m2;
+  for (PetscInt mu = 0; mu < P; mu++) {
+    PetscReal s = 0, count = 0;
+    for (PetscInt w = 0; w < wpp; w++) {
+      uint64_t word = words[mu * wpp + w];
+      count += __builtin_popcountll(word);
+      for (PetscInt i = 64 * w; word; word &= word - 1) s += ra[i + __builtin_ctzll(word)] - mean; /* set bits only */
+    }
+    st[3 + mu]     = nloc ? count / nloc : 0;
+    st[3 + P + mu] = s; /* Σ ξ (r − mean) = Σ (ξ − mean ξ)(r − mean) since Σ (r − mean) = 0 */
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmClassifierComputeOverlaps(RmClassifier cl, Vec r, RmOverlaps *ov)
 {
   const PetscScalar *ra;
-  const uint64_t    *words;
-  PetscInt           nloc, wpp, P = cl->P;
+  PetscInt           nloc, P = cl->P;
   const PetscReal    N = (PetscReal)cl->n;
 
   PetscFunctionBeginUser;
   PetscCall(RmClassifierSetUp(cl));
   PetscCall(PetscLogEventBegin(RM_EVENTS.overlap, 0, 0, 0, 0));
-  PetscCall(RmMemoriesGetLocalPacked(cl->mem, &words, &wpp));
   PetscCall(VecGetLocalSize(r, &nloc));
   PetscCall(VecGetArrayRead(r, &ra));
-  PetscReal s1 = 0, s2 = 0;
-  for (PetscInt i = 0; i < nloc; i++) {
-    s1 += ra[i];
-    s2 += ra[i] * ra[i];
-  }
-  for (PetscInt mu = 0; mu < P; mu++) {
-    PetscReal s = 0;
-    for (PetscInt w = 0; w < wpp; w++) {
-      uint64_t word = words[mu * wpp + w];
-      for (PetscInt i = 64 * w; word; word &= word - 1) s += ra[i + __builtin_ctzll(word)]; /* visit the set bits only */
-    }
-    cl->local[mu] = s;
-  }
+  PetscCall(LocalStats(cl, ra, nloc, cl->local));
   PetscCall(VecRestoreArrayRead(r, &ra));
-  cl->local[P]     = s1;
-  cl->local[P + 1] = s2;
-  PetscCallMPI(MPI_Allreduce(cl->local, cl->sums, (PetscMPIInt)(P + 2), MPIU_REAL, MPI_SUM, cl->comm));
-  const PetscReal sum_r = cl->sums[P], sum_r2 = cl->sums[P + 1], mean_r = sum_r / N;
-  const PetscReal var_r = PetscMax(sum_r2 / N - mean_r * mean_r, 0.0);
+  PetscCallMPI(MPI_Allreduce(cl->local, cl->sums, 1, cl->stats_type, cl->merge_op, cl->comm));
+  const PetscReal mean_r = cl->sums[1], M2 = cl->sums[2];
+  const PetscReal sum_r2 = M2 + N * mean_r * mean_r;
+  /* A state without variation has no correlation with anything: below rounding of its size. */
+  const PetscBool flat = (PetscBool)(M2 <= 1e-24 * N * (1.0 + mean_r * mean_r));
   for (PetscInt mu = 0; mu < P; mu++) {
-    const PetscReal S = cl->sums[mu], A = cl->active[mu];
+    const PetscReal p = cl->sums[3 + mu], C = cl->sums[3 + P + mu];
+    const PetscReal S = C + N * p * mean_r; /* Σ ξ r */
     if (cl->encoding == RM_ENCODING_SPIN) { /* ξ = 2b - 1 */
-      PetscReal dot        = 2 * S - sum_r;
-      cl->ov.raw[mu]       = dot / N;
-      cl->ov.uncentred[mu] = dot / N;
+      PetscReal dot         = 2 * S - N * mean_r;
+      cl->ov.raw[mu]        = dot / N;
+      cl->ov.uncentred[mu]  = dot / N;
+      cl->ov.amplitude[mu]  = dot / N;
       cl->ov.normalised[mu] = sum_r2 > 0 ? dot / (PetscSqrtReal(N) * PetscSqrtReal(sum_r2)) : 0.0;
     } else {
-      PetscReal p = A / N, var_xi = p * (1 - p), q = cl->coding;
-      cl->ov.raw[mu]        = (S - mean_r * A) / (N * q * (1 - q) * (cl->phi_b - cl->phi_a));
+      PetscReal var_xi = N * p * (1 - p), q = cl->coding, contrast = cl->phi_b - cl->phi_a;
+      cl->ov.raw[mu]        = C / (N * q * (1 - q) * contrast);
       cl->ov.uncentred[mu]  = S / (N * q);
-      /* A constant state has no correlation with anything. */
-      cl->ov.normalised[mu] = (var_r > 1e-14 && var_xi > 0) ? (S / N - p * mean_r) / PetscSqrtReal(var_r * var_xi) : 0.0;
+      cl->ov.amplitude[mu]  = var_xi > 0 ? C / (var_xi * contrast) : 0.0;
+      cl->ov.normalised[mu] = (!flat && var_xi > 0) ? C / PetscSqrtReal(M2 * var_xi) : 0.0;
     }
   }
   PetscCall(PetscLogEventEnd(RM_EVENTS.overlap, 0, 0, 0, 0));
@@ -151,7 +205,9 @@ PetscErrorCode RmClassifierLabel(RmClassifier cl, const RmOverlaps *ov, PetscInt
     if (ov->normalised[mu] > ov->normalised[best]) best = mu;
   *nearest = best;
   if (!converged) *label = RM_LABEL_UNCONVERGED;
-  else if (ov->normalised[best] < cl->threshold) *label = RM_LABEL_SPURIOUS;
+  /* A memory is expressed when the state correlates with it and carries its designed contrast:
+     a saturated state with a tiny pattern-shaped ripple correlates but does not retrieve. */
+  else if (ov->normalised[best] < cl->threshold || ov->amplitude[best] < cl->threshold) *label = RM_LABEL_SPURIOUS;
   else *label = best == cue_memory ? RM_LABEL_RETRIEVED : RM_LABEL_OTHER;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -52,6 +52,11 @@ PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem)
     mem->kind = RM_PATTERNS_FILE;
   }
   PetscCheck(mem->kind != RM_PATTERNS_FILE || mem->file[0], mem->comm, PETSC_ERR_ARG_WRONG, "-pattern_kind file needs -patterns FILE");
+  if (mem->kind == RM_PATTERNS_HADAMARD) { /* Sylvester-Hadamard columns 1.. are balanced: exactly half active */
+    PetscCheck(mem->coding < 0 || mem->coding == 0.5, mem->comm, PETSC_ERR_ARG_INCOMP, "hadamard memories have coding 0.5, but -coding %g was given",
+               (double)mem->coding);
+    mem->coding = 0.5;
+  }
   if (mem->coding < 0) mem->coding = mem->encoding == RM_ENCODING_SPIN ? 0.5 : 0.2;
   PetscCall(RmCheckFinite(mem->comm, "coding", mem->coding));
   PetscCheck(mem->coding > 0 && mem->coding < 1, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "coding level q must be in (0,1), got %g", (double)mem->coding);

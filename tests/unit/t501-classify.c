@@ -243,8 +243,8 @@ static PetscErrorCode CheckLabels(void)
 {
   UtNet        net;
   RmClassifier cl;
-  PetscReal    normalised[6], raw[6], uncentred[6], threshold;
-  RmOverlaps   ov = {normalised, raw, uncentred};
+  PetscReal    normalised[6], raw[6], uncentred[6], amplitude[6], threshold;
+  RmOverlaps   ov = {normalised, raw, uncentred, amplitude};
   RmLabel      label;
   PetscInt     nearest;
 
@@ -254,6 +254,7 @@ static PetscErrorCode CheckLabels(void)
   PetscCall(RmClassifierGetThreshold(cl, &threshold));
   PetscCheck(threshold == 0.9, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "default overlap threshold %g, expected 0.9 (model.md §4)", (double)threshold);
   for (PetscInt mu = 0; mu < 6; mu++) normalised[mu] = raw[mu] = uncentred[mu] = 0.1 * mu - 0.2;
+  for (PetscInt mu = 0; mu < 6; mu++) amplitude[mu] = 1.0;
   normalised[4] = 0.95;
   raw[2]        = 3.0; /* the raw overlap must not decide */
   normalised[5] = 0.3;
@@ -270,6 +271,11 @@ static PetscErrorCode CheckLabels(void)
   PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
   PetscCheck(label == RM_LABEL_RETRIEVED, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "best overlap just above the threshold: label %s, expected retrieved",
              RmLabels[label]);
+  amplitude[4] = 1e-6; /* correlated but without the designed contrast (a saturated state's ripple) */
+  PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
+  PetscCheck(nearest == 4 && label == RM_LABEL_SPURIOUS, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+             "correlated state without amplitude: nearest %" PetscInt_FMT " label %s, expected 4 spurious", nearest, RmLabels[label]);
+  amplitude[4]  = 1.0;
   normalised[4] = 0.9 - 1e-12;
   PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
   PetscCheck(nearest == 4 && label == RM_LABEL_SPURIOUS, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
