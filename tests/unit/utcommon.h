@@ -39,6 +39,11 @@ static const char *const UT_KEYS[] = {"-neurons",
                                       "-monitor",
                                       "-monitor_every",
                                       "-overlap_threshold",
+                                      "-network",
+                                      "-stiffness",
+                                      "-tau_i",
+                                      "-pool_size",
+                                      "-cvode_pc",
                                       NULL};
 
 /* Replace the options database's settings of every UT_KEYS entry with the ones in opts. */
