@@ -6,3 +6,5 @@
 PETSC_EXTERN PetscErrorCode RmRetrieveMain(MPI_Comm comm);
 /* Collective. `ratemem bench`: triad bandwidth, weight product, RHS, memory and retrieval cost per storage and size. */
 PETSC_EXTERN PetscErrorCode RmBenchMain(MPI_Comm comm);
+/* Collective. `ratemem stability`: spectral abscissa at every memory's equilibrium (SLEPc), the §6 conditions, spurious equilibria, phase diagram. */
+PETSC_EXTERN PetscErrorCode RmStabilityMain(MPI_Comm comm);

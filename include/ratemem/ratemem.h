@@ -7,4 +7,5 @@
 #include <ratemem/dynamics.h>
 #include <ratemem/integrate.h>
 #include <ratemem/classify.h>
+#include <ratemem/stability.h>
 #include <ratemem/io.h>

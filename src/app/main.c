@@ -3,7 +3,7 @@
 #include <string.h>
 
 static const char help[] = "ratemem: firing-rate networks as associative memories (distributed, PETSc + SUNDIALS CVODE).\n"
-                           "Usage: ratemem retrieve|bench [options] [-options_file_yaml FILE]\n\n";
+                           "Usage: ratemem retrieve|bench|stability [options] [-options_file_yaml FILE]\n\n";
 
 static void Usage(FILE *fp)
 {
@@ -11,7 +11,8 @@ static void Usage(FILE *fp)
               "subcommands:\n"
               "  retrieve   store memories, cue the network, integrate the rate dynamics, classify the final state\n"
               "  bench      triad bandwidth, weight product, RHS, memory and retrieval cost per storage and size\n"
-              "Run 'ratemem retrieve -help' or 'ratemem bench -help' for the options; any option may also come from -options_file_yaml FILE.\n");
+              "  stability  spectral abscissa at every memory (SLEPc), the sufficient conditions of model.md §6, spurious equilibria, phase diagram\n"
+              "Run 'ratemem retrieve -help', 'ratemem bench -help' or 'ratemem stability -help' for the options; any option may also come from -options_file_yaml FILE.\n");
 }
 
 /* Remove argv[i] and argv[i+1..i+count-1]. */
@@ -30,9 +31,10 @@ int main(int argc, char **argv)
     Usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
   }
-  PetscBool bench = !strcmp(argv[1], "bench") ? PETSC_TRUE : PETSC_FALSE;
-  if (strcmp(argv[1], "retrieve") && !bench) {
-    fprintf(stderr, "ratemem: error: unknown subcommand '%s' (known: retrieve, bench)\n", argv[1]);
+  PetscBool bench     = !strcmp(argv[1], "bench") ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool stability = !strcmp(argv[1], "stability") ? PETSC_TRUE : PETSC_FALSE;
+  if (strcmp(argv[1], "retrieve") && !bench && !stability) {
+    fprintf(stderr, "ratemem: error: unknown subcommand '%s' (known: retrieve, bench, stability)\n", argv[1]);
     return 1;
   }
   RemoveArgs(&argc, argv, 1, 1);
@@ -54,7 +56,7 @@ int main(int argc, char **argv)
   ierr = RmPushErrorHandler();
   if (!ierr) ierr = RmInitialize();
   if (!ierr && yaml) ierr = RmInsertOptionsYAML(PETSC_COMM_WORLD, yaml);
-  if (!ierr) ierr = bench ? RmBenchMain(PETSC_COMM_WORLD) : RmRetrieveMain(PETSC_COMM_WORLD);
+  if (!ierr) ierr = bench ? RmBenchMain(PETSC_COMM_WORLD) : stability ? RmStabilityMain(PETSC_COMM_WORLD) : RmRetrieveMain(PETSC_COMM_WORLD);
   PetscErrorCode fin = PetscFinalize();
   return ierr ? 1 : (fin ? 1 : 0);
 }

@@ -1,5 +1,6 @@
 /* t601-stability: the spectral abscissa of model.md §6.
-   At the equilibria of stored memories (deterministic n = 400, random n = 300, Hebbian n = 256):
+   At the equilibria of stored memories (deterministic n = 400, random n = 300, Hebbian n = 256, and
+   the E/I network of §5 with n = 300 whose state also holds the P+1 inhibitory pools):
    - the abscissa from SLEPc (RmStabilityComputeSpectrum, matrix-free, distributed) agrees to 1e-8
      with a dense eigen-solve: J assembled column by column by applying the model's J·v to the unit
      vectors (MatComputeOperator on the Jacobian shell), then LAPACK's dense nonsymmetric solver
@@ -158,6 +159,11 @@ static PetscErrorCode Body(void)
   /* the Hebbian voltage model, J = -I + W D (full-rank W) */
   PetscCall(CheckCase("hebbian-gain2", "-neurons 256 -memories 4 -seed 6 -design hebbian -gain 2", "auto", 2, -1));
   PetscCall(CheckCase("hebbian-gain2-jacobian", "-neurons 256 -memories 4 -seed 6 -design hebbian -gain 2", "jacobian", 1, -1));
+  /* the E/I network of model.md §5 (state = neurons + P+1 pools, J not symmetrisable: EPS_NHEP);
+     last, and its options cleared here, because utcommon's key list does not know them */
+  PetscCall(CheckCase("ei-deterministic-tau_i-0.1", "-neurons 300 -pattern_kind deterministic -storage lowrank -network ei -tau_i 0.1", "auto", 2, -1));
+  PetscCall(PetscOptionsClearValue(NULL, "-network"));
+  PetscCall(PetscOptionsClearValue(NULL, "-tau_i"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,0 +1,456 @@
+/* Compressed storage of the diluted network (issue #4; format described in compressed.h).
+
+   Weights. With c = κb − β' (paper design: κ = 1, β' = β; Hebbian: κ = 2, β' = 1, ξ = 2b − 1) the
+   MATAIJ entry is W_ij = scale Σ_μ c_iμ c_jμ + shift (scale = α/K or 1/K, shift = γ/K or 0), and
+     Σ_μ (κb_iμ − β')(κb_jμ − β') = κ² m_ij − κβ' a_i − κβ' a_j + Pβ'²,
+   so W_ij = c_i + s_m m_ij + s_a a_j with c_i = scale (Pβ'² − κβ' a_i) + shift, s_m = scale κ²,
+   s_a = −scale κβ'. The kernel forms each weight in double from the two bytes (m_ij, a_j) and
+   multiplies it by x_j, row by row: the same sums as MATAIJ, to rounding.
+
+   Graph. SampleInputs() below is a verbatim copy of the static function of synapses.c that draws
+   the K inputs of neuron i for the MATAIJ diluted network; keep the two identical.
+
+   Why this layout (measured on the 2-core Zen1 VM, 8 MB L3, 512 KB L2 per core; see
+   scripts/bench_sparse.sh): a gather of x costs about 1 cycle from L1, 2–2.5 from L2, 3.7 from L3
+   and 13 from DRAM (n = 10⁶, TLB misses included). MATAIJ reads x at random over all n columns,
+   so it pays the L3/DRAM price per synapse. Here each row's entries are split by column block:
+   while one block of x (cb ≤ 32768 columns, ≤ 256 KB) sits in L2, every row of a panel takes its
+   entries from that block. Rows are padded to chunks of 4 so the AVX2 kernel has no remainder
+   loop, and a chunk is one 16-byte record, so the synapse data are one sequential stream. */
+#include "compressed.h"
+#include <ratemem/sys.h>
+#if defined(__x86_64__)
+  #include <immintrin.h>
+#endif
+
+#define RM_COMPRESSED_MAX_CB 32768 /* offsets, and the zero slot at offset cb, fit in 16 bits */
+
+/* The K presynaptic partners of neuron i, sorted: Floyd's sampling of K distinct values from the
+   n-1 other neurons, with every draw keyed by (seed, i, draw), so any partition gives the same graph.
+   Copied verbatim from synapses.c (static there). */
+static PetscErrorCode SampleInputs(PetscInt64 seed, PetscInt i, PetscInt n, PetscInt K, PetscInt *cols, PetscInt *table, PetscInt tsize)
+{
+  PetscInt m = n - 1, count = 0;
+
+  PetscFunctionBeginUser;
+  for (PetscInt s = 0; s < tsize; s++) table[s] = -1;
+  for (PetscInt j = m - K; j < m; j++) {
+    PetscInt t = (PetscInt)(RmRandomU64((uint64_t)seed, RM_STREAM_DILUTION, (uint64_t)i, (uint64_t)j) % (uint64_t)(j + 1));
+    PetscInt pick = t, s;
+    for (s = (PetscInt)(RmMix64((uint64_t)t) & (uint64_t)(tsize - 1)); table[s] >= 0 && table[s] != t; s = (s + 1) & (tsize - 1)) {}
+    if (table[s] == t) { /* t taken already: take j, which cannot be */
+      pick = j;
+      for (s = (PetscInt)(RmMix64((uint64_t)j) & (uint64_t)(tsize - 1)); table[s] >= 0; s = (s + 1) & (tsize - 1)) {}
+    }
+    table[s]      = pick;
+    cols[count++] = pick < i ? pick : pick + 1; /* skip the neuron itself */
+  }
+  PetscCall(PetscSortInt(K, cols));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- kernels
+   Sliced ELL with slices of 4 rows (the 4 SIMD lanes) inside each (panel, block): chunk t of a
+   group holds entry t of each of its 4 rows, so one chunk updates 4 row sums, with no horizontal
+   sum and no per-row loop. y must have room for a whole last group (ypad). */
+static inline PetscInt PanelRows(const RmCompressed *c, PetscInt p)
+{
+  return PetscMin(c->panel_rows, c->nloc - p * c->panel_rows);
+}
+
+static void MultPortable(const RmCompressed *c, const PetscScalar *xg, PetscScalar *y)
+{
+  const RmCompressedChunk *ch = c->chunks;
+  const uint16_t          *nc = c->nchunk;
+  const PetscReal          sm = c->s_m, sa = c->s_a;
+
+  for (PetscInt p = 0; p < c->npanels; p++) {
+    const PetscInt   groups = (PanelRows(c, p) + 3) / 4;
+    PetscScalar     *yp     = y + p * c->panel_rows;
+    const PetscReal *cp     = c->row_const + p * c->panel_rows;
+    for (PetscInt i = 0; i < 4 * groups; i++) yp[i] = 0;
+    for (PetscInt b = 0; b < c->nblocks; b++) {
+      const PetscScalar *xb = xg + b * c->stride;
+      for (PetscInt g = 0; g < groups; g++) {
+        const PetscReal *cg = cp + 4 * g;
+        PetscScalar      s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (PetscInt q = nc[g]; q > 0; q--, ch++) {
+          s0 += (cg[0] + sm * ch->m[0] + sa * ch->a[0]) * xb[ch->off[0]];
+          s1 += (cg[1] + sm * ch->m[1] + sa * ch->a[1]) * xb[ch->off[1]];
+          s2 += (cg[2] + sm * ch->m[2] + sa * ch->a[2]) * xb[ch->off[2]];
+          s3 += (cg[3] + sm * ch->m[3] + sa * ch->a[3]) * xb[ch->off[3]];
+        }
+        yp[4 * g] += s0, yp[4 * g + 1] += s1, yp[4 * g + 2] += s2, yp[4 * g + 3] += s3;
+      }
+      nc += groups;
+    }
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* One chunk: w = c + s_m m + s_a a in 4 lanes (4 rows), times the 4 gathered x (scalar loads:
+   vgatherdpd is slower than 4 loads on Zen1, measured). */
+  #define RM_CHUNK_FMA(ch, acc) \
+    do { \
+      const __m128i codes_ = _mm_loadl_epi64((const __m128i *)(ch)->m); \
+      const __m256d md_    = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(codes_)); \
+      const __m256d ad_    = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_srli_si128(codes_, 4))); \
+      const __m256d x_     = _mm256_set_pd(xb[(ch)->off[3]], xb[(ch)->off[2]], xb[(ch)->off[1]], xb[(ch)->off[0]]); \
+      acc                  = _mm256_fmadd_pd(_mm256_fmadd_pd(vsa, ad_, _mm256_fmadd_pd(vsm, md_, vc)), x_, acc); \
+    } while (0)
+
+__attribute__((target("avx2,fma"))) static void MultAVX2(const RmCompressed *c, const PetscScalar *xg, PetscScalar *y)
+{
+  const RmCompressedChunk *ch  = c->chunks;
+  const uint16_t          *nc  = c->nchunk;
+  const __m256d            vsm = _mm256_set1_pd(c->s_m), vsa = _mm256_set1_pd(c->s_a);
+
+  for (PetscInt p = 0; p < c->npanels; p++) {
+    const PetscInt   groups = (PanelRows(c, p) + 3) / 4;
+    PetscScalar     *yp     = y + p * c->panel_rows;
+    const PetscReal *cp     = c->row_const + p * c->panel_rows;
+    for (PetscInt i = 0; i < 4 * groups; i++) yp[i] = 0;
+    for (PetscInt b = 0; b < c->nblocks; b++) {
+      const PetscScalar *xb = xg + b * c->stride;
+      for (PetscInt g = 0; g < groups; g++) {
+        const __m256d vc   = _mm256_loadu_pd(cp + 4 * g);
+        __m256d       acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+        PetscInt      q    = nc[g];
+        for (; q >= 2; q -= 2, ch += 2) { /* two accumulators: the FMA latency is 5 cycles on Zen1 */
+          RM_CHUNK_FMA(ch, acc0);
+          RM_CHUNK_FMA(ch + 1, acc1);
+        }
+        if (q) {
+          RM_CHUNK_FMA(ch, acc0);
+          ch++;
+        }
+        _mm256_storeu_pd(yp + 4 * g, _mm256_add_pd(_mm256_loadu_pd(yp + 4 * g), _mm256_add_pd(acc0, acc1)));
+      }
+      nc += groups;
+    }
+  }
+}
+  #undef RM_CHUNK_FMA
+
+static PetscBool HaveAVX2FMA(void)
+{
+  static int have = -1;
+  if (have < 0) {
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+  }
+  return have ? PETSC_TRUE : PETSC_FALSE;
+}
+#else
+static PetscBool HaveAVX2FMA(void) { return PETSC_FALSE; }
+#endif
+
+static PetscErrorCode SetKernel(RmCompressed *c, const char *name)
+{
+  PetscBool avx2, portable;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(name, "avx2", &avx2));
+  PetscCall(PetscStrcmp(name, "portable", &portable));
+  PetscCheck(avx2 || portable, PETSC_COMM_SELF, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown compressed kernel %s: use avx2 or portable", name);
+  if (avx2) {
+#if defined(__x86_64__) && defined(__GNUC__)
+    PetscCheck(HaveAVX2FMA(), PETSC_COMM_SELF, PETSC_ERR_SUP_SYS, "compressed kernel avx2 needs a CPU with AVX2 and FMA");
+    c->mult   = MultAVX2;
+    c->kernel = "avx2";
+#else
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_SUP_SYS, "compressed kernel avx2 was not compiled in (needs x86-64 and GCC/Clang)");
+#endif
+  } else {
+    c->mult   = MultPortable;
+    c->kernel = "portable";
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- MATSHELL */
+static PetscErrorCode MatMult_Compressed(Mat W, Vec x, Vec y)
+{
+  RmCompressed *c;
+  PetscScalar  *ya;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &c));
+  PetscCall(VecScatterBegin(c->scatter, x, c->xg_vec, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecScatterEnd(c->scatter, x, c->xg_vec, INSERT_VALUES, SCATTER_FORWARD));
+  PetscCall(VecGetArrayWrite(y, &ya));
+  if (c->ybuf) { /* nloc is not a multiple of 4: the last group writes 4 lanes */
+    c->mult(c, c->xg, c->ybuf);
+    PetscCall(PetscArraycpy(ya, c->ybuf, c->nloc));
+  } else c->mult(c, c->xg, ya);
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscCall(PetscLogFlops(2.0 * (PetscLogDouble)c->nsynapses));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A diluted neuron never receives its own output: diag(W) = 0, as in the MATAIJ matrix. */
+static PetscErrorCode MatGetDiagonal_Compressed(Mat W, Vec d)
+{
+  PetscFunctionBeginUser;
+  PetscCall(VecSet(d, 0.0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MatDestroy_Compressed(Mat W)
+{
+  RmCompressed *c;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &c));
+  PetscCall(VecScatterDestroy(&c->scatter));
+  PetscCall(VecDestroy(&c->xg_vec));
+  PetscCall(PetscFree(c->xg));
+  PetscCall(PetscFree(c->chunks));
+  PetscCall(PetscFree(c->nchunk));
+  PetscCall(PetscFree(c->row_const));
+  PetscCall(PetscFree(c->ybuf));
+  PetscCall(PetscFree(c));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCompressedGetKernelName_Private(Mat W, const char **name)
+{
+  RmCompressed *c;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &c));
+  *name = c->kernel;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCompressedSetKernel_Private(Mat W, const char *name)
+{
+  RmCompressed *c;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &c));
+  PetscCall(SetKernel(c, name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCompressedGetMemory_Private(Mat W, PetscInt64 *bytes)
+{
+  RmCompressed *c;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &c));
+  *bytes = c->nchunks * (PetscInt64)sizeof(RmCompressedChunk) + c->ngroups * c->nblocks * (PetscInt64)sizeof(uint16_t) +
+           4 * c->ngroups * (PetscInt64)sizeof(PetscReal) * (c->ybuf ? 2 : 1) + (PetscInt64)c->nblocks * c->stride * (PetscInt64)sizeof(PetscScalar);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- set-up */
+static inline int PopCount64(uint64_t w) { return __builtin_popcountll(w); }
+
+/* Local (ghost) index of needed global column g: its rank among the set bits of the bitmap. */
+static inline PetscInt GhostIndex(const uint64_t *bitmap, const PetscInt *prefix, PetscInt g)
+{
+  const uint64_t below = ((uint64_t)1 << (g & 63)) - 1;
+  return prefix[g >> 6] + PopCount64(bitmap[g >> 6] & below);
+}
+
+PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesignType design, const RmDesign *d, PetscInt K, PetscInt64 seed,
+                                             Mat *W)
+{
+  RmCompressed *c;
+  PetscInt      n, P, rstart, rend, nloc, tsize = 1, *table, *cols, nwords, *prefix, wpn, *gcols, *gpos;
+  PetscInt      cb = 0, panel_rows = 0;
+  uint64_t     *bitmap, *packed_g, *packed_r;
+  uint8_t      *all, *a_g;
+  PetscReal     scale, shift, kappa, betap;
+  char          kernel[16] = "";
+  PetscBool     kernel_set;
+  Vec           xtemplate;
+  IS            is_from, is_to;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
+  nloc = rend - rstart;
+  PetscCheck(K >= 1 && K < n, comm, PETSC_ERR_ARG_OUTOFRANGE, "compressed storage needs 1 <= indegree < neurons, got indegree %" PetscInt_FMT " with %" PetscInt_FMT " neurons", K, n);
+  PetscCheck(P <= 255, comm, PETSC_ERR_SUP, "compressed storage keeps popcounts in one byte: it needs at most 255 memories, got %" PetscInt_FMT " (use -storage aij)", P);
+  PetscCheck(K <= 65535, comm, PETSC_ERR_SUP, "compressed storage needs indegree <= 65535, got %" PetscInt_FMT, K);
+
+  PetscOptionsBegin(comm, NULL, "Compressed synapse storage (-storage compressed)", "RmSynapses");
+  PetscCall(PetscOptionsInt("-compressed_block_cols", "Columns of x per block (<= 32768; 0: chosen from n and K)", "RmCompressedCreateMat_Private", cb, &cb, NULL));
+  PetscCall(PetscOptionsInt("-compressed_panel_rows", "Rows per panel, rounded up to a multiple of 4 (0: chosen from the block size)", "RmCompressedCreateMat_Private", panel_rows, &panel_rows, NULL));
+  PetscCall(PetscOptionsString("-compressed_kernel", "Kernel: avx2 or portable (default: avx2 where the CPU has AVX2 and FMA)", "RmCompressedCreateMat_Private", kernel, kernel,
+                               sizeof(kernel), &kernel_set));
+  PetscOptionsEnd();
+  PetscCheck(cb >= 0 && cb <= RM_COMPRESSED_MAX_CB, comm, PETSC_ERR_ARG_OUTOFRANGE, "-compressed_block_cols must be in [0, %d], got %" PetscInt_FMT, RM_COMPRESSED_MAX_CB, cb);
+  PetscCheck(panel_rows >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-compressed_panel_rows must be >= 0, got %" PetscInt_FMT, panel_rows);
+
+  PetscCall(PetscNew(&c));
+  c->n         = n;
+  c->nloc      = nloc;
+  c->K         = K;
+  c->P         = P;
+  c->nsynapses = (PetscInt64)nloc * K;
+  c->ngroups   = (nloc + 3) / 4;
+  PetscCall(SetKernel(c, kernel_set ? kernel : (HaveAVX2FMA() ? "avx2" : "portable")));
+
+  /* 1. Draw every local row once (the same draws as AssembleAIJ), mark the columns this rank
+     reads, then number them: local column l of global column g is its rank among the marked ones. */
+  while (tsize < 2 * K) tsize *= 2;
+  nwords = (n + 63) / 64;
+  PetscCall(PetscMalloc1((size_t)nloc * K, &cols));
+  PetscCall(PetscMalloc1(tsize, &table));
+  PetscCall(PetscCalloc1(nwords, &bitmap));
+  PetscCall(PetscMalloc1(nwords + 1, &prefix));
+  for (PetscInt i = 0; i < nloc; i++) {
+    PetscInt *ci = cols + (size_t)i * K;
+    PetscCall(SampleInputs(seed, rstart + i, n, K, ci, table, tsize));
+    for (PetscInt k = 0; k < K; k++) bitmap[ci[k] >> 6] |= (uint64_t)1 << (ci[k] & 63);
+  }
+  PetscCall(PetscFree(table));
+  prefix[0] = 0;
+  for (PetscInt w = 0; w < nwords; w++) prefix[w + 1] = prefix[w] + PopCount64(bitmap[w]);
+  c->nghost = prefix[nwords];
+  PetscCall(PetscMalloc1(c->nghost, &gcols));
+  for (PetscInt w = 0, l = 0; w < nwords; w++)
+    for (uint64_t bits = bitmap[w]; bits; bits &= bits - 1) gcols[l++] = 64 * w + __builtin_ctzll(bits);
+  for (size_t e = 0; e < (size_t)nloc * K; e++) cols[e] = GhostIndex(bitmap, prefix, cols[e]); /* sorted rows stay sorted */
+  PetscCall(PetscFree(bitmap));
+  PetscCall(PetscFree(prefix));
+
+  /* 2. Blocks and panels. A row's entries in one block should be many (>= ~24 on average, so the
+     loop over a group's chunks amortises its exit), and a block of x should stay in L2 (<= 32768
+     columns, 256 KB). A panel's y (and row constants) should stay in L2/L3 while the blocks pass. */
+  if (!cb) {
+    PetscInt64 want = (24 * (PetscInt64)c->nghost + K - 1) / K;
+    cb              = 4096;
+    while (cb < want && cb < RM_COMPRESSED_MAX_CB) cb *= 2;
+  }
+  if (c->nghost > 0) cb = PetscMin(cb, c->nghost);
+  cb            = PetscMax(cb, 1);
+  c->cb         = cb;
+  c->stride     = ((cb + 1 + 7) / 8) * 8; /* zero slot at cb; blocks start on 64-byte boundaries */
+  c->nblocks    = (c->nghost + cb - 1) / cb;
+  c->panel_rows = panel_rows ? panel_rows : 131072;
+  c->panel_rows = 4 * ((PetscMax(1, PetscMin(c->panel_rows, nloc)) + 3) / 4);
+  c->npanels    = nloc ? (nloc + c->panel_rows - 1) / c->panel_rows : 0;
+
+  /* 3. Memory bits: packed patterns and a_j of every local column, a_i and c_i of every row. */
+  wpn = (P + 63) / 64;
+  PetscCall(RmMemoriesGetAllBits(mem, &all));
+  PetscCall(PetscCalloc2((size_t)c->nghost * wpn, &packed_g, (size_t)nloc * wpn, &packed_r));
+  for (PetscInt mu = 0; mu < P; mu++) {
+    const uint8_t *row = all + (size_t)mu * n;
+    for (PetscInt l = 0; l < c->nghost; l++)
+      if (row[gcols[l]]) packed_g[(size_t)l * wpn + mu / 64] |= (uint64_t)1 << (mu % 64);
+    for (PetscInt i = 0; i < nloc; i++)
+      if (row[rstart + i]) packed_r[(size_t)i * wpn + mu / 64] |= (uint64_t)1 << (mu % 64);
+  }
+  PetscCall(PetscFree(all));
+  PetscCall(PetscMalloc1(c->nghost, &a_g));
+  for (PetscInt l = 0; l < c->nghost; l++) {
+    PetscInt a = 0;
+    for (PetscInt w = 0; w < wpn; w++) a += PopCount64(packed_g[(size_t)l * wpn + w]);
+    a_g[l] = (uint8_t)a;
+  }
+  if (design == RM_DESIGN_HEBBIAN) {
+    scale = 1.0 / K, shift = 0, kappa = 2, betap = 1;
+  } else {
+    scale = d->alpha / K, shift = d->gamma / K, kappa = 1, betap = d->beta;
+  }
+  c->s_m = scale * kappa * kappa;
+  c->s_a = -scale * kappa * betap;
+  PetscCall(PetscCalloc1(4 * c->ngroups, &c->row_const)); /* lanes past nloc: 0 */
+  for (PetscInt i = 0; i < nloc; i++) {
+    PetscInt ai = 0;
+    for (PetscInt w = 0; w < wpn; w++) ai += PopCount64(packed_r[(size_t)i * wpn + w]);
+    c->row_const[i] = scale * (P * betap * betap - kappa * betap * ai) + shift;
+  }
+  if (nloc % 4) PetscCall(PetscMalloc1(4 * c->ngroups, &c->ybuf));
+
+  /* 4. Chunks of every (panel, block, group): the longest of the group's 4 rows in that block. */
+  PetscCall(PetscCalloc1((size_t)c->ngroups * c->nblocks, &c->nchunk));
+  c->nchunks = 0;
+  for (PetscInt p = 0; p < c->npanels; p++) {
+    const PetscInt groups = (PanelRows(c, p) + 3) / 4;
+    uint16_t      *ncp    = c->nchunk + (size_t)p * (c->panel_rows / 4) * c->nblocks;
+    for (PetscInt i = p * c->panel_rows; i < p * c->panel_rows + PanelRows(c, p); i++) {
+      const PetscInt *ci = cols + (size_t)i * K;
+      const PetscInt  g  = (i - p * c->panel_rows) / 4;
+      for (PetscInt k = 0; k < K;) { /* runs of one block */
+        const PetscInt b = ci[k] / cb;
+        PetscInt       e = k + 1;
+        while (e < K && ci[e] / cb == b) e++;
+        ncp[(size_t)b * groups + g] = (uint16_t)PetscMax(ncp[(size_t)b * groups + g], e - k);
+        k                           = e;
+      }
+    }
+    for (PetscInt q = 0; q < groups * c->nblocks; q++) c->nchunks += ncp[q];
+  }
+
+  /* 5. Fill: lane r%4 of chunk t of a group is entry t of row r in that block; the lanes of
+     shorter rows read the block's zero slot. */
+  PetscCall(PetscMalloc1((size_t)c->nchunks, &c->chunks));
+  {
+    PetscInt64 *pos, start = 0;
+    PetscCall(PetscMalloc1(c->nblocks, &pos));
+    for (PetscInt p = 0; p < c->npanels; p++) {
+      const PetscInt  groups = (PanelRows(c, p) + 3) / 4;
+      const uint16_t *ncp    = c->nchunk + (size_t)p * (c->panel_rows / 4) * c->nblocks;
+      for (PetscInt b = 0; b < c->nblocks; b++) { /* where (p, b) starts */
+        pos[b] = start;
+        for (PetscInt g = 0; g < groups; g++) start += ncp[(size_t)b * groups + g];
+      }
+      for (PetscInt g = 0; g < groups; g++) {
+        for (PetscInt b = 0; b < c->nblocks; b++) { /* pad everything, then overwrite the real entries */
+          RmCompressedChunk *out = c->chunks + pos[b];
+          for (PetscInt t = 0; t < ncp[(size_t)b * groups + g]; t++)
+            for (int lane = 0; lane < 4; lane++) out[t].off[lane] = (uint16_t)cb, out[t].m[lane] = 0, out[t].a[lane] = 0;
+        }
+        for (int lane = 0; lane < 4; lane++) {
+          const PetscInt i = p * c->panel_rows + 4 * g + lane;
+          if (i >= nloc) break;
+          const PetscInt *ci = cols + (size_t)i * K;
+          const uint64_t *pi = packed_r + (size_t)i * wpn;
+          for (PetscInt k = 0, t = 0, b = -1; k < K; k++, t++) {
+            const PetscInt  l  = ci[k];
+            const uint64_t *pj = packed_g + (size_t)l * wpn;
+            PetscInt        m  = 0;
+            if (l / cb != b) b = l / cb, t = 0;
+            for (PetscInt w = 0; w < wpn; w++) m += PopCount64(pi[w] & pj[w]);
+            c->chunks[pos[b] + t].off[lane] = (uint16_t)(l - b * cb);
+            c->chunks[pos[b] + t].m[lane]   = (uint8_t)m;
+            c->chunks[pos[b] + t].a[lane]   = a_g[l];
+          }
+        }
+        for (PetscInt b = 0; b < c->nblocks; b++) pos[b] += ncp[(size_t)b * groups + g];
+      }
+    }
+    PetscCheck(start == c->nchunks, PETSC_COMM_SELF, PETSC_ERR_PLIB, "compressed storage: laid out %" PetscInt64_FMT " chunks, counted %" PetscInt64_FMT, start, c->nchunks);
+    PetscCall(PetscFree(pos));
+  }
+  PetscCall(PetscFree(cols));
+  PetscCall(PetscFree2(packed_g, packed_r));
+  PetscCall(PetscFree(a_g));
+
+  /* 6. Ghost vector and the scatter that fills it (zero slots are never written). */
+  PetscCall(PetscMalloc1(c->nghost, &gpos));
+  for (PetscInt l = 0; l < c->nghost; l++) gpos[l] = (l / cb) * c->stride + l % cb;
+  PetscCall(PetscCalloc1((size_t)c->nblocks * c->stride, &c->xg));
+  PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, c->nblocks * c->stride, c->xg, &c->xg_vec));
+  PetscCall(VecCreateMPIWithArray(comm, 1, nloc, n, NULL, &xtemplate));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, c->nghost, gcols, PETSC_USE_POINTER, &is_from));
+  PetscCall(ISCreateGeneral(PETSC_COMM_SELF, c->nghost, gpos, PETSC_USE_POINTER, &is_to));
+  PetscCall(VecScatterCreate(xtemplate, is_from, c->xg_vec, is_to, &c->scatter));
+  PetscCall(ISDestroy(&is_from));
+  PetscCall(ISDestroy(&is_to));
+  PetscCall(VecDestroy(&xtemplate));
+  PetscCall(PetscFree(gcols));
+  PetscCall(PetscFree(gpos));
+
+  PetscCall(MatCreateShell(comm, nloc, nloc, n, n, c, W));
+  PetscCall(MatShellSetOperation(*W, MATOP_MULT, (void (*)(void))MatMult_Compressed));
+  PetscCall(MatShellSetOperation(*W, MATOP_GET_DIAGONAL, (void (*)(void))MatGetDiagonal_Compressed));
+  PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_Compressed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
