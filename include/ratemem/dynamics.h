@@ -63,6 +63,12 @@ extern const char *const RmModelKinds[];
 
 typedef struct _p_RmModel *RmModel;
 
+/* How the input u enters the Hopfield voltage model (model.md §7): additive τẏ = −y + W tanh(δy) + u,
+   or multiplicative (input-driven synapses) τẏ = −y + W(u) tanh(δy), W(u) = (1/N) Ξ diag(α(u)) Ξᵀ with
+   zero diagonal, α_μ(u) = ξ^μᵀu/N (needs -design hebbian -storage lowrank). */
+typedef enum { RM_INPUT_ADDITIVE, RM_INPUT_MULTIPLICATIVE } RmInputMode;
+extern const char *const RmInputModes[];
+
 PETSC_EXTERN PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model);
 PETSC_EXTERN PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind);
 PETSC_EXTERN PetscErrorCode RmModelSetFromOptions(RmModel model);
@@ -77,6 +83,14 @@ PETSC_EXTERN PetscErrorCode RmModelGetProductCount(RmModel model, PetscInt64 *co
 PETSC_EXTERN PetscErrorCode RmModelSetUp(RmModel model);
 PETSC_EXTERN PetscErrorCode RmModelView(RmModel model, PetscViewer viewer);
 PETSC_EXTERN PetscErrorCode RmModelDestroy(RmModel *model);
+
+/* Collective. Vector input u (neuron layout, one column; NULL: none): the effective input is
+   u + (-input)·1. Multiplicative mode recomputes α(u) here (one MPI_Allreduce of P+1 numbers).
+   The model keeps a copy of u. Needs batch 1. */
+PETSC_EXTERN PetscErrorCode RmModelSetInputVector(RmModel model, Vec u);
+PETSC_EXTERN PetscErrorCode RmModelGetInputMode(RmModel model, RmInputMode *mode);
+/* Not collective. α_μ(u) of the multiplicative mode (P numbers, owned by the model; NULL otherwise). */
+PETSC_EXTERN PetscErrorCode RmModelGetInputWeights(RmModel model, const PetscReal **alpha, PetscInt *P);
 
 PETSC_EXTERN PetscErrorCode RmModelGetKind(RmModel model, RmModelKind *kind);
 PETSC_EXTERN PetscErrorCode RmModelGetActivation(RmModel model, RmActivation *act);

@@ -5,7 +5,8 @@
 
 typedef struct _p_RmIntegrator *RmIntegrator;
 
-typedef enum { RM_INTEGRATOR_BDF, RM_INTEGRATOR_ADAMS, RM_INTEGRATOR_EULER } RmIntegratorType;
+/* em: Euler–Maruyama for dy = f(y) dt + σ dW (model.md §7, -noise σ); with σ = 0 it is the euler baseline, step for step. */
+typedef enum { RM_INTEGRATOR_BDF, RM_INTEGRATOR_ADAMS, RM_INTEGRATOR_EULER, RM_INTEGRATOR_EM } RmIntegratorType;
 extern const char *const RmIntegratorTypes[];
 
 /* What one integration did. Counts are CVODE's own plus our convergence checks. */
@@ -30,6 +31,23 @@ PETSC_EXTERN PetscErrorCode RmIntegratorSetUp(RmIntegrator integ);
 PETSC_EXTERN PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *stats);
 PETSC_EXTERN PetscErrorCode RmIntegratorView(RmIntegrator integ, PetscViewer viewer);
 PETSC_EXTERN PetscErrorCode RmIntegratorDestroy(RmIntegrator *integ);
+
+/* Not collective. Final time of the next solves (overrides -t_final). */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetFinalTime(RmIntegrator integ, PetscReal t_final);
+/* Not collective. Noise σ and seed of the em integrator (-noise, -noise_seed). */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetNoise(RmIntegrator integ, PetscReal sigma, PetscInt64 seed);
+PETSC_EXTERN PetscErrorCode RmIntegratorGetNoise(RmIntegrator integ, PetscReal *sigma, PetscInt64 *seed);
+/* Not collective. The em integrator keys its increments by a global step counter that runs on across
+   solves (so consecutive presentations of a schedule draw fresh noise); this sets/gets it. */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetNoiseStep(RmIntegrator integ, PetscInt64 step);
+PETSC_EXTERN PetscErrorCode RmIntegratorGetNoiseStep(RmIntegrator integ, PetscInt64 *step);
+/* Not collective. fn is called after every step (any -monitor aside) and at the end of a solve. */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetStepCallback(RmIntegrator integ, RmIntegratorMonitorFn fn, void *ctx);
+/* Not collective. One Euler–Maruyama update of the local block y[0..nloc) (global indices rstart..):
+   y += h f + σ √h z_i, z_i = N(0,1) keyed by (seed, RM_STREAM_NOISE, step, rstart + i): the same
+   path on any number of ranks. (The em integrator with σ = 0 calls VecAXPY, the euler step itself.) */
+PETSC_EXTERN void RmEulerMaruyamaStep(PetscInt nloc, PetscInt rstart, PetscScalar *y, const PetscScalar *f, PetscReal h, PetscReal sigma, uint64_t seed,
+                                      uint64_t step);
 
 PETSC_EXTERN PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetTolerances(RmIntegrator integ, PetscReal *rtol, PetscReal *atol);

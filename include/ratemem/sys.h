@@ -14,6 +14,8 @@ typedef enum {
   RM_STREAM_PATTERNS = 1,
   RM_STREAM_CUE_FLIP = 2,
   RM_STREAM_DILUTION = 3,
+  RM_STREAM_NOISE    = 4, /* Euler–Maruyama increments: a = step, b = 2 x global neuron (+1) */
+  RM_STREAM_INPUT    = 5, /* input weights c_μj and the initial state of an input schedule */
 } RmStream;
 
 /* splitmix64 finaliser: a bijective 64-bit mixer with full avalanche. */
@@ -38,6 +40,14 @@ static inline uint64_t RmRandomU64(uint64_t seed, RmStream stream, uint64_t a, u
 static inline double RmRandomUniform(uint64_t seed, RmStream stream, uint64_t a, uint64_t b)
 {
   return (double)(RmRandomU64(seed, stream, a, b) >> 11) * 0x1.0p-53;
+}
+
+/* Standard normal by Box–Muller from the two uniforms keyed (a, 2b) and (a, 2b+1). */
+static inline double RmRandomNormal(uint64_t seed, RmStream stream, uint64_t a, uint64_t b)
+{
+  double u1 = 1.0 - RmRandomUniform(seed, stream, a, 2 * b); /* (0,1]: log is finite */
+  double u2 = RmRandomUniform(seed, stream, a, 2 * b + 1);
+  return PetscSqrtReal(-2.0 * PetscLogReal(u1)) * PetscCosReal(2.0 * PETSC_PI * u2);
 }
 
 /* Logging: events registered once by RmInitialize() so -log_view profiles every stage. */

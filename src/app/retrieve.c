@@ -1,6 +1,7 @@
 /* `ratemem retrieve`: the end-to-end pipeline of one run (design.md): memories -> synapses ->
    dynamics -> integration from each cue -> gather-and-classify -> reports. */
 #include <ratemem/app.h>
+#include <ratemem/input.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -29,6 +30,15 @@ typedef struct {
   double       t_generate, t_assemble, t_integrate, t_classify, t_output, t_total;
   PetscReal    peak_max_rank, peak_total; /* bytes */
   Vec          r; /* readout work vector */
+  /* Input schedule (model.md §7, -input_schedule): presentations instead of trials */
+  char         schedule_spec[4096], history[PETSC_MAX_PATH_LEN];
+  PetscBool    has_schedule, has_history;
+  PetscReal    weights[1024];
+  PetscInt     nweights, overlap_every, presentation;
+  RmSchedule   schedule;
+  PetscReal    t_offset, *m;   /* time at the start of the presentation; overlaps work (P) */
+  PetscReal   *hist;           /* rank 0: rows (t, presentation, m_0..m_{P-1}) */
+  PetscInt     hist_rows, hist_cap;
 } App;
 
 static PetscErrorCode AppSetFromOptions(App *app)
@@ -66,7 +76,26 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscCall(PetscOptionsInt("-batch", "Integrate this many trials together (each weight product serves all of them)", "ratemem retrieve",
                             app->batch, &app->batch, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the results table", "ratemem retrieve", app->quiet, &app->quiet, NULL));
+  PetscCall(PetscOptionsString("-input_schedule", "Inputs presented in sequence, ITEM:DURATION,... with ITEM dominantJ, weights or off (docs/input.md)",
+                               "ratemem retrieve", app->schedule_spec, app->schedule_spec, sizeof(app->schedule_spec), &app->has_schedule));
+  app->nweights = (PetscInt)(sizeof(app->weights) / sizeof(app->weights[0]));
+  PetscCall(PetscOptionsRealArray("-input_weights", "Weights c_0,...,c_{P-1} of the 'weights' input u = sum_mu c_mu xi^mu", "ratemem retrieve",
+                                  app->weights, &app->nweights, NULL));
+  PetscCall(PetscOptionsString("-overlap_history", "CSV of t, presentation, m_1..m_P during an input schedule (rank 0, atomic)", "ratemem retrieve",
+                               app->history, app->history, sizeof(app->history), &app->has_history));
+  app->overlap_every = 1;
+  PetscCall(PetscOptionsInt("-overlap_every", "Record the overlap history every this many steps", "ratemem retrieve", app->overlap_every,
+                            &app->overlap_every, NULL));
   PetscOptionsEnd();
+  PetscCheck(app->overlap_every > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "overlap_every must be > 0, got %" PetscInt_FMT, app->overlap_every);
+  PetscCheck(!app->has_history || app->has_schedule, app->comm, PETSC_ERR_ARG_INCOMP, "-overlap_history needs -input_schedule");
+  PetscCheck(!app->has_history || app->history[0], app->comm, PETSC_ERR_ARG_WRONG, "-overlap_history needs a file name");
+  if (app->has_schedule) {
+    PetscCheck(kind == RM_MODEL_VOLTAGE, app->comm, PETSC_ERR_ARG_INCOMP, "-input_schedule needs the Hopfield model (-design hebbian)");
+    PetscCheck(app->batch == 1, app->comm, PETSC_ERR_ARG_INCOMP, "-input_schedule needs -batch 1");
+    PetscCheck(!app->has_summary && !app->has_output, app->comm, PETSC_ERR_ARG_INCOMP,
+               "-summary and -output are not written for an input schedule; use -overlap_history");
+  }
   PetscCheck(app->trials > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "trials must be > 0, got %" PetscInt_FMT, app->trials);
   PetscCheck(app->batch > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "batch must be > 0, got %" PetscInt_FMT, app->batch);
   app->batch = PetscMin(app->batch, app->trials);
@@ -447,6 +476,159 @@ static PetscErrorCode WriteSummary(App *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Overlap history: one row per recorded step, kept on rank 0 and written at the end. */
+static PetscErrorCode RecordHistory(void *ctx, PetscReal t, PetscInt64 steps, Vec x)
+{
+  App        *app = (App *)ctx;
+  PetscInt    P;
+  PetscMPIInt rank;
+  PetscReal   tg = app->t_offset + t;
+
+  PetscFunctionBeginUser;
+  if (steps % app->overlap_every) PetscFunctionReturn(PETSC_SUCCESS); /* the end of a presentation is recorded by RunSchedule */
+  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
+  PetscCall(RmModelReadout(app->model, x, app->r));
+  PetscCall(RmInputOverlaps(app->mem, app->r, app->m));
+  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
+  if (rank || !app->has_history) PetscFunctionReturn(PETSC_SUCCESS);
+  if (app->hist_rows > 0) {
+    PetscReal *last = app->hist + (app->hist_rows - 1) * (P + 2);
+    if (last[0] == tg && last[1] == app->presentation) PetscFunctionReturn(PETSC_SUCCESS); /* the same point twice */
+  }
+  if (app->hist_rows == app->hist_cap) {
+    PetscReal *h;
+    app->hist_cap = PetscMax(1024, 2 * app->hist_cap);
+    PetscCall(PetscMalloc1(app->hist_cap * (P + 2), &h));
+    if (app->hist_rows) PetscCall(PetscArraycpy(h, app->hist, app->hist_rows * (P + 2)));
+    PetscCall(PetscFree(app->hist));
+    app->hist = h;
+  }
+  PetscReal *row = app->hist + app->hist_rows * (P + 2);
+  row[0]         = tg;
+  row[1]         = app->presentation;
+  for (PetscInt mu = 0; mu < P; mu++) row[2 + mu] = app->m[mu];
+  app->hist_rows++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteHistory(App *app)
+{
+  PetscMPIInt rank;
+  PetscInt    P;
+  char        tmp[PETSC_MAX_PATH_LEN + 16];
+  int         failed = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
+  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", app->history));
+  if (!rank) {
+    FILE *fp = fopen(tmp, "w");
+    if (!fp) failed = 1;
+    else {
+      fprintf(fp, "t,presentation");
+      for (PetscInt mu = 0; mu < P; mu++) fprintf(fp, ",m_%" PetscInt_FMT, mu);
+      fprintf(fp, "\n");
+      for (PetscInt k = 0; k < app->hist_rows; k++) {
+        const PetscReal *row = app->hist + k * (P + 2);
+        fprintf(fp, "%.10g,%d", (double)row[0], (int)row[1]);
+        for (PetscInt mu = 0; mu < P; mu++) fprintf(fp, ",%.6f", (double)row[2 + mu]);
+        fprintf(fp, "\n");
+      }
+      failed = ferror(fp) != 0;
+      failed |= fclose(fp) != 0;
+      if (failed) remove(tmp);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, app->comm));
+  PetscCheck(!failed, app->comm, PETSC_ERR_FILE_WRITE, "cannot write overlap history %s", tmp);
+  PetscCall(RmAtomicRename(app->comm, tmp, app->history));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -input_schedule: y(0) ~ N(0, I), then each presentation's input for its duration, state carried
+   over; after each one the overlaps m_μ = |ξ^μᵀ tanh(δy)|/N and a label (retrieved when the
+   largest overlap is the input's dominant memory and >= the overlap threshold). */
+static PetscErrorCode RunSchedule(App *app)
+{
+  PetscInt          n, P, retrieved = 0;
+  PetscInt64        seed;
+  PetscReal        *c, thr, sigma;
+  Vec               x, u;
+  RmInputMode       mode;
+  RmIntegratorType  method;
+  RmIntegratorStats st;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
+  PetscCall(RmMemoriesGetSeed(app->mem, &seed));
+  PetscCall(RmScheduleParse(app->comm, app->schedule_spec, P, &app->schedule));
+  PetscCall(RmClassifierGetThreshold(app->cl, &thr));
+  PetscCall(RmModelGetInputMode(app->model, &mode));
+  PetscCall(RmIntegratorGetType(app->integ, &method));
+  PetscCall(RmIntegratorGetNoise(app->integ, &sigma, NULL));
+  PetscCall(PetscMalloc2(P, &c, P, &app->m));
+  for (PetscInt k = 0; k < app->schedule.count; k++) /* check every item before integrating */
+    PetscCall(RmScheduleGetWeights(app->comm, &app->schedule, k, P, n, (uint64_t)seed, app->weights, app->nweights, c));
+  PetscCall(RmModelCreateState(app->model, &x));
+  PetscCall(RmModelCreateNeuronVec(app->model, &u));
+  PetscCall(RmInputInitialState(app->mem, (uint64_t)seed, x));
+  PetscCall(RmIntegratorSetStepCallback(app->integ, RecordHistory, app));
+  if (!app->quiet) {
+    PetscCall(PetscPrintf(app->comm, "ratemem retrieve (input schedule): n = %" PetscInt_FMT ", P = %" PetscInt_FMT ", input %s, integrator %s, noise %g, %d rank%s\n\n", n, P,
+                          RmInputModes[mode], RmIntegratorTypes[method], (double)sigma, app->size, app->size > 1 ? "s" : ""));
+    PetscCall(PetscPrintf(app->comm, "%4s %-12s %8s %8s %7s %8s %8s %8s %-10s\n", "pres", "input", "duration", "dominant", "nearest", "overlap", "m_dom", "steps", "label"));
+  }
+  app->t_offset = 0;
+  for (PetscInt k = 0; k < app->schedule.count; k++) {
+    const RmPresentation *pr  = &app->schedule.items[k];
+    PetscInt              dom = -1, best = 0;
+    char                  name[32];
+
+    PetscCall(RmScheduleGetWeights(app->comm, &app->schedule, k, P, n, (uint64_t)seed, app->weights, app->nweights, c));
+    if (pr->kind != RM_PRESENT_OFF) {
+      dom = 0;
+      for (PetscInt mu = 1; mu < P; mu++)
+        if (c[mu] > c[dom]) dom = mu;
+    }
+    PetscCall(RmInputBuildVector(app->mem, c, u));
+    PetscCall(RmModelSetInputVector(app->model, u));
+    PetscCall(RmIntegratorSetFinalTime(app->integ, pr->duration));
+    app->presentation = k;
+    if (k == 0) PetscCall(RecordHistory(app, 0.0, 0, x));
+    PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
+    PetscCall(RmIntegratorSolve(app->integ, x, &st));
+    PetscCall(PetscLogStagePop());
+    PetscCall(RmModelReadout(app->model, x, app->r));
+    PetscCall(RmInputOverlaps(app->mem, app->r, app->m));
+    {
+      PetscInt every     = app->overlap_every;
+      app->overlap_every = 1;
+      PetscCall(RecordHistory(app, st.t_end, 0, x));
+      app->overlap_every = every;
+    }
+    app->t_offset += pr->duration;
+    for (PetscInt mu = 1; mu < P; mu++)
+      if (app->m[mu] > app->m[best]) best = mu;
+    PetscBool ok = (PetscBool)(dom >= 0 && best == dom && app->m[best] >= thr);
+    retrieved += ok;
+    if (pr->kind == RM_PRESENT_DOMINANT) PetscCall(PetscSNPrintf(name, sizeof(name), "dominant%" PetscInt_FMT, pr->memory));
+    else PetscCall(PetscSNPrintf(name, sizeof(name), "%s", pr->kind == RM_PRESENT_WEIGHTS ? "weights" : "off"));
+    if (!app->quiet)
+      PetscCall(PetscPrintf(app->comm, "%4" PetscInt_FMT " %-12s %8.3g %8" PetscInt_FMT " %7" PetscInt_FMT " %8.4f %8.4f %8" PetscInt64_FMT " %-10s\n", k, name,
+                            (double)pr->duration, dom, best, (double)app->m[best], dom >= 0 ? (double)app->m[dom] : 0.0, st.steps,
+                            ok ? "retrieved" : (dom < 0 ? "-" : (app->m[best] >= thr ? "other" : "mixture"))));
+  }
+  if (!app->quiet)
+    PetscCall(PetscPrintf(app->comm, "\nschedule: %" PetscInt_FMT "/%" PetscInt_FMT " presentations retrieved their dominant memory\n", retrieved,
+                          app->schedule.count));
+  if (app->has_history) PetscCall(WriteHistory(app));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&u));
+  PetscCall(PetscFree2(c, app->m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode AppRun(App *app)
 {
   Vec      x0, x;
@@ -468,6 +650,11 @@ static PetscErrorCode AppRun(App *app)
       PetscCall(RmOutputWritePattern(app->out, mu, rstart, rend - rstart, row));
     }
     PetscCall(PetscFree(row));
+  }
+  if (app->has_schedule) {
+    PetscCall(RunSchedule(app));
+    app->t_total = RmWallTime() - t0;
+    PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(RmModelCreateState(app->model, &x0));
   PetscCall(VecDuplicate(x0, &x));
@@ -497,6 +684,8 @@ static PetscErrorCode AppDestroy(App *app)
   PetscCall(VecDestroy(&app->col0));
   PetscCall(VecDestroy(&app->col1));
   PetscCall(PetscFree(app->results));
+  PetscCall(PetscFree(app->hist));
+  PetscCall(RmScheduleDestroy(&app->schedule));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,9 +1,11 @@
 /* Dynamics (model.md §3): the rate model τ ẋ = -x + φ(W x + u) and the Hopfield voltage form
    τ ẏ = -y + W tanh(δ y) + u, their right-hand side and analytic Jacobian-vector product. */
 #include "dynamicsimpl.h"
+#include "../synapses/lowrank.h"
 
 const char *const RmActivationTypes[] = {"sigmoid", "rectanh", "tanh", "RmActivationType", "RM_ACTIVATION_", NULL};
 const char *const RmModelKinds[]      = {"rate", "voltage", "ei", "RmModelKind", "RM_MODEL_", NULL};
+const char *const RmInputModes[]      = {"additive", "multiplicative", "RmInputMode", "RM_INPUT_", NULL};
 
 
 PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
@@ -54,6 +56,8 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
                              model->act.threshold, &model->act.threshold, &set_thr));
   PetscCall(PetscOptionsReal("-tau", "Time constant tau > 0", "RmModelSetFromOptions", model->tau, &model->tau, NULL));
   PetscCall(PetscOptionsReal("-input", "Constant external input u on every neuron", "RmModelSetFromOptions", model->input, &model->input, NULL));
+  PetscCall(PetscOptionsEnum("-input_mode", "How the input enters the Hopfield model (model.md §7): additive (+u) or multiplicative (input-driven synapses W(u))",
+                             "RmModelSetFromOptions", RmInputModes, (PetscEnum)model->input_mode, (PetscEnum *)&model->input_mode, NULL));
   PetscCall(PetscOptionsEList("-network", "single population (model.md §3) or ei: excitatory neurons + P+1 inhibitory pools with Dale's law (§5)",
                               "RmModelSetFromOptions", networks, 2, networks[net], &net, &set_net));
   PetscCall(PetscOptionsReal("-tau_i", "Time constant of the inhibitory pools (E/I network)", "RmModelSetFromOptions", model->tau_i, &model->tau_i,
@@ -81,6 +85,8 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
     PetscCheck(model->kind == RM_MODEL_RATE, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the rate model (-design paper)");
     model->kind = RM_MODEL_EI;
   }
+  PetscCheck(model->input_mode == RM_INPUT_ADDITIVE || model->kind == RM_MODEL_VOLTAGE, model->comm, PETSC_ERR_ARG_INCOMP,
+             "-input_mode multiplicative needs the Hopfield voltage model (-design hebbian -storage lowrank)");
   PetscCheck(!(set_stiff && set_taui), model->comm, PETSC_ERR_ARG_INCOMP, "give -tau_i or -stiffness, not both");
   PetscCall(RmCheckFinite(model->comm, "stiffness", stiffness));
   PetscCheck(stiffness > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "stiffness must be > 0, got %g", (double)stiffness);
@@ -146,6 +152,56 @@ static PetscErrorCode SetUpBatch(RmModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Multiplicative mode: α(u) of the effective input u + input·1, pushed into the low-rank W. */
+static PetscErrorCode ApplyInput(RmModel model)
+{
+  RmLowRankSetInputFn setinput = NULL;
+  Vec                 u;
+
+  PetscFunctionBeginUser;
+  if (model->input_mode != RM_INPUT_MULTIPLICATIVE) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscObjectQueryFunction((PetscObject)model->W, "RmLowRankSetInput_C", &setinput));
+  PetscCheck(setinput, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs -design hebbian -storage lowrank");
+  PetscCheck(model->batch == 1, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs batch 1");
+  PetscCall(MatCreateVecs(model->W, &u, NULL));
+  if (model->uvec) PetscCall(VecCopy(model->uvec, u));
+  else PetscCall(VecSet(u, 0.0));
+  PetscCall(VecShift(u, model->input));
+  PetscCall(setinput(model->W, u, &model->P, &model->alpha));
+  PetscCall(VecDestroy(&u));
+  PetscCall(MatGetDiagonal(model->W, model->wdiag)); /* zero: keeps the preconditioner consistent */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetInputVector(RmModel model, Vec u)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() before RmModelSetInputVector()");
+  PetscCheck(model->kind == RM_MODEL_VOLTAGE, model->comm, PETSC_ERR_ARG_INCOMP, "vector inputs need the Hopfield voltage model (-design hebbian)");
+  PetscCheck(model->batch == 1, model->comm, PETSC_ERR_ARG_INCOMP, "vector inputs need batch 1");
+  if (u) {
+    if (!model->uvec) PetscCall(MatCreateVecs(model->W, &model->uvec, NULL));
+    PetscCall(VecCopy(u, model->uvec));
+  } else PetscCall(VecDestroy(&model->uvec));
+  if (model->setup_called) PetscCall(ApplyInput(model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelGetInputMode(RmModel model, RmInputMode *mode)
+{
+  PetscFunctionBeginUser;
+  *mode = model->input_mode;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelGetInputWeights(RmModel model, const PetscReal **alpha, PetscInt *P)
+{
+  PetscFunctionBeginUser;
+  if (alpha) *alpha = model->alpha;
+  if (P) *P = model->alpha ? model->P : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmModelSetUp(RmModel model)
 {
   PetscFunctionBeginUser;
@@ -166,6 +222,7 @@ PetscErrorCode RmModelSetUp(RmModel model)
     else PetscCall(VecSet(model->wdiag, 0.0));
   }
   model->setup_called = PETSC_TRUE;
+  if (model->input_mode == RM_INPUT_MULTIPLICATIVE) PetscCall(ApplyInput(model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -192,6 +249,7 @@ PetscErrorCode RmModelDestroy(RmModel *model)
   PetscCall(VecDestroy(&(*model)->work));
   PetscCall(VecDestroy(&(*model)->diag));
   PetscCall(VecDestroy(&(*model)->wdiag));
+  PetscCall(VecDestroy(&(*model)->uvec));
   PetscCall(RmModelDestroy_EI(*model));
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -312,7 +370,7 @@ static PetscErrorCode WeightProduct(RmModel model, Vec x, Vec y)
 
 PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
 {
-  const PetscScalar *xa, *ha;
+  const PetscScalar *xa, *ha, *uv = NULL;
   PetscScalar       *fa;
   PetscInt           nloc;
   const PetscReal    itau = 1.0 / model->tau, u = model->input;
@@ -327,6 +385,7 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
   }
   PetscCall(PetscLogEventBegin(RM_EVENTS.rhs, 0, 0, 0, 0));
   PetscCall(VecGetLocalSize(x, &nloc));
+  if (model->uvec) PetscCall(VecGetArrayRead(model->uvec, &uv));
   if (model->kind == RM_MODEL_RATE) {
     PetscCall(WeightProduct(model, x, model->h));
     PetscCall(VecGetArrayRead(x, &xa));
@@ -342,8 +401,12 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
     PetscCall(WeightProduct(model, model->work, model->h));
     PetscCall(VecGetArrayRead(model->h, &ha));
     PetscCall(VecGetArrayWrite(f, &fa));
-    for (PetscInt i = 0; i < nloc; i++) fa[i] = itau * (-xa[i] + ha[i] + u);
+    if (model->input_mode == RM_INPUT_MULTIPLICATIVE) /* the input acts through W(u) only */
+      for (PetscInt i = 0; i < nloc; i++) fa[i] = itau * (-xa[i] + ha[i]);
+    else
+      for (PetscInt i = 0; i < nloc; i++) fa[i] = itau * (-xa[i] + ha[i] + u + (uv ? uv[i] : 0.0));
   }
+  if (model->uvec) PetscCall(VecRestoreArrayRead(model->uvec, &uv));
   PetscCall(VecRestoreArrayWrite(f, &fa));
   PetscCall(VecRestoreArrayRead(model->h, &ha));
   PetscCall(VecRestoreArrayRead(x, &xa));

@@ -25,6 +25,11 @@ struct _p_RmModel {
   PetscReal    tau_i;
   PetscInt     pool_size, nloc, mloc, ustart; /* local neurons, local pool units, first local unit */
   RmEI        *ei;
+  /* Inputs (model.md §7) */
+  RmInputMode  input_mode;
+  Vec          uvec;   /* vector input (one column), or NULL */
+  const PetscReal *alpha; /* α_μ(u), multiplicative mode (owned by W) */
+  PetscInt     P;      /* length of alpha */
 };
 
 PETSC_INTERN PetscErrorCode RmModelSetUp_EI(RmModel model);

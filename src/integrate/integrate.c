@@ -7,7 +7,7 @@
 #include <sunlinsol/sunlinsol_spgmr.h>
 #include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
 
-const char *const RmIntegratorTypes[] = {"bdf", "adams", "euler", "RmIntegratorType", "RM_INTEGRATOR_", NULL};
+const char *const RmIntegratorTypes[] = {"bdf", "adams", "euler", "em", "RmIntegratorType", "RM_INTEGRATOR_", NULL};
 
 struct _p_RmIntegrator {
   MPI_Comm              comm;
@@ -22,6 +22,10 @@ struct _p_RmIntegrator {
   PetscBool             monitor;
   RmIntegratorMonitorFn monitor_fn;
   void                 *monitor_ctx;
+  RmIntegratorMonitorFn step_fn;
+  void                 *step_ctx;
+  PetscReal             sigma;      /* noise of the em integrator */
+  PetscInt64            noise_seed, noise_step; /* the increments' key: global step counter across solves */
   /* CVODE state */
   SUNContext            sunctx;
   void                 *cvode;
@@ -48,6 +52,7 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->krylov_dim    = 0; /* SUNDIALS default (5) */
   (*integ)->monitor_every = 1;
   (*integ)->pc            = 1;
+  (*integ)->noise_seed    = 1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -55,7 +60,7 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
 {
   PetscFunctionBeginUser;
   PetscOptionsBegin(integ->comm, NULL, "Integration (model.md §3)", "RmIntegrator");
-  PetscCall(PetscOptionsEnum("-integrator", "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step)",
+  PetscCall(PetscOptionsEnum("-integrator", "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step), em (Euler–Maruyama with -noise)",
                              "RmIntegratorSetFromOptions", RmIntegratorTypes, (PetscEnum)integ->type, (PetscEnum *)&integ->type, NULL));
   PetscCall(PetscOptionsReal("-rtol", "CVODE relative tolerance", "RmIntegratorSetFromOptions", integ->rtol, &integ->rtol, NULL));
   PetscCall(PetscOptionsReal("-atol", "CVODE absolute tolerance", "RmIntegratorSetFromOptions", integ->atol, &integ->atol, NULL));
@@ -64,6 +69,13 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
   PetscCall(PetscOptionsReal("-converge_tol", "Converged when the max-norm of dx/dt falls below this", "RmIntegratorSetFromOptions",
                              integ->converge_tol, &integ->converge_tol, NULL));
   PetscCall(PetscOptionsReal("-euler_dt", "Step of the explicit Euler baseline", "RmIntegratorSetFromOptions", integ->euler_dt, &integ->euler_dt, NULL));
+  PetscCall(PetscOptionsReal("-noise", "sigma of the additive white noise dy = f dt + sigma dW (integrator em)", "RmIntegratorSetFromOptions", integ->sigma,
+                             &integ->sigma, NULL));
+  {
+    PetscInt seed = (PetscInt)integ->noise_seed;
+    PetscCall(PetscOptionsInt("-noise_seed", "Seed of the noise increments (integrator em)", "RmIntegratorSetFromOptions", seed, &seed, NULL));
+    integ->noise_seed = seed;
+  }
   PetscCall(PetscOptionsInt("-cvode_max_steps", "Maximum number of steps per trial (CVODE and Euler)", "RmIntegratorSetFromOptions", integ->max_steps,
                             &integ->max_steps, NULL));
   PetscCall(PetscOptionsInt("-cvode_krylov_dim", "Maximum Krylov subspace dimension of SPGMR (0: SUNDIALS default)", "RmIntegratorSetFromOptions",
@@ -87,6 +99,10 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
   PetscCall(RmCheckFinite(integ->comm, "t_final", integ->t_final));
   PetscCall(RmCheckFinite(integ->comm, "converge_tol", integ->converge_tol));
   PetscCall(RmCheckFinite(integ->comm, "euler_dt", integ->euler_dt));
+  PetscCall(RmCheckFinite(integ->comm, "noise", integ->sigma));
+  PetscCheck(integ->sigma >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "noise must be >= 0, got %g", (double)integ->sigma);
+  PetscCheck(integ->sigma == 0 || integ->type == RM_INTEGRATOR_EM, integ->comm, PETSC_ERR_ARG_INCOMP,
+             "-noise %g needs -integrator em (Euler–Maruyama); deterministic runs use bdf, adams or euler", (double)integ->sigma);
   PetscCheck(integ->rtol >= 0 && integ->atol >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "rtol and atol must be >= 0, got %g and %g",
              (double)integ->rtol, (double)integ->atol);
   PetscCheck(integ->t_final > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "t_final must be > 0, got %g", (double)integ->t_final);
@@ -221,13 +237,14 @@ PetscErrorCode RmIntegratorSetUp(RmIntegrator integ)
   integ->setup_called = PETSC_TRUE; /* before SetUpCVODE: Destroy frees what a failed set-up left */
   PetscCall(RmModelCreateState(integ->model, &integ->y));
   PetscCall(VecDuplicate(integ->y, &integ->f));
-  if (integ->type != RM_INTEGRATOR_EULER) PetscCall(SetUpCVODE(integ));
+  if (integ->type != RM_INTEGRATOR_EULER && integ->type != RM_INTEGRATOR_EM) PetscCall(SetUpCVODE(integ));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode Monitor(RmIntegrator integ, PetscReal t, PetscInt64 steps, Vec x, PetscBool last)
 {
   PetscFunctionBeginUser;
+  if (integ->step_fn) PetscCall(integ->step_fn(integ->step_ctx, t, steps, x));
   if (integ->monitor && integ->monitor_fn && (last || steps % integ->monitor_every == 0))
     PetscCall(integ->monitor_fn(integ->monitor_ctx, t, steps, x));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -242,10 +259,47 @@ static PetscErrorCode CheckStepBudget(RmIntegrator integ, PetscInt64 steps, Pets
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Explicit Euler x_{k+1} = x_k + dt f(x_k): the baseline of peers. ‖f(x_k)‖∞ comes for free. */
+void RmEulerMaruyamaStep(PetscInt nloc, PetscInt rstart, PetscScalar *y, const PetscScalar *f, PetscReal h, PetscReal sigma, uint64_t seed, uint64_t step)
+{
+  if (sigma == 0) {
+    for (PetscInt i = 0; i < nloc; i++) y[i] += h * f[i];
+    return;
+  }
+  const PetscReal sh = sigma * PetscSqrtReal(h);
+  for (PetscInt i = 0; i < nloc; i++) y[i] += h * f[i] + sh * RmRandomNormal(seed, RM_STREAM_NOISE, step, (uint64_t)(rstart + i));
+}
+
+/* y += h f + σ √h z, z keyed by the global step and the global unit index. */
+static PetscErrorCode StepEM(RmIntegrator integ, PetscReal h)
+{
+  PetscScalar       *ya;
+  const PetscScalar *fa;
+  PetscInt           rstart, nloc;
+
+  PetscFunctionBeginUser;
+  if (integ->sigma == 0) { /* the euler update, the same call: σ = 0 reproduces it bit for bit */
+    PetscCall(VecAXPY(integ->y, h, integ->f));
+    integ->noise_step++;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(VecGetOwnershipRange(integ->y, &rstart, NULL));
+  PetscCall(VecGetLocalSize(integ->y, &nloc));
+  PetscCall(VecGetArray(integ->y, &ya));
+  PetscCall(VecGetArrayRead(integ->f, &fa));
+  RmEulerMaruyamaStep(nloc, rstart, ya, fa, h, integ->sigma, (uint64_t)integ->noise_seed, (uint64_t)integ->noise_step);
+  PetscCall(VecRestoreArrayRead(integ->f, &fa));
+  PetscCall(VecRestoreArray(integ->y, &ya));
+  integ->noise_step++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Explicit Euler x_{k+1} = x_k + dt f(x_k): the baseline of peers. ‖f(x_k)‖∞ comes for free.
+   Euler–Maruyama (em) runs the same loop with the noise increment; with σ > 0 it never stops at
+   "convergence" (the path is stochastic) and runs to t_final. */
 static PetscErrorCode SolveEuler(RmIntegrator integ, RmIntegratorStats *st)
 {
-  PetscReal t = 0, dt = integ->euler_dt, res;
+  PetscReal       t = 0, dt = integ->euler_dt, res;
+  const PetscBool em = (PetscBool)(integ->type == RM_INTEGRATOR_EM), stochastic = (PetscBool)(em && integ->sigma > 0);
 
   PetscFunctionBeginUser;
   for (;;) {
@@ -255,14 +309,15 @@ static PetscErrorCode SolveEuler(RmIntegrator integ, RmIntegratorStats *st)
     PetscCheck(!PetscIsInfOrNanReal(res), integ->comm, PETSC_ERR_FP, "euler integrator diverged (non-finite rate of change) at t = %g; reduce -euler_dt",
                (double)t);
     st->residual = res;
-    if (res < integ->converge_tol) {
+    if (!stochastic && res < integ->converge_tol) {
       st->converged = PETSC_TRUE;
       break;
     }
     if (t >= integ->t_final - 1e-12 * integ->t_final) break;
     PetscCall(CheckStepBudget(integ, st->steps, t));
     PetscReal h = PetscMin(dt, integ->t_final - t);
-    PetscCall(VecAXPY(integ->y, h, integ->f));
+    if (em) PetscCall(StepEM(integ, h));
+    else PetscCall(VecAXPY(integ->y, h, integ->f));
     t += h;
     st->steps++;
     PetscCall(Monitor(integ, t, st->steps, integ->y, PETSC_FALSE));
@@ -365,7 +420,7 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
   PetscCall(RmIntegratorSetUp(integ));
   PetscCall(PetscLogEventBegin(RM_EVENTS.integrate, 0, 0, 0, 0));
   PetscCall(VecCopy(x, integ->y));
-  if (integ->type == RM_INTEGRATOR_EULER) PetscCall(SolveEuler(integ, &st));
+  if (integ->type == RM_INTEGRATOR_EULER || integ->type == RM_INTEGRATOR_EM) PetscCall(SolveEuler(integ, &st));
   else PetscCall(SolveCVODE(integ, &st));
   PetscCall(VecCopy(integ->y, x));
   PetscCall(Monitor(integ, st.t_end, st.steps, x, PETSC_TRUE));
@@ -382,7 +437,8 @@ PetscErrorCode RmIntegratorView(RmIntegrator integ, PetscViewer viewer)
   PetscFunctionBeginUser;
   PetscCall(PetscViewerASCIIPrintf(viewer, "Integrator: %s, rtol %g, atol %g, t_final %g, converge_tol %g", RmIntegratorTypes[integ->type],
                                    (double)integ->rtol, (double)integ->atol, (double)integ->t_final, (double)integ->converge_tol));
-  if (integ->type == RM_INTEGRATOR_EULER) PetscCall(PetscViewerASCIIPrintf(viewer, ", dt %g", (double)integ->euler_dt));
+  if (integ->type == RM_INTEGRATOR_EULER || integ->type == RM_INTEGRATOR_EM) PetscCall(PetscViewerASCIIPrintf(viewer, ", dt %g", (double)integ->euler_dt));
+  if (integ->type == RM_INTEGRATOR_EM) PetscCall(PetscViewerASCIIPrintf(viewer, ", noise %g (seed %" PetscInt64_FMT ")", (double)integ->sigma, integ->noise_seed));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -404,6 +460,53 @@ PetscErrorCode RmIntegratorDestroy(RmIntegrator *integ)
   PetscCall(VecDestroy(&it->f));
   PetscCall(VecDestroy(&it->pinv));
   PetscCall(PetscFree(*integ));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetFinalTime(RmIntegrator integ, PetscReal t_final)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(t_final > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "t_final must be > 0, got %g", (double)t_final);
+  integ->t_final = t_final;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetNoise(RmIntegrator integ, PetscReal sigma, PetscInt64 seed)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(sigma >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "noise must be >= 0, got %g", (double)sigma);
+  integ->sigma      = sigma;
+  integ->noise_seed = seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetNoise(RmIntegrator integ, PetscReal *sigma, PetscInt64 *seed)
+{
+  PetscFunctionBeginUser;
+  if (sigma) *sigma = integ->sigma;
+  if (seed) *seed = integ->noise_seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetNoiseStep(RmIntegrator integ, PetscInt64 step)
+{
+  PetscFunctionBeginUser;
+  integ->noise_step = step;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetNoiseStep(RmIntegrator integ, PetscInt64 *step)
+{
+  PetscFunctionBeginUser;
+  *step = integ->noise_step;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetStepCallback(RmIntegrator integ, RmIntegratorMonitorFn fn, void *ctx)
+{
+  PetscFunctionBeginUser;
+  integ->step_fn  = fn;
+  integ->step_ctx = ctx;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

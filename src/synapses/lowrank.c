@@ -179,6 +179,7 @@ static PetscErrorCode MatMult_LowRank(Mat W, Vec v, Vec y)
   S = lr->tsum[lr->P];
   for (PetscInt mu = 0; mu < lr->P; mu++) {
     lr->tsum[mu] = lr->s * (lr->kappa * lr->tsum[mu] - lr->betap * S); /* c_μ */
+    if (lr->wmu) lr->tsum[mu] *= lr->wmu[mu];                           /* input-driven weight α_μ(u) */
     sum_c += lr->tsum[mu];
   }
   PetscCall(VecGetArrayWrite(y, &ya));
@@ -202,7 +203,7 @@ static PetscErrorCode MatGetDiagonal_LowRank(Mat W, Vec dg)
     PetscReal sum = 0;
     for (PetscInt mu = 0; mu < lr->P; mu++) {
       PetscReal c = lr->kappa * (PetscReal)((lr->bits[mu * lr->words + i / 64] >> (i % 64)) & 1) - lr->betap;
-      sum += c * c;
+      sum += (lr->wmu ? lr->wmu[mu] : 1.0) * c * c;
     }
     da[i] = lr->s * sum + lr->g - lr->d;
   }
@@ -217,7 +218,49 @@ static PetscErrorCode MatDestroy_LowRank(Mat W)
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(W, &lr));
   PetscCall(PetscFree2(lr->t, lr->tsum));
+  PetscCall(PetscFree(lr->wmu));
   PetscCall(PetscFree(lr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetInput_LowRank(Mat W, Vec u, PetscInt *P, const PetscReal **alpha)
+{
+  RmLowRank         *lr;
+  const PetscScalar *ua;
+  MPI_Comm           comm;
+  PetscReal          S = 0, sum = 0;
+  PetscInt           nloc;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  PetscCall(PetscObjectGetComm((PetscObject)W, &comm));
+  PetscCheck(lr->kappa == 2.0 && lr->betap == 1.0 && lr->g == 0.0, comm, PETSC_ERR_ARG_INCOMP,
+             "input-driven synapses need the Hebbian low-rank factors (-design hebbian -storage lowrank)");
+  if (!u) {
+    PetscCall(PetscFree(lr->wmu));
+    lr->d = lr->s * lr->P;
+    if (P) *P = lr->P;
+    if (alpha) *alpha = NULL;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(VecGetLocalSize(u, &nloc));
+  PetscCheck(nloc == lr->nloc, PETSC_COMM_SELF, PETSC_ERR_ARG_SIZ, "input vector has %" PetscInt_FMT " local entries, W has %" PetscInt_FMT " rows",
+             nloc, lr->nloc);
+  if (!lr->wmu) PetscCall(PetscMalloc1(lr->P, &lr->wmu));
+  PetscCall(VecGetArrayRead(u, &ua));
+  RmLowRankMaskedSums(lr, ua, lr->t);
+  for (PetscInt i = 0; i < lr->nloc; i++) S += ua[i];
+  PetscCall(VecRestoreArrayRead(u, &ua));
+  lr->t[lr->P] = S;
+  PetscCallMPI(MPI_Allreduce(lr->t, lr->tsum, (PetscMPIInt)(lr->P + 1), MPIU_REAL, MPI_SUM, comm));
+  S = lr->tsum[lr->P];
+  for (PetscInt mu = 0; mu < lr->P; mu++) {
+    lr->wmu[mu] = lr->s * (lr->kappa * lr->tsum[mu] - lr->betap * S); /* α_μ = ξ^μᵀu/N */
+    sum += lr->wmu[mu];
+  }
+  lr->d = lr->s * sum; /* zero diagonal: Σ_μ α_μ ξ_iμ²/N */
+  if (P) *P = lr->P;
+  if (alpha) *alpha = lr->wmu;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -246,5 +289,6 @@ PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt
   PetscCall(MatShellSetOperation(*W, MATOP_GET_DIAGONAL, (void (*)(void))MatGetDiagonal_LowRank));
   PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_LowRank));
   PetscCall(MatSetOption(*W, MAT_SYMMETRIC, PETSC_TRUE));
+  if (kappa == 2.0 && betap == 1.0 && g == 0.0) PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmLowRankSetInput_C", SetInput_LowRank));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

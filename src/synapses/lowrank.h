@@ -9,11 +9,19 @@ typedef struct {
   uint64_t *bits;            /* pattern-major: bits[mu*words + i/64] bit i%64 */
   PetscReal s, kappa, betap, g, d;
   PetscReal *t, *tsum;       /* P+1 partial and reduced sums */
+  PetscReal *wmu;            /* per-memory weights w_μ (input-driven synapses, model.md §7); NULL: all 1 */
   const char *kernel;        /* "avx2" or "portable": which kernel runs on this machine */
 } RmLowRank;
 
 /* Local kernels (exposed for tests and benchmarks). */
 PETSC_INTERN void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v, PetscReal *t);
 PETSC_INTERN void RmLowRankExpand(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y);
+/* Input-driven synapses (model.md §7), composed on the lowrank Mat as "RmLowRankSetInput_C":
+   with u != NULL, w_μ = α_μ(u) = s(κ b^μᵀu − β' 1ᵀu) (= ξ^μᵀu/N for the Hebbian factors; one
+   MPI_Allreduce of P+1 numbers) and the diagonal shift d = s Σ_μ α_μ, so that
+   W(u) = (1/N) Ξ diag(α) Ξᵀ with zero diagonal; u == NULL restores w = 1, d = sP. Hebbian factors
+   only (κ = 2, β' = 1, g = 0). On return *P is the number of memories and *alpha (may be NULL) points to
+   the weights, owned by W (NULL after u == NULL). */
+typedef PetscErrorCode (*RmLowRankSetInputFn)(Mat W, Vec u, PetscInt *P, const PetscReal **alpha);
 PETSC_INTERN PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt n, PetscInt P, const uint64_t *words, PetscReal s,
                                                        PetscReal kappa, PetscReal betap, PetscReal g, PetscReal d, Mat *W);
