@@ -36,6 +36,18 @@ static inline uint64_t RmRandomU64(uint64_t seed, RmStream stream, uint64_t a, u
   return RmMix64(h ^ b);
 }
 
+/* The same word in two halves, for loops over b with (seed, stream, a) fixed: the prefix costs
+   three mixing rounds once, each word one more. RmRandomFromPrefix(RmRandomPrefix(s, st, a), b)
+   == RmRandomU64(s, st, a, b). */
+static inline uint64_t RmRandomPrefix(uint64_t seed, RmStream stream, uint64_t a)
+{
+  return RmMix64(RmMix64(RmMix64(seed ^ 0x6A09E667F3BCC909ULL) ^ (uint64_t)stream) ^ a);
+}
+static inline uint64_t RmRandomFromPrefix(uint64_t prefix, uint64_t b)
+{
+  return RmMix64(prefix ^ b);
+}
+
 /* Uniform double in [0,1) with 53 random bits. */
 static inline double RmRandomUniform(uint64_t seed, RmStream stream, uint64_t a, uint64_t b)
 {

@@ -124,12 +124,15 @@ static PetscErrorCode RmMemoriesGenerate_Private(RmMemories mem)
     PetscCheck(mem->P < mem->n, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "hadamard memories need P < n");
   }
   for (PetscInt mu = 0; mu < mem->P; mu++) {
+    const uint64_t prefix = RmRandomPrefix((uint64_t)mem->seed, RM_STREAM_PATTERNS, (uint64_t)mu);
+    /* bit = 1 iff the 53-bit uniform (word >> 11) * 2^-53 < q, compared in integers */
+    const uint64_t cut = (uint64_t)PetscCeilReal(mem->coding * 0x1.0p53);
     for (PetscInt i = 0; i < nloc; i++) {
       PetscInt gi = mem->rstart + i;
       uint8_t  b;
       switch (mem->kind) {
       case RM_PATTERNS_RANDOM:
-        b = (uint8_t)(RmRandomUniform((uint64_t)mem->seed, RM_STREAM_PATTERNS, (uint64_t)mu, (uint64_t)gi) < mem->coding);
+        b = (uint8_t)((RmRandomFromPrefix(prefix, (uint64_t)gi) >> 11) < cut);
         break;
       case RM_PATTERNS_DETERMINISTIC:
         b = DeterministicBit(gi, mu, mem->P, n_common, n_blocks);
@@ -376,7 +379,8 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
       cue[i] = (uint8_t)(2 * votes > m || (2 * votes == m && RmPackedBit(mem->words, mem->wpp, mu, i)));
     }
   }
-  for (PetscInt i = 0; i < nloc; i++) key[i] = RmRandomU64((uint64_t)mem->seed, RM_STREAM_CUE_FLIP, (uint64_t)trial, (uint64_t)(mem->rstart + i));
+  const uint64_t prefix = RmRandomPrefix((uint64_t)mem->seed, RM_STREAM_CUE_FLIP, (uint64_t)trial);
+  for (PetscInt i = 0; i < nloc; i++) key[i] = RmRandomFromPrefix(prefix, (uint64_t)(mem->rstart + i));
   if (nflip > 0) PetscCall(SelectThreshold(mem->comm, key, nloc, nflip, &thr));
   PetscCall(VecGetArrayWrite(x, &xa));
   for (PetscInt i = 0; i < nloc; i++) {
