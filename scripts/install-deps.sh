@@ -5,7 +5,7 @@
 set -euo pipefail
 
 pkgs=(gcc libopenmpi-dev openmpi-bin petsc-dev slepc-dev libsundials-dev meson ninja-build
-      pkg-config python3-h5py python3-numpy python3-matplotlib hdf5-tools
+      pkg-config python3-h5py python3-numpy python3-matplotlib python3-yaml hdf5-tools
       libopenblas0-serial)   # optimised BLAS for MATDENSE products (2x the reference BLAS here)
 
 missing=()
