@@ -69,6 +69,7 @@ retrieve yaml -options_file_yaml "$tmp/BAD.yaml"
 retrieve no_such_option -no_such_option 3
 retrieve design -design nonsense
 retrieve lowrank -network ei
+retrieve indegree -storage compressed
 retrieve stiffness -network ei -storage lowrank -stiffness -3
 check frobnicate frobnicate "$exe" frobnicate
 retrieve cvode -neurons 50 -memories 2 -integrator bdf -rtol 1e-6 -cvode_max_steps 1 -t_final 100

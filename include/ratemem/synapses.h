@@ -8,7 +8,7 @@ typedef struct _p_RmSynapses *RmSynapses;
 
 typedef enum { RM_DESIGN_PAPER, RM_DESIGN_HEBBIAN } RmDesignType;
 extern const char *const RmDesignTypes[];
-typedef enum { RM_STORAGE_DENSE, RM_STORAGE_AIJ, RM_STORAGE_LOWRANK } RmStorageType;
+typedef enum { RM_STORAGE_DENSE, RM_STORAGE_AIJ, RM_STORAGE_LOWRANK, RM_STORAGE_COMPRESSED } RmStorageType;
 extern const char *const RmStorageTypes[];
 
 /* The parameters and derived coefficients of a design. For -design paper (model.md §2 general

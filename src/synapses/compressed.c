@@ -10,20 +10,26 @@
    Graph. SampleInputs() below is a verbatim copy of the static function of synapses.c that draws
    the K inputs of neuron i for the MATAIJ diluted network; keep the two identical.
 
-   Why this layout (measured on the 2-core Zen1 VM, 8 MB L3, 512 KB L2 per core; see
-   scripts/bench_sparse.sh): a gather of x costs about 1 cycle from L1, 2–2.5 from L2, 3.7 from L3
-   and 13 from DRAM (n = 10⁶, TLB misses included). MATAIJ reads x at random over all n columns,
-   so it pays the L3/DRAM price per synapse. Here each row's entries are split by column block:
-   while one block of x (cb ≤ 32768 columns, ≤ 256 KB) sits in L2, every row of a panel takes its
-   entries from that block. Rows are padded to chunks of 4 so the AVX2 kernel has no remainder
-   loop, and a chunk is one 16-byte record, so the synapse data are one sequential stream. */
+   Why this layout (measured on the 2-core Zen1 VM, 32 KB L1d and 512 KB L2 per core, 8 MB L3;
+   scripts/bench_sparse.sh, tests/unit/t203-compressed.c -bench_n): a gather of x costs about 1
+   cycle from L1, 2–2.5 from L2, 3.7 from L3 and 13 from DRAM (n = 10⁶, TLB misses included).
+   MATAIJ reads x at random over all n columns, so it pays the L3/DRAM price per synapse. Here the
+   entries are split by column block: while one block of x (cb ≤ 65535 columns) sits in L1/L2,
+   every row of a panel takes its entries from that block. cb is chosen so that a row has ~24 or
+   more entries per block on average, within L2 (n = 10⁵: cb = 32768 for K = 100, 4096 for
+   K = 1000); at n = 10⁶, K = 100 that is impossible and cb = 65535 (measured best of 8192..65535:
+   rows have ~6.5 entries per block, padding ~30%), still far cheaper than DRAM gathers. Slices of
+   4 rows (SELL-4) instead of rows: no horizontal sums, no per-row loop exit (measured 5–30%
+   faster than padded CSR rows). A chunk is one 16-byte record, so the synapse data are one
+   sequential stream. The AVX2 kernel gathers x with 4 scalar loads: vgatherdpd was 2x slower on
+   Zen1 (measured); the portable C kernel runs at ~0.6x of AVX2. */
 #include "compressed.h"
 #include <ratemem/sys.h>
 #if defined(__x86_64__)
   #include <immintrin.h>
 #endif
 
-#define RM_COMPRESSED_MAX_CB 32768 /* offsets, and the zero slot at offset cb, fit in 16 bits */
+#define RM_COMPRESSED_MAX_CB 65535 /* offsets, and the zero slot at offset cb, fit in 16 bits */
 
 /* The K presynaptic partners of neuron i, sorted: Floyd's sampling of K distinct values from the
    n-1 other neurons, with every draw keyed by (seed, i, draw), so any partition gives the same graph.
@@ -114,17 +120,16 @@ __attribute__((target("avx2,fma"))) static void MultAVX2(const RmCompressed *c, 
       const PetscScalar *xb = xg + b * c->stride;
       for (PetscInt g = 0; g < groups; g++) {
         const __m256d vc   = _mm256_loadu_pd(cp + 4 * g);
-        __m256d       acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+        __m256d       acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), acc2 = _mm256_setzero_pd(), acc3 = _mm256_setzero_pd();
         PetscInt      q    = nc[g];
-        for (; q >= 2; q -= 2, ch += 2) { /* two accumulators: the FMA latency is 5 cycles on Zen1 */
+        for (; q >= 4; q -= 4, ch += 4) { /* four chains: FMA latency (5 cycles on Zen1) and loop overhead */
           RM_CHUNK_FMA(ch, acc0);
           RM_CHUNK_FMA(ch + 1, acc1);
+          RM_CHUNK_FMA(ch + 2, acc2);
+          RM_CHUNK_FMA(ch + 3, acc3);
         }
-        if (q) {
-          RM_CHUNK_FMA(ch, acc0);
-          ch++;
-        }
-        _mm256_storeu_pd(yp + 4 * g, _mm256_add_pd(_mm256_loadu_pd(yp + 4 * g), _mm256_add_pd(acc0, acc1)));
+        for (; q > 0; q--, ch++) RM_CHUNK_FMA(ch, acc0);
+        _mm256_storeu_pd(yp + 4 * g, _mm256_add_pd(_mm256_loadu_pd(yp + 4 * g), _mm256_add_pd(_mm256_add_pd(acc0, acc1), _mm256_add_pd(acc2, acc3))));
       }
       nc += groups;
     }
@@ -245,7 +250,14 @@ PetscErrorCode RmCompressedGetMemory_Private(Mat W, PetscInt64 *bytes)
 }
 
 /* ---------------------------------------------------------------- set-up */
-static inline int PopCount64(uint64_t w) { return __builtin_popcountll(w); }
+/* Branch-free popcount (the generic x86-64 target has no POPCNT; __builtin_popcountll would call libgcc). */
+static inline PetscInt PopCount64(uint64_t w)
+{
+  w -= (w >> 1) & 0x5555555555555555ULL;
+  w = (w & 0x3333333333333333ULL) + ((w >> 2) & 0x3333333333333333ULL);
+  w = (w + (w >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+  return (PetscInt)((w * 0x0101010101010101ULL) >> 56);
+}
 
 /* Local (ghost) index of needed global column g: its rank among the set bits of the bitmap. */
 static inline PetscInt GhostIndex(const uint64_t *bitmap, const PetscInt *prefix, PetscInt g)
@@ -277,8 +289,8 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCheck(K <= 65535, comm, PETSC_ERR_SUP, "compressed storage needs indegree <= 65535, got %" PetscInt_FMT, K);
 
   PetscOptionsBegin(comm, NULL, "Compressed synapse storage (-storage compressed)", "RmSynapses");
-  PetscCall(PetscOptionsInt("-compressed_block_cols", "Columns of x per block (<= 32768; 0: chosen from n and K)", "RmCompressedCreateMat_Private", cb, &cb, NULL));
-  PetscCall(PetscOptionsInt("-compressed_panel_rows", "Rows per panel, rounded up to a multiple of 4 (0: chosen from the block size)", "RmCompressedCreateMat_Private", panel_rows, &panel_rows, NULL));
+  PetscCall(PetscOptionsInt("-compressed_block_cols", "Columns of x per block, <= 65535 (0: chosen from n and K)", "RmCompressedCreateMat_Private", cb, &cb, NULL));
+  PetscCall(PetscOptionsInt("-compressed_panel_rows", "Rows per panel, rounded up to a multiple of 4 (0: 131072)", "RmCompressedCreateMat_Private", panel_rows, &panel_rows, NULL));
   PetscCall(PetscOptionsString("-compressed_kernel", "Kernel: avx2 or portable (default: avx2 where the CPU has AVX2 and FMA)", "RmCompressedCreateMat_Private", kernel, kernel,
                                sizeof(kernel), &kernel_set));
   PetscOptionsEnd();
@@ -319,15 +331,16 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCall(PetscFree(prefix));
 
   /* 2. Blocks and panels. A row's entries in one block should be many (>= ~24 on average, so the
-     loop over a group's chunks amortises its exit), and a block of x should stay in L2 (<= 32768
-     columns, 256 KB). A panel's y (and row constants) should stay in L2/L3 while the blocks pass. */
+     loop over a group's chunks amortises its exit and the padding is small), and a block of x
+     should stay in L2 (<= 32768 columns, 256 KB). A panel's y (and row constants, 2 MB at 131072
+     rows) should stay in L3 while the blocks pass; each panel reads all of xg once. */
   if (!cb) {
     PetscInt64 want = (24 * (PetscInt64)c->nghost + K - 1) / K;
     cb              = 4096;
-    while (cb < want && cb < RM_COMPRESSED_MAX_CB) cb *= 2;
+    while (cb < want && cb < 32768) cb *= 2;
+    if (want > 32768) cb = RM_COMPRESSED_MAX_CB; /* sparse rows (n = 10⁶, K = 100): longer rows per block beat an x block that overflows L2 (measured) */
   }
-  if (c->nghost > 0) cb = PetscMin(cb, c->nghost);
-  cb            = PetscMax(cb, 1);
+  cb            = PetscMax(1, PetscMin(cb, c->nghost));
   c->cb         = cb;
   c->stride     = ((cb + 1 + 7) / 8) * 8; /* zero slot at cb; blocks start on 64-byte boundaries */
   c->nblocks    = (c->nghost + cb - 1) / cb;
@@ -377,10 +390,10 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
     for (PetscInt i = p * c->panel_rows; i < p * c->panel_rows + PanelRows(c, p); i++) {
       const PetscInt *ci = cols + (size_t)i * K;
       const PetscInt  g  = (i - p * c->panel_rows) / 4;
-      for (PetscInt k = 0; k < K;) { /* runs of one block */
-        const PetscInt b = ci[k] / cb;
-        PetscInt       e = k + 1;
-        while (e < K && ci[e] / cb == b) e++;
+      for (PetscInt k = 0, b = 0, bend = cb; k < K;) { /* runs of one block (the row is sorted) */
+        PetscInt e = k + 1;
+        while (ci[k] >= bend) b++, bend += cb;
+        while (e < K && ci[e] < bend) e++;
         ncp[(size_t)b * groups + g] = (uint16_t)PetscMax(ncp[(size_t)b * groups + g], e - k);
         k                           = e;
       }
@@ -412,13 +425,16 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
           if (i >= nloc) break;
           const PetscInt *ci = cols + (size_t)i * K;
           const uint64_t *pi = packed_r + (size_t)i * wpn;
-          for (PetscInt k = 0, t = 0, b = -1; k < K; k++, t++) {
+          for (PetscInt k = 0, t = 0, b = 0, bend = cb; k < K; k++, t++) {
             const PetscInt  l  = ci[k];
             const uint64_t *pj = packed_g + (size_t)l * wpn;
             PetscInt        m  = 0;
-            if (l / cb != b) b = l / cb, t = 0;
+            if (l >= bend) {
+              while (l >= bend) b++, bend += cb;
+              t = 0;
+            }
             for (PetscInt w = 0; w < wpn; w++) m += PopCount64(pi[w] & pj[w]);
-            c->chunks[pos[b] + t].off[lane] = (uint16_t)(l - b * cb);
+            c->chunks[pos[b] + t].off[lane] = (uint16_t)(l - (bend - cb));
             c->chunks[pos[b] + t].m[lane]   = (uint8_t)m;
             c->chunks[pos[b] + t].a[lane]   = a_g[l];
           }

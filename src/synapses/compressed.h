@@ -4,11 +4,12 @@
      W_ij = c_i + s_m m_ij + s_a a_j,   m_ij = popcount(b_i & b_j),  a_j = popcount(b_j),
    where b_j are the P memory bits of neuron j and c_i depends on the row through a_i only.
    Layout: column-blocked, row-panelled sliced ELL. The columns a rank reads (own and ghost) are
-   numbered in global order and cut into blocks of `cb` (the x block stays in L2 while it is used).
+   numbered in global order and cut into blocks of cb <= 65535 (the x block stays in L1/L2 while
+   it is used).
    For each panel of rows, each block, each group of 4 consecutive rows, chunk t holds entry t of
    each of the 4 rows in that block (16 bytes: four 16-bit offsets into the block, four m, four a);
    the group has as many chunks as its longest row there, and shorter rows read the block's zero
-   slot. About 4.5 bytes per synapse instead of 12, and the random reads of x hit L2, not DRAM. */
+   slot. 4.7-6 bytes per synapse instead of 12, and the random reads of x hit L1/L2, not L3/DRAM. */
 #pragma once
 #include <petscmat.h>
 #include <ratemem/synapses.h>
@@ -28,7 +29,7 @@ typedef void (*RmCompressedKernel)(const RmCompressed *c, const PetscScalar *xg,
 struct _RmCompressed {
   PetscInt           n, nloc, K, P;
   PetscInt           nghost;     /* distinct columns this rank reads (own and remote) */
-  PetscInt           cb, stride; /* columns per block, doubles per block in xg (cb + 8, zero slot at cb) */
+  PetscInt           cb, stride; /* columns per block; doubles per block in xg (cb + 1 rounded up to 8: zero slot at cb) */
   PetscInt           nblocks, panel_rows, npanels; /* panel_rows is a multiple of 4 */
   PetscInt           ngroups;    /* groups of 4 rows: ceil(nloc/4) */
   PetscInt64         nchunks;    /* stored chunks (4 entries each, padding included) */

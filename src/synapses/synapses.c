@@ -2,9 +2,10 @@
    PETSc matrices: MATDENSE, or MATAIJ (fully connected, or diluted with K inputs per neuron). */
 #include <ratemem/synapses.h>
 #include "lowrank.h"
+#include "compressed.h"
 
 const char *const RmDesignTypes[]  = {"paper", "hebbian", "RmDesignType", "RM_DESIGN_", NULL};
-const char *const RmStorageTypes[] = {"dense", "aij", "lowrank", "RmStorageType", "RM_STORAGE_", NULL};
+const char *const RmStorageTypes[] = {"dense", "aij", "lowrank", "compressed", "RmStorageType", "RM_STORAGE_", NULL};
 
 struct _p_RmSynapses {
   MPI_Comm      comm;
@@ -34,7 +35,7 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscOptionsBegin(syn->comm, NULL, "Synapses (model.md §2)", "RmSynapses");
   PetscCall(PetscOptionsEnum("-design", "Synaptic design: paper (model.md §2, rate model) or hebbian (Hopfield baseline, ±1 memories)",
                              "RmSynapsesSetFromOptions", RmDesignTypes, (PetscEnum)syn->design_type, (PetscEnum *)&syn->design_type, NULL));
-  PetscCall(PetscOptionsEnum("-storage", "Weight storage: dense (MATDENSE), aij (MATAIJ, diluted with -indegree), lowrank (factored, bit-packed memories, W never formed)", "RmSynapsesSetFromOptions",
+  PetscCall(PetscOptionsEnum("-storage", "Weight storage: dense (MATDENSE), aij (MATAIJ, diluted with -indegree), lowrank (factored, bit-packed memories, W never formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse)", "RmSynapsesSetFromOptions",
                              RmStorageTypes, (PetscEnum)syn->storage, (PetscEnum *)&syn->storage, NULL));
   PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij network (0: fully connected)", "RmSynapsesSetFromOptions",
                             syn->indegree, &syn->indegree, NULL));
@@ -47,7 +48,9 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscCall(RmCheckFinite(syn->comm, "b", syn->design.b));
   PetscCall(RmCheckFinite(syn->comm, "balance", syn->design.balance));
   PetscCheck(syn->indegree >= 0, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "indegree must be >= 0, got %" PetscInt_FMT, syn->indegree);
-  PetscCheck(syn->indegree == 0 || syn->storage == RM_STORAGE_AIJ, syn->comm, PETSC_ERR_ARG_INCOMP, "-indegree needs -storage aij");
+  PetscCheck(syn->indegree == 0 || syn->storage == RM_STORAGE_AIJ || syn->storage == RM_STORAGE_COMPRESSED, syn->comm, PETSC_ERR_ARG_INCOMP,
+             "-indegree needs -storage aij or compressed");
+  PetscCheck(syn->storage != RM_STORAGE_COMPRESSED || syn->indegree > 0, syn->comm, PETSC_ERR_ARG_INCOMP, "-storage compressed needs -indegree K > 0");
   if (syn->design_type == RM_DESIGN_PAPER) {
     PetscCheck(syn->design.a < syn->design.b, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "design needs a < b, got a = %g, b = %g", (double)syn->design.a,
                (double)syn->design.b);
@@ -259,6 +262,8 @@ PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivatio
   PetscCall(RmDesignCompute(syn->comm, syn->design_type, act, &syn->design));
   PetscCall(PetscLogEventBegin(RM_EVENTS.assemble, 0, 0, 0, 0));
   if (syn->storage == RM_STORAGE_LOWRANK) PetscCall(AssembleLowRank(syn, mem));
+  else if (syn->storage == RM_STORAGE_COMPRESSED)
+    PetscCall(RmCompressedCreateMat_Private(syn->comm, mem, syn->design_type, &syn->design, syn->indegree, syn->seed, &syn->W));
   else {
     PetscCall(RmMemoriesGetAllBits(mem, &all));
     if (syn->storage == RM_STORAGE_DENSE) PetscCall(AssembleDense(syn, mem, all));
@@ -329,7 +334,8 @@ PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name)
     RmLowRank *lr;
     PetscCall(MatShellGetContext(syn->W, &lr));
     *name = lr->kernel;
-  } else *name = syn->storage == RM_STORAGE_DENSE ? "matdense-blas" : "mataij";
+  } else if (syn->storage == RM_STORAGE_COMPRESSED) PetscCall(RmCompressedGetKernelName_Private(syn->W, name));
+  else *name = syn->storage == RM_STORAGE_DENSE ? "matdense-blas" : "mataij";
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
