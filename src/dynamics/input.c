@@ -4,10 +4,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One ITEM:DURATION (item is modified in place). */
+static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, PetscInt P, RmPresentation *pr)
+{
+  char     *colon = strrchr(item, ':'), *end;
+  double    dur;
+  PetscBool ok;
+
+  PetscFunctionBeginUser;
+  PetscCheck(colon, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s' has no ':DURATION' (syntax ITEM:DURATION, e.g. dominant0:10)",
+             index, item);
+  *colon = 0;
+  dur    = strtod(colon + 1, &end);
+  PetscCheck(end != colon + 1 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': duration '%s' is not a number", index,
+             item, colon + 1);
+  PetscCheck(dur > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be > 0, got %g", index, item, dur);
+  pr->duration = dur;
+  pr->memory   = -1;
+  if (!strncmp(item, "dominant", 8)) {
+    long m = strtol(item + 8, &end, 10);
+    PetscCheck(end != item + 8 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': expected dominantJ with J a memory index",
+               index, item);
+    PetscCheck(m >= 0 && m < P, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT ": unknown memory %ld in '%s' (memories are 0..%" PetscInt_FMT ")",
+               index, m, item, P - 1);
+    pr->kind   = RM_PRESENT_DOMINANT;
+    pr->memory = (PetscInt)m;
+  } else {
+    PetscCall(PetscStrcmp(item, "weights", &ok));
+    if (ok) pr->kind = RM_PRESENT_WEIGHTS;
+    else {
+      PetscCall(PetscStrcmp(item, "off", &ok));
+      PetscCheck(ok, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT ": unknown input '%s' (use dominantJ, weights or off)", index, item);
+      pr->kind = RM_PRESENT_OFF;
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmScheduleParse(MPI_Comm comm, const char *spec, PetscInt P, RmSchedule *sched)
 {
-  char    *buf, *item, *save = NULL;
-  PetscInt cap = 1;
+  char          *buf, *item, *save = NULL;
+  PetscInt       cap = 1;
+  PetscErrorCode ierr = 0;
 
   PetscFunctionBeginUser;
   PetscCheck(spec && spec[0], comm, PETSC_ERR_ARG_WRONG, "-input_schedule is empty: give ITEM:DURATION[,ITEM:DURATION...]");
@@ -15,44 +53,19 @@ PetscErrorCode RmScheduleParse(MPI_Comm comm, const char *spec, PetscInt P, RmSc
   PetscCall(PetscStrallocpy(spec, &buf));
   PetscCall(PetscCalloc1(cap, &sched->items));
   sched->count = 0;
-  for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-    RmPresentation *pr = &sched->items[sched->count];
-    char           *colon = strrchr(item, ':'), *end;
-    double          dur;
-    PetscBool       ok;
-
-    PetscCheck(colon, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s' has no ':DURATION' (syntax ITEM:DURATION, e.g. dominant0:10)",
-               sched->count, item);
-    *colon = 0;
-    dur    = strtod(colon + 1, &end);
-    PetscCheck(end != colon + 1 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': duration '%s' is not a number",
-               sched->count, item, colon + 1);
-    PetscCheck(dur > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be > 0, got %g", sched->count, item,
-               dur);
-    pr->duration = dur;
-    pr->memory   = -1;
-    if (!strncmp(item, "dominant", 8)) {
-      long m = strtol(item + 8, &end, 10);
-      PetscCheck(end != item + 8 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': expected dominantJ with J a memory index",
-                 sched->count, item);
-      PetscCheck(m >= 0 && m < P, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT ": unknown memory %ld in '%s' (memories are 0..%" PetscInt_FMT ")",
-                 sched->count, m, item, P - 1);
-      pr->kind   = RM_PRESENT_DOMINANT;
-      pr->memory = (PetscInt)m;
-    } else {
-      PetscCall(PetscStrcmp(item, "weights", &ok));
-      if (ok) pr->kind = RM_PRESENT_WEIGHTS;
-      else {
-        PetscCall(PetscStrcmp(item, "off", &ok));
-        PetscCheck(ok, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT ": unknown input '%s' (use dominantJ, weights or off)", sched->count,
-                   item);
-        pr->kind = RM_PRESENT_OFF;
-      }
-    }
-    sched->count++;
+  for (item = strtok_r(buf, ",", &save); item && !ierr; item = strtok_r(NULL, ",", &save)) {
+    ierr = ParseItem(comm, item, sched->count, P, &sched->items[sched->count]);
+    if (!ierr) sched->count++;
   }
   PetscCall(PetscFree(buf));
-  PetscCheck(sched->count > 0, comm, PETSC_ERR_ARG_WRONG, "-input_schedule '%s' has no presentations", spec);
+  if (ierr) { /* a bad schedule leaves nothing allocated behind */
+    PetscCall(RmScheduleDestroy(sched));
+    PetscCall(ierr);
+  }
+  if (!sched->count) {
+    PetscCall(RmScheduleDestroy(sched));
+    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-input_schedule '%s' has no presentations", spec);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
