@@ -7,8 +7,8 @@
    s_a = −scale κβ'. The kernel forms each weight in double from the two bytes (m_ij, a_j) and
    multiplies it by x_j, row by row: the same sums as MATAIJ, to rounding.
 
-   Graph. SampleInputs() below is a verbatim copy of the static function of synapses.c that draws
-   the K inputs of neuron i for the MATAIJ diluted network; keep the two identical.
+   Graph. RmSampleInputs_Private() (synapses.c) draws
+   the K inputs of neuron i, the same graph as the MATAIJ diluted network.
 
    Why this layout (measured on the 2-core Zen1 VM, 32 KB L1d and 512 KB L2 per core, 8 MB L3;
    scripts/bench_sparse.sh, tests/unit/t203-compressed.c -bench_n): a gather of x costs about 1
@@ -30,30 +30,6 @@
 #endif
 
 #define RM_COMPRESSED_MAX_CB 65535 /* offsets, and the zero slot at offset cb, fit in 16 bits */
-
-/* The K presynaptic partners of neuron i, sorted: Floyd's sampling of K distinct values from the
-   n-1 other neurons, with every draw keyed by (seed, i, draw), so any partition gives the same graph.
-   Copied verbatim from synapses.c (static there). */
-static PetscErrorCode SampleInputs(PetscInt64 seed, PetscInt i, PetscInt n, PetscInt K, PetscInt *cols, PetscInt *table, PetscInt tsize)
-{
-  PetscInt m = n - 1, count = 0;
-
-  PetscFunctionBeginUser;
-  for (PetscInt s = 0; s < tsize; s++) table[s] = -1;
-  for (PetscInt j = m - K; j < m; j++) {
-    PetscInt t = (PetscInt)(RmRandomU64((uint64_t)seed, RM_STREAM_DILUTION, (uint64_t)i, (uint64_t)j) % (uint64_t)(j + 1));
-    PetscInt pick = t, s;
-    for (s = (PetscInt)(RmMix64((uint64_t)t) & (uint64_t)(tsize - 1)); table[s] >= 0 && table[s] != t; s = (s + 1) & (tsize - 1)) {}
-    if (table[s] == t) { /* t taken already: take j, which cannot be */
-      pick = j;
-      for (s = (PetscInt)(RmMix64((uint64_t)j) & (uint64_t)(tsize - 1)); table[s] >= 0; s = (s + 1) & (tsize - 1)) {}
-    }
-    table[s]      = pick;
-    cols[count++] = pick < i ? pick : pick + 1; /* skip the neuron itself */
-  }
-  PetscCall(PetscSortInt(K, cols));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 /* ---------------------------------------------------------------- kernels
    Sliced ELL with slices of 4 rows (the 4 SIMD lanes) inside each (panel, block): chunk t of a
@@ -316,7 +292,7 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCall(PetscMalloc1(nwords + 1, &prefix));
   for (PetscInt i = 0; i < nloc; i++) {
     PetscInt *ci = cols + (size_t)i * K;
-    PetscCall(SampleInputs(seed, rstart + i, n, K, ci, table, tsize));
+    PetscCall(RmSampleInputs_Private(seed, rstart + i, n, K, ci, table, tsize));
     for (PetscInt k = 0; k < K; k++) bitmap[ci[k] >> 6] |= (uint64_t)1 << (ci[k] & 63);
   }
   PetscCall(PetscFree(table));

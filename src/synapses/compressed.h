@@ -50,6 +50,9 @@ struct _RmCompressed {
    (RmDesignCompute), K inputs per neuron drawn exactly as the MATAIJ diluted network draws them
    (seed = the memories' seed). Needs P <= 255 and 1 <= K < n. Options (read here, listed by -help):
    -compressed_block_cols, -compressed_panel_rows, -compressed_kernel avx2|portable. */
+/* The diluted graph shared by -storage aij and compressed (synapses.c): the K sorted presynaptic
+   partners of neuron i, keyed by (seed, i, draw); table is scratch of tsize (a power of two >= 2K). */
+PETSC_INTERN PetscErrorCode RmSampleInputs_Private(PetscInt64 seed, PetscInt i, PetscInt n, PetscInt K, PetscInt *cols, PetscInt *table, PetscInt tsize);
 PETSC_INTERN PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesignType design, const RmDesign *d, PetscInt K,
                                                           PetscInt64 seed, Mat *W);
 /* Not collective. The kernel in use ("avx2" or "portable"). */

@@ -143,7 +143,7 @@ static PetscErrorCode AssembleDense(RmSynapses syn, RmMemories mem, const uint8_
 
 /* The K presynaptic partners of neuron i, sorted: Floyd's sampling of K distinct values from the
    n-1 other neurons, with every draw keyed by (seed, i, draw), so any partition gives the same graph. */
-static PetscErrorCode SampleInputs(PetscInt64 seed, PetscInt i, PetscInt n, PetscInt K, PetscInt *cols, PetscInt *table, PetscInt tsize)
+PetscErrorCode RmSampleInputs_Private(PetscInt64 seed, PetscInt i, PetscInt n, PetscInt K, PetscInt *cols, PetscInt *table, PetscInt tsize)
 {
   PetscInt m = n - 1, count = 0;
 
@@ -168,7 +168,7 @@ static PetscErrorCode RowColumns(RmSynapses syn, PetscInt i, PetscInt n, PetscIn
 {
   PetscFunctionBeginUser;
   if (syn->indegree > 0) {
-    PetscCall(SampleInputs(syn->seed, i, n, syn->indegree, cols, table, tsize));
+    PetscCall(RmSampleInputs_Private(syn->seed, i, n, syn->indegree, cols, table, tsize));
     *ncols = syn->indegree;
   } else {
     PetscInt c = 0;
@@ -198,7 +198,7 @@ static PetscErrorCode AssembleLowRank(RmSynapses syn, RmMemories mem)
 
 static PetscErrorCode AssembleAIJ(RmSynapses syn, RmMemories mem, const uint8_t *all)
 {
-  PetscInt     n, P, rstart, rend, nloc, *d_nnz, *o_nnz, *cols, *table, ncols, tsize = 1, maxcols;
+  PetscInt     n, P, rstart, rend, nloc, *d_nnz, *o_nnz, *cols, *table, ncols = 0, tsize = 1, maxcols;
   PetscScalar *vals;
   RmDesign    *d = &syn->design;
   PetscReal    scale, shift;
