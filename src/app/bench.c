@@ -30,8 +30,11 @@
 #define BENCH_MIN_REP_TIME 0.02     /* a timed repetition loops the operation for at least this long (s) */
 #define BENCH_MAX_INNER 100000
 
-typedef enum { BENCH_DENSE, BENCH_AIJ, BENCH_AIJ_DILUTED, BENCH_LOWRANK } BenchStorage;
-static const char *const BenchStorageNames[] = {"dense", "aij", "aij-diluted", "lowrank"};
+typedef enum { BENCH_DENSE, BENCH_AIJ, BENCH_AIJ_DILUTED, BENCH_LOWRANK, BENCH_COMPRESSED } BenchStorage;
+static const char *const BenchStorageNames[] = {"dense", "aij", "aij-diluted", "lowrank", "compressed"};
+#define BENCH_NSTORAGE 5
+/* Cases on a diluted graph of K inputs per neuron (-bench_indegree). */
+static PetscBool IsDiluted(BenchStorage s) { return s == BENCH_AIJ_DILUTED || s == BENCH_COMPRESSED ? PETSC_TRUE : PETSC_FALSE; }
 
 typedef struct {
   MPI_Comm     comm;
@@ -41,11 +44,9 @@ typedef struct {
   PetscBool    retrieve, has_csv, help;
   char         csv[PETSC_MAX_PATH_LEN], csv_tmp[PETSC_MAX_PATH_LEN + 16];
   FILE        *fp;        /* rank 0: the CSV being written (under csv_tmp) */
-  PetscBool    committed; /* csv_tmp renamed to csv */
   RmCueOptions cue;
   double      *ta, *tb, *tc; /* triad arrays, triad_n each */
   size_t       triad_n;
-  PetscInt     rows;
 } Bench;
 
 typedef struct {
@@ -60,7 +61,7 @@ typedef struct {
   double       maxrss_sum, maxrss_max;   /* ru_maxrss so far (bytes; process peak, monotonic) */
   PetscBool    retrieved_run;
   double       retrieve_wall;
-  PetscInt64   steps, rhs_evals, jtimes;
+  PetscInt64   steps, rhs_evals, jtimes, products;
   RmLabel      label;
 } BenchResult;
 
@@ -131,14 +132,15 @@ static PetscErrorCode TriadOp(void *ctx)
 typedef struct {
   Mat     W;
   RmModel model;
-  Vec     x, y;
+  Vec     xn, yn; /* neuron vectors: W xn -> yn */
+  Vec     xs, fs; /* model states: f(xs) -> fs (the same as neuron vectors except for -network ei) */
 } ProductCtx;
 
 static PetscErrorCode ProductOp(void *ctx)
 {
   ProductCtx *p = (ProductCtx *)ctx;
   PetscFunctionBeginUser;
-  PetscCall(MatMult(p->W, p->x, p->y));
+  PetscCall(MatMult(p->W, p->xn, p->yn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -146,18 +148,19 @@ static PetscErrorCode RHSOp(void *ctx)
 {
   ProductCtx *p = (ProductCtx *)ctx;
   PetscFunctionBeginUser;
-  PetscCall(RmModelRHS(p->model, p->x, p->y));
+  PetscCall(RmModelRHS(p->model, p->xs, p->fs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Resident set size of this process (bytes) from /proc/self/statm; -1 if unavailable. After
-   malloc_trim, so that memory freed by the previous case is not counted as still resident. */
-static double ResidentBytes(PetscBool trim)
+   malloc_trim, so that memory already freed (by the previous case, or the build's temporaries)
+   is not counted as still resident. */
+static double ResidentBytes(void)
 {
   long  size = 0, resident = -1;
   FILE *f;
 #if defined(__GLIBC__)
-  if (trim) malloc_trim(0);
+  malloc_trim(0);
 #endif
   f = fopen("/proc/self/statm", "r");
   if (!f) return -1;
@@ -177,13 +180,6 @@ static double LoadAverage(void)
   return load;
 }
 
-static double MaxRSSBytes(void)
-{
-  struct rusage ru;
-  if (getrusage(RUSAGE_SELF, &ru)) return -1;
-  return 1024.0 * (double)ru.ru_maxrss; /* Linux: kilobytes */
-}
-
 /* ---------------------------------------------------------------- options */
 static PetscErrorCode ParseStorage(Bench *b, char **names, PetscInt count)
 {
@@ -193,17 +189,18 @@ static PetscErrorCode ParseStorage(Bench *b, char **names, PetscInt count)
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < count; i++) {
     PetscInt s;
-    for (s = 0; s < 4; s++) {
+    for (s = 0; s < BENCH_NSTORAGE; s++) {
       PetscBool match;
       PetscCall(PetscStrcmp(names[i], BenchStorageNames[s], &match));
       if (match) break;
     }
-    PetscCheck(s < 4, b->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -bench_storage '%s' (known: dense, aij, aij-diluted, lowrank)", names[i]);
+    PetscCheck(s < BENCH_NSTORAGE, b->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -bench_storage '%s' (known: dense, aij, aij-diluted, lowrank, compressed)",
+               names[i]);
+    PetscCheck(!IsDiluted((BenchStorage)s) || b->K > 0, b->comm, PETSC_ERR_ARG_INCOMP, "-bench_storage %s needs -bench_indegree K > 0", names[i]);
     if (s == BENCH_AIJ_DILUTED) has_diluted = PETSC_TRUE;
     PetscCheck(k < BENCH_MAX_STORAGE, b->comm, PETSC_ERR_ARG_OUTOFRANGE, "too many -bench_storage entries (at most %d)", BENCH_MAX_STORAGE);
     b->storage[k++] = (BenchStorage)s;
   }
-  PetscCheck(!has_diluted || b->K > 0, b->comm, PETSC_ERR_ARG_INCOMP, "-bench_storage aij-diluted needs -bench_indegree K > 0");
   if (b->K > 0 && !has_diluted) { /* -bench_indegree adds the diluted case after each full aij one */
     PetscInt m = 0;
     for (PetscInt i = 0; i < k; i++)
@@ -275,7 +272,7 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
   b->neurons[1] = 8000;
   PetscCall(PetscOptionsHasHelp(NULL, &b->help));
   PetscOptionsBegin(b->comm, NULL, "Benchmark (issue #4): triad bandwidth, weight product, RHS, memory, retrieval", "ratemem bench");
-  PetscCall(PetscOptionsStringArray("-bench_storage", "Storage cases: dense, aij, aij-diluted, lowrank (default dense,aij,lowrank)", "ratemem bench",
+  PetscCall(PetscOptionsStringArray("-bench_storage", "Storage cases: dense, aij, aij-diluted, lowrank, compressed (aij-diluted and compressed need -bench_indegree; default dense,aij,lowrank)", "ratemem bench",
                                     names, &nnames, &set_storage));
   PetscCall(PetscOptionsIntArray("-bench_neurons", "Network sizes n (default 2000,8000)", "ratemem bench", b->neurons, &nneurons, &set_neurons));
   PetscCall(PetscOptionsInt("-bench_memories", "Stored memories P in every case", "ratemem bench", b->P, &b->P, NULL));
@@ -302,7 +299,7 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
   PetscCheck(b->repeat > 0, b->comm, PETSC_ERR_ARG_OUTOFRANGE, "-bench_repeat must be > 0, got %" PetscInt_FMT, b->repeat);
   PetscCheck(!b->has_csv || b->csv[0], b->comm, PETSC_ERR_ARG_WRONG, "-bench_csv needs a file name");
   PetscBool diluted = PETSC_FALSE;
-  for (PetscInt s = 0; s < b->nstorage; s++) diluted |= b->storage[s] == BENCH_AIJ_DILUTED;
+  for (PetscInt s = 0; s < b->nstorage; s++) diluted |= IsDiluted(b->storage[s]);
   for (PetscInt i = 0; i < b->nneurons; i++) {
     PetscCheck(b->neurons[i] >= b->P, b->comm, PETSC_ERR_ARG_OUTOFRANGE, "-bench_neurons %" PetscInt_FMT " is smaller than -bench_memories %" PetscInt_FMT,
                b->neurons[i], b->P);
@@ -336,8 +333,12 @@ static PetscErrorCode SetCaseOptions(const Bench *b, BenchStorage storage, Petsc
   PetscCall(PetscOptionsSetValue(NULL, "-neurons", v));
   PetscCall(PetscSNPrintf(v, sizeof(v), "%" PetscInt_FMT, b->P));
   PetscCall(PetscOptionsSetValue(NULL, "-memories", v));
-  PetscCall(PetscOptionsSetValue(NULL, "-storage", storage == BENCH_DENSE ? "dense" : storage == BENCH_LOWRANK ? "lowrank" : "aij"));
-  if (storage == BENCH_AIJ_DILUTED) {
+  PetscCall(PetscOptionsSetValue(NULL, "-storage",
+                                 storage == BENCH_DENSE        ? "dense"
+                                 : storage == BENCH_LOWRANK    ? "lowrank"
+                                 : storage == BENCH_COMPRESSED ? "compressed"
+                                                               : "aij"));
+  if (IsDiluted(storage)) {
     PetscCall(PetscSNPrintf(v, sizeof(v), "%" PetscInt_FMT, b->K));
     PetscCall(PetscOptionsSetValue(NULL, "-indegree", v));
   }
@@ -350,6 +351,8 @@ static double ProductBytes(BenchStorage storage, double n, double P, double nnz,
   switch (storage) {
   case BENCH_DENSE:
     return 8.0 * n * n + 8.0 * n * ranks + 8.0 * n; /* W; x gathered on every rank; y */
+  case BENCH_COMPRESSED:
+    return 4.0 * nnz + 16.0 * n; /* 16-bit column offset + 8-bit m_ij + 8-bit a_j per synapse (padding not counted); x; y */
   case BENCH_LOWRANK:
     return 2.0 * P * n / 8.0 + 24.0 * n; /* the bits twice (masked sums, expansion); v twice, y once */
   default:
@@ -363,14 +366,16 @@ typedef struct {
   RmModel      model;
   RmIntegrator integ;
   RmClassifier cl;
-  Vec          x, y, r;
+  Vec          xn, yn, xs, fs, r;
 } Case;
 
 static PetscErrorCode CaseDestroy(Case *c)
 {
   PetscFunctionBeginUser;
-  PetscCall(VecDestroy(&c->x));
-  PetscCall(VecDestroy(&c->y));
+  PetscCall(VecDestroy(&c->xn));
+  PetscCall(VecDestroy(&c->yn));
+  PetscCall(VecDestroy(&c->xs));
+  PetscCall(VecDestroy(&c->fs));
   PetscCall(VecDestroy(&c->r));
   PetscCall(RmClassifierDestroy(&c->cl));
   PetscCall(RmIntegratorDestroy(&c->integ));
@@ -413,9 +418,12 @@ static PetscErrorCode CaseBuild(Bench *b, Case *c, BenchStorage storage, PetscIn
   PetscCall(RmSynapsesRestoreMat(c->syn, &W));
   PetscCall(RmModelSetUp(c->model));
   PetscCall(PetscLogStagePop());
-  PetscCall(RmModelCreateState(c->model, &c->x));
-  PetscCall(VecDuplicate(c->x, &c->y));
-  PetscCall(RmMemoriesCreateCue(c->mem, &b->cue, 0, c->x, &cue_memory)); /* a realistic state to multiply */
+  PetscCall(RmModelCreateNeuronVec(c->model, &c->xn));
+  PetscCall(VecDuplicate(c->xn, &c->yn));
+  PetscCall(RmModelCreateState(c->model, &c->xs));
+  PetscCall(VecDuplicate(c->xs, &c->fs));
+  PetscCall(RmMemoriesCreateCue(c->mem, &b->cue, 0, c->xn, &cue_memory)); /* a realistic state to multiply */
+  PetscCall(RmModelStateFromNeurons(c->model, c->xn, c->xs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -437,22 +445,24 @@ static PetscErrorCode CaseRetrieve(Bench *b, Case *c, BenchResult *res)
   PetscCall(RmSynapsesGetDesign(c->syn, &design));
   PetscCall(RmClassifierSetRateScale(c->cl, design.phi_a, design.phi_b));
   PetscCall(RmClassifierSetUp(c->cl));
-  PetscCall(VecDuplicate(c->x, &c->r));
-  PetscCall(RmMemoriesCreateCue(c->mem, &b->cue, 0, c->x, &cue_memory));
+  PetscCall(VecDuplicate(c->xn, &c->r));
+  PetscCall(RmMemoriesCreateCue(c->mem, &b->cue, 0, c->xn, &cue_memory));
+  PetscCall(RmModelStateFromNeurons(c->model, c->xn, c->xs));
   PetscCallMPI(MPI_Barrier(b->comm));
   t0 = MPI_Wtime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
-  PetscCall(RmIntegratorSolve(c->integ, c->x, &stats));
+  PetscCall(RmIntegratorSolve(c->integ, c->xs, &stats));
   PetscCall(PetscLogStagePop());
   PetscCallMPI(MPI_Barrier(b->comm));
   res->retrieve_wall = MPI_Wtime() - t0;
-  PetscCall(RmModelReadout(c->model, c->x, c->r));
+  PetscCall(RmModelReadout(c->model, c->xs, c->r));
   PetscCall(RmClassifierComputeOverlaps(c->cl, c->r, &ov));
   PetscCall(RmClassifierLabel(c->cl, &ov, cue_memory, stats.converged, &res->label, &nearest));
   res->retrieved_run = PETSC_TRUE;
   res->steps         = stats.steps;
   res->rhs_evals     = stats.rhs_evals;
   res->jtimes        = stats.jtimes_evals;
+  res->products      = stats.weight_products;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -462,15 +472,16 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   ProductCtx pc;
   Mat        W;
   MatInfo    info;
-  double     t0, rss0, rss1, local[2], sums[2], maxs[2];
+  double     t0, rss0, rss1, local, sum, max;
+  PetscReal  peak_max, peak_sum;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(res, sizeof(*res)));
   res->storage = storage;
   res->n       = n;
   res->P       = b->P;
-  res->K       = storage == BENCH_AIJ_DILUTED ? b->K : 0;
-  rss0         = ResidentBytes(PETSC_TRUE);
+  res->K       = IsDiluted(storage) ? b->K : 0;
+  rss0         = ResidentBytes();
   PetscCallMPI(MPI_Barrier(b->comm));
   t0 = MPI_Wtime();
   PetscCall(CaseBuild(b, &c, storage, n));
@@ -478,25 +489,26 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   res->build_s = MPI_Wtime() - t0;
   PetscCall(RmSynapsesGetKernelName(c.syn, &res->kernel));
   PetscCall(RmSynapsesGetMat(c.syn, &W));
-  pc = (ProductCtx){W, c.model, c.x, c.y};
+  pc = (ProductCtx){W, c.model, c.xn, c.yn, c.xs, c.fs};
 
   /* One RHS evaluation touches the model's work vectors and builds the product's scatter: only
      then is the case's memory resident. */
   PetscCall(RHSOp(&pc));
-  rss1      = ResidentBytes(PETSC_FALSE);
-  local[0]  = rss0 >= 0 && rss1 >= 0 ? rss1 - rss0 : PETSC_MAX_REAL;
-  local[1]  = MaxRSSBytes();
-  PetscCallMPI(MPI_Allreduce(local, sums, 2, MPI_DOUBLE, MPI_SUM, b->comm));
-  PetscCallMPI(MPI_Allreduce(local, maxs, 2, MPI_DOUBLE, MPI_MAX, b->comm));
-  res->rss_sum    = maxs[0] == PETSC_MAX_REAL ? -1 : sums[0];
-  res->rss_max    = maxs[0] == PETSC_MAX_REAL ? -1 : maxs[0];
-  res->maxrss_sum = sums[1];
-  res->maxrss_max = maxs[1];
+  rss1      = ResidentBytes();
+  local     = rss0 >= 0 && rss1 >= 0 ? rss1 - rss0 : PETSC_MAX_REAL;
+  PetscCallMPI(MPI_Allreduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, b->comm));
+  PetscCallMPI(MPI_Allreduce(&local, &max, 1, MPI_DOUBLE, MPI_MAX, b->comm));
+  res->rss_sum = max == PETSC_MAX_REAL ? -1 : sum;
+  res->rss_max = max == PETSC_MAX_REAL ? -1 : max;
+  PetscCall(RmPeakMemory(b->comm, &peak_max, &peak_sum));
+  res->maxrss_sum = peak_sum;
+  res->maxrss_max = peak_max;
 
   if (storage == BENCH_AIJ || storage == BENCH_AIJ_DILUTED) {
     PetscCall(MatGetInfo(W, MAT_GLOBAL_SUM, &info));
     res->synapses = info.nz_used;
-  } else res->synapses = (double)n * (double)n;
+  } else if (storage == BENCH_COMPRESSED) res->synapses = (double)n * (double)b->K;
+  else res->synapses = (double)n * (double)n;
   res->bytes_product = ProductBytes(storage, (double)n, (double)b->P, res->synapses, (double)b->size);
 
   PetscCall(TimeOp(b, TriadOp, b, &res->triad_min, &res->triad_med));
@@ -514,7 +526,8 @@ static double TriadGBs(const Bench *b, double t) { return 24.0 * (double)b->tria
 static const char csv_columns[] = "storage,kernel,n,P,K,ranks,synapses,triad_GBs,triad_GBs_median,product_ms_min,product_ms_median,"
                                   "synapse_updates_per_s,bytes_per_product,product_GBs,fraction_of_triad,rhs_ms_min,rhs_ms_median,"
                                   "rhs_over_product,rss_bytes,bytes_per_neuron,bytes_per_synapse,rss_bytes_max_rank,maxrss_bytes_sum,"
-                                  "maxrss_bytes_max_rank,build_s,retrieve_wall_s,retrieve_steps,retrieve_rhs_evals,retrieve_jtimes,retrieve_label\n";
+                                  "maxrss_bytes_max_rank,build_s,retrieve_wall_s,retrieve_steps,retrieve_rhs_evals,retrieve_jtimes,retrieve_label,"
+                                  "retrieve_products,retrieve_time_over_products\n";
 
 static PetscErrorCode CSVOpen(Bench *b)
 {
@@ -536,12 +549,15 @@ static PetscErrorCode CSVOpen(Bench *b)
               BENCH_MIN_REP_TIME);
       fprintf(b->fp, "# bytes_per_product: dense 8 n^2 + 8 n ranks + 8 n (W, x gathered on every rank, y);"
                      " aij and aij-diluted 12 nnz + 16 n (8-byte value + 4-byte column index, x, y);"
+                     " compressed 4 n K + 16 n (16-bit column offset, 8-bit m and a per synapse, padding not counted; x, y);"
                      " lowrank 2 P n/8 + 24 n (bit-packed memories read twice, v read twice, y written)\n");
-      fprintf(b->fp, "# synapses: n^2 for dense and lowrank, stored nonzeros for aij (n K diluted);"
+      fprintf(b->fp, "# synapses: n^2 for dense and lowrank, stored nonzeros for aij (n K diluted), n K for compressed;"
                      " synapse_updates_per_s = synapses / product_ms_min; product_GBs = bytes_per_product / product time (min);"
                      " fraction_of_triad = product_GBs / triad_GBs (best of each)\n");
       fprintf(b->fp, "# rss_bytes: resident set (/proc/self/statm) after building the case and one RHS evaluation minus before, summed over ranks;"
                      " maxrss: getrusage ru_maxrss of the process so far (monotonic)\n");
+      fprintf(b->fp, "# retrieval (-bench_retrieve): cue of memory 0, one integration; retrieve_products = weight products it made;"
+                     " retrieve_time_over_products = retrieve_wall_s / (retrieve_products * product time), the integrator's cost beyond W\n");
       fputs(csv_columns, b->fp);
       fflush(b->fp);
     }
@@ -564,9 +580,9 @@ static PetscErrorCode CSVRow(Bench *b, const BenchResult *r)
             1e3 * r->rhs_min, 1e3 * r->rhs_med, r->rhs_min / r->product_min, r->rss_sum, r->rss_sum / r->n, r->rss_sum / r->synapses, r->rss_max,
             r->maxrss_sum, r->maxrss_max, r->build_s);
     if (r->retrieved_run)
-      fprintf(b->fp, ",%.6g,%" PetscInt64_FMT ",%" PetscInt64_FMT ",%" PetscInt64_FMT ",%s\n", r->retrieve_wall, r->steps, r->rhs_evals, r->jtimes,
-              RmLabels[r->label]);
-    else fprintf(b->fp, ",,,,,\n");
+      fprintf(b->fp, ",%.6g,%" PetscInt64_FMT ",%" PetscInt64_FMT ",%" PetscInt64_FMT ",%s,%" PetscInt64_FMT ",%.4g\n", r->retrieve_wall, r->steps,
+              r->rhs_evals, r->jtimes, RmLabels[r->label], r->products, r->retrieve_wall / (r->products * r->product_min));
+    else fprintf(b->fp, ",,,,,,,\n");
     failed = fflush(b->fp) != 0 || ferror(b->fp);
   }
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
@@ -586,7 +602,6 @@ static PetscErrorCode CSVCommit(Bench *b)
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
   PetscCheck(!failed, b->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", b->csv_tmp);
   PetscCall(RmAtomicRename(b->comm, b->csv_tmp, b->csv));
-  b->committed = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -595,11 +610,12 @@ static PetscErrorCode PrintHeader(Bench *b)
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(b->comm, "ratemem bench: %d rank%s, P = %" PetscInt_FMT ", %" PetscInt_FMT " repetitions (min shown); triad on %zu doubles per array and rank; load average %.2f\n",
                         b->size, b->size > 1 ? "s" : "", b->P, b->repeat, b->triad_n, LoadAverage()));
-  PetscCall(PetscPrintf(b->comm, "bytes/product: dense 8n^2+8n*ranks+8n, aij 12nnz+16n, lowrank 2Pn/8+24n; frac = product GB/s / triad GB/s; "
-                                 "mem = resident bytes the case keeps (all ranks)\n\n"));
+  PetscCall(PetscPrintf(b->comm, "bytes/product: dense 8n^2+8n*ranks+8n, aij 12nnz+16n, compressed 4nK+16n, lowrank 2Pn/8+24n; frac = product GB/s / triad GB/s; "
+                                 "mem = resident bytes the case keeps (all ranks)%s\n\n",
+                        b->retrieve ? "; ret/prd = retrieval time / (W-products x prod_ms)" : ""));
   PetscCall(PetscPrintf(b->comm, "%-11s %-13s %8s %4s %5s %5s %7s %9s %10s %9s %7s %6s %9s %7s %8s %9s", "storage", "kernel", "n", "P", "K", "ranks",
                         "triad", "prod_ms", "syn_upd/s", "B/prod", "GB/s", "frac", "rhs_ms", "rhs/prd", "B/neuron", "B/synapse"));
-  if (b->retrieve) PetscCall(PetscPrintf(b->comm, " %8s %6s %6s %6s %-11s", "ret_s", "steps", "rhs", "jtimes", "label"));
+  if (b->retrieve) PetscCall(PetscPrintf(b->comm, " %8s %6s %6s %6s %6s %7s %-11s", "ret_s", "steps", "rhs", "jtimes", "W-prod", "ret/prd", "label"));
   PetscCall(PetscPrintf(b->comm, "\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -614,8 +630,8 @@ static PetscErrorCode PrintRow(Bench *b, const BenchResult *r)
                         r->synapses / r->product_min, r->bytes_product, gbs, gbs / TriadGBs(b, r->triad_min), 1e3 * r->rhs_min,
                         r->rhs_min / r->product_min, r->rss_sum / r->n, r->rss_sum / r->synapses));
   if (r->retrieved_run)
-    PetscCall(PetscPrintf(b->comm, " %8.3f %6" PetscInt64_FMT " %6" PetscInt64_FMT " %6" PetscInt64_FMT " %-11s", r->retrieve_wall, r->steps, r->rhs_evals,
-                          r->jtimes, RmLabels[r->label]));
+    PetscCall(PetscPrintf(b->comm, " %8.3f %6" PetscInt64_FMT " %6" PetscInt64_FMT " %6" PetscInt64_FMT " %6" PetscInt64_FMT " %7.2f %-11s", r->retrieve_wall,
+                          r->steps, r->rhs_evals, r->jtimes, r->products, r->retrieve_wall / (r->products * r->product_min), RmLabels[r->label]));
   PetscCall(PetscPrintf(b->comm, "\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/python3
+"""Plot the CSV of `ratemem bench`. Usage: plot_bench.py CSV [CSV ...] PNG
+
+Two panels, one line per (storage, ranks; colour = storage, dashed = more than one rank): the fraction of the triad bandwidth each weight
+product achieves for the bytes its format must move, and synapse updates per second, against the
+number of neurons n (log axes). Several CSV files (e.g. a 1-rank and a 2-rank run) may be given."""
+import csv
+import math
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+MARKERS = {"dense": "s", "aij": "o", "aij-diluted": "^", "compressed": "v", "lowrank": "D"}
+COLORS = {"dense": "tab:blue", "aij": "tab:orange", "aij-diluted": "tab:green", "compressed": "tab:purple", "lowrank": "tab:red"}
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        lines = [line for line in f if not line.startswith("#")]
+    return list(csv.DictReader(lines))
+
+
+def main(argv):
+    if len(argv) < 3:
+        sys.exit("usage: plot_bench.py CSV [CSV ...] PNG")
+    rows = [r for path in argv[1:-1] for r in read_rows(path)]
+    if not rows:
+        sys.exit("plot_bench.py: no rows in " + ", ".join(argv[1:-1]))
+    series = {}
+    for r in rows:
+        key = (r["storage"], int(r["ranks"]), int(r["P"]), int(r["K"]))
+        series.setdefault(key, []).append((int(r["n"]), float(r["fraction_of_triad"]), float(r["synapse_updates_per_s"])))
+    multi_ranks = len({k[1] for k in series}) > 1
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for key in sorted(series):
+        storage, ranks, P, K = key
+        pts = sorted(p for p in series[key] if all(math.isfinite(v) and v > 0 for v in p[1:]))
+        if not pts:
+            continue
+        label = storage + (f" K={K}" if K else "") + (f" P={P}" if storage == "lowrank" else "")
+        if multi_ranks:
+            label += f", {ranks} rank{'s' if ranks > 1 else ''}"
+        style = dict(marker=MARKERS.get(storage, "x"), color=COLORS.get(storage), linestyle="-" if ranks == 1 else "--", label=label)
+        n = [p[0] for p in pts]
+        ax1.plot(n, [p[1] for p in pts], **style)
+        ax2.plot(n, [p[2] for p in pts], **style)
+    ax1.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+    ax1.set_xscale("log")
+    ax1.set_yscale("log")
+    ax1.set_xlabel("neurons n")
+    ax1.set_ylabel("weight product: fraction of triad bandwidth")
+    ax1.set_title("bytes the format must move / time, over triad GB/s")
+    ax2.set_xscale("log")
+    ax2.set_yscale("log")
+    ax2.set_xlabel("neurons n")
+    ax2.set_ylabel("synapse updates per second")
+    ax2.set_title("synapses / weight-product time")
+    for ax in (ax1, ax2):
+        ax.grid(True, which="both", alpha=0.3)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(argv[-1], dpi=110)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
