@@ -24,6 +24,11 @@ static inline PetscReal RmActivationEval(const RmActivation *act, PetscReal s)
   }
 }
 
+/* out[i] = φ(s[i] + shift) for a whole array (vectorised where the CPU allows; every element takes
+   the same path, so the result does not depend on the partition); src/dynamics/activation.c. */
+void        RmActivationEvalArray(const RmActivation *act, PetscInt n, const PetscScalar *s, PetscReal shift, PetscScalar *out);
+const char *RmActivationKernel(void);
+
 static inline PetscReal RmActivationDerivative(const RmActivation *act, PetscReal s)
 {
   PetscReal p;

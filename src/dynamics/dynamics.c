@@ -391,12 +391,13 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
     PetscCall(VecGetArrayRead(x, &xa));
     PetscCall(VecGetArrayRead(model->h, &ha));
     PetscCall(VecGetArrayWrite(f, &fa));
-    for (PetscInt i = 0; i < nloc; i++) fa[i] = itau * (-xa[i] + RmActivationEval(&act, ha[i] + u));
+    RmActivationEvalArray(&act, nloc, ha, u, fa); /* fa = φ(W x + u), then the leak */
+    for (PetscInt i = 0; i < nloc; i++) fa[i] = itau * (-xa[i] + fa[i]);
   } else {
     PetscScalar *pa;
     PetscCall(VecGetArrayRead(x, &xa));
     PetscCall(VecGetArrayWrite(model->work, &pa));
-    for (PetscInt i = 0; i < nloc; i++) pa[i] = RmActivationEval(&act, xa[i]);
+    RmActivationEvalArray(&act, nloc, xa, 0.0, pa);
     PetscCall(VecRestoreArrayWrite(model->work, &pa));
     PetscCall(WeightProduct(model, model->work, model->h));
     PetscCall(VecGetArrayRead(model->h, &ha));
@@ -577,7 +578,7 @@ PetscErrorCode RmModelReadout(RmModel model, Vec x, Vec r)
   PetscCall(VecGetLocalSize(x, &nloc));
   PetscCall(VecGetArrayRead(x, &xa));
   PetscCall(VecGetArrayWrite(r, &ra));
-  for (PetscInt i = 0; i < nloc; i++) ra[i] = RmActivationEval(&model->act, xa[i]);
+  RmActivationEvalArray(&model->act, nloc, xa, 0.0, ra);
   PetscCall(VecRestoreArrayWrite(r, &ra));
   PetscCall(VecRestoreArrayRead(x, &xa));
   PetscFunctionReturn(PETSC_SUCCESS);
