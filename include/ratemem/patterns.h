@@ -43,7 +43,13 @@ PETSC_EXTERN PetscErrorCode RmMemoriesGetLocalPattern(RmMemories mem, PetscInt m
 /* Local bits as bytes, pattern-major: bits[mu*nlocal + i]. Unpacked on the first call and cached
    (P*nloc bytes): for tests and small runs; the library itself reads the packed form. */
 PETSC_EXTERN PetscErrorCode RmMemoriesGetLocalBits(RmMemories mem, const uint8_t **bits);
-/* Collective. All P x n bits on every rank (only for assembling explicit weights; O(nP) bytes). */
+/* Collective. The P bits of m arbitrary global neurons cols[] (any order, repeats allowed), neuron-major:
+   bit μ of neuron cols[l] is bit μ%64 of packed[l*wpn + μ/64], wpn = ceil(P/64) (caller allocates m*wpn).
+   Fetched from their owners through a PetscSF, so assembling explicit weights in blocks never holds
+   all n x P bits on a rank. Every rank must call it (m may be 0). */
+PETSC_EXTERN PetscErrorCode RmMemoriesGetNeuronBits(RmMemories mem, PetscInt m, const PetscInt cols[], uint64_t packed[]);
+/* Collective. All P x n bits on every rank, O(nP) bytes: for tests only; the library assembles with
+   RmMemoriesGetNeuronBits. */
 PETSC_EXTERN PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **bits);
 /* Collective. A Vec with the neuron layout (caller destroys). */
 PETSC_EXTERN PetscErrorCode RmMemoriesCreateVec(RmMemories mem, Vec *v);

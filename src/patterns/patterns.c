@@ -2,6 +2,7 @@
    and cues built from them. Every random choice is keyed by global indices, so the result
    is independent of the number of ranks. */
 #include "patternsimpl.h"
+#include <petscsf.h>
 
 const char *const RmPatternKinds[] = {"random", "deterministic", "hadamard", "file", "RmPatternKind", "RM_PATTERNS_", NULL};
 const char *const RmEncodings[]    = {"binary", "spin", "RmEncoding", "RM_ENCODING_", NULL};
@@ -192,6 +193,7 @@ PetscErrorCode RmMemoriesDestroy(RmMemories *mem)
   if (!*mem) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree((*mem)->words));
   PetscCall(PetscFree((*mem)->bytes));
+  PetscCall(PetscFree((*mem)->neuron_major));
   PetscCall(PetscFree(*mem));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -310,6 +312,50 @@ PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **all)
   PetscCall(PetscFree(local));
   PetscCall(PetscFree2(counts, displs));
   *all = pattern_major;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Neuron-major copy of the local bits: what a weight entry W_ij needs of neuron j is its P bits. */
+static PetscErrorCode NeuronMajor(RmMemories mem, const uint64_t **lp)
+{
+  const PetscInt nloc = mem->rend - mem->rstart, wpn = (mem->P + 63) / 64;
+
+  PetscFunctionBeginUser;
+  if (!mem->neuron_major) {
+    PetscCall(PetscCalloc1((size_t)nloc * wpn + 1, &mem->neuron_major));
+    for (PetscInt mu = 0; mu < mem->P; mu++)
+      for (PetscInt i = 0; i < nloc; i++)
+        if (RmPackedBit(mem->words, mem->wpp, mu, i)) mem->neuron_major[(size_t)i * wpn + mu / 64] |= (uint64_t)1 << (mu % 64);
+  }
+  *lp = mem->neuron_major;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesGetNeuronBits(RmMemories mem, PetscInt m, const PetscInt cols[], uint64_t packed[])
+{
+  const PetscInt  wpn = (mem->P + 63) / 64;
+  const uint64_t *lp  = NULL;
+  PetscLayout     layout;
+  PetscSF         sf;
+  MPI_Datatype    unit;
+
+  PetscFunctionBeginUser;
+  PetscCheck(mem->setup_called, PETSC_COMM_SELF, PETSC_ERR_ORDER, "call RmMemoriesSetUp() first");
+  for (PetscInt l = 0; l < m; l++)
+    PetscCheck(cols[l] >= 0 && cols[l] < mem->n, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "neuron %" PetscInt_FMT " outside [0, %" PetscInt_FMT ")",
+               cols[l], mem->n);
+  PetscCall(NeuronMajor(mem, &lp));
+  PetscCall(PetscLayoutCreateFromSizes(mem->comm, mem->rend - mem->rstart, mem->n, 1, &layout));
+  PetscCall(PetscSFCreate(mem->comm, &sf));
+  PetscCall(PetscSFSetGraphLayout(sf, layout, m, NULL, PETSC_OWN_POINTER, cols));
+  PetscCall(PetscSFSetUp(sf));
+  PetscCallMPI(MPI_Type_contiguous((PetscMPIInt)wpn, MPI_UINT64_T, &unit));
+  PetscCallMPI(MPI_Type_commit(&unit));
+  PetscCall(PetscSFBcastBegin(sf, unit, lp, packed, MPI_REPLACE));
+  PetscCall(PetscSFBcastEnd(sf, unit, lp, packed, MPI_REPLACE));
+  PetscCallMPI(MPI_Type_free(&unit));
+  PetscCall(PetscSFDestroy(&sf));
+  PetscCall(PetscLayoutDestroy(&layout));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -14,6 +14,7 @@ struct _p_RmMemories {
   uint64_t     *words; /* local, bit-packed, pattern-major: wpp words per memory */
   PetscInt      wpp;
   uint8_t      *bytes; /* cached unpacked copy (RmMemoriesGetLocalBits), NULL unless asked for */
+  uint64_t     *neuron_major; /* cached: wpn = ceil(P/64) words of bits per local neuron (RmMemoriesGetNeuronBits) */
 };
 
 PETSC_INTERN PetscErrorCode RmMemoriesLoadHDF5_Private(RmMemories mem);

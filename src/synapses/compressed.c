@@ -249,7 +249,7 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscInt      n, P, rstart, rend, nloc, tsize = 1, *table, *cols, nwords, *prefix, wpn, *gcols, *gpos;
   PetscInt      cb = 0, panel_rows = 0;
   uint64_t     *bitmap, *packed_g, *packed_r;
-  uint8_t      *all, *a_g;
+  uint8_t      *a_g;
   PetscReal     scale, shift, kappa, betap;
   char          kernel[16] = "";
   PetscBool     kernel_set;
@@ -326,16 +326,15 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
 
   /* 3. Memory bits: packed patterns and a_j of every local column, a_i and c_i of every row. */
   wpn = (P + 63) / 64;
-  PetscCall(RmMemoriesGetAllBits(mem, &all));
-  PetscCall(PetscCalloc2((size_t)c->nghost * wpn, &packed_g, (size_t)nloc * wpn, &packed_r));
-  for (PetscInt mu = 0; mu < P; mu++) {
-    const uint8_t *row = all + (size_t)mu * n;
-    for (PetscInt l = 0; l < c->nghost; l++)
-      if (row[gcols[l]]) packed_g[(size_t)l * wpn + mu / 64] |= (uint64_t)1 << (mu % 64);
-    for (PetscInt i = 0; i < nloc; i++)
-      if (row[rstart + i]) packed_r[(size_t)i * wpn + mu / 64] |= (uint64_t)1 << (mu % 64);
+  PetscCall(PetscCalloc2((size_t)c->nghost * wpn + 1, &packed_g, (size_t)nloc * wpn + 1, &packed_r));
+  PetscCall(RmMemoriesGetNeuronBits(mem, c->nghost, gcols, packed_g)); /* only the columns this rank reads */
+  {
+    PetscInt *rows;
+    PetscCall(PetscMalloc1(nloc + 1, &rows));
+    for (PetscInt i = 0; i < nloc; i++) rows[i] = rstart + i;
+    PetscCall(RmMemoriesGetNeuronBits(mem, nloc, rows, packed_r));
+    PetscCall(PetscFree(rows));
   }
-  PetscCall(PetscFree(all));
   PetscCall(PetscMalloc1(c->nghost, &a_g));
   for (PetscInt l = 0; l < c->nghost; l++) {
     PetscInt a = 0;
