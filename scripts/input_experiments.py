@@ -127,7 +127,9 @@ def main():
                 continue
             exp, form, s, r, k, _ = t
             for row in rows:
-                ok = row["m_dom"] >= thr if exp == "noise" else (row["nearest"] == 0 and row["m_dom"] >= thr)
+                # ratemem's label: the dominant memory's overlap >= threshold and no other memory's (a union of
+                # memories, as the classic rate form reaches, is not a retrieval)
+                ok = row["label"] == "retrieved" and row["m_dom"] >= thr and (exp == "noise" or row["nearest"] == 0)
                 runs.append([exp, form, s, r, k, seed0 + k, row["presentation"], row["dominant"], row["nearest"],
                              row["overlap"], row["m_dom"], row["label"], int(ok)])
     runs.sort(key=lambda x: (x[0], x[1], x[2], str(x[3]), x[4], x[6]))
@@ -175,7 +177,8 @@ def plot(summary, png, cfg, trials):
                 ax[1].plot([r[3] for r in pts], [r[6] for r in pts], "o" + ls, color=colour[form], label=f"{name[form]}, σ = {sg:g}")
     ax[0].set_xlabel("noise amplitude σ")
     ax[0].set_ylabel(f"retrieval success (overlap ≥ {cfg.get('threshold', 0.9)})")
-    ax[0].set_title("paper schedule: 3 dominant inputs, t = 10 each", fontsize=10)
+    sched = cfg.get("noise", {}).get("schedule", "dominant0:10")
+    ax[0].set_title(f"paper schedule: 3 dominant inputs, t = {sched.split(',')[0].rsplit(':', 1)[1]} each", fontsize=10)
     ax[1].set_xlabel("mixing: dominant weight c₀ / background weight c_μ")
     ax[1].set_xscale("log")
     ax[1].set_title(f"one input for t = {cfg.get('mixing', {}).get('duration', 20)}", fontsize=10)
@@ -184,7 +187,8 @@ def plot(summary, png, cfg, trials):
         x.grid(alpha=0.3)
         x.legend(fontsize=7)
     o = cfg["options"]
-    fig.suptitle(f"N = {o.get('neurons')}, P = {o.get('memories')}, δ = {o.get('gain')}, {trials} trials per point "
+    model = f"firing-rate variant (p = {o.get('coding')}), " if str(o.get("input_variant", "")) == "rate" else ""
+    fig.suptitle(f"{model}N = {o.get('neurons')}, P = {o.get('memories')}, δ = {o.get('gain')}, {trials} trials per point "
                  f"(seeds), Euler–Maruyama dt = {o.get('euler_dt')}", fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(png)) or ".", exist_ok=True)

@@ -6,7 +6,7 @@ per integrator and gain (explicit Euler = its best stable step; a point is hollo
 not converge to the reference's answer, missing when nothing ran).
 Panel 2: map over (gain, ratio): colour = final classification of the BDF run (retrieved / other /
 spurious / unconverged / failed, hatched when it differs from the single-population reference),
-with an X where explicit Euler's largest step (1.9 tau_I) diverged; each cell is annotated with
+with an X where explicit Euler's largest step (1.95 tau_I) diverged; each cell is annotated with
 the cost ratio Euler RHS / BDF RHS (the factor BDF saves) and the best Euler step in units of tau_I."""
 import csv
 import math
@@ -120,7 +120,7 @@ def main():
     ax2.set_xlabel(r"gain $\rho$")
     ax2.set_ylabel(r"stiffness ratio $\tau_E/\tau_I$")
     ax2.set_title(f"{bdf_name} final classification; E/B = Euler RHS / BDF RHS;\n"
-                  r"X (corner): Euler at its largest step (1.9$\tau_I$) diverged; hatched: label $\neq$ single-population reference",
+                  r"X (corner): Euler at its largest step (1.95$\tau_I$) diverged; hatched: label $\neq$ single-population reference",
                   fontsize=9)
     names = {"mixed": "mixed (labels differ\nbetween trials)"}
     handles = [Patch(facecolor=LABEL_COLOURS[k], label=names.get(k, k)) for k in LABEL_COLOURS if k in seen]

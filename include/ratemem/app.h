@@ -8,3 +8,5 @@ PETSC_EXTERN PetscErrorCode RmRetrieveMain(MPI_Comm comm);
 PETSC_EXTERN PetscErrorCode RmBenchMain(MPI_Comm comm);
 /* Collective. `ratemem stability`: spectral abscissa at every memory's equilibrium (SLEPc), the §6 conditions, spurious equilibria, phase diagram. */
 PETSC_EXTERN PetscErrorCode RmStabilityMain(MPI_Comm comm);
+/* Collective. `ratemem sweep`: a grid of (design, n, P or load, cue corruption, gain, ...) with many trials per point, one CSV row per point (resumable). */
+PETSC_EXTERN PetscErrorCode RmSweepMain(MPI_Comm comm);

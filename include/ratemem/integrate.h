@@ -16,6 +16,7 @@ typedef struct {
   PetscInt64 weight_products; /* passes over W (one per RHS, J·v or J set-up needing a product) */
   PetscInt64 prec_setups, prec_solves;
   PetscInt64 steps, rhs_evals, jtimes_evals, jac_setups, nonlin_iters, lin_iters, err_test_fails, nonlin_conv_fails, lin_conv_fails;
+  PetscBool  stopped; /* a step hook stopped the solve (checkpoint): x holds the state at t_end, not an equilibrium */
 } RmIntegratorStats;
 
 /* Called every -monitor_every steps when -monitor is set. */
@@ -48,6 +49,23 @@ PETSC_EXTERN PetscErrorCode RmIntegratorSetStepCallback(RmIntegrator integ, RmIn
    path on any number of ranks. (The em integrator with σ = 0 calls VecAXPY, the euler step itself.) */
 PETSC_EXTERN void RmEulerMaruyamaStep(PetscInt nloc, PetscInt rstart, PetscScalar *y, const PetscScalar *f, PetscReal h, PetscReal sigma, uint64_t seed,
                                       uint64_t step);
+
+/* Checkpoint and restart (issue #6; src/io/checkpoint.c). A step hook is called at every step boundary of a
+   solve (after the step and any -monitor, only when the solve goes on), on every rank with the same
+   arguments, so it may communicate; setting *stop ends the solve there with stats.stopped set and x the
+   state at t = stats.t_end. */
+typedef PetscErrorCode (*RmIntegratorStepHookFn)(void *ctx, PetscReal t, PetscInt64 steps, Vec x, PetscBool *stop);
+/* Not collective. Install (fn = NULL: remove) the step hook. */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetStepHook(RmIntegrator integ, RmIntegratorStepHookFn fn, void *ctx);
+/* Not collective; only inside a step hook. The counts of the running solve so far, continued ones
+   included, as RmIntegratorSolve would return them if it stopped here (t_end = t of the step). */
+PETSC_EXTERN PetscErrorCode RmIntegratorGetProgress(RmIntegrator integ, RmIntegratorStats *stats);
+/* Not collective. The next RmIntegratorSolve continues an interrupted one: it starts at time t from the
+   x it is given (the state saved at t) and adds the counts of prior (steps, RHS, ..., wall time) to its
+   own. CVODE is re-initialised at t (a fresh history from order 1: the path agrees within the
+   tolerances); euler and em continue their step count and time exactly (the em noise key is the
+   global noise step, RmIntegratorSetNoiseStep), so their path is the uninterrupted one bit for bit. */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetResume(RmIntegrator integ, PetscReal t, const RmIntegratorStats *prior);
 
 PETSC_EXTERN PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetTolerances(RmIntegrator integ, PetscReal *rtol, PetscReal *atol);

@@ -58,6 +58,9 @@ typedef struct {
   PetscInt  nconv, its;       /* converged eigenpairs, solver iterations */
   PetscInt64 matvecs;         /* operator applications in this solve */
   PetscReal lowrank_abscissa; /* cross-check from the (P+1)x(P+1) problem of the low-rank W (NaN where it does not apply) */
+  PetscInt  fallback;         /* 0: the configured solver; 1: it failed (e.g. LAPACK trexc on a defective, clustered spectrum)
+                                 and a dense LAPACK solve (n <= -stability_dense_max) gave the spectrum; 2: a restarted
+                                 Krylov-Schur with another initial vector did */
 } RmSpectrum;
 
 /* Not collective. Create the object; SLEPc is initialised here if it was not. */

@@ -1,9 +1,10 @@
 /* The ratemem command: parses the subcommand and hands over to it. Thin on purpose. */
 #include <ratemem/app.h>
+#include <ratemem/checkpoint.h> /* RmCheckpointExitStatus: 3 = checkpointed, not finished */
 #include <string.h>
 
 static const char help[] = "ratemem: firing-rate networks as associative memories (distributed, PETSc + SUNDIALS CVODE).\n"
-                           "Usage: ratemem retrieve|bench|stability [options] [-options_file_yaml FILE]\n\n";
+                           "Usage: ratemem retrieve|bench|stability|sweep [options] [-options_file_yaml FILE]\n\n";
 
 static void Usage(FILE *fp)
 {
@@ -12,7 +13,8 @@ static void Usage(FILE *fp)
               "  retrieve   store memories, cue the network, integrate the rate dynamics, classify the final state\n"
               "  bench      triad bandwidth, weight product, RHS, memory and retrieval cost per storage and size\n"
               "  stability  spectral abscissa at every memory (SLEPc), the sufficient conditions of model.md §6, spurious equilibria, phase diagram\n"
-              "Run 'ratemem retrieve -help', 'ratemem bench -help' or 'ratemem stability -help' for the options; any option may also come from -options_file_yaml FILE.\n");
+              "  sweep      a grid of (design, n, P or load, cue corruption, gain, ...) with many trials per point, one CSV row per point (resumable)\n"
+              "Run 'ratemem <subcommand> -help' for the options; any option may also come from -options_file_yaml FILE.\n");
 }
 
 /* Remove argv[i] and argv[i+1..i+count-1]. */
@@ -33,8 +35,9 @@ int main(int argc, char **argv)
   }
   PetscBool bench     = !strcmp(argv[1], "bench") ? PETSC_TRUE : PETSC_FALSE;
   PetscBool stability = !strcmp(argv[1], "stability") ? PETSC_TRUE : PETSC_FALSE;
-  if (strcmp(argv[1], "retrieve") && !bench && !stability) {
-    fprintf(stderr, "ratemem: error: unknown subcommand '%s' (known: retrieve, bench, stability)\n", argv[1]);
+  PetscBool sweep     = !strcmp(argv[1], "sweep") ? PETSC_TRUE : PETSC_FALSE;
+  if (strcmp(argv[1], "retrieve") && !bench && !stability && !sweep) {
+    fprintf(stderr, "ratemem: error: unknown subcommand '%s' (known: retrieve, bench, stability, sweep)\n", argv[1]);
     return 1;
   }
   RemoveArgs(&argc, argv, 1, 1);
@@ -56,7 +59,7 @@ int main(int argc, char **argv)
   ierr = RmPushErrorHandler();
   if (!ierr) ierr = RmInitialize();
   if (!ierr && yaml) ierr = RmInsertOptionsYAML(PETSC_COMM_WORLD, yaml);
-  if (!ierr) ierr = bench ? RmBenchMain(PETSC_COMM_WORLD) : stability ? RmStabilityMain(PETSC_COMM_WORLD) : RmRetrieveMain(PETSC_COMM_WORLD);
+  if (!ierr) ierr = bench ? RmBenchMain(PETSC_COMM_WORLD) : stability ? RmStabilityMain(PETSC_COMM_WORLD) : sweep ? RmSweepMain(PETSC_COMM_WORLD) : RmRetrieveMain(PETSC_COMM_WORLD);
   PetscErrorCode fin = PetscFinalize();
-  return ierr ? 1 : (fin ? 1 : 0);
+  return ierr ? 1 : (fin ? 1 : RmCheckpointExitStatus());
 }

@@ -1,8 +1,10 @@
 /* `ratemem retrieve`: the end-to-end pipeline of one run (design.md): memories -> synapses ->
    dynamics -> integration from each cue -> gather-and-classify -> reports. */
-#include <ratemem/app.h>
+#include "appimpl.h"
+#include <ratemem/checkpoint.h>
 #include <ratemem/input.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct {
   PetscInt          cue_memory, nearest;
@@ -33,40 +35,38 @@ typedef struct {
   /* Input schedule (model.md §7, -input_schedule): presentations instead of trials */
   char         schedule_spec[4096], history[PETSC_MAX_PATH_LEN];
   PetscBool    has_schedule, has_history;
+  char         input_file[PETSC_MAX_PATH_LEN], input_dataset[256]; /* -input_file, -input_dataset (docs/input.md) */
+  PetscBool    has_input_file;
   PetscReal    weights[1024];
   PetscInt     nweights, overlap_every, presentation;
   RmSchedule   schedule;
   PetscReal    t_offset, *m;   /* time at the start of the presentation; overlaps work (P) */
   PetscReal   *hist;           /* rank 0: rows (t, presentation, m_0..m_{P-1}) */
   PetscInt     hist_rows, hist_cap;
+  /* Checkpoint and restart (issue #6; include/ratemem/checkpoint.h) */
+  char                 checkpoint[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN];
+  PetscBool            has_checkpoint, has_restart, stopped;
+  PetscReal            checkpoint_interval; /* wall seconds; 0: at the end of each trial (batch) and on a signal */
+  PetscInt             stop_after_steps;    /* hidden, for tests: behave as if signalled at this step boundary */
+  PetscInt64           hook_steps;          /* step boundaries seen by this process */
+  double               last_checkpoint;     /* wall clock of the last checkpoint (or of the start) */
+  PetscReal            stop_t;              /* where the run stopped */
+  PetscInt             batch_t0;            /* first trial of the batch being integrated */
+  RmCheckpoint         ck;
+  RmCheckpointLayout   layout;
+  RmCheckpointProgress progress;            /* of the run resumed (zero for a fresh run) */
+  Vec                  x0s, xs;             /* initial and current state of a batch (destroyed by AppDestroy) */
 } App;
 
 static PetscErrorCode AppSetFromOptions(App *app)
 {
-  RmDesignType design;
-  RmModelKind  kind;
-  RmEncoding   enc;
-
   PetscFunctionBeginUser;
   app->trials = 10;
   app->batch  = 1;
   app->cue    = (RmCueOptions){RM_CUE_FLIP, 0.1, 3};
   PetscCall(PetscOptionsHasHelp(NULL, &app->help));
-  PetscCall(RmSynapsesCreate(app->comm, &app->syn));
-  PetscCall(RmSynapsesSetFromOptions(app->syn));
-  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc));
-  PetscCall(RmMemoriesCreate(app->comm, &app->mem));
-  PetscCall(RmMemoriesSetEncoding(app->mem, enc));
-  PetscCall(RmMemoriesSetFromOptions(app->mem));
-  PetscCall(RmModelCreate(app->comm, &app->model));
-  PetscCall(RmModelSetKind(app->model, kind));
-  PetscCall(RmModelSetFromOptions(app->model));
+  PetscCall(RmAppCreateObjects_Private(app->comm, &app->mem, &app->syn, &app->model, &app->integ, &app->cl)); /* setup.c */
   PetscCall(RmCueOptionsSetFromOptions(app->comm, &app->cue));
-  PetscCall(RmIntegratorCreate(app->comm, &app->integ));
-  PetscCall(RmIntegratorSetFromOptions(app->integ));
-  PetscCall(RmClassifierCreate(app->mem, &app->cl));
-  PetscCall(RmClassifierSetFromOptions(app->cl));
   PetscOptionsBegin(app->comm, NULL, "Retrieval run", "ratemem retrieve");
   PetscCall(PetscOptionsInt("-trials", "Number of retrieval trials (trial t cues memory t mod P)", "ratemem retrieve", app->trials, &app->trials, NULL));
   PetscCall(PetscOptionsString("-summary", "JSON summary file (written atomically by rank 0)", "ratemem retrieve", app->summary, app->summary,
@@ -86,12 +86,43 @@ static PetscErrorCode AppSetFromOptions(App *app)
   app->overlap_every = 1;
   PetscCall(PetscOptionsInt("-overlap_every", "Record the overlap history every this many steps", "ratemem retrieve", app->overlap_every,
                             &app->overlap_every, NULL));
+  PetscCall(PetscStrncpy(app->input_dataset, "inputs", sizeof(app->input_dataset)));
+  PetscCall(PetscOptionsString("-input_file", "HDF5 file of inputs (dataset (S, n) or (n,)), presented as schedule items fileK (docs/input.md)",
+                               "ratemem retrieve", app->input_file, app->input_file, sizeof(app->input_file), &app->has_input_file));
+  PetscCall(PetscOptionsString("-input_dataset", "Dataset of -input_file", "ratemem retrieve", app->input_dataset, app->input_dataset,
+                               sizeof(app->input_dataset), NULL));
+  PetscCall(PetscOptionsString("-checkpoint", "HDF5 checkpoint file: written every -checkpoint_interval s, and on SIGUSR1/SIGTERM (then exit 3)",
+                               "ratemem retrieve", app->checkpoint, app->checkpoint, sizeof(app->checkpoint), &app->has_checkpoint));
+  PetscCall(PetscOptionsReal("-checkpoint_interval", "Wall seconds between checkpoints (0: at the end of each trial and on a signal only)",
+                             "ratemem retrieve", app->checkpoint_interval, &app->checkpoint_interval, NULL));
+  PetscCall(PetscOptionsString("-restart", "Resume from this checkpoint; auto: from the -checkpoint file if it exists, else start afresh",
+                               "ratemem retrieve", app->restart, app->restart, sizeof(app->restart), &app->has_restart));
   PetscOptionsEnd();
+  /* hidden testing option (not in -help): act exactly as if SIGUSR1 arrived at the N-th step boundary */
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-checkpoint_stop_after_steps", &app->stop_after_steps, NULL));
+  PetscCheck(!app->has_checkpoint || app->checkpoint[0], app->comm, PETSC_ERR_ARG_WRONG, "-checkpoint needs a file name");
+  PetscCheck(!app->has_restart || app->restart[0], app->comm, PETSC_ERR_ARG_WRONG, "-restart needs a file name (or auto)");
+  PetscCall(RmCheckFinite(app->comm, "checkpoint_interval", app->checkpoint_interval));
+  PetscCheck(app->checkpoint_interval >= 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "checkpoint_interval must be >= 0, got %g", (double)app->checkpoint_interval);
+  PetscCheck(!app->has_restart || strcmp(app->restart, "auto") || app->has_checkpoint, app->comm, PETSC_ERR_ARG_INCOMP,
+             "-restart auto needs -checkpoint FILE (the file it resumes from when it exists)");
+  PetscCheck(app->stop_after_steps >= 0 && (!app->stop_after_steps || app->has_checkpoint), app->comm, PETSC_ERR_ARG_INCOMP,
+             "-checkpoint_stop_after_steps needs -checkpoint FILE and a count >= 0");
+  PetscCheck(!(app->has_checkpoint || app->has_restart) || !(app->has_schedule || app->has_input_file), app->comm, PETSC_ERR_ARG_INCOMP,
+             "-checkpoint and -restart are not available with -input_schedule or -input_file");
   PetscCheck(app->overlap_every > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "overlap_every must be > 0, got %" PetscInt_FMT, app->overlap_every);
-  PetscCheck(!app->has_history || app->has_schedule, app->comm, PETSC_ERR_ARG_INCOMP, "-overlap_history needs -input_schedule");
+  PetscCheck(!app->has_history || app->has_schedule || app->has_input_file, app->comm, PETSC_ERR_ARG_INCOMP, "-overlap_history needs -input_schedule");
+  {
+    PetscBool rate_variant;
+    PetscCall(RmModelGetInputVariant(app->model, &rate_variant));
+    PetscCheck(!rate_variant || app->has_schedule || app->has_input_file, app->comm, PETSC_ERR_ARG_INCOMP,
+               "-input_variant rate needs -input_schedule or -input_file");
+  }
   PetscCheck(!app->has_history || app->history[0], app->comm, PETSC_ERR_ARG_WRONG, "-overlap_history needs a file name");
-  if (app->has_schedule) {
-    PetscCheck(kind == RM_MODEL_VOLTAGE, app->comm, PETSC_ERR_ARG_INCOMP, "-input_schedule needs the Hopfield model (-design hebbian)");
+  if (app->has_schedule || app->has_input_file) {
+    PetscBool accepts;
+    PetscCall(RmModelAcceptsInputs(app->model, &accepts));
+    PetscCheck(accepts, app->comm, PETSC_ERR_ARG_INCOMP, "-input_schedule needs the Hopfield model (-design hebbian) or -input_variant rate");
     PetscCheck(app->batch == 1, app->comm, PETSC_ERR_ARG_INCOMP, "-input_schedule needs -batch 1");
     PetscCheck(!app->has_summary && !app->has_output, app->comm, PETSC_ERR_ARG_INCOMP,
                "-summary and -output are not written for an input schedule; use -overlap_history");
@@ -105,22 +136,6 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Column b of a block state as a Vec of the neuron layout (no copy). */
-static PetscErrorCode ColumnView(App *app, Vec col, Vec block, PetscInt b, PetscBool place)
-{
-  PetscScalar *a;
-  PetscInt     nloc;
-
-  PetscFunctionBeginUser;
-  PetscCall(VecGetLocalSize(col, &nloc));
-  if (place) {
-    PetscCall(VecGetArray(block, &a));
-    PetscCall(VecPlaceArray(col, a + b * nloc));
-    PetscCall(VecRestoreArray(block, &a));
-  } else PetscCall(VecResetArray(col));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* -monitor: time reached, steps, best overlap so far, on stderr. */
 static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, Vec x)
 {
@@ -130,9 +145,9 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
 
   PetscFunctionBeginUser;
   PetscCall(RmModelReadout(app->model, x, app->r));
-  PetscCall(ColumnView(app, app->col0, app->r, 0, PETSC_TRUE)); /* the batch's first trial */
+  PetscCall(RmAppColumnView_Private(app->col0, app->r, 0, PETSC_TRUE)); /* the batch's first trial */
   PetscCall(RmClassifierComputeOverlaps(app->cl, app->col0, &ov));
-  PetscCall(ColumnView(app, app->col0, app->r, 0, PETSC_FALSE));
+  PetscCall(RmAppColumnView_Private(app->col0, app->r, 0, PETSC_FALSE));
   PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
   for (PetscInt mu = 1; mu < P; mu++)
     if (ov.normalised[mu] > ov.normalised[best]) best = mu;
@@ -143,34 +158,9 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
 
 static PetscErrorCode AppSetUp(App *app)
 {
-  RmActivation act;
-  RmDesign     design;
-  Mat          W;
-  double       t0;
-
   PetscFunctionBeginUser;
-  t0 = RmWallTime();
-  PetscCall(PetscLogStagePush(RM_EVENTS.stage_generate));
-  PetscCall(RmMemoriesSetUp(app->mem));
-  PetscCall(PetscLogStagePop());
-  app->t_generate = RmWallTime() - t0;
-  t0              = RmWallTime();
-  PetscCall(PetscLogStagePush(RM_EVENTS.stage_assemble));
-  PetscCall(RmModelGetActivation(app->model, &act));
-  PetscCall(RmSynapsesSetUp(app->syn, app->mem, &act));
-  PetscCall(RmSynapsesGetMat(app->syn, &W));
-  PetscCall(RmModelSetWeights(app->model, W));
-  PetscCall(RmSynapsesRestoreMat(app->syn, &W));
-  PetscCall(RmModelSetBatch(app->model, app->batch));
-  PetscCall(RmModelSetUp(app->model));
-  PetscCall(PetscLogStagePop());
-  app->t_assemble = RmWallTime() - t0;
-  PetscCall(RmIntegratorSetModel(app->integ, app->model));
   PetscCall(RmIntegratorSetMonitor(app->integ, MonitorProgress, app));
-  PetscCall(RmIntegratorSetUp(app->integ));
-  PetscCall(RmSynapsesGetDesign(app->syn, &design));
-  PetscCall(RmClassifierSetRateScale(app->cl, design.phi_a, design.phi_b));
-  PetscCall(RmClassifierSetUp(app->cl));
+  PetscCall(RmAppSetUpObjects_Private(app->mem, app->syn, app->model, app->integ, app->cl, app->batch, &app->t_generate, &app->t_assemble)); /* setup.c */
   PetscCall(RmModelCreateNeuronVec(app->model, &app->r));
   PetscCall(RmModelCreateNeuronVec(app->model, &app->x0n));
   PetscCall(RmModelCreateNeuronVec(app->model, &app->xn));
@@ -185,31 +175,287 @@ static PetscErrorCode AppSetUp(App *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* ---------------------------------------------------------------- checkpoint and restart (issue #6)
+   The results of a completed trial as the checkpoint's columns; everything the summary, the table and
+   the HDF5 output need, so a resumed run reports what an uninterrupted one would (wall times aside). */
+#define CK_INT_NAMES \
+  "cue_memory,nearest,label,converged,steps,rhs_evals,jtimes_evals,jac_setups,nonlin_iters,lin_iters,err_test_fails,nonlin_conv_fails,lin_conv_fails," \
+  "prec_setups,prec_solves,weight_products"
+#define CK_NINT        16
+#define CK_REAL_NAMES "overlap,overlap_cue,overlap_raw,overlap_uncentred,amplitude,t_end,residual,wall_time"
+#define CK_NREAL       8
+
+static void ResultToArrays(const TrialResult *r, PetscInt64 *i, PetscReal *x)
+{
+  const RmIntegratorStats *s = &r->stats;
+  const PetscInt64         iv[CK_NINT] = {r->cue_memory, r->nearest, r->label, s->converged, s->steps, s->rhs_evals, s->jtimes_evals, s->jac_setups,
+                                          s->nonlin_iters, s->lin_iters, s->err_test_fails, s->nonlin_conv_fails, s->lin_conv_fails, s->prec_setups,
+                                          s->prec_solves, s->weight_products};
+  const PetscReal          rv[CK_NREAL] = {r->overlap, r->overlap_cue, r->overlap_raw, r->overlap_uncentred, r->amplitude, s->t_end, s->residual, s->wall_time};
+  for (int k = 0; k < CK_NINT; k++) i[k] = iv[k];
+  for (int k = 0; k < CK_NREAL; k++) x[k] = rv[k];
+}
+
+static void ResultFromArrays(TrialResult *r, const PetscInt64 *i, const PetscReal *x)
+{
+  RmIntegratorStats *s = &r->stats;
+  memset(r, 0, sizeof(*r));
+  r->cue_memory = (PetscInt)i[0], r->nearest = (PetscInt)i[1], r->label = (RmLabel)i[2], s->converged = i[3] ? PETSC_TRUE : PETSC_FALSE;
+  s->steps = i[4], s->rhs_evals = i[5], s->jtimes_evals = i[6], s->jac_setups = i[7], s->nonlin_iters = i[8], s->lin_iters = i[9];
+  s->err_test_fails = i[10], s->nonlin_conv_fails = i[11], s->lin_conv_fails = i[12], s->prec_setups = i[13], s->prec_solves = i[14];
+  s->weight_products = i[15];
+  r->overlap = x[0], r->overlap_cue = x[1], r->overlap_raw = x[2], r->overlap_uncentred = x[3], r->amplitude = x[4];
+  s->t_end = x[5], s->residual = x[6], s->wall_time = x[7];
+}
+
+/* The shortest decimal form of v that reads back as v exactly (for the identity lines and their messages). */
+static const char *ExactReal(char buf[32], PetscReal v)
+{
+  for (int prec = 6; prec <= 17; prec++) {
+    snprintf(buf, 32, "%.*g", prec, (double)v);
+    if (strtod(buf, NULL) == (double)v) break;
+  }
+  return buf;
+}
+
+/* Write a checkpoint: completed trials done; with state, the batch starting at trial `completed` is in
+   progress at time t with counts so_far. */
+static PetscErrorCode WriteCheckpoint(App *app, PetscInt completed, Vec state, PetscReal t, const RmIntegratorStats *so_far)
+{
+  RmCheckpointProgress pg = {0};
+
+  PetscFunctionBeginUser;
+  pg.completed   = completed;
+  pg.in_progress = state ? PETSC_TRUE : PETSC_FALSE;
+  pg.t           = t;
+  if (so_far) pg.stats = *so_far;
+  PetscCall(RmIntegratorGetNoiseStep(app->integ, &pg.noise_step));
+  PetscCall(RmCheckpointWrite(app->ck, app->checkpoint, &pg, state, &app->layout));
+  app->last_checkpoint = RmWallTime();
+  app->stop_t          = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* What this process wants at a step or trial boundary: 1 checkpoint (interval elapsed), 2 checkpoint and
+   stop (signal, or the testing step count). All ranks agree through one MPI_Allreduce. */
+static PetscErrorCode CheckpointWanted(App *app, PetscBool at_step, int *want)
+{
+  PetscFunctionBeginUser;
+  *want = 0;
+  if (RmCheckpointSignalReceived() || (at_step && app->stop_after_steps > 0 && app->hook_steps >= app->stop_after_steps)) *want |= 2;
+  if (app->checkpoint_interval > 0 && RmWallTime() - app->last_checkpoint >= app->checkpoint_interval) *want |= 1;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, want, 1, MPI_INT, MPI_BOR, app->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The integrator's step hook: at every step boundary of a trial (batch) in progress. */
+static PetscErrorCode CheckpointHook(void *ctx, PetscReal t, PetscInt64 steps, Vec x, PetscBool *stop)
+{
+  App              *app = (App *)ctx;
+  int               want;
+  RmIntegratorStats so_far;
+
+  PetscFunctionBeginUser;
+  app->hook_steps++;
+  PetscCall(CheckpointWanted(app, PETSC_TRUE, &want));
+  if (!want) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(RmIntegratorGetProgress(app->integ, &so_far));
+  PetscCall(WriteCheckpoint(app, app->batch_t0, x, t, &so_far));
+  if (app->integ && !(want & 2)) {
+    PetscBool monitor;
+    PetscCall(RmIntegratorGetMonitor(app->integ, &monitor));
+    if (monitor)
+      PetscCall(PetscFPrintf(app->comm, stderr, "[checkpoint] trial %" PetscInt_FMT ": t = %-10.4g steps = %-6" PetscInt64_FMT " written to %s\n", app->batch_t0,
+                             (double)t, steps, app->checkpoint));
+  }
+  if (want & 2) {
+    *stop        = PETSC_TRUE;
+    app->stopped = PETSC_TRUE;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After a batch: record its results, then checkpoint (at every trial end with -checkpoint_interval 0,
+   else when the interval has elapsed) and stop here when signalled and trials remain. */
+static PetscErrorCode CheckpointBatchDone(App *app, PetscInt t0, PetscInt count, const PetscReal *ov, const PetscReal *ov_raw)
+{
+  PetscInt   P;
+  PetscInt64 iv[CK_NINT];
+  PetscReal  rv[CK_NREAL];
+  int        want;
+
+  PetscFunctionBeginUser;
+  if (!app->ck) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
+  for (PetscInt b = 0; b < count; b++) {
+    ResultToArrays(&app->results[t0 + b], iv, rv);
+    PetscCall(RmCheckpointSetTrial(app->ck, t0 + b, iv, rv, ov + b * P, ov_raw + b * P));
+  }
+  if (!app->has_checkpoint) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(CheckpointWanted(app, PETSC_FALSE, &want));
+  if (t0 + count == app->trials) want &= ~2; /* nothing left to do: finish and write the outputs */
+  if (app->checkpoint_interval == 0) want |= 1;
+  if (want) PetscCall(WriteCheckpoint(app, t0 + count, NULL, 0.0, NULL));
+  if (want & 2) {
+    app->stopped  = PETSC_TRUE;
+    app->batch_t0 = t0 + count;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -checkpoint / -restart: the identity of the run, the restart itself (results of completed trials, the
+   state of the batch in progress into x), the signal handlers and the step hook. */
+static PetscErrorCode CheckpointSetUp(App *app, Vec x)
+{
+  /* options that do not change the result; '*' ends a prefix */
+  static const char *const exclude[] = {"checkpoint", "checkpoint_interval", "checkpoint_stop_after_steps", "restart", "summary", "output", "quiet", "monitor",
+                                        "monitor_every", "help", "log*", "malloc*", "options_*", "memory_view", "objects_dump", "info", "on_error*",
+                                        "fp_trap", "no_signal_handler", "check_pointer_intensity", "viewer_*", "saws*", "history", NULL};
+  PetscInt                 n, P, K, mixture;
+  PetscInt64               seed, noise_seed;
+  RmPatternKind            pkind;
+  RmDesignType             design;
+  RmStorageType            storage;
+  RmModelKind              kind;
+  RmIntegratorType         method;
+  PetscReal                rtol, atol, t_final, ctol, dt, sigma, thr;
+  const char              *path = NULL;
+  char                     b[32];
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
+  PetscCall(RmMemoriesGetSeed(app->mem, &seed));
+  PetscCall(RmMemoriesGetKind(app->mem, &pkind));
+  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
+  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
+  PetscCall(RmSynapsesGetIndegree(app->syn, &K));
+  PetscCall(RmModelGetKind(app->model, &kind));
+  PetscCall(RmIntegratorGetType(app->integ, &method));
+  PetscCall(RmIntegratorGetTolerances(app->integ, &rtol, &atol));
+  PetscCall(RmIntegratorGetSettings(app->integ, &t_final, &ctol, &dt));
+  PetscCall(RmIntegratorGetNoise(app->integ, &sigma, &noise_seed));
+  PetscCall(RmClassifierGetThreshold(app->cl, &thr));
+  PetscCall(RmCheckpointLayoutFromModel(app->model, &app->layout));
+  mixture = app->cue.mixture_count;
+  PetscCall(RmCheckpointCreate(app->comm, app->trials, P, CK_NINT, CK_INT_NAMES, CK_NREAL, CK_REAL_NAMES, &app->ck));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "n", "%" PetscInt_FMT, n));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "memories", "%" PetscInt_FMT, P));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "seed", "%" PetscInt64_FMT, seed));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "trials", "%" PetscInt_FMT, app->trials));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "batch", "%" PetscInt_FMT, app->batch));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "state units", "%" PetscInt_FMT, app->layout.n + app->layout.m));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "patterns", "%s", RmPatternKinds[pkind]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "design", "%s", RmDesignTypes[design]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "storage", "%s", RmStorageTypes[storage]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "indegree", "%" PetscInt_FMT, K));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "model", "%s", RmModelKinds[kind]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "cue", "%s", RmCueKinds[app->cue.kind]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "flip", "%s", ExactReal(b, app->cue.flip)));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "mixture_count", "%" PetscInt_FMT, mixture));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "integrator", "%s", RmIntegratorTypes[method]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "rtol", "%s", ExactReal(b, rtol)));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "atol", "%s", ExactReal(b, atol)));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "t_final", "%s", ExactReal(b, t_final)));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "converge_tol", "%s", ExactReal(b, ctol)));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "euler_dt", "%s", ExactReal(b, dt)));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "noise", "%s", ExactReal(b, sigma)));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "noise_seed", "%" PetscInt64_FMT, noise_seed));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "overlap_threshold", "%s", ExactReal(b, thr)));
+  PetscCall(RmCheckpointAddOptionsIdentity(app->ck, exclude));
+  if (app->has_output) PetscCall(RmCheckpointSetStoreFinalStates(app->ck, app->layout.nloc));
+
+  if (app->has_restart) {
+    PetscBool exists = PETSC_TRUE;
+    path             = app->restart;
+    if (!strcmp(app->restart, "auto")) {
+      path = app->checkpoint;
+      PetscCall(RmFileExists(app->comm, path, &exists));
+      if (!exists && !app->quiet) PetscCall(PetscPrintf(app->comm, "ratemem: no checkpoint %s yet (-restart auto): starting afresh\n", path));
+    }
+    if (exists) {
+      PetscInt64 iv[CK_NINT];
+      PetscReal  rv[CK_NREAL];
+      PetscCall(RmCheckpointLoad(app->ck, path, &app->progress, x, &app->layout));
+      for (PetscInt t = 0; t < app->progress.completed; t++) {
+        PetscCall(RmCheckpointGetTrial(app->ck, t, iv, rv, NULL, NULL));
+        ResultFromArrays(&app->results[t], iv, rv);
+      }
+      PetscCall(RmIntegratorSetNoiseStep(app->integ, app->progress.noise_step));
+      if (!app->quiet) {
+        PetscCall(PetscPrintf(app->comm, "ratemem: resuming from %s: %" PetscInt_FMT " of %" PetscInt_FMT " trials done", path, app->progress.completed, app->trials));
+        if (app->progress.in_progress)
+          PetscCall(PetscPrintf(app->comm, ", trial %" PetscInt_FMT " continues at t = %.10g (step %" PetscInt64_FMT ")", app->progress.completed, (double)app->progress.t,
+                                app->progress.stats.steps));
+        PetscCall(PetscPrintf(app->comm, "\n"));
+      }
+    }
+  }
+  if (app->has_checkpoint) { /* (the signal handlers are already installed, see AppRun) */
+    PetscCall(RmIntegratorSetStepHook(app->integ, CheckpointHook, app));
+    app->last_checkpoint = RmWallTime();
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -output on a resumed run: the rows of the trials completed before, from the checkpoint (the initial
+   state is the cue, regenerated; the final state and the overlaps are stored). */
+static PetscErrorCode WriteCompletedOutput(App *app)
+{
+  PetscInt   P, cue_memory;
+  PetscReal *ov, *ov_raw;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
+  PetscCall(PetscMalloc2(P, &ov, P, &ov_raw));
+  for (PetscInt t = 0; t < app->progress.completed; t++) {
+    PetscCall(RmAppColumnView_Private(app->col0, app->x0n, 0, PETSC_TRUE));
+    PetscCall(RmAppColumnView_Private(app->col1, app->xn, 0, PETSC_TRUE));
+    PetscCall(RmMemoriesCreateCue(app->mem, &app->cue, t, app->col0, &cue_memory));
+    PetscCall(RmCheckpointGetTrialFinalState(app->ck, t, app->col1));
+    PetscCall(RmCheckpointGetTrial(app->ck, t, NULL, NULL, ov, ov_raw));
+    PetscCall(RmOutputWriteTrial(app->out, t, app->col0, app->col1, ov, ov_raw));
+    PetscCall(RmAppColumnView_Private(app->col0, app->x0n, 0, PETSC_FALSE));
+    PetscCall(RmAppColumnView_Private(app->col1, app->xn, 0, PETSC_FALSE));
+  }
+  PetscCall(PetscFree2(ov, ov_raw));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Trials t0 .. t0+count-1 integrated together as one block of B columns; columns beyond count
-   repeat the last cue (their results are discarded). */
-static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Vec x)
+   repeat the last cue (their results are discarded). resume: x holds the state of the batch at the
+   checkpoint it was stopped at (-restart), and the integration continues from there. */
+static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Vec x, PetscBool resume)
 {
   Vec x0n = app->x0n, xn = app->xn; /* neuron views of the initial and final states */
   RmIntegratorStats stats;
   RmOverlaps        ov;
   double            tw;
+  PetscInt          P;
+  PetscReal        *ck_ov = NULL, *ck_raw = NULL; /* the batch's overlaps, for the checkpoint */
 
   PetscFunctionBeginUser;
   app->current_trial = t0;
+  app->batch_t0      = t0;
   for (PetscInt b = 0; b < app->batch; b++) {
     PetscInt cue_memory;
-    PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_TRUE));
+    PetscCall(RmAppColumnView_Private(app->col0, x0n, b, PETSC_TRUE));
     PetscCall(RmMemoriesCreateCue(app->mem, &app->cue, t0 + PetscMin(b, count - 1), app->col0, &cue_memory));
-    PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_FALSE));
+    PetscCall(RmAppColumnView_Private(app->col0, x0n, b, PETSC_FALSE));
     if (b < count) app->results[t0 + b].cue_memory = cue_memory;
   }
-  PetscCall(RmModelStateFromNeurons(app->model, x0n, x0));
-  PetscCall(VecCopy(x0, x));
+  if (resume) PetscCall(RmIntegratorSetResume(app->integ, app->progress.t, &app->progress.stats));
+  else {
+    PetscCall(RmModelStateFromNeurons(app->model, x0n, x0));
+    PetscCall(VecCopy(x0, x));
+  }
   tw = RmWallTime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
   PetscCall(RmIntegratorSolve(app->integ, x, &stats));
   PetscCall(PetscLogStagePop());
   app->t_integrate += RmWallTime() - tw;
+  if (stats.stopped) PetscFunctionReturn(PETSC_SUCCESS); /* checkpointed by the step hook: no results yet */
+  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
+  if (app->ck) PetscCall(PetscMalloc2(count * P, &ck_ov, count * P, &ck_raw));
   PetscCall(RmModelReadout(app->model, x, app->r));
   PetscCall(RmModelNeuronsFromState(app->model, x, xn));
   for (PetscInt b = 0; b < count; b++) {
@@ -217,9 +463,9 @@ static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Ve
     res->stats       = stats; /* the batch's counts */
     tw               = RmWallTime();
     PetscCall(PetscLogStagePush(RM_EVENTS.stage_classify));
-    PetscCall(ColumnView(app, app->col0, app->r, b, PETSC_TRUE));
+    PetscCall(RmAppColumnView_Private(app->col0, app->r, b, PETSC_TRUE));
     PetscCall(RmClassifierComputeOverlaps(app->cl, app->col0, &ov));
-    PetscCall(ColumnView(app, app->col0, app->r, b, PETSC_FALSE));
+    PetscCall(RmAppColumnView_Private(app->col0, app->r, b, PETSC_FALSE));
     PetscCall(RmClassifierLabel(app->cl, &ov, res->cue_memory, stats.converged, &res->label, &res->nearest));
     PetscCall(PetscLogStagePop());
     app->t_classify += RmWallTime() - tw;
@@ -228,17 +474,30 @@ static PetscErrorCode RunBatch(App *app, PetscInt t0, PetscInt count, Vec x0, Ve
     res->overlap_raw       = ov.raw[res->cue_memory];
     res->overlap_uncentred = ov.uncentred[res->cue_memory];
     res->amplitude         = ov.amplitude[res->nearest];
+    if (app->ck) {
+      PetscCall(PetscArraycpy(ck_ov + b * P, ov.normalised, P));
+      PetscCall(PetscArraycpy(ck_raw + b * P, ov.raw, P));
+      if (app->has_output) {
+        PetscCall(RmAppColumnView_Private(app->col1, xn, b, PETSC_TRUE));
+        PetscCall(RmCheckpointSetTrialFinalState(app->ck, t0 + b, app->col1));
+        PetscCall(RmAppColumnView_Private(app->col1, xn, b, PETSC_FALSE));
+      }
+    }
     if (app->out) {
       tw = RmWallTime();
       PetscCall(PetscLogStagePush(RM_EVENTS.stage_output));
-      PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_TRUE));
-      PetscCall(ColumnView(app, app->col1, xn, b, PETSC_TRUE));
+      PetscCall(RmAppColumnView_Private(app->col0, x0n, b, PETSC_TRUE));
+      PetscCall(RmAppColumnView_Private(app->col1, xn, b, PETSC_TRUE));
       PetscCall(RmOutputWriteTrial(app->out, t0 + b, app->col0, app->col1, ov.normalised, ov.raw));
-      PetscCall(ColumnView(app, app->col0, x0n, b, PETSC_FALSE));
-      PetscCall(ColumnView(app, app->col1, xn, b, PETSC_FALSE));
+      PetscCall(RmAppColumnView_Private(app->col0, x0n, b, PETSC_FALSE));
+      PetscCall(RmAppColumnView_Private(app->col1, xn, b, PETSC_FALSE));
       PetscCall(PetscLogStagePop());
       app->t_output += RmWallTime() - tw;
     }
+  }
+  if (app->ck) {
+    PetscCall(CheckpointBatchDone(app, t0, count, ck_ov, ck_raw));
+    PetscCall(PetscFree2(ck_ov, ck_raw));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -562,16 +821,27 @@ static PetscErrorCode RunSchedule(App *app)
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   PetscCall(RmMemoriesGetSeed(app->mem, &seed));
-  PetscCall(RmScheduleParse(app->comm, app->schedule_spec, P, &app->schedule));
+  if (app->has_schedule) PetscCall(RmScheduleParse(app->comm, app->schedule_spec, P, &app->schedule));
+  if (app->has_input_file) PetscCall(RmScheduleSetInputFile(app->mem, app->input_file, app->input_dataset, &app->schedule));
+  PetscCall(RmModelSetInputMemories(app->model, app->mem)); /* §7 rate variant: W(u) from the memories (no-op otherwise) */
   PetscCall(RmClassifierGetThreshold(app->cl, &thr));
   PetscCall(RmModelGetInputMode(app->model, &mode));
   PetscCall(RmIntegratorGetType(app->integ, &method));
   PetscCall(RmIntegratorGetNoise(app->integ, &sigma, NULL));
   PetscCall(PetscMalloc2(P, &c, P, &app->m));
-  for (PetscInt k = 0; k < app->schedule.count; k++) /* check every item before integrating */
-    PetscCall(RmScheduleGetWeights(app->comm, &app->schedule, k, P, n, (uint64_t)seed, app->weights, app->nweights, c));
   PetscCall(RmModelCreateState(app->model, &x));
   PetscCall(RmModelCreateNeuronVec(app->model, &u));
+  {
+    PetscErrorCode ierr = PETSC_SUCCESS; /* check every item before integrating; a bad one leaks nothing */
+    for (PetscInt k = 0; k < app->schedule.count && !ierr; k++)
+      ierr = RmScheduleGetInput(app->mem, &app->schedule, k, (uint64_t)seed, app->weights, app->nweights, u, c);
+    if (ierr) {
+      PetscCall(VecDestroy(&x));
+      PetscCall(VecDestroy(&u));
+      PetscCall(PetscFree2(c, app->m));
+      PetscCall(ierr);
+    }
+  }
   PetscCall(RmInputInitialState(app->mem, (uint64_t)seed, x));
   PetscCall(RmIntegratorSetStepCallback(app->integ, RecordHistory, app));
   if (!app->quiet) {
@@ -585,13 +855,12 @@ static PetscErrorCode RunSchedule(App *app)
     PetscInt              dom = -1, best = 0;
     char                  name[32];
 
-    PetscCall(RmScheduleGetWeights(app->comm, &app->schedule, k, P, n, (uint64_t)seed, app->weights, app->nweights, c));
+    PetscCall(RmScheduleGetInput(app->mem, &app->schedule, k, (uint64_t)seed, app->weights, app->nweights, u, c));
     if (pr->kind != RM_PRESENT_OFF) {
       dom = 0;
       for (PetscInt mu = 1; mu < P; mu++)
         if (c[mu] > c[dom]) dom = mu;
     }
-    PetscCall(RmInputBuildVector(app->mem, c, u));
     PetscCall(RmModelSetInputVector(app->model, u));
     PetscCall(RmIntegratorSetFinalTime(app->integ, pr->duration));
     app->presentation = k;
@@ -610,14 +879,15 @@ static PetscErrorCode RunSchedule(App *app)
     app->t_offset += pr->duration;
     for (PetscInt mu = 1; mu < P; mu++)
       if (app->m[mu] > app->m[best]) best = mu;
-    PetscBool ok = (PetscBool)(dom >= 0 && best == dom && app->m[best] >= thr);
+    PetscInt nabove = 0; /* a union of memories (every overlap high) is not a retrieval */
+    for (PetscInt mu = 0; mu < P; mu++) nabove += app->m[mu] >= thr;
+    PetscBool ok = (PetscBool)(dom >= 0 && best == dom && app->m[best] >= thr && nabove == 1);
     retrieved += ok;
-    if (pr->kind == RM_PRESENT_DOMINANT) PetscCall(PetscSNPrintf(name, sizeof(name), "dominant%" PetscInt_FMT, pr->memory));
-    else PetscCall(PetscSNPrintf(name, sizeof(name), "%s", pr->kind == RM_PRESENT_WEIGHTS ? "weights" : "off"));
+    PetscCall(RmScheduleGetItemName(&app->schedule, k, name, sizeof(name)));
     if (!app->quiet)
       PetscCall(PetscPrintf(app->comm, "%4" PetscInt_FMT " %-12s %8.3g %8" PetscInt_FMT " %7" PetscInt_FMT " %8.4f %8.4f %8" PetscInt64_FMT " %-10s\n", k, name,
                             (double)pr->duration, dom, best, (double)app->m[best], dom >= 0 ? (double)app->m[dom] : 0.0, st.steps,
-                            ok ? "retrieved" : (dom < 0 ? "-" : (app->m[best] >= thr ? "other" : "mixture"))));
+                            ok ? "retrieved" : (dom < 0 ? "-" : (app->m[best] >= thr && nabove == 1 ? "other" : "mixture"))));
   }
   if (!app->quiet)
     PetscCall(PetscPrintf(app->comm, "\nschedule: %" PetscInt_FMT "/%" PetscInt_FMT " presentations retrieved their dominant memory\n", retrieved,
@@ -638,8 +908,15 @@ static PetscErrorCode AppRun(App *app)
   PetscFunctionBeginUser;
   PetscCall(AppSetFromOptions(app));
   if (app->help) PetscFunctionReturn(PETSC_SUCCESS);
+  /* before the (possibly long) set-up: a signal during it stops the run at the first step boundary */
+  if (app->has_checkpoint) PetscCall(RmCheckpointInstallSignalHandlers());
   PetscCall(AppSetUp(app));
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
+  PetscCall(RmModelCreateState(app->model, &app->x0s));
+  PetscCall(VecDuplicate(app->x0s, &app->xs));
+  x0 = app->x0s;
+  x  = app->xs;
+  if (app->has_checkpoint || app->has_restart) PetscCall(CheckpointSetUp(app, x)); /* a restart loads the state in progress into x */
   if (app->has_output) {
     uint8_t *row;
     PetscCall(RmMemoriesGetOwnershipRange(app->mem, &rstart, &rend));
@@ -650,17 +927,26 @@ static PetscErrorCode AppRun(App *app)
       PetscCall(RmOutputWritePattern(app->out, mu, rstart, rend - rstart, row));
     }
     PetscCall(PetscFree(row));
+    if (app->progress.completed) PetscCall(WriteCompletedOutput(app));
   }
-  if (app->has_schedule) {
+  if (app->has_schedule || app->has_input_file) {
+    PetscCall(VecDestroy(&app->x0s));
+    PetscCall(VecDestroy(&app->xs));
     PetscCall(RunSchedule(app));
     app->t_total = RmWallTime() - t0;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(RmModelCreateState(app->model, &x0));
-  PetscCall(VecDuplicate(x0, &x));
-  for (PetscInt t = 0; t < app->trials; t += app->batch) PetscCall(RunBatch(app, t, PetscMin(app->batch, app->trials - t), x0, x));
-  PetscCall(VecDestroy(&x0));
-  PetscCall(VecDestroy(&x));
+  for (PetscInt t = app->progress.completed; t < app->trials && !app->stopped; t += app->batch)
+    PetscCall(RunBatch(app, t, PetscMin(app->batch, app->trials - t), x0, x, (PetscBool)(t == app->progress.completed && app->progress.in_progress)));
+  PetscCall(VecDestroy(&app->x0s));
+  PetscCall(VecDestroy(&app->xs));
+  if (app->stopped) { /* checkpointed on a signal: no outputs (the partial HDF5 file is removed), exit status 3; the trial
+                         printed is the index of the one in progress (or next), counted from 0 as in the table */
+    PetscCall(PetscPrintf(app->comm, "ratemem: checkpointed at t = %.10g (trial %" PetscInt_FMT " of %" PetscInt_FMT ") to %s; resume with -restart %s\n", (double)app->stop_t,
+                          app->batch_t0, app->trials, app->checkpoint, app->checkpoint));
+    RmCheckpointSetExitStatus(RM_EXIT_CHECKPOINTED);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (app->out) PetscCall(RmOutputCommit(app->out));
   app->t_total = RmWallTime() - t0;
   PetscCall(RmPeakMemory(app->comm, &app->peak_max_rank, &app->peak_total));
@@ -686,6 +972,10 @@ static PetscErrorCode AppDestroy(App *app)
   PetscCall(PetscFree(app->results));
   PetscCall(PetscFree(app->hist));
   PetscCall(RmScheduleDestroy(&app->schedule));
+  PetscCall(RmCheckpointDestroy(&app->ck));
+  PetscCall(RmCheckpointRestoreSignalHandlers());
+  PetscCall(VecDestroy(&app->x0s));
+  PetscCall(VecDestroy(&app->xs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

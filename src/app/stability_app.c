@@ -575,6 +575,7 @@ static PetscErrorCode WriteJSONSpectrum(RmJSON *j, const RmSpectrum *sp)
   PetscCall(RmJSONInt(j, "converged_eigenpairs", sp->nconv));
   PetscCall(RmJSONInt(j, "eps_iterations", sp->its));
   PetscCall(RmJSONInt(j, "matvecs", sp->matvecs));
+  PetscCall(RmJSONString(j, "eigensolver_fallback", sp->fallback == 1 ? "dense-lapack" : sp->fallback == 2 ? "krylovschur-restart" : "none"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

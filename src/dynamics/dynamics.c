@@ -40,7 +40,9 @@ PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind)
 
 PetscErrorCode RmModelSetFromOptions(RmModel model)
 {
-  PetscBool          set_type = PETSC_FALSE, set_thr = PETSC_FALSE, set_net, set_stiff, set_taui;
+  PetscBool          set_type = PETSC_FALSE, set_thr = PETSC_FALSE, set_net, set_stiff, set_taui, set_gain = PETSC_FALSE;
+  const char *const  variants[] = {"hopfield", "rate", "RmInputVariant", "RM_INPUT_VARIANT_", NULL};
+  PetscInt           variant    = model->input_rate ? 1 : 0;
   RmActivationType   type     = model->act.type;
   const char *const  networks[] = {"single", "ei", "RmNetwork", "RM_NETWORK_", NULL};
   PetscInt           net        = model->kind == RM_MODEL_EI ? 1 : 0;
@@ -51,13 +53,17 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscOptionsEnum("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
                              "RmModelSetFromOptions", RmActivationTypes, (PetscEnum)type, (PetscEnum *)&type, &set_type));
   PetscCall(PetscOptionsReal("-gain", "Activation gain rho (rate model) or delta in tanh(delta y) (hebbian)", "RmModelSetFromOptions", model->act.gain,
-                             &model->act.gain, NULL));
+                             &model->act.gain, &set_gain));
   PetscCall(PetscOptionsReal("-threshold", "Activation threshold x* (default 0.2 sigmoid, 0.75 rectanh)", "RmModelSetFromOptions",
                              model->act.threshold, &model->act.threshold, &set_thr));
   PetscCall(PetscOptionsReal("-tau", "Time constant tau > 0", "RmModelSetFromOptions", model->tau, &model->tau, NULL));
   PetscCall(PetscOptionsReal("-input", "Constant external input u on every neuron", "RmModelSetFromOptions", model->input, &model->input, NULL));
   PetscCall(PetscOptionsEnum("-input_mode", "How the input enters the Hopfield model (model.md §7): additive (+u) or multiplicative (input-driven synapses W(u))",
                              "RmModelSetFromOptions", RmInputModes, (PetscEnum)model->input_mode, (PetscEnum *)&model->input_mode, NULL));
+  PetscCall(PetscOptionsEList("-input_variant",
+                              "Input-driven model of §7: hopfield (voltage form, -design hebbian) or rate: firing-rate variant with {0,1} memories, "
+                              "tau x' = -x + Phi(W(u) x), Phi(s) = 1/(1+exp(delta(1-2s))), delta = -gain (10) (-design paper; docs/input.md)",
+                              "RmModelSetFromOptions", variants, 2, variants[variant], &variant, NULL));
   PetscCall(PetscOptionsEList("-network", "single population (model.md §3) or ei: excitatory neurons + P+1 inhibitory pools with Dale's law (§5)",
                               "RmModelSetFromOptions", networks, 2, networks[net], &net, &set_net));
   PetscCall(PetscOptionsReal("-tau_i", "Time constant of the inhibitory pools (E/I network)", "RmModelSetFromOptions", model->tau_i, &model->tau_i,
@@ -75,6 +81,19 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
     model->act.type = type;
     if (type == RM_ACTIVATION_RECTANH && !set_thr) model->act.threshold = 0.75; /* the authors' value for rectified tanh */
   }
+  model->input_rate = (PetscBool)(variant == 1);
+  if (model->input_rate) { /* model.md §7 firing-rate variant: Φ(s) = 1/(1+exp(δ(1−2s))) is the sigmoid with ρ = δ/2, x* = 1/2 − 1/δ */
+    PetscReal delta = set_gain ? model->act.gain : 10.0;
+    PetscCheck(model->kind == RM_MODEL_RATE, model->comm, PETSC_ERR_ARG_INCOMP, "-input_variant rate needs {0,1} memories (-design paper)");
+    PetscCheck(!set_type && !set_thr, model->comm, PETSC_ERR_ARG_INCOMP,
+               "-input_variant rate has its own activation Phi(s) = 1/(1+exp(delta(1-2s))): give delta as -gain, not -activation/-threshold");
+    PetscCheck(!(set_net && net == 1), model->comm, PETSC_ERR_ARG_INCOMP, "-input_variant rate needs -network single");
+    PetscCall(RmCheckFinite(model->comm, "gain", delta));
+    PetscCheck(delta > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "gain (delta) must be > 0, got %g", (double)delta);
+    model->act.type      = RM_ACTIVATION_SIGMOID;
+    model->act.gain      = delta / 2;
+    model->act.threshold = 0.5 - 1.0 / delta;
+  }
   PetscCall(RmCheckFinite(model->comm, "gain", model->act.gain));
   PetscCall(RmCheckFinite(model->comm, "threshold", model->act.threshold));
   PetscCall(RmCheckFinite(model->comm, "tau", model->tau));
@@ -85,8 +104,8 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
     PetscCheck(model->kind == RM_MODEL_RATE, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the rate model (-design paper)");
     model->kind = RM_MODEL_EI;
   }
-  PetscCheck(model->input_mode == RM_INPUT_ADDITIVE || model->kind == RM_MODEL_VOLTAGE, model->comm, PETSC_ERR_ARG_INCOMP,
-             "-input_mode multiplicative needs the Hopfield voltage model (-design hebbian -storage lowrank)");
+  PetscCheck(model->input_mode == RM_INPUT_ADDITIVE || model->kind == RM_MODEL_VOLTAGE || model->input_rate, model->comm, PETSC_ERR_ARG_INCOMP,
+             "-input_mode multiplicative needs the Hopfield voltage model (-design hebbian -storage lowrank) or -input_variant rate");
   PetscCheck(!(set_stiff && set_taui), model->comm, PETSC_ERR_ARG_INCOMP, "give -tau_i or -stiffness, not both");
   PetscCall(RmCheckFinite(model->comm, "stiffness", stiffness));
   PetscCheck(stiffness > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "stiffness must be > 0, got %g", (double)stiffness);
@@ -152,13 +171,25 @@ static PetscErrorCode SetUpBatch(RmModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Multiplicative mode: α(u) of the effective input u + input·1, pushed into the low-rank W. */
-static PetscErrorCode ApplyInput(RmModel model)
+/* Multiplicative mode: α(u) of the effective input u + input·1, pushed into the low-rank W
+   (or, for the §7 rate variant, into its own operator: input.c). */
+PetscErrorCode RmModelApplyInput_Private(RmModel model)
 {
   RmLowRankSetInputFn setinput = NULL;
   Vec                 u;
 
   PetscFunctionBeginUser;
+  if (model->input_rate) { /* §7 rate variant: α(u) (multiplicative) or α = 1 (additive), zero diagonal */
+    PetscCheck(model->irate, model->comm, PETSC_ERR_ORDER, "-input_variant rate: call RmModelSetInputMemories() before integrating");
+    PetscCall(MatCreateVecs(model->W, &u, NULL));
+    if (model->uvec) PetscCall(VecCopy(model->uvec, u));
+    else PetscCall(VecSet(u, 0.0));
+    PetscCall(VecShift(u, model->input));
+    PetscCall(RmInputRateSetInput_Private(model, u));
+    PetscCall(VecDestroy(&u));
+    PetscCall(VecSet(model->wdiag, 0.0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (model->input_mode != RM_INPUT_MULTIPLICATIVE) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscObjectQueryFunction((PetscObject)model->W, "RmLowRankSetInput_C", &setinput));
   PetscCheck(setinput, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs -design hebbian -storage lowrank");
@@ -177,13 +208,14 @@ PetscErrorCode RmModelSetInputVector(RmModel model, Vec u)
 {
   PetscFunctionBeginUser;
   PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() before RmModelSetInputVector()");
-  PetscCheck(model->kind == RM_MODEL_VOLTAGE, model->comm, PETSC_ERR_ARG_INCOMP, "vector inputs need the Hopfield voltage model (-design hebbian)");
+  PetscCheck(model->kind == RM_MODEL_VOLTAGE || model->input_rate, model->comm, PETSC_ERR_ARG_INCOMP,
+             "vector inputs need the Hopfield voltage model (-design hebbian) or -input_variant rate");
   PetscCheck(model->batch == 1, model->comm, PETSC_ERR_ARG_INCOMP, "vector inputs need batch 1");
   if (u) {
     if (!model->uvec) PetscCall(MatCreateVecs(model->W, &model->uvec, NULL));
     PetscCall(VecCopy(u, model->uvec));
   } else PetscCall(VecDestroy(&model->uvec));
-  if (model->setup_called) PetscCall(ApplyInput(model));
+  if (model->setup_called) PetscCall(RmModelApplyInput_Private(model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -222,7 +254,7 @@ PetscErrorCode RmModelSetUp(RmModel model)
     else PetscCall(VecSet(model->wdiag, 0.0));
   }
   model->setup_called = PETSC_TRUE;
-  if (model->input_mode == RM_INPUT_MULTIPLICATIVE) PetscCall(ApplyInput(model));
+  if ((model->input_mode == RM_INPUT_MULTIPLICATIVE && !model->input_rate) || model->irate) PetscCall(RmModelApplyInput_Private(model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -232,6 +264,7 @@ PetscErrorCode RmModelView(RmModel model, PetscViewer viewer)
   PetscCall(PetscViewerASCIIPrintf(viewer, "Model: %s, activation %s (gain %g, threshold %g), tau %g, input %g\n", RmModelKinds[model->kind],
                                    RmActivationTypes[model->act.type], (double)model->act.gain, (double)model->act.threshold, (double)model->tau,
                                    (double)model->input));
+  if (model->input_rate) PetscCall(PetscViewerASCIIPrintf(viewer, "  firing-rate input variant of model.md §7 (-input_variant rate)\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -251,6 +284,7 @@ PetscErrorCode RmModelDestroy(RmModel *model)
   PetscCall(VecDestroy(&(*model)->wdiag));
   PetscCall(VecDestroy(&(*model)->uvec));
   PetscCall(RmModelDestroy_EI(*model));
+  PetscCall(RmInputRateDestroy_Private(*model));
   PetscCall(PetscFree(*model));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -362,7 +396,8 @@ static PetscErrorCode WeightProduct(RmModel model, Vec x, Vec y)
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.syn_mult, 0, 0, 0, 0));
   model->products++;
-  if (model->batch == 1) PetscCall(MatMult(model->W, x, y));
+  if (model->irate) PetscCall(RmInputRateMult_Private(model, x, y)); /* §7 rate variant: W(u), never formed */
+  else if (model->batch == 1) PetscCall(MatMult(model->W, x, y));
   else PetscCall(BlockProduct(model, x, y));
   PetscCall(PetscLogEventEnd(RM_EVENTS.syn_mult, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -383,15 +418,18 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
     PetscCall(PetscLogEventEnd(RM_EVENTS.rhs, 0, 0, 0, 0));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  PetscCheck(!model->input_rate || model->irate, model->comm, PETSC_ERR_ORDER, "-input_variant rate: call RmModelSetInputMemories() first");
   PetscCall(PetscLogEventBegin(RM_EVENTS.rhs, 0, 0, 0, 0));
   PetscCall(VecGetLocalSize(x, &nloc));
   if (model->uvec) PetscCall(VecGetArrayRead(model->uvec, &uv));
   if (model->kind == RM_MODEL_RATE) {
     PetscCall(WeightProduct(model, x, model->h));
+    if (model->input_rate && model->input_mode == RM_INPUT_ADDITIVE && model->uvec) PetscCall(VecAXPY(model->h, 1.0, model->uvec)); /* §7 rate variant, classic: Φ(W₀x + u) */
     PetscCall(VecGetArrayRead(x, &xa));
     PetscCall(VecGetArrayRead(model->h, &ha));
     PetscCall(VecGetArrayWrite(f, &fa));
-    RmActivationEvalArray(&act, nloc, ha, u, fa); /* fa = φ(W x + u), then the leak */
+    /* fa = φ(W x + u), then the leak; the multiplicative §7 rate variant has its input in W(u) only */
+    RmActivationEvalArray(&act, nloc, ha, model->input_rate && model->input_mode == RM_INPUT_MULTIPLICATIVE ? 0.0 : u, fa);
     for (PetscInt i = 0; i < nloc; i++) fa[i] = itau * (-xa[i] + fa[i]);
   } else {
     PetscScalar *pa;
@@ -457,8 +495,12 @@ PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x)
   if (model->kind == RM_MODEL_RATE) PetscCall(WeightProduct(model, x, model->h)); /* φ'(W x + u) */
   PetscCall(VecGetArrayRead(model->kind == RM_MODEL_RATE ? model->h : x, &src));
   PetscCall(VecGetArrayWrite(model->dphi, &d));
-  const PetscReal shift = model->kind == RM_MODEL_RATE ? model->input : 0.0;
-  for (PetscInt i = 0; i < nloc; i++) d[i] = RmActivationDerivative(&model->act, src[i] + shift);
+  const PetscBool    mult_rate = (PetscBool)(model->input_rate && model->input_mode == RM_INPUT_MULTIPLICATIVE);
+  const PetscReal    shift     = model->kind == RM_MODEL_RATE && !mult_rate ? model->input : 0.0;
+  const PetscScalar *uv        = NULL; /* §7 rate variant, classic form: φ'(W₀x + u) */
+  if (model->kind == RM_MODEL_RATE && model->input_rate && !mult_rate && model->uvec) PetscCall(VecGetArrayRead(model->uvec, &uv));
+  for (PetscInt i = 0; i < nloc; i++) d[i] = RmActivationDerivative(&model->act, src[i] + shift + (uv ? uv[i] : 0.0));
+  if (uv) PetscCall(VecRestoreArrayRead(model->uvec, &uv));
   PetscCall(VecRestoreArrayWrite(model->dphi, &d));
   PetscCall(VecRestoreArrayRead(model->kind == RM_MODEL_RATE ? model->h : x, &src));
   PetscCall(SingleDiagonal(model));
@@ -571,10 +613,11 @@ PetscErrorCode RmModelReadout(RmModel model, Vec x, Vec r)
     PetscCall(RmModelNeuronsFromState_EI(model, x, r));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  if (model->kind == RM_MODEL_RATE) {
+  if (model->kind == RM_MODEL_RATE && !model->input_rate) {
     PetscCall(VecCopy(x, r));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  /* voltage form: tanh(δ y); §7 rate variant: Φ(x), the authors' readout for overlaps */
   PetscCall(VecGetLocalSize(x, &nloc));
   PetscCall(VecGetArrayRead(x, &xa));
   PetscCall(VecGetArrayWrite(r, &ra));

@@ -3,6 +3,7 @@
 #include <ratemem/dynamics.h>
 
 typedef struct _n_RmEI RmEI;
+typedef struct _n_RmInputRate RmInputRate;
 
 struct _p_RmModel {
   MPI_Comm     comm;
@@ -30,6 +31,9 @@ struct _p_RmModel {
   Vec          uvec;   /* vector input (one column), or NULL */
   const PetscReal *alpha; /* α_μ(u), multiplicative mode (owned by W) */
   PetscInt     P;      /* length of alpha */
+  /* Firing-rate variant of §7 (-input_variant rate; input.c): W(u) from the memories' packed bits */
+  PetscBool    input_rate;
+  RmInputRate *irate;
 };
 
 PETSC_INTERN PetscErrorCode RmModelSetUp_EI(RmModel model);
@@ -39,3 +43,8 @@ PETSC_INTERN PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f)
 PETSC_INTERN PetscErrorCode RmModelJacobianMult_EI(RmModel model, Vec v, Vec Jv);
 PETSC_INTERN PetscErrorCode RmModelStateFromNeurons_EI(RmModel model, Vec xn, Vec x);
 PETSC_INTERN PetscErrorCode RmModelNeuronsFromState_EI(RmModel model, Vec x, Vec xn);
+/* Firing-rate variant of model.md §7 (input.c). */
+PETSC_INTERN PetscErrorCode RmInputRateMult_Private(RmModel model, Vec x, Vec y);
+PETSC_INTERN PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u);
+PETSC_INTERN PetscErrorCode RmInputRateDestroy_Private(RmModel model);
+PETSC_INTERN PetscErrorCode RmModelApplyInput_Private(RmModel model);

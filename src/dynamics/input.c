@@ -1,8 +1,12 @@
-/* Vector inputs and input schedules (model.md §7): see include/ratemem/input.h for the syntax. */
+/* Vector inputs and input schedules (model.md §7): see include/ratemem/input.h for the syntax.
+   Also: inputs read from HDF5 (-input_file), and the firing-rate variant of §7 (-input_variant rate). */
 #include <ctype.h>
+#include <hdf5.h>
 #include <ratemem/input.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dynamicsimpl.h"
+#include "../synapses/lowrank.h"
 
 /* One ITEM:DURATION (item is modified in place). */
 static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, PetscInt P, RmPresentation *pr)
@@ -21,7 +25,14 @@ static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, Petsc
   PetscCheck(dur > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be > 0, got %g", index, item, dur);
   pr->duration = dur;
   pr->memory   = -1;
-  if (!strncmp(item, "dominant", 8)) {
+  pr->row      = -1;
+  if (!strncmp(item, "file", 4) && item[4]) {
+    long r = strtol(item + 4, &end, 10);
+    PetscCheck(end != item + 4 && *end == 0 && r >= 0, comm, PETSC_ERR_ARG_WRONG,
+               "input schedule item %" PetscInt_FMT " '%s': expected fileK with K a row of the input file (0-based)", index, item);
+    pr->kind = RM_PRESENT_FILE;
+    pr->row  = (PetscInt)r;
+  } else if (!strncmp(item, "dominant", 8)) {
     long m = strtol(item + 8, &end, 10);
     PetscCheck(end != item + 8 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': expected dominantJ with J a memory index",
                index, item);
@@ -34,7 +45,7 @@ static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, Petsc
     if (ok) pr->kind = RM_PRESENT_WEIGHTS;
     else {
       PetscCall(PetscStrcmp(item, "off", &ok));
-      PetscCheck(ok, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT ": unknown input '%s' (use dominantJ, weights or off)", index, item);
+      PetscCheck(ok, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT ": unknown input '%s' (use dominantJ, weights, off or fileK)", index, item);
       pr->kind = RM_PRESENT_OFF;
     }
   }
@@ -52,7 +63,10 @@ PetscErrorCode RmScheduleParse(MPI_Comm comm, const char *spec, PetscInt P, RmSc
   for (const char *p = spec; *p; p++) cap += *p == ',';
   PetscCall(PetscStrallocpy(spec, &buf));
   PetscCall(PetscCalloc1(cap, &sched->items));
-  sched->count = 0;
+  sched->count     = 0;
+  sched->file_rows = 0; /* no input file yet (RmScheduleSetInputFile): sched may be uninitialised */
+  sched->file_nloc = 0;
+  sched->file_data = NULL;
   for (item = strtok_r(buf, ",", &save); item && !ierr; item = strtok_r(NULL, ",", &save)) {
     ierr = ParseItem(comm, item, sched->count, P, &sched->items[sched->count]);
     if (!ierr) sched->count++;
@@ -73,7 +87,10 @@ PetscErrorCode RmScheduleDestroy(RmSchedule *sched)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscFree(sched->items));
-  sched->count = 0;
+  PetscCall(PetscFree(sched->file_data));
+  sched->count     = 0;
+  sched->file_rows = 0;
+  sched->file_nloc = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -90,6 +107,7 @@ PetscErrorCode RmScheduleGetWeights(MPI_Comm comm, const RmSchedule *sched, Pets
   PetscFunctionBeginUser;
   switch (pr->kind) {
   case RM_PRESENT_OFF:
+  case RM_PRESENT_FILE: /* weights of a file row: see RmScheduleGetInput */
     for (PetscInt mu = 0; mu < P; mu++) c[mu] = 0;
     break;
   case RM_PRESENT_WEIGHTS:
@@ -118,15 +136,17 @@ PetscErrorCode RmInputBuildVector(RmMemories mem, const PetscReal *c, Vec u)
   const uint64_t *words;
   PetscInt        wpp, P, rstart, rend;
   PetscScalar    *ua;
+  RmEncoding      enc;
 
   PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetEncoding(mem, &enc));
   PetscCall(RmMemoriesGetSizes(mem, NULL, &P));
   PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
   PetscCall(RmMemoriesGetLocalPacked(mem, &words, &wpp));
   PetscCall(VecGetArrayWrite(u, &ua));
   for (PetscInt i = 0; i < rend - rstart; i++) {
     PetscReal s = 0;
-    for (PetscInt mu = 0; mu < P; mu++) s += RmPackedBit(words, wpp, mu, i) ? c[mu] : -c[mu];
+    for (PetscInt mu = 0; mu < P; mu++) s += RmPackedBit(words, wpp, mu, i) ? c[mu] : (enc == RM_ENCODING_SPIN ? -c[mu] : 0.0);
     ua[i] = s;
   }
   PetscCall(VecRestoreArrayWrite(u, &ua));
@@ -138,34 +158,437 @@ PetscErrorCode RmInputOverlaps(RmMemories mem, Vec r, PetscReal *m)
   const uint64_t    *words;
   const PetscScalar *ra;
   PetscInt           wpp, P, n, rstart, rend;
-  PetscReal         *loc;
+  PetscReal         *loc, *sum;
   MPI_Comm           comm;
+  RmEncoding         enc;
+  PetscMPIInt        len;
 
   PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetEncoding(mem, &enc));
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
   PetscCall(RmMemoriesGetComm(mem, &comm));
   PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
   PetscCall(RmMemoriesGetLocalPacked(mem, &words, &wpp));
-  PetscCall(PetscCalloc1(P, &loc));
+  PetscCall(PetscCalloc2(2 * P, &loc, 2 * P, &sum));
   PetscCall(VecGetArrayRead(r, &ra));
   for (PetscInt mu = 0; mu < P; mu++)
-    for (PetscInt i = 0; i < rend - rstart; i++) loc[mu] += RmPackedBit(words, wpp, mu, i) ? ra[i] : -ra[i];
+    for (PetscInt i = 0; i < rend - rstart; i++) {
+      PetscBool on = (PetscBool)RmPackedBit(words, wpp, mu, i);
+      loc[mu] += on ? ra[i] : (enc == RM_ENCODING_SPIN ? -ra[i] : 0.0);
+      loc[P + mu] += on; /* |ξ^μ| for {0,1} memories */
+    }
   PetscCall(VecRestoreArrayRead(r, &ra));
-  PetscCallMPI(MPI_Allreduce(loc, m, (PetscMPIInt)P, MPIU_REAL, MPI_SUM, comm));
-  for (PetscInt mu = 0; mu < P; mu++) m[mu] = PetscAbsReal(m[mu]) / n;
-  PetscCall(PetscFree(loc));
+  len = (PetscMPIInt)(enc == RM_ENCODING_SPIN ? P : 2 * P);
+  PetscCallMPI(MPI_Allreduce(loc, sum, len, MPIU_REAL, MPI_SUM, comm));
+  /* ±1: |ξᵀr|/N; {0,1}: ξᵀr/|ξ^μ|, the fraction of the memory's neurons on (the authors' ξᵀr/(Nq) times Nq/|ξ^μ|) */
+  for (PetscInt mu = 0; mu < P; mu++) m[mu] = enc == RM_ENCODING_SPIN ? PetscAbsReal(sum[mu]) / n : (sum[P + mu] > 0 ? sum[mu] / sum[P + mu] : 0.0);
+  PetscCall(PetscFree2(loc, sum));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode RmInputInitialState(RmMemories mem, uint64_t seed, Vec y)
 {
-  PetscInt     rstart, rend;
-  PetscScalar *ya;
+  PetscInt        rstart, rend, wpp;
+  PetscScalar    *ya;
+  RmEncoding      enc;
+  const uint64_t *words;
 
   PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetEncoding(mem, &enc));
   PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
+  PetscCall(RmMemoriesGetLocalPacked(mem, &words, &wpp));
   PetscCall(VecGetArrayWrite(y, &ya));
-  for (PetscInt i = rstart; i < rend; i++) ya[i - rstart] = RmRandomNormal(seed, RM_STREAM_INPUT, (uint64_t)1 << 40, (uint64_t)i);
+  if (enc == RM_ENCODING_SPIN)
+    for (PetscInt i = rstart; i < rend; i++) ya[i - rstart] = RmRandomNormal(seed, RM_STREAM_INPUT, (uint64_t)1 << 40, (uint64_t)i);
+  else /* the authors' firing-rate variant: memory 0 with each active neuron kept with probability 1/2 */
+    for (PetscInt i = rstart; i < rend; i++)
+      ya[i - rstart] = RmPackedBit(words, wpp, 0, i - rstart) && RmRandomUniform(seed, RM_STREAM_INPUT, ((uint64_t)1 << 40) + 1, (uint64_t)i) < 0.5 ? 1.0 : 0.0;
   PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ------------------------------------------------------------------ inputs from HDF5 (-input_file) */
+#define RmCallHDF5(comm, call, ...) \
+  do { \
+    if (PetscUnlikely((call) < 0)) SETERRQ(comm, PETSC_ERR_FILE_READ, __VA_ARGS__); \
+  } while (0)
+
+/* The "durations" attribute of the dataset: S numbers, or one for every row. */
+static PetscErrorCode ReadDurations(MPI_Comm comm, const char *path, const char *dataset, hid_t dset, PetscInt S, PetscReal *dur)
+{
+  hid_t    attr, space;
+  hssize_t npts;
+  herr_t   st;
+
+  PetscFunctionBeginUser;
+  PetscCheck(H5Aexists(dset, "durations") > 0, comm, PETSC_ERR_FILE_UNEXPECTED,
+             "input file %s: dataset /%s has no attribute 'durations'; give the durations with -input_schedule file0:T,file1:T,...", path, dataset);
+  attr  = H5Aopen(dset, "durations", H5P_DEFAULT);
+  space = H5Aget_space(attr);
+  npts  = H5Sget_simple_extent_npoints(space);
+  H5Sclose(space);
+  if (npts != 1 && npts != S) {
+    H5Aclose(attr);
+    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: attribute 'durations' of /%s has %lld values, expected %" PetscInt_FMT " (one per row) or 1",
+            path, dataset, (long long)npts, S);
+  }
+  st = H5Aread(attr, H5T_NATIVE_DOUBLE, dur);
+  H5Aclose(attr);
+  RmCallHDF5(comm, st, "input file %s: cannot read attribute 'durations' of /%s as numbers", path, dataset);
+  if (npts == 1)
+    for (PetscInt k = 1; k < S; k++) dur[k] = dur[0];
+  for (PetscInt k = 0; k < S; k++)
+    PetscCheck(PetscIsNormalReal(dur[k]) && dur[k] > 0, comm, PETSC_ERR_FILE_UNEXPECTED,
+               "input file %s: duration %" PetscInt_FMT " in attribute 'durations' of /%s must be a finite number > 0, got %g", path, k, dataset, (double)dur[k]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmScheduleSetInputFile(RmMemories mem, const char *path, const char *dataset, RmSchedule *sched)
+{
+  MPI_Comm   comm;
+  PetscBool  exists;
+  hid_t      fapl, file, dset, space, type, fspace, mspace, dxpl;
+  hsize_t    dims[2] = {0, 0}, start[2], count[2];
+  int        ndims;
+  H5T_class_t cls;
+  PetscInt   n, rstart, rend, nloc, S, used = 0;
+  PetscInt64 bad = 0, badsum;
+  PetscReal *dur = NULL;
+  herr_t     st;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetComm(mem, &comm));
+  PetscCall(RmMemoriesGetSizes(mem, &n, NULL));
+  PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
+  nloc = rend - rstart;
+  PetscCheck(path && path[0], comm, PETSC_ERR_ARG_WRONG, "-input_file needs a file name");
+  PetscCheck(dataset && dataset[0], comm, PETSC_ERR_ARG_WRONG, "-input_dataset needs a dataset name");
+  PetscCall(RmFileExists(comm, path, &exists));
+  PetscCheck(exists, comm, PETSC_ERR_FILE_OPEN, "input file %s does not exist or cannot be read", path);
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  PetscCheck(file >= 0, comm, PETSC_ERR_FILE_OPEN, "input file %s is not an HDF5 file", path);
+  if (H5Lexists(file, dataset, H5P_DEFAULT) <= 0 || H5Oexists_by_name(file, dataset, H5P_DEFAULT) <= 0) {
+    H5Fclose(file);
+    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s has no dataset /%s (set -input_dataset)", path, dataset);
+  }
+  dset = H5Dopen2(file, dataset, H5P_DEFAULT);
+  if (dset < 0) {
+    H5Fclose(file);
+    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s is not a dataset", path, dataset);
+  }
+  space = H5Dget_space(dset);
+  ndims = H5Sget_simple_extent_ndims(space);
+  if (ndims == 1 || ndims == 2) H5Sget_simple_extent_dims(space, dims, NULL);
+  H5Sclose(space);
+  type = H5Dget_type(dset);
+  cls  = H5Tget_class(type);
+  H5Tclose(type);
+  {
+    hsize_t cols = ndims == 2 ? dims[1] : dims[0];
+    if ((ndims != 1 && ndims != 2) || cols != (hsize_t)n || (cls != H5T_FLOAT && cls != H5T_INTEGER) || (ndims == 2 && dims[0] == 0)) {
+      H5Dclose(dset);
+      H5Fclose(file);
+      PetscCheck(ndims == 1 || ndims == 2, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s must have shape (S, n) or (n,), got a %d-D dataset", path,
+                 dataset, ndims);
+      PetscCheck(cls == H5T_FLOAT || cls == H5T_INTEGER, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s must hold numbers (float or integer)", path,
+                 dataset);
+      PetscCheck(ndims != 2 || dims[0] > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s has no rows", path, dataset);
+      SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s has %llu entries per row, the network has n = %" PetscInt_FMT " neurons", path, dataset,
+              (unsigned long long)cols, n);
+    }
+  }
+  S = ndims == 2 ? (PetscInt)dims[0] : 1;
+  PetscCall(PetscFree(sched->file_data));
+  PetscCall(PetscMalloc1(S * nloc + 1, &sched->file_data));
+  /* Every rank reads its own neurons of every row: one collective hyperslab read. */
+  fspace = H5Dget_space(dset);
+  start[0] = 0;
+  count[0] = (hsize_t)S;
+  start[1] = (hsize_t)rstart;
+  count[1] = (hsize_t)nloc;
+  if (ndims == 2) H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
+  else H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start + 1, NULL, count + 1, NULL);
+  mspace = ndims == 2 ? H5Screate_simple(2, count, NULL) : H5Screate_simple(1, count + 1, NULL);
+  if (nloc == 0) {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+  st = H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, sched->file_data);
+  H5Pclose(dxpl);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  if (st >= 0 && !sched->count) { /* no -input_schedule: the rows in order, durations from the attribute */
+    PetscErrorCode ierr;
+    PetscCall(PetscMalloc1(S, &dur));
+    ierr = ReadDurations(comm, path, dataset, dset, S, dur);
+    if (ierr) {
+      PetscCall(PetscFree(dur));
+      H5Dclose(dset);
+      H5Fclose(file);
+      PetscCall(ierr);
+    }
+  }
+  H5Dclose(dset);
+  H5Fclose(file);
+  if (st < 0) PetscCall(PetscFree(dur));
+  RmCallHDF5(comm, st, "input file %s: reading /%s failed", path, dataset);
+  for (PetscInt k = 0; k < S * nloc; k++) bad += !PetscIsNormalReal(sched->file_data[k]) && sched->file_data[k] != 0.0;
+  PetscCallMPI(MPI_Allreduce(&bad, &badsum, 1, MPIU_INT64, MPI_SUM, comm));
+  if (badsum) PetscCall(PetscFree(dur));
+  PetscCheck(!badsum, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s has %" PetscInt64_FMT " entries that are NaN or Inf", path, dataset, badsum);
+  sched->file_rows = S;
+  sched->file_nloc = nloc;
+  if (dur) {
+    PetscCall(PetscFree(sched->items));
+    PetscCall(PetscCalloc1(S, &sched->items));
+    for (PetscInt k = 0; k < S; k++) sched->items[k] = (RmPresentation){RM_PRESENT_FILE, -1, dur[k], k};
+    sched->count = S;
+    PetscCall(PetscFree(dur));
+  }
+  for (PetscInt k = 0; k < sched->count; k++) {
+    const RmPresentation *pr = &sched->items[k];
+    if (pr->kind != RM_PRESENT_FILE) continue;
+    used++;
+    PetscCheck(pr->row < S, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " 'file%" PetscInt_FMT "': input file %s has %" PetscInt_FMT " row%s (0..%" PetscInt_FMT ")",
+               k, pr->row, path, S, S > 1 ? "s" : "", S - 1);
+  }
+  PetscCheck(used, comm, PETSC_ERR_ARG_INCOMP, "-input_file %s is not used: -input_schedule has no fileK item", path);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* (ξ^μ − q̄)ᵀu/(N s): the input's projection on each memory (q̄ = q, s = q for {0,1}; q̄ = 0, s = 1 for ±1). */
+static PetscErrorCode Projections(RmMemories mem, Vec u, PetscReal *c)
+{
+  const uint64_t    *words;
+  const PetscScalar *ua;
+  PetscInt           wpp, P, n, rstart, rend;
+  PetscReal         *loc, q = 0;
+  MPI_Comm           comm;
+  RmEncoding         enc;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetEncoding(mem, &enc));
+  if (enc == RM_ENCODING_BINARY) PetscCall(RmMemoriesGetCoding(mem, &q));
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmMemoriesGetComm(mem, &comm));
+  PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
+  PetscCall(RmMemoriesGetLocalPacked(mem, &words, &wpp));
+  PetscCall(PetscCalloc1(P + 1, &loc));
+  PetscCall(VecGetArrayRead(u, &ua));
+  for (PetscInt i = 0; i < rend - rstart; i++) {
+    loc[P] += ua[i];
+    for (PetscInt mu = 0; mu < P; mu++) loc[mu] += RmPackedBit(words, wpp, mu, i) ? ua[i] : (enc == RM_ENCODING_SPIN ? -ua[i] : 0.0);
+  }
+  PetscCall(VecRestoreArrayRead(u, &ua));
+  PetscCallMPI(MPI_Allreduce(loc, c, (PetscMPIInt)P, MPIU_REAL, MPI_SUM, comm));
+  if (enc == RM_ENCODING_BINARY) {
+    PetscReal S;
+    PetscCallMPI(MPI_Allreduce(&loc[P], &S, 1, MPIU_REAL, MPI_SUM, comm));
+    for (PetscInt mu = 0; mu < P; mu++) c[mu] = (c[mu] - q * S) / (n * q);
+  } else
+    for (PetscInt mu = 0; mu < P; mu++) c[mu] /= n;
+  PetscCall(PetscFree(loc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmScheduleGetInput(RmMemories mem, const RmSchedule *sched, PetscInt k, uint64_t seed, const PetscReal *weights, PetscInt nweights, Vec u,
+                                  PetscReal *c)
+{
+  const RmPresentation *pr = &sched->items[k];
+  MPI_Comm              comm;
+  PetscInt              n, P;
+  RmEncoding            enc;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetComm(mem, &comm));
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmMemoriesGetEncoding(mem, &enc));
+  if (pr->kind == RM_PRESENT_FILE) {
+    PetscScalar *ua;
+    PetscCheck(sched->file_data, comm, PETSC_ERR_ARG_INCOMP, "input schedule item %" PetscInt_FMT " 'file%" PetscInt_FMT "' needs -input_file", k, pr->row);
+    PetscCheck(pr->row < sched->file_rows, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT ": the input file has no row %" PetscInt_FMT, k,
+               pr->row);
+    PetscCall(VecGetArrayWrite(u, &ua));
+    PetscCall(PetscArraycpy(ua, sched->file_data + pr->row * sched->file_nloc, sched->file_nloc));
+    PetscCall(VecRestoreArrayWrite(u, &ua));
+    PetscCall(Projections(mem, u, c));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (pr->kind == RM_PRESENT_DOMINANT && enc == RM_ENCODING_BINARY) /* the firing-rate variant's draw (authors' code) */
+    for (PetscInt mu = 0; mu < P; mu++) c[mu] = mu == pr->memory ? Uniform(seed, k, mu, 9.0, 10.0) : Uniform(seed, k, mu, 0.5, 1.5);
+  else PetscCall(RmScheduleGetWeights(comm, sched, k, P, n, seed, weights, nweights, c));
+  PetscCall(RmInputBuildVector(mem, c, u));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmScheduleGetItemName(const RmSchedule *sched, PetscInt k, char *name, size_t len)
+{
+  const RmPresentation *pr = &sched->items[k];
+
+  PetscFunctionBeginUser;
+  switch (pr->kind) {
+  case RM_PRESENT_DOMINANT:
+    PetscCall(PetscSNPrintf(name, len, "dominant%" PetscInt_FMT, pr->memory));
+    break;
+  case RM_PRESENT_FILE:
+    PetscCall(PetscSNPrintf(name, len, "file%" PetscInt_FMT, pr->row));
+    break;
+  default:
+    PetscCall(PetscSNPrintf(name, len, "%s", pr->kind == RM_PRESENT_WEIGHTS ? "weights" : "off"));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ------------------------------------------------- firing-rate variant of model.md §7 (-input_variant rate)
+   W(u) = s (Ξ − p) diag(α) (Ξ − p)ᵀ + g 11ᵀ − diag(D), D_i = s Σ_μ α_μ (ξ_iμ − p)² + g (zero diagonal);
+   multiplicative: s = 1.25/(N p(1−p)), g = −1/(N p), α_μ = (ξ^μ − p)ᵀu/(N p);
+   additive (classic): s = 1/(N p(1−p)), g = 0, α = 1.
+   W(u) x = Σ_μ c_μ ξ^μ − p Σ_μ c_μ 1 + g (1ᵀx) 1 − D ⊙ x with c_μ = s α_μ (ξ^μᵀx − p 1ᵀx): the masked
+   sums of the low-rank kernels on the memories' own packed bits, one MPI_Allreduce of P+1 numbers. */
+struct _n_RmInputRate {
+  RmLowRank    lr;    /* kernels' view of the packed memories: κ = 1, d = 0 */
+  PetscInt     n;
+  PetscReal    p, s, g;
+  PetscReal   *alpha; /* P */
+  PetscScalar *D;     /* local diagonal to remove */
+  PetscReal   *t, *tsum, *coef;
+};
+
+PetscErrorCode RmModelSetInputMemories(RmModel model, RmMemories mem)
+{
+  RmInputRate    *ir;
+  const uint64_t *words;
+  PetscInt        wpp, n, P, rstart, rend, nloc;
+  RmEncoding      enc;
+
+  PetscFunctionBeginUser;
+  if (!model->input_rate) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(model->batch == 1, model->comm, PETSC_ERR_ARG_INCOMP, "-input_variant rate needs batch 1");
+  PetscCall(RmMemoriesGetEncoding(mem, &enc));
+  PetscCheck(enc == RM_ENCODING_BINARY, model->comm, PETSC_ERR_ARG_INCOMP, "-input_variant rate needs {0,1} memories (-design paper)");
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
+  PetscCall(RmMemoriesGetLocalPacked(mem, &words, &wpp));
+  nloc = rend - rstart;
+  if (model->W) {
+    PetscInt wl;
+    PetscCall(MatGetLocalSize(model->W, &wl, NULL));
+    PetscCheck(wl == nloc, model->comm, PETSC_ERR_ARG_SIZ, "memories and weights have different layouts (%" PetscInt_FMT " vs %" PetscInt_FMT " local neurons)", nloc, wl);
+  }
+  PetscCall(RmInputRateDestroy_Private(model));
+  PetscCall(PetscNew(&ir));
+  PetscCall(RmMemoriesGetCoding(mem, &ir->p));
+  PetscCheck(ir->p > 0 && ir->p < 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "-input_variant rate needs a coding level in (0,1), got %g", (double)ir->p);
+  ir->n        = n;
+  ir->lr.nloc  = nloc;
+  ir->lr.P     = P;
+  ir->lr.words = wpp;
+  ir->lr.bits  = (uint64_t *)words;
+  ir->lr.kappa = 1.0;
+  ir->lr.betap = ir->p;
+  ir->lr.s     = 1.0;
+  PetscCall(PetscCalloc1(P, &ir->alpha));
+  PetscCall(PetscCalloc1(nloc + 1, &ir->D));
+  PetscCall(PetscMalloc3(P + 1, &ir->t, P + 1, &ir->tsum, P, &ir->coef));
+  model->irate = ir;
+  if (model->setup_called) PetscCall(RmModelApplyInput_Private(model)); /* α of the current input, zero diagonal */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u)
+{
+  RmInputRate       *ir = model->irate;
+  const PetscInt     P  = ir->lr.P, nloc = ir->lr.nloc;
+  const PetscReal    p  = ir->p, N = (PetscReal)ir->n;
+  const PetscScalar *ua;
+
+  PetscFunctionBeginUser;
+  if (model->input_mode == RM_INPUT_MULTIPLICATIVE) {
+    PetscReal S;
+    PetscCall(VecGetArrayRead(u, &ua));
+    RmLowRankMaskedSums(&ir->lr, ua, ir->t);
+    S = 0;
+    for (PetscInt i = 0; i < nloc; i++) S += ua[i];
+    ir->t[P] = S;
+    PetscCall(VecRestoreArrayRead(u, &ua));
+    PetscCallMPI(MPI_Allreduce(ir->t, ir->tsum, (PetscMPIInt)(P + 1), MPIU_REAL, MPI_SUM, model->comm));
+    for (PetscInt mu = 0; mu < P; mu++) ir->alpha[mu] = (ir->tsum[mu] - p * ir->tsum[P]) / (N * p); /* α_μ = (ξ^μ − p)ᵀu/(N p) */
+    ir->s = 1.25 / (N * p * (1 - p));
+    ir->g = -1.0 / (N * p);
+  } else {
+    for (PetscInt mu = 0; mu < P; mu++) ir->alpha[mu] = 1.0;
+    ir->s = 1.0 / (N * p * (1 - p));
+    ir->g = 0.0;
+  }
+  for (PetscInt i = 0; i < nloc; i++) { /* the diagonal of the unzeroed W(u) */
+    PetscReal sum = 0;
+    for (PetscInt mu = 0; mu < P; mu++) {
+      PetscReal c = (PetscReal)RmPackedBit(ir->lr.bits, ir->lr.words, mu, i) - p;
+      sum += ir->alpha[mu] * c * c;
+    }
+    ir->D[i] = ir->s * sum + ir->g;
+  }
+  model->alpha = ir->alpha;
+  model->P     = P;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmInputRateMult_Private(RmModel model, Vec x, Vec y)
+{
+  RmInputRate       *ir = model->irate;
+  const PetscInt     P  = ir->lr.P, nloc = ir->lr.nloc;
+  const PetscScalar *xa;
+  PetscScalar       *ya;
+  PetscReal          S = 0, sum_c = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayRead(x, &xa));
+  RmLowRankMaskedSums(&ir->lr, xa, ir->t);
+  for (PetscInt i = 0; i < nloc; i++) S += xa[i];
+  ir->t[P] = S;
+  PetscCallMPI(MPI_Allreduce(ir->t, ir->tsum, (PetscMPIInt)(P + 1), MPIU_REAL, MPI_SUM, model->comm));
+  S = ir->tsum[P];
+  for (PetscInt mu = 0; mu < P; mu++) {
+    ir->coef[mu] = ir->s * ir->alpha[mu] * (ir->tsum[mu] - ir->p * S);
+    sum_c += ir->coef[mu];
+  }
+  PetscCall(VecGetArrayWrite(y, &ya));
+  RmLowRankExpand(&ir->lr, ir->coef, ir->g * S - ir->p * sum_c, xa, ya);
+  for (PetscInt i = 0; i < nloc; i++) ya[i] -= ir->D[i] * xa[i];
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscCall(PetscLogFlops(4.0 * P * nloc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmInputRateDestroy_Private(RmModel model)
+{
+  PetscFunctionBeginUser;
+  if (!model->irate) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree(model->irate->alpha));
+  PetscCall(PetscFree(model->irate->D));
+  PetscCall(PetscFree3(model->irate->t, model->irate->tsum, model->irate->coef));
+  PetscCall(PetscFree(model->irate));
+  model->alpha = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelGetInputVariant(RmModel model, PetscBool *rate)
+{
+  PetscFunctionBeginUser;
+  *rate = model->input_rate;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelAcceptsInputs(RmModel model, PetscBool *accepts)
+{
+  PetscFunctionBeginUser;
+  *accepts = (PetscBool)(model->kind == RM_MODEL_VOLTAGE || model->input_rate);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

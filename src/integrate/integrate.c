@@ -18,6 +18,7 @@ struct _p_RmIntegrator {
   PetscInt              max_steps, krylov_dim, monitor_every, max_order;
   PetscBool             stab_lim_det;
   PetscInt              pc; /* 0 none, 1 jacobi */
+  PetscReal             init_step, nonlin_conv_coef, eps_lin; /* -cvode_init_step, -cvode_nonlin_conv_coef, -cvode_eps_lin (0: CVODE's choice) */
   Vec                   pinv; /* 1/(1 − γ diag J) */
   PetscBool             monitor;
   RmIntegratorMonitorFn monitor_fn;
@@ -26,6 +27,19 @@ struct _p_RmIntegrator {
   void                 *step_ctx;
   PetscReal             sigma;      /* noise of the em integrator */
   PetscInt64            noise_seed, noise_step; /* the increments' key: global step counter across solves */
+  /* em: global unit numbering of the state (batch columns of [neurons | extra units such as E/I pools]),
+     so that each unit's increment is keyed by its global index whatever the partition */
+  PetscInt              em_batch, em_n, em_nloc, em_rstart, em_m, em_mloc, em_ustart;
+  /* Checkpoint and restart (RmIntegratorSetStepHook, RmIntegratorSetResume) */
+  RmIntegratorStepHookFn step_hook;
+  void                  *step_hook_ctx;
+  PetscBool              resume;      /* the next solve continues an interrupted one */
+  PetscReal              t_start;     /* its start time */
+  RmIntegratorStats      prior;       /* counts of the interrupted solve, added to the new ones */
+  RmIntegratorStats     *current;     /* the running solve's own counts (NULL outside a solve) */
+  PetscReal              t_now;       /* time of the last step boundary */
+  double                 wall0;       /* wall clock at the start of the running solve */
+  PetscInt64             products0;   /* weight products at the start of the running solve */
   /* CVODE state */
   SUNContext            sunctx;
   void                 *cvode;
@@ -84,6 +98,15 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
                             integ->max_order, &integ->max_order, NULL));
   PetscCall(PetscOptionsBool("-cvode_stab_lim_det", "CVODE BDF stability-limit detection (CVodeSetStabLimDet)", "RmIntegratorSetFromOptions",
                              integ->stab_lim_det, &integ->stab_lim_det, NULL));
+  PetscCall(PetscOptionsReal("-cvode_init_step", "First step of CVODE (CVodeSetInitStep; 0: CVODE's estimate)", "RmIntegratorSetFromOptions",
+                             integ->init_step, &integ->init_step, NULL));
+  PetscCall(PetscOptionsReal("-cvode_nonlin_conv_coef", "Newton convergence test coefficient (CVodeSetNonlinConvCoef; 0: CVODE default 0.1)",
+                             "RmIntegratorSetFromOptions", integ->nonlin_conv_coef, &integ->nonlin_conv_coef, NULL));
+  PetscCall(PetscOptionsReal("-cvode_eps_lin", "Krylov tolerance factor of the Newton solve (CVodeSetEpsLin; 0: CVODE default 0.05)",
+                             "RmIntegratorSetFromOptions", integ->eps_lin, &integ->eps_lin, NULL));
+  PetscCheck(integ->init_step >= 0 && integ->nonlin_conv_coef >= 0 && integ->eps_lin >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-cvode_init_step, -cvode_nonlin_conv_coef and -cvode_eps_lin must be >= 0, got %g, %g and %g", (double)integ->init_step,
+             (double)integ->nonlin_conv_coef, (double)integ->eps_lin);
   {
     const char *const pcs[] = {"none", "jacobi", "RmPC", "RM_PC_", NULL};
     PetscCall(PetscOptionsEList("-cvode_pc", "Preconditioner of the Newton-Krylov solve (BDF): none or jacobi (diagonal of I - gamma J)",
@@ -210,6 +233,8 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   RmCallCVODE(CVodeSStolerances(integ->cvode, integ->rtol, integ->atol));
   RmCallCVODE(CVodeSetMaxNumSteps(integ->cvode, integ->max_steps));
   if (integ->max_order) RmCallCVODE(CVodeSetMaxOrd(integ->cvode, (int)integ->max_order));
+  if (integ->init_step > 0) RmCallCVODE(CVodeSetInitStep(integ->cvode, integ->init_step));
+  if (integ->nonlin_conv_coef > 0) RmCallCVODE(CVodeSetNonlinConvCoef(integ->cvode, integ->nonlin_conv_coef));
   if (integ->type == RM_INTEGRATOR_BDF) {
     integ->ls = SUNLinSol_SPGMR(integ->y_nv, integ->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)integ->krylov_dim, integ->sunctx);
     PetscCheck(integ->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
@@ -220,6 +245,7 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
       RmCallCVODE(CVodeSetPreconditioner(integ->cvode, PrecSetupCallback, PrecSolveCallback));
     }
     if (integ->stab_lim_det) RmCallCVODE(CVodeSetStabLimDet(integ->cvode, SUNTRUE));
+    if (integ->eps_lin > 0) RmCallCVODE(CVodeSetEpsLin(integ->cvode, integ->eps_lin));
   } else {
     integ->nls = SUNNonlinSol_FixedPoint(integ->y_nv, 0, integ->sunctx);
     PetscCheck(integ->nls, integ->comm, PETSC_ERR_MEM, "SUNNonlinSol_FixedPoint failed");
@@ -238,15 +264,41 @@ PetscErrorCode RmIntegratorSetUp(RmIntegrator integ)
   PetscCall(RmModelCreateState(integ->model, &integ->y));
   PetscCall(VecDuplicate(integ->y, &integ->f));
   if (integ->type != RM_INTEGRATOR_EULER && integ->type != RM_INTEGRATOR_EM) PetscCall(SetUpCVODE(integ));
+  if (integ->type == RM_INTEGRATOR_EM) { /* the state's global unit numbering (see StepEM) */
+    Vec         xn;
+    PetscInt    nb, nlocb, start, yloc;
+    PetscMPIInt mloc, ustart, m;
+    PetscCall(RmModelGetBatch(integ->model, &integ->em_batch));
+    PetscCall(RmModelCreateNeuronVec(integ->model, &xn));
+    PetscCall(VecGetSize(xn, &nb));
+    PetscCall(VecGetLocalSize(xn, &nlocb));
+    PetscCall(VecGetOwnershipRange(xn, &start, NULL));
+    PetscCall(VecDestroy(&xn));
+    PetscCall(VecGetLocalSize(integ->y, &yloc));
+    integ->em_n      = nb / integ->em_batch;
+    integ->em_nloc   = nlocb / integ->em_batch;
+    integ->em_rstart = start / integ->em_batch;
+    mloc             = (PetscMPIInt)(yloc / integ->em_batch - integ->em_nloc);
+    PetscCallMPI(MPI_Scan(&mloc, &ustart, 1, MPI_INT, MPI_SUM, integ->comm));
+    PetscCallMPI(MPI_Allreduce(&mloc, &m, 1, MPI_INT, MPI_SUM, integ->comm));
+    integ->em_mloc   = mloc;
+    integ->em_ustart = ustart - mloc;
+    integ->em_m      = m;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode Monitor(RmIntegrator integ, PetscReal t, PetscInt64 steps, Vec x, PetscBool last)
+/* After every step (last: at the end of a solve). steps counts those of an interrupted solve too.
+   The step hook (checkpointing) runs at step boundaries only, and may ask to stop there. */
+static PetscErrorCode Monitor(RmIntegrator integ, PetscReal t, PetscInt64 steps, Vec x, PetscBool last, PetscBool *stop)
 {
   PetscFunctionBeginUser;
+  if (stop) *stop = PETSC_FALSE;
+  integ->t_now = t;
   if (integ->step_fn) PetscCall(integ->step_fn(integ->step_ctx, t, steps, x));
   if (integ->monitor && integ->monitor_fn && (last || steps % integ->monitor_every == 0))
     PetscCall(integ->monitor_fn(integ->monitor_ctx, t, steps, x));
+  if (!last && stop && integ->step_hook) PetscCall(integ->step_hook(integ->step_hook_ctx, t, steps, x, stop));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -269,12 +321,14 @@ void RmEulerMaruyamaStep(PetscInt nloc, PetscInt rstart, PetscScalar *y, const P
   for (PetscInt i = 0; i < nloc; i++) y[i] += h * f[i] + sh * RmRandomNormal(seed, RM_STREAM_NOISE, step, (uint64_t)(rstart + i));
 }
 
-/* y += h f + σ √h z, z keyed by the global step and the global unit index. */
+/* y += h f + σ √h z, z keyed by the global step and the global unit index: in column b of a batch,
+   neuron i is b(n + m) + i and extra unit k (E/I pools) b(n + m) + n + k, independent of the partition
+   (for one column of neurons this is the neuron's own index). */
 static PetscErrorCode StepEM(RmIntegrator integ, PetscReal h)
 {
   PetscScalar       *ya;
   const PetscScalar *fa;
-  PetscInt           rstart, nloc;
+  const PetscInt     L = integ->em_nloc + integ->em_mloc, N = integ->em_n + integ->em_m;
 
   PetscFunctionBeginUser;
   if (integ->sigma == 0) { /* the euler update, the same call: σ = 0 reproduces it bit for bit */
@@ -282,11 +336,15 @@ static PetscErrorCode StepEM(RmIntegrator integ, PetscReal h)
     integ->noise_step++;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(VecGetOwnershipRange(integ->y, &rstart, NULL));
-  PetscCall(VecGetLocalSize(integ->y, &nloc));
   PetscCall(VecGetArray(integ->y, &ya));
   PetscCall(VecGetArrayRead(integ->f, &fa));
-  RmEulerMaruyamaStep(nloc, rstart, ya, fa, h, integ->sigma, (uint64_t)integ->noise_seed, (uint64_t)integ->noise_step);
+  for (PetscInt b = 0; b < integ->em_batch; b++) {
+    RmEulerMaruyamaStep(integ->em_nloc, b * N + integ->em_rstart, ya + b * L, fa + b * L, h, integ->sigma, (uint64_t)integ->noise_seed,
+                        (uint64_t)integ->noise_step);
+    if (integ->em_mloc)
+      RmEulerMaruyamaStep(integ->em_mloc, b * N + integ->em_n + integ->em_ustart, ya + b * L + integ->em_nloc, fa + b * L + integ->em_nloc, h, integ->sigma,
+                          (uint64_t)integ->noise_seed, (uint64_t)integ->noise_step);
+  }
   PetscCall(VecRestoreArrayRead(integ->f, &fa));
   PetscCall(VecRestoreArray(integ->y, &ya));
   integ->noise_step++;
@@ -296,10 +354,11 @@ static PetscErrorCode StepEM(RmIntegrator integ, PetscReal h)
 /* Explicit Euler x_{k+1} = x_k + dt f(x_k): the baseline of peers. ‖f(x_k)‖∞ comes for free.
    Euler–Maruyama (em) runs the same loop with the noise increment; with σ > 0 it never stops at
    "convergence" (the path is stochastic) and runs to t_final. */
-static PetscErrorCode SolveEuler(RmIntegrator integ, RmIntegratorStats *st)
+static PetscErrorCode SolveEuler(RmIntegrator integ, PetscReal t0, PetscInt64 step0, RmIntegratorStats *st)
 {
-  PetscReal       t = 0, dt = integ->euler_dt, res;
+  PetscReal       t = t0, dt = integ->euler_dt, res; /* t0, step0: where an interrupted solve stopped (0, 0 for a new one) */
   const PetscBool em = (PetscBool)(integ->type == RM_INTEGRATOR_EM), stochastic = (PetscBool)(em && integ->sigma > 0);
+  PetscBool       stop;
 
   PetscFunctionBeginUser;
   for (;;) {
@@ -314,13 +373,17 @@ static PetscErrorCode SolveEuler(RmIntegrator integ, RmIntegratorStats *st)
       break;
     }
     if (t >= integ->t_final - 1e-12 * integ->t_final) break;
-    PetscCall(CheckStepBudget(integ, st->steps, t));
+    PetscCall(CheckStepBudget(integ, step0 + st->steps, t));
     PetscReal h = PetscMin(dt, integ->t_final - t);
     if (em) PetscCall(StepEM(integ, h));
     else PetscCall(VecAXPY(integ->y, h, integ->f));
     t += h;
     st->steps++;
-    PetscCall(Monitor(integ, t, st->steps, integ->y, PETSC_FALSE));
+    PetscCall(Monitor(integ, t, step0 + st->steps, integ->y, PETSC_FALSE, &stop));
+    if (stop) {
+      st->stopped = PETSC_TRUE;
+      break;
+    }
   }
   st->t_end = t;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -370,15 +433,16 @@ static PetscErrorCode GatherCVODEStats(RmIntegrator integ, RmIntegratorStats *st
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode SolveCVODE(RmIntegrator integ, RmIntegratorStats *st)
+static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 step0, RmIntegratorStats *st)
 {
-  realtype t = 0;
-  long     nst;
+  realtype  t = t0; /* t0, step0: where an interrupted solve stopped (0, 0 for a new one) */
+  long      nst;
+  PetscBool stop;
 
   PetscFunctionBeginUser;
   integ->callback_error   = 0;
   integ->cvode_message[0] = 0;
-  RmCallCVODE(CVodeReInit(integ->cvode, 0.0, integ->y_nv));
+  RmCallCVODE(CVodeReInit(integ->cvode, t0, integ->y_nv));
   RmCallCVODE(CVodeSetStopTime(integ->cvode, integ->t_final));
   for (;;) {
     int flag = CVode(integ->cvode, integ->t_final, integ->y_nv, &t, CV_ONE_STEP);
@@ -401,34 +465,109 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, RmIntegratorStats *st)
       st->converged = (PetscBool)(st->residual < integ->converge_tol);
       break;
     }
-    PetscCall(CheckStepBudget(integ, nst, t));
-    PetscCall(Monitor(integ, t, nst, integ->y, PETSC_FALSE));
+    PetscCall(CheckStepBudget(integ, step0 + nst, t));
+    PetscCall(Monitor(integ, t, step0 + nst, integ->y, PETSC_FALSE, &stop));
+    if (stop) {
+      st->stopped = PETSC_TRUE;
+      break;
+    }
   }
   st->t_end = t;
   PetscCall(GatherCVODEStats(integ, st));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* dst += the counts (not the times, residual or flags) of src. */
+static void AddCounts(RmIntegratorStats *dst, const RmIntegratorStats *src)
+{
+  dst->weight_products += src->weight_products;
+  dst->prec_setups += src->prec_setups;
+  dst->prec_solves += src->prec_solves;
+  dst->steps += src->steps;
+  dst->rhs_evals += src->rhs_evals;
+  dst->jtimes_evals += src->jtimes_evals;
+  dst->jac_setups += src->jac_setups;
+  dst->nonlin_iters += src->nonlin_iters;
+  dst->lin_iters += src->lin_iters;
+  dst->err_test_fails += src->err_test_fails;
+  dst->nonlin_conv_fails += src->nonlin_conv_fails;
+  dst->lin_conv_fails += src->lin_conv_fails;
+  dst->wall_time += src->wall_time;
+}
+
 PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *stats)
 {
-  RmIntegratorStats st = {0};
+  RmIntegratorStats st = {0}, prior = {0};
   double            t0 = RmWallTime();
   PetscInt64        products0, products1;
+  PetscReal         t_start = 0;
+  PetscErrorCode    ierr;
 
   PetscFunctionBeginUser;
+  if (integ->resume) { /* continue an interrupted solve (checkpoint restart) */
+    prior   = integ->prior;
+    t_start = integ->t_start;
+  }
+  integ->resume = PETSC_FALSE;
   PetscCall(RmModelGetProductCount(integ->model, &products0));
   PetscCall(RmIntegratorSetUp(integ));
   PetscCall(PetscLogEventBegin(RM_EVENTS.integrate, 0, 0, 0, 0));
   PetscCall(VecCopy(x, integ->y));
-  if (integ->type == RM_INTEGRATOR_EULER || integ->type == RM_INTEGRATOR_EM) PetscCall(SolveEuler(integ, &st));
-  else PetscCall(SolveCVODE(integ, &st));
+  integ->prior     = prior;
+  integ->current   = &st;
+  integ->wall0     = t0;
+  integ->products0 = products0;
+  integ->t_now     = t_start;
+  if (integ->type == RM_INTEGRATOR_EULER || integ->type == RM_INTEGRATOR_EM) ierr = SolveEuler(integ, t_start, prior.steps, &st);
+  else ierr = SolveCVODE(integ, t_start, prior.steps, &st);
+  integ->current = NULL;
+  PetscCall(ierr);
   PetscCall(VecCopy(integ->y, x));
-  PetscCall(Monitor(integ, st.t_end, st.steps, x, PETSC_TRUE));
+  PetscCall(Monitor(integ, st.t_end, prior.steps + st.steps, x, PETSC_TRUE, NULL));
   PetscCall(PetscLogEventEnd(RM_EVENTS.integrate, 0, 0, 0, 0));
   st.wall_time = RmWallTime() - t0;
   PetscCall(RmModelGetProductCount(integ->model, &products1));
   st.weight_products = products1 - products0;
-  *stats       = st;
+  AddCounts(&st, &prior);
+  *stats = st;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetStepHook(RmIntegrator integ, RmIntegratorStepHookFn fn, void *ctx)
+{
+  PetscFunctionBeginUser;
+  integ->step_hook     = fn;
+  integ->step_hook_ctx = ctx;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetProgress(RmIntegrator integ, RmIntegratorStats *stats)
+{
+  RmIntegratorStats st;
+  PetscInt64        products;
+
+  PetscFunctionBeginUser;
+  PetscCheck(integ->current, PETSC_COMM_SELF, PETSC_ERR_ORDER, "RmIntegratorGetProgress() is only available inside a step hook");
+  st = *integ->current; /* euler: its counts; CVODE: our convergence checks so far, CVODE's own counts follow */
+  if (integ->type != RM_INTEGRATOR_EULER && integ->type != RM_INTEGRATOR_EM) PetscCall(GatherCVODEStats(integ, &st));
+  st.t_end     = integ->t_now;
+  st.wall_time = RmWallTime() - integ->wall0;
+  PetscCall(RmModelGetProductCount(integ->model, &products));
+  st.weight_products = products - integ->products0;
+  AddCounts(&st, &integ->prior);
+  *stats = st;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetResume(RmIntegrator integ, PetscReal t, const RmIntegratorStats *prior)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(t >= 0 && t <= integ->t_final, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cannot resume at t = %g: outside [0, t_final = %g]", (double)t,
+             (double)integ->t_final);
+  integ->resume  = PETSC_TRUE;
+  integ->t_start = t;
+  integ->prior   = *prior;
+  integ->prior.stopped = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -20,7 +20,7 @@ struct _p_RmStability {
   PetscBool           setup_called;
   RmStabilityOperator op_requested, op;
   RmStabilityRefine   refine;
-  PetscInt            nev, max_it, newton_its;
+  PetscInt            nev, max_it, newton_its, dense_max;
   PetscReal           tol, eq_tol;
   /* the network (borrowed) */
   RmMemories   mem;
@@ -76,6 +76,7 @@ PetscErrorCode RmStabilityCreate(MPI_Comm comm, RmStability *stab)
   (*stab)->refine       = RM_STABILITY_REFINE_INTEGRATE;
   (*stab)->nev          = 4;
   (*stab)->max_it       = 1000;
+  (*stab)->dense_max    = 4000;
   (*stab)->tol          = 1e-10;
   (*stab)->eq_tol       = 1e-10;
   (*stab)->newton_its   = 10;
@@ -99,6 +100,8 @@ PetscErrorCode RmStabilitySetFromOptions(RmStability st)
                              "RmStabilitySetFromOptions", st->eq_tol, &st->eq_tol, NULL));
   PetscCall(PetscOptionsInt("-stability_newton_its", "Newton iterations of the equilibrium polish (0: none)", "RmStabilitySetFromOptions",
                             st->newton_its, &st->newton_its, NULL));
+  PetscCall(PetscOptionsInt("-stability_dense_max", "Largest state size for the dense LAPACK fallback when the Krylov eigensolver fails",
+                            "RmStabilitySetFromOptions", st->dense_max, &st->dense_max, NULL));
   PetscOptionsEnd();
   PetscCall(RmCheckFinite(st->comm, "stability_tol", st->tol));
   PetscCall(RmCheckFinite(st->comm, "stability_equilibrium_tol", st->eq_tol));
@@ -641,12 +644,79 @@ static PetscErrorCode LowRankAbscissa(RmStability st, Vec d, PetscReal *abscissa
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* EPSSolve with its error returned instead of raised, agreed over the communicator (the small dense
+   problems inside SLEPc's solvers are solved redundantly, so every rank fails alike). */
+static PetscErrorCode TrySolve(EPS eps, MPI_Comm comm, PetscErrorCode *ierr)
+{
+  PetscErrorCode e;
+  int            le, ge;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  e = EPSSolve(eps);
+  PetscCall(PetscPopErrorHandler());
+  le = (int)e;
+  PetscCallMPI(MPI_Allreduce(&le, &ge, 1, MPI_INT, MPI_MAX, comm));
+  *ierr = (PetscErrorCode)ge;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Fallback eigensolvers, for when the configured one fails. Seen: Krylov-Schur stopping in LAPACK
+   trexc (info = 1: "adjacent blocks too close to swap") at the E/I network with tau_I = tau_E and a
+   saturated activation (gain 20): there phi' ~ 0, so J = [[-I, 0], [C, -I]]/tau is defective (Jordan
+   blocks of -1/tau), every eigenvalue is -1/tau and the Schur reordering of the Ritz values is
+   ill-conditioned; whether it trips depends on rounding (it failed on 2 ranks, not on 1).
+   1. state size <= -stability_dense_max: a dense LAPACK solve of the same operator (EPSLAPACK, which
+      applies the shell to the unit vectors: ns products, ns^2 doubles);
+   2. otherwise: Krylov-Schur again from another (partition-independent random) initial vector with a
+      larger subspace. If that fails too, the error says so. */
+static PetscErrorCode FallbackSolve(RmStability st, Mat A, PetscBool hermitian, EPS *eps, PetscInt *kind)
+{
+  PetscErrorCode ierr;
+
+  PetscFunctionBeginUser;
+  PetscCall(EPSCreate(st->comm, eps));
+  PetscCall(EPSSetOperators(*eps, A, NULL));
+  PetscCall(EPSSetProblemType(*eps, hermitian ? EPS_HEP : EPS_NHEP));
+  PetscCall(EPSSetWhichEigenpairs(*eps, EPS_LARGEST_REAL));
+  PetscCall(EPSSetTolerances(*eps, st->tol, st->max_it));
+  if (st->ns <= st->dense_max) {
+    *kind = 1;
+    PetscCall(EPSSetType(*eps, EPSLAPACK));
+    PetscCall(EPSSetDimensions(*eps, st->nev, PETSC_DEFAULT, PETSC_DEFAULT));
+  } else {
+    Vec          v0;
+    PetscScalar *va;
+    PetscInt     rstart, rend;
+    *kind = 2;
+    PetscCall(EPSSetType(*eps, EPSKRYLOVSCHUR));
+    PetscCall(EPSSetDimensions(*eps, st->nev, PetscMax(2 * st->nev + 20, 40), PETSC_DEFAULT));
+    PetscCall(MatCreateVecs(A, &v0, NULL));
+    PetscCall(VecGetOwnershipRange(v0, &rstart, &rend));
+    PetscCall(VecGetArrayWrite(v0, &va));
+    for (PetscInt i = rstart; i < rend; i++) va[i - rstart] = RmRandomUniform(0xFA11BAC, (RmStream)12, 0, (uint64_t)i) - 0.5;
+    PetscCall(VecRestoreArrayWrite(v0, &va));
+    PetscCall(EPSSetInitialSpace(*eps, 1, &v0));
+    PetscCall(VecDestroy(&v0));
+  }
+  PetscCall(TrySolve(*eps, st->comm, &ierr));
+  PetscCheck(!ierr, st->comm, PETSC_ERR_LIB,
+             "the eigensolver failed at this equilibrium (e.g. LAPACK trexc on a defective, clustered spectrum), and so did its fallback (%s); "
+             "%s",
+             *kind == 1 ? "dense LAPACK" : "Krylov-Schur from another initial vector",
+             *kind == 1 ? "try -stability_eps_type arnoldi or another -stability_eps_* setting"
+                        : "raise -stability_dense_max above the state size to use the dense LAPACK fallback");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmStabilityComputeSpectrum(RmStability st, Vec x, RmSpectrum *sp)
 {
-  PetscInt   nconv, its;
-  PetscInt64 m0;
-  PetscBool  hermitian;
-  Mat        A;
+  PetscInt       nconv, its;
+  PetscInt64     m0;
+  PetscBool      hermitian;
+  Mat            A;
+  EPS            eps = NULL, fb = NULL;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCall(RmStabilitySetUp(st));
@@ -670,10 +740,16 @@ PetscErrorCode RmStabilityComputeSpectrum(RmStability st, Vec x, RmSpectrum *sp)
   PetscCall(EPSSetOperators(st->eps, A, NULL));
   PetscCall(EPSSetProblemType(st->eps, hermitian ? EPS_HEP : EPS_NHEP));
   m0 = st->matvecs;
-  PetscCall(EPSSolve(st->eps));
+  PetscCall(TrySolve(st->eps, st->comm, &ierr));
+  eps = st->eps;
+  if (ierr) { /* see FallbackSolve */
+    PetscCall(FallbackSolve(st, A, hermitian, &fb, &sp->fallback));
+    eps = fb;
+    PetscCall(PetscInfo(NULL, "eigensolver failed (error %d); fallback %" PetscInt_FMT " used\n", (int)ierr, sp->fallback));
+  }
   sp->matvecs = st->matvecs - m0;
-  PetscCall(EPSGetConverged(st->eps, &nconv));
-  PetscCall(EPSGetIterationNumber(st->eps, &its));
+  PetscCall(EPSGetConverged(eps, &nconv));
+  PetscCall(EPSGetIterationNumber(eps, &its));
   PetscCall(PetscLogEventEnd(RM_EV_EIGEN, 0, 0, 0, 0));
   PetscCheck(nconv >= 1, st->comm, PETSC_ERR_NOT_CONVERGED,
              "eigensolver found no eigenvalue to tolerance %g in %" PetscInt_FMT " iterations (raise -stability_max_it or -stability_tol)", (double)st->tol,
@@ -689,7 +765,7 @@ PetscErrorCode RmStabilityComputeSpectrum(RmStability st, Vec x, RmSpectrum *sp)
   sp->abscissa = PETSC_MIN_REAL;
   for (PetscInt k = 0; k < nconv; k++) {
     PetscScalar kr, ki;
-    PetscCall(EPSGetEigenvalue(st->eps, k, &kr, &ki));
+    PetscCall(EPSGetEigenvalue(eps, k, &kr, &ki));
     st->eig_re[k] = PetscRealPart(kr);
     st->eig_im[k] = hermitian ? 0.0 : PetscRealPart(ki);
     sp->abscissa  = PetscMax(sp->abscissa, st->eig_re[k]);
@@ -706,6 +782,7 @@ PetscErrorCode RmStabilityComputeSpectrum(RmStability st, Vec x, RmSpectrum *sp)
       st->eig_im[j - 1] = t;
     }
   sp->stable = (PetscBool)(sp->abscissa < 0);
+  PetscCall(EPSDestroy(&fb));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

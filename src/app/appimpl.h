@@ -1,0 +1,19 @@
+/* Private helpers shared by the ratemem subcommands (not installed): the set-up of the retrieval
+   pipeline of design.md, RmMemories -> RmSynapses -> RmModel -> RmIntegrator -> RmClassifier. */
+#pragma once
+#include <ratemem/app.h>
+
+/* Collective. Creates the five objects and reads their options, in the order the design requires:
+   the design type fixes the model kind and the memories' encoding. */
+PETSC_INTERN PetscErrorCode RmAppCreateObjects_Private(MPI_Comm comm, RmMemories *mem, RmSynapses *syn, RmModel *model, RmIntegrator *integ,
+                                                       RmClassifier *cl);
+/* Collective. Generates (or loads) the memories, computes the design and W, sets up the model for
+   batch B, the integrator and the classifier. Wall times of the Generate and Assemble stages are
+   returned in t_generate and t_assemble (either may be NULL). */
+PETSC_INTERN PetscErrorCode RmAppSetUpObjects_Private(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch,
+                                                      double *t_generate, double *t_assemble);
+/* Not collective. Destroys what RmAppCreateObjects_Private made (NULL-safe). */
+PETSC_INTERN PetscErrorCode RmAppDestroyObjects_Private(RmMemories *mem, RmSynapses *syn, RmModel *model, RmIntegrator *integ, RmClassifier *cl);
+/* Not collective. Column b of a block neuron vector (n x B, column-major) placed in col (place),
+   or col reset (!place). */
+PETSC_INTERN PetscErrorCode RmAppColumnView_Private(Vec col, Vec block, PetscInt b, PetscBool place);

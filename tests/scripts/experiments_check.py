@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+"""t9-experiments (issue #8): every experiment of docs/results.md at a tiny size, through its real config
+and plotting script, plus the properties of `ratemem sweep` itself.
+
+Usage: experiments_check.py RATEMEM REPO
+
+Checks, each of which can fail:
+* sweep: one CSV row per grid point with the documented header; the same seed gives the same CSV on 1 and
+  2 ranks (grid coordinates, labels and rates exactly, overlaps to 1e-6, cost counts to 2%); a second
+  run skips every point (none computed, file byte-identical), and a run with a wider grid computes only
+  the new points; bad input (both -sweep_memories and -sweep_load, a foreign CSV) fails with one line.
+* basin: low load and low corruption retrieve (rate >= 0.9, both designs), very high load does not
+  (rate <= 0.25); PNG drawn.
+* capacity: final-overlap rate >= 0.9 at load 0.05 and <= 0.2 at load 0.3 for the Hebbian baseline, and
+  plot_capacity.py finds the 0.5 crossing between them (--expect); PNG drawn.
+* stabmap: `ratemem stability` phase diagram and `ratemem sweep` on the same 3 x 3 gain x threshold grid;
+  the map matches all 9 points; cues are retrieved wherever the §6 stability condition holds and wherever
+  the computed abscissa is negative, and some unstable point is not retrieved; PNG drawn.
+* authors: the sigmoid, a = -0.3 retrieves from 5%-flipped cues (rate >= 0.9); PNG drawn.
+* digits: scikit-learn's digits written as /patterns HDF5, images and rate PNGs and the CSV; the paper's
+  general design retrieves every uncorrupted digit."""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+exe, repo = sys.argv[1], sys.argv[2]
+py = sys.executable
+cfg = os.path.join(repo, "configs", "experiments")
+scripts = os.path.join(repo, "scripts")
+env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+failures = 0
+
+
+T0 = time.time()
+
+
+def check(ok, what):
+    global failures
+    print(("ok     " if ok else "FAILED ") + what + f"  [{time.time() - T0:.0f} s]", flush=True)
+    failures += not ok
+
+
+def run(args, np=2, expect_fail=False):
+    cmd = ["mpiexec", "--allow-run-as-root", "--oversubscribe", "-n", str(np), exe] + [str(a) for a in args]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if expect_fail:
+        return res
+    if res.returncode:
+        print(res.stdout[-3000:], res.stderr[-3000:])
+        sys.exit(f"FAILED: {' '.join(cmd)} exited {res.returncode}")
+    return res
+
+
+def script(name, *args):
+    res = subprocess.run([py, os.path.join(scripts, name)] + [str(a) for a in args], capture_output=True, text=True, env=env)
+    if res.returncode:
+        print(res.stdout[-3000:], res.stderr[-3000:])
+        sys.exit(f"FAILED: {name} exited {res.returncode}")
+    return res.stdout
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def png_ok(path):
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89PNG\r\n\x1a\n" and os.path.getsize(path) > 5000
+
+
+def pick(rs, **kw):
+    out = [r for r in rs if all(abs(float(r[k]) - v) < 1e-9 if isinstance(v, float) else r[k] == v for k, v in kw.items())]
+    assert len(out) == 1, (kw, len(out))
+    return out[0]
+
+
+HEADER = ("design,activation,neurons,memories,load,coding,flip,gain,threshold,a,b,balance,seed,trials,retrieval_rate,final_rate,overlap_mean,"
+          "overlap_std,frac_other,frac_spurious,frac_unconverged,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time").split(",")
+EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged"]
+COUNTS = ["steps_mean", "rhs_mean", "products_per_trial", "t_end_mean"]
+
+with tempfile.TemporaryDirectory() as d:
+    # ---- basin (and the sweep's own properties on its grid) -------------------------------------
+    basin = ["sweep", "-options_file_yaml", os.path.join(cfg, "basin.yaml"), "-neurons", 200, "-sweep_load", "0.02,0.5",
+             "-sweep_flip", "0.05,0.2", "-trials", 4, "-t_final", 15]
+    c1, c2 = os.path.join(d, "basin1.csv"), os.path.join(d, "basin.csv")
+    run(basin + ["-sweep_csv", c1], np=1)
+    out = run(basin + ["-sweep_csv", c2], np=2).stdout
+    r1, r2 = rows(c1), rows(c2)
+    check(list(r2[0].keys()) == HEADER, "sweep CSV header")
+    check(len(r2) == 8 and "8 points computed, 0 skipped" in out, f"one row per grid point (2 designs x 2 loads x 2 flips): {len(r2)}")
+    same = len(r1) == len(r2)
+    for a, b in zip(r1, r2):
+        same &= all(a[k] == b[k] for k in EXACT)
+        same &= abs(float(a["overlap_mean"]) - float(b["overlap_mean"])) <= 1e-6 and abs(float(a["overlap_std"]) - float(b["overlap_std"])) <= 1e-6
+        same &= all(abs(float(a[k]) - float(b[k])) <= 0.02 * max(1.0, float(a[k])) for k in COUNTS)
+    check(same, "partition invariance: the same CSV on 1 and 2 ranks (but wall time)")
+    before = open(c2, "rb").read()
+    out = run(basin + ["-sweep_csv", c2], np=2).stdout
+    check("0 points computed, 8 skipped" in out and open(c2, "rb").read() == before, "resume: a second run skips every point, CSV unchanged")
+    narrow = ["sweep", "-options_file_yaml", os.path.join(cfg, "basin.yaml"), "-neurons", 200, "-sweep_load", "0.02", "-sweep_flip", "0.05,0.2,0.3",
+              "-trials", 4, "-t_final", 15, "-sweep_csv", c2]
+    out = run(narrow, np=2).stdout
+    check("2 points computed, 4 skipped" in out and len(rows(c2)) == 10 and open(c2, "rb").read().startswith(before),
+          "resume: another grid computes only its new points and keeps the old rows")
+    rb = r2
+    for design in ("paper", "hebbian"):
+        lo, hi = pick(rb, design=design, load=0.02, flip=0.05), pick(rb, design=design, load=0.5, flip=0.05)
+        check(float(lo["retrieval_rate"]) >= 0.9, f"basin {design}: rate {lo['retrieval_rate']} >= 0.9 at load 0.02, 5% flipped")
+        check(float(hi["retrieval_rate"]) <= 0.25, f"basin {design}: rate {hi['retrieval_rate']} <= 0.25 at load 0.5")
+    script("plot_basin.py", c2, os.path.join(d, "basin.png"))
+    check(png_ok(os.path.join(d, "basin.png")), "basin PNG")
+    res = run(["sweep", "-sweep_memories", "2,3", "-sweep_load", "0.1", "-sweep_csv", os.path.join(d, "x.csv")], np=1, expect_fail=True)
+    check(res.returncode != 0 and [ln for ln in res.stderr.splitlines() if ln.startswith("ratemem: error:")] == [
+          "ratemem: error: give -sweep_memories or -sweep_load, not both"],
+          "-sweep_memories with -sweep_load: one-line error")
+    bad = os.path.join(d, "bad.csv")
+    open(bad, "w").write("a,b\n1,2\n")
+    res = run(["sweep", "-neurons", 100, "-memories", 2, "-trials", 1, "-sweep_csv", bad], np=1, expect_fail=True)
+    check(res.returncode != 0 and "header differs" in res.stderr and open(bad).read() == "a,b\n1,2\n", "a foreign CSV is refused and left alone")
+
+    # ---- capacity -------------------------------------------------------------------------------
+    cc = os.path.join(d, "capacity.csv")
+    run(["sweep", "-options_file_yaml", os.path.join(cfg, "capacity.yaml"), "-sweep_neurons", "300,600", "-sweep_load", "0.05,0.3",
+         "-trials", 3, "-t_final", 20, "-sweep_csv", cc], np=2)
+    rc = rows(cc)
+    check(all(float(pick(rc, neurons=n, load=0.05)["final_rate"]) >= 0.9 for n in ("300", "600")), "capacity: final rate >= 0.9 at load 0.05")
+    check(all(float(pick(rc, neurons=n, load=0.3)["final_rate"]) <= 0.2 for n in ("300", "600")), "capacity: final rate <= 0.2 at load 0.3")
+    cp = os.path.join(d, "capacity_paper.csv")
+    run(["sweep", "-options_file_yaml", os.path.join(cfg, "capacity_paper.yaml"), "-sweep_neurons", 300, "-sweep_load", "0.02,0.3",
+         "-trials", 3, "-t_final", 20, "-sweep_csv", cp], np=2)
+    out = script("plot_capacity.py", cc, os.path.join(d, "capacity.png"), "--paper", cp, "--expect", "0.05,0.3")
+    check("hebbian n=600: transition alpha = 0." in out and png_ok(os.path.join(d, "capacity.png")), "capacity: transition found, PNG")
+
+    # ---- stability map --------------------------------------------------------------------------
+    phase, sm = os.path.join(d, "phase.csv"), os.path.join(d, "stabmap.csv")
+    run(["stability", "-options_file_yaml", os.path.join(repo, "configs", "phase.yaml"), "-neurons", 200, "-phase_gain", "0.5,5,3",
+         "-phase_threshold", "0,0.9,3", "-phase_csv", phase, "-summary", os.path.join(d, "phase.json"), "-phase_progress", "false"], np=2)
+    run(["sweep", "-options_file_yaml", os.path.join(cfg, "stabmap.yaml"), "-neurons", 200, "-sweep_gain", "0.5:5:3", "-sweep_threshold", "0:0.9:3",
+         "-trials", 2, "-t_final", 150, "-sweep_csv", sm], np=2)
+    script("plot_stabmap.py", phase, sm, os.path.join(d, "stabmap.png"), "--summary", os.path.join(d, "stabmap.json"))
+    s = json.load(open(os.path.join(d, "stabmap.json")))
+    check(s["matched"] == 9, f"stabmap: all 9 points matched between the phase diagram and the sweep ({s['matched']})")
+    check(s["condition_holds"] > 0 and s["condition_holds_and_retrieved"] == s["condition_holds"],
+          f"stabmap: retrieved wherever the §6 stability condition holds ({s['condition_holds_and_retrieved']}/{s['condition_holds']})")
+    check(s["stable"] > 0 and s["retrieved_and_stable"] == s["stable"], f"stabmap: retrieved wherever the abscissa is negative ({s['retrieved_and_stable']}/{s['stable']})")
+    check(s["matched"] - s["retrieved"] > 0, f"stabmap: some unstable point is not retrieved ({s['matched'] - s['retrieved']})")
+    check(png_ok(os.path.join(d, "stabmap.png")), "stabmap PNG")
+
+    # ---- authors' parameters --------------------------------------------------------------------
+    ca = os.path.join(d, "authors.csv")
+    run(["sweep", "-options_file_yaml", os.path.join(cfg, "authors.yaml"), "-neurons", 300, "-memories", 4, "-sweep_flip", "0.05,0.45",
+         "-trials", 4, "-sweep_csv", ca], np=2)
+    ra = rows(ca)
+    check(len(ra) == 8, "authors: 2 activations x 2 a x 2 flips")
+    check(float(pick(ra, activation="sigmoid", a=-0.3, flip=0.05)["final_rate"]) >= 0.9, "authors: sigmoid, a = -0.3 retrieves 5%-flipped cues")
+    script("plot_authors.py", ca, os.path.join(d, "authors.png"), "--converged", ca)
+    check(png_ok(os.path.join(d, "authors.png")), "authors PNG")
+
+    # ---- digits ---------------------------------------------------------------------------------
+    try:
+        import sklearn  # noqa: F401
+        have_sklearn = True
+    except ImportError:
+        have_sklearn = False
+    check(have_sklearn, "scikit-learn (python3-sklearn) is installed for the digits example")
+    if have_sklearn:
+        dd = os.path.join(d, "digits")
+        out = script("digits_example.py", "--exe", exe, "--np", 1, "--out", dd, "--upsample", 2, "--sweep-flips", "0,0.3", "--repeats", 1)
+        check(all(png_ok(os.path.join(dd, p)) for p in ("digits.png", "digits_rate.png")), "digits: image grid and rate PNGs")
+        import h5py
+        with h5py.File(os.path.join(dd, "digits.h5")) as f:
+            pats = f["patterns"][()]
+        check(pats.shape == (4, 256) and pats.dtype.itemsize == 1 and set(pats.ravel()) <= {0, 1}, "digits: /patterns is uint8 0/1, P x n")
+        rd = rows(os.path.join(dd, "digits.csv"))
+        gen = [r for r in rd if r["design"] == "paper" and r["balance"] != "q" and float(r["flip"]) == 0]
+        check(len(rd) == 6 and len(gen) == 1 and float(gen[0]["retrieval_rate"]) == 1.0, "digits: the general design retrieves every uncorrupted digit")
+
+print(f"{failures} check(s) failed" if failures else "all experiment checks passed")
+sys.exit(1 if failures else 0)
