@@ -5,7 +5,7 @@
    stability. With -phase_gain lo,hi,N -phase_threshold lo,hi,N: the phase diagram of §6 (largest
    abscissa over all memories and the two conditions on a gain x threshold grid) as CSV. */
 #include <math.h>
-#include <ratemem/app.h>
+#include "appimpl.h"
 #include <ratemem/stability.h>
 #include <stdio.h>
 
@@ -78,29 +78,15 @@ static PetscErrorCode CheckRange(App *app, const char *name, PetscInt nread, con
 static PetscErrorCode AppSetFromOptions(App *app)
 {
   RmDesignType design;
-  RmModelKind  kind;
-  RmEncoding   enc;
   PetscBool    has_gain = PETSC_FALSE, has_thr = PETSC_FALSE;
   PetscInt     ngain_read = 3, nthr_read = 3;
 
   PetscFunctionBeginUser;
   app->cue = (RmCueOptions){RM_CUE_FLIP, 0.1, 3};
   PetscCall(PetscOptionsHasHelp(NULL, &app->help));
-  PetscCall(RmSynapsesCreate(app->comm, &app->syn));
-  PetscCall(RmSynapsesSetFromOptions(app->syn));
+  PetscCall(RmAppCreateObjects_Private(app->comm, &app->mem, &app->syn, &app->model, &app->integ, &app->cl)); /* setup.c */
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc));
-  PetscCall(RmMemoriesCreate(app->comm, &app->mem));
-  PetscCall(RmMemoriesSetEncoding(app->mem, enc));
-  PetscCall(RmMemoriesSetFromOptions(app->mem));
-  PetscCall(RmModelCreate(app->comm, &app->model));
-  PetscCall(RmModelSetKind(app->model, kind));
-  PetscCall(RmModelSetFromOptions(app->model));
   PetscCall(RmCueOptionsSetFromOptions(app->comm, &app->cue));
-  PetscCall(RmIntegratorCreate(app->comm, &app->integ));
-  PetscCall(RmIntegratorSetFromOptions(app->integ));
-  PetscCall(RmClassifierCreate(app->mem, &app->cl));
-  PetscCall(RmClassifierSetFromOptions(app->cl));
   PetscCall(RmStabilityCreate(app->comm, &app->stab));
   PetscCall(RmStabilitySetFromOptions(app->stab));
   PetscOptionsBegin(app->comm, NULL, "Stability analysis (model.md §6)", "ratemem stability");
@@ -132,25 +118,11 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Network set-up as in retrieve (batch 1). */
+/* Network set-up as in retrieve (setup.c, batch 1), then the stability solver on it. */
 static PetscErrorCode SetUpNetwork(MPI_Comm comm, RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, RmStability stab)
 {
-  RmActivation act;
-  RmDesign     design;
-  Mat          W;
-
   PetscFunctionBeginUser;
-  PetscCall(RmModelGetActivation(model, &act));
-  PetscCall(RmSynapsesSetUp(syn, mem, &act));
-  PetscCall(RmSynapsesGetMat(syn, &W));
-  PetscCall(RmModelSetWeights(model, W));
-  PetscCall(RmSynapsesRestoreMat(syn, &W));
-  PetscCall(RmModelSetUp(model));
-  PetscCall(RmIntegratorSetModel(integ, model));
-  PetscCall(RmIntegratorSetUp(integ));
-  PetscCall(RmSynapsesGetDesign(syn, &design));
-  PetscCall(RmClassifierSetRateScale(cl, design.phi_a, design.phi_b));
-  PetscCall(RmClassifierSetUp(cl));
+  PetscCall(RmAppSetUpObjects_Private(mem, syn, model, integ, cl, 1, NULL, NULL));
   PetscCall(RmStabilitySetNetwork(stab, mem, syn, model));
   PetscCall(RmStabilitySetIntegrator(stab, integ));
   PetscCall(RmStabilitySetClassifier(stab, cl));
