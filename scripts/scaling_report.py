@@ -14,8 +14,8 @@ and the load average). Per run it reports:
                  communicate: VecScatterBegin/End, SFBcast/SFReduce Begin/End, SFPack/SFUnpack (the
                  ghost exchange of aij/compressed and the gather of x for dense) and VecDot/VecMDot/
                  VecNorm/VecDotNorm2 (the integrator's global reductions, their local part included).
-                 The low-rank product's one MPI_Allreduce of P+1 numbers is inside RmSynMult and is
-                 not separated (its share is given by the model instead);
+                 and RmLowRankReduce (the low-rank product's one MPI_Allreduce of P+1 numbers; logs
+                 from builds before that event existed leave it out, and the model gives its share);
   * reductions_per_product   PETSc-counted global reductions in the Integrate stage per weight product;
   * efficiency   strong: t_rhs(1 rank) / (R t_rhs(R)); weak: t_rhs(1 rank) / t_rhs(R) (same case, the
                  smallest rank count measured as the base);
@@ -34,7 +34,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 COMM_EVENTS = {"VecScatterBegin", "VecScatterEnd", "SFBcastBegin", "SFBcastEnd", "SFReduceBegin", "SFReduceEnd",
-               "SFPack", "SFUnpack", "VecDot", "VecMDot", "VecNorm", "VecDotNorm2", "VecTDot", "VecMTDot"}
+               "SFPack", "SFUnpack", "VecDot", "VecMDot", "VecNorm", "VecDotNorm2", "VecTDot", "VecMTDot",
+               "RmLowRankReduce"}
 COLUMNS = ["kind", "case", "storage", "indegree", "ranks", "nodes", "neurons", "memories", "trials", "integrator",
            "steps", "rhs_evals", "weight_products", "t_int_s", "t_total_s", "t_rhs_ms", "t_prod_ms", "t_integrate_event_s",
            "t_synmult_s", "t_comm_s", "comm_share", "reductions", "reductions_per_product", "vec_flops_per_rhs", "msg_count",

@@ -175,7 +175,9 @@ static PetscErrorCode MatMult_LowRank(Mat W, Vec v, Vec y)
   S = 0;
   for (PetscInt i = 0; i < lr->nloc; i++) S += va[i];
   lr->t[lr->P] = S;
+  PetscCall(PetscLogEventBegin(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
   PetscCallMPI(MPI_Allreduce(lr->t, lr->tsum, (PetscMPIInt)(lr->P + 1), MPIU_REAL, MPI_SUM, comm));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
   S = lr->tsum[lr->P];
   for (PetscInt mu = 0; mu < lr->P; mu++) {
     lr->tsum[mu] = lr->s * (lr->kappa * lr->tsum[mu] - lr->betap * S); /* c_μ */
@@ -252,7 +254,9 @@ static PetscErrorCode SetInput_LowRank(Mat W, Vec u, PetscInt *P, const PetscRea
   for (PetscInt i = 0; i < lr->nloc; i++) S += ua[i];
   PetscCall(VecRestoreArrayRead(u, &ua));
   lr->t[lr->P] = S;
+  PetscCall(PetscLogEventBegin(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
   PetscCallMPI(MPI_Allreduce(lr->t, lr->tsum, (PetscMPIInt)(lr->P + 1), MPIU_REAL, MPI_SUM, comm));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
   S = lr->tsum[lr->P];
   for (PetscInt mu = 0; mu < lr->P; mu++) {
     lr->wmu[mu] = lr->s * (lr->kappa * lr->tsum[mu] - lr->betap * S); /* α_μ = ξ^μᵀu/N */
