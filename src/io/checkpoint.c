@@ -345,14 +345,13 @@ static hid_t CreateDataset(hid_t file, const char *name, hid_t type, int rank, h
   return dset;
 }
 
-/* Collective write of the block start x count (rank 1 or 2) of dset; count with a zero selects nothing. */
-static herr_t WriteBlock(hid_t dset, hid_t type, int rank, hsize_t s0, hsize_t s1, hsize_t c0, hsize_t c1, const void *buf, hid_t dxpl)
+/* Selects the block start x count (rank 1 or 2) in fspace and returns the matching memory space. An
+   empty block selects nothing in either, so a rank without rows still takes part in a collective call. */
+static hid_t SelectBlock(hid_t fspace, int rank, hsize_t s0, hsize_t s1, hsize_t c0, hsize_t c1)
 {
-  hsize_t start[2] = {s0, s1}, count[2] = {c0, c1}, one[2] = {1, 1};
-  hid_t   fspace = H5Dget_space(dset), mspace;
-  herr_t  status;
+  hsize_t start[2] = {s0, s1}, count[2] = {c0, rank == 1 ? 1 : c1}, one[2] = {1, 1};
+  hid_t   mspace;
 
-  if (rank == 1) count[1] = 1;
   if (count[0] * count[1] == 0) {
     H5Sselect_none(fspace);
     mspace = H5Screate_simple(rank, one, NULL);
@@ -361,6 +360,15 @@ static herr_t WriteBlock(hid_t dset, hid_t type, int rank, hsize_t s0, hsize_t s
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
     mspace = H5Screate_simple(rank, count, NULL);
   }
+  return mspace;
+}
+
+/* Collective write of the block start x count (rank 1 or 2) of dset; count with a zero selects nothing. */
+static herr_t WriteBlock(hid_t dset, hid_t type, int rank, hsize_t s0, hsize_t s1, hsize_t c0, hsize_t c1, const void *buf, hid_t dxpl)
+{
+  hid_t  fspace = H5Dget_space(dset), mspace = SelectBlock(fspace, rank, s0, s1, c0, c1);
+  herr_t status;
+
   status = H5Dwrite(dset, type, mspace, fspace, dxpl, buf);
   H5Sclose(mspace);
   H5Sclose(fspace);
@@ -371,7 +379,7 @@ static herr_t WriteBlock(hid_t dset, hid_t type, int rank, hsize_t s0, hsize_t s
    against expect (0: not checked). Returns a negative value on any failure. */
 static herr_t ReadBlock(hid_t file, const char *name, hid_t type, int rank, const hsize_t expect[2], hsize_t s0, hsize_t s1, hsize_t c0, hsize_t c1, void *buf)
 {
-  hsize_t start[2] = {s0, s1}, count[2] = {c0, c1}, dims[2] = {0, 0}, one[2] = {1, 1};
+  hsize_t dims[2] = {0, 0};
   hid_t   dset, fspace, mspace;
   herr_t  status = -1;
 
@@ -381,15 +389,7 @@ static herr_t ReadBlock(hid_t file, const char *name, hid_t type, int rank, cons
   fspace = H5Dget_space(dset);
   if (fspace >= 0 && H5Sget_simple_extent_ndims(fspace) == rank && H5Sget_simple_extent_dims(fspace, dims, NULL) == rank &&
       (!expect[0] || dims[0] == expect[0]) && (rank == 1 || !expect[1] || dims[1] == expect[1])) {
-    if (rank == 1) count[1] = 1;
-    if (count[0] * count[1] == 0) {
-      H5Sselect_none(fspace);
-      mspace = H5Screate_simple(rank, one, NULL);
-      H5Sselect_none(mspace);
-    } else {
-      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-      mspace = H5Screate_simple(rank, count, NULL);
-    }
+    mspace = SelectBlock(fspace, rank, s0, s1, c0, c1);
     status = H5Dread(dset, type, mspace, fspace, H5P_DEFAULT, buf);
     H5Sclose(mspace);
   }
