@@ -11,6 +11,7 @@
 # (scripts/install-deps.sh installs them). Exit codes of start: 0 = cluster up, 77 = the daemons
 # could not start on this machine (logs in DIR/log), 1 = usage or missing programs.
 set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin   # munged, slurmctld, slurmd (a non-login PATH may lack sbin)
 
 usage() { sed -n '2,12p' "$0" >&2; exit 1; }
 [ $# -ge 2 ] || usage

@@ -17,13 +17,17 @@
 #   5. jobs/stiff_sweep.sbatch on configs/stiff_sweep_tiny.yaml: its CSV and plot.
 # Stops the daemons it started, by their pids, on exit. Exit 77 (meson: skipped) only when the
 # daemons cannot start on this machine (or it is not root); any failed check exits 1.
-set -euo pipefail
+set -Eeuo pipefail
+# the daemons live in /usr/sbin, which a CI runner's PATH may leave out
+export PATH=$PATH:/usr/sbin:/sbin
 exe=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 repo=$(cd "$2" && pwd)
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 
 fail() { echo "t9-slurm: FAIL: $*" >&2; exit 1; }
+# any other command that fails (set -e) names itself before the exit
+trap 'echo "t9-slurm: FAIL: line $LINENO: command failed: $BASH_COMMAND" >&2' ERR
 skip() { echo "t9-slurm: SKIP: $*" >&2; exit 77; }
 log() { echo "[$(date -u +%H:%M:%S)] t9-slurm: $*"; }
 
@@ -43,7 +47,7 @@ cleanup() {
   local rc=$?
   bash "$repo/scripts/slurm_local.sh" stop "$tmp/cluster" || true
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-    for f in "$tmp"/*.out "$tmp"/*/run.log "$tmp"/cluster/log/slurmctld.log; do
+    for f in "$tmp"/*.out "$tmp"/*/run.log "$tmp"/*/status "$tmp"/cluster/log/*.log "$tmp"/cluster/log/*.out; do
       [ -f "$f" ] && { echo "--- $f (last lines)" >&2; tail -n 25 "$f" >&2; }
     done
   fi
