@@ -19,6 +19,8 @@ struct _p_RmIntegrator {
   PetscBool             stab_lim_det;
   PetscInt              pc; /* 0 none, 1 jacobi */
   PetscReal             init_step, nonlin_conv_coef, eps_lin; /* -cvode_init_step, -cvode_nonlin_conv_coef, -cvode_eps_lin (0: CVODE's choice) */
+  PetscReal             tail_rtol, tail_atol, tail_switch;    /* -cvode_tail_*: tolerances once the residual is below tail_switch (0: off) */
+  PetscReal             cur_rtol, cur_atol;                   /* the tolerances of the error weights now (EwtCallback) */
   Vec                   pinv; /* 1/(1 − γ diag J) */
   PetscBool             monitor;
   RmIntegratorMonitorFn monitor_fn;
@@ -49,6 +51,7 @@ struct _p_RmIntegrator {
   N_Vector              y_nv, f_nv;
   PetscErrorCode        callback_error; /* a PETSc error raised inside a CVODE callback */
   char                  cvode_message[512];
+  char                  ewt_message[160]; /* why EwtCallback failed ("" if it did not) */
 };
 
 PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
@@ -61,6 +64,7 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->atol          = 1e-8;
   (*integ)->t_final       = 100.0;
   (*integ)->converge_tol  = 1e-6;
+  (*integ)->tail_switch   = 1e-3;
   (*integ)->euler_dt      = 0.01;
   (*integ)->max_steps     = 100000;
   (*integ)->krylov_dim    = 0; /* SUNDIALS default (5) */
@@ -104,6 +108,21 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
                              "RmIntegratorSetFromOptions", integ->nonlin_conv_coef, &integ->nonlin_conv_coef, NULL));
   PetscCall(PetscOptionsReal("-cvode_eps_lin", "Krylov tolerance factor of the Newton solve (CVodeSetEpsLin; 0: CVODE default 0.05)",
                              "RmIntegratorSetFromOptions", integ->eps_lin, &integ->eps_lin, NULL));
+  /* A loose tolerance only has to keep the transient on its way to the attractor; near the
+     equilibrium it stalls (the Newton corrections stop at the tolerance, not at the residual),
+     so the tail is integrated at the tail tolerance (docs/stiff.md, "Tail tolerance"). */
+  PetscCall(PetscOptionsReal("-cvode_tail_rtol", "CVODE relative tolerance once ||f||_inf < -cvode_tail_switch (0: keep -rtol)", "RmIntegratorSetFromOptions",
+                             integ->tail_rtol, &integ->tail_rtol, NULL));
+  PetscCall(PetscOptionsReal("-cvode_tail_atol", "CVODE absolute tolerance once ||f||_inf < -cvode_tail_switch (0: keep -atol)", "RmIntegratorSetFromOptions",
+                             integ->tail_atol, &integ->tail_atol, NULL));
+  PetscCall(PetscOptionsReal("-cvode_tail_switch", "Residual ||f||_inf below which the tail tolerances apply", "RmIntegratorSetFromOptions",
+                             integ->tail_switch, &integ->tail_switch, NULL));
+  PetscCall(RmCheckFinite(integ->comm, "cvode_tail_rtol", integ->tail_rtol));
+  PetscCall(RmCheckFinite(integ->comm, "cvode_tail_atol", integ->tail_atol));
+  PetscCall(RmCheckFinite(integ->comm, "cvode_tail_switch", integ->tail_switch));
+  PetscCheck(integ->tail_rtol >= 0 && integ->tail_atol >= 0 && integ->tail_switch > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-cvode_tail_rtol and -cvode_tail_atol must be >= 0 and -cvode_tail_switch > 0, got %g, %g and %g", (double)integ->tail_rtol,
+             (double)integ->tail_atol, (double)integ->tail_switch);
   PetscCheck(integ->init_step >= 0 && integ->nonlin_conv_coef >= 0 && integ->eps_lin >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-cvode_init_step, -cvode_nonlin_conv_coef and -cvode_eps_lin must be >= 0, got %g, %g and %g", (double)integ->init_step,
              (double)integ->nonlin_conv_coef, (double)integ->eps_lin);
@@ -165,6 +184,27 @@ PetscErrorCode RmIntegratorSetMonitor(RmIntegrator integ, RmIntegratorMonitorFn 
 
 /* ---------------------------------------------------------------- CVODE callbacks
    They never return a PETSc code to CVODE: the code is kept and CVODE is told to stop (-1). */
+/* CVODE's scalar-tolerance error weights, w = 1/(rtol |y| + atol), computed as cvEwtSetSS does,
+   from tolerances that may change between steps (the tail tolerance). Not CVodeSStolerances:
+   called after the first step it leaves CVODE's weight function without its data (SUNDIALS 6.4
+   sets e_data only in the set-up of the first step) and the next step crashes. */
+static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
+{
+  RmIntegrator integ = (RmIntegrator)ctx;
+
+  N_VAbs(y, ewt);
+  N_VScale(integ->cur_rtol, ewt, ewt);
+  N_VAddConst(ewt, integ->cur_atol, ewt);
+  if (N_VMin(ewt) <= 0) {
+    PetscCallAbort(PETSC_COMM_SELF, PetscSNPrintf(integ->ewt_message, sizeof(integ->ewt_message),
+                                                  " (an error weight 1/(rtol |y_i| + atol) is infinite: atol %g with a zero state entry; use -atol > 0)",
+                                                  (double)integ->cur_atol));
+    return -1;
+  }
+  N_VInv(ewt, ewt);
+  return 0;
+}
+
 static int RHSCallback(realtype t, N_Vector y, N_Vector ydot, void *ctx)
 {
   RmIntegrator integ = (RmIntegrator)ctx;
@@ -230,7 +270,9 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   RmCallCVODE(CVodeSetErrHandlerFn(integ->cvode, ErrHandlerCallback, integ));
   RmCallCVODE(CVodeInit(integ->cvode, RHSCallback, 0.0, integ->y_nv));
   RmCallCVODE(CVodeSetUserData(integ->cvode, integ));
-  RmCallCVODE(CVodeSStolerances(integ->cvode, integ->rtol, integ->atol));
+  integ->cur_rtol = integ->rtol;
+  integ->cur_atol = integ->atol;
+  RmCallCVODE(CVodeWFtolerances(integ->cvode, EwtCallback));
   RmCallCVODE(CVodeSetMaxNumSteps(integ->cvode, integ->max_steps));
   if (integ->max_order) RmCallCVODE(CVodeSetMaxOrd(integ->cvode, (int)integ->max_order));
   if (integ->init_step > 0) RmCallCVODE(CVodeSetInitStep(integ->cvode, integ->init_step));
@@ -396,8 +438,8 @@ static PetscErrorCode CVODEFailure(RmIntegrator integ, int flag, PetscReal t)
   PetscFunctionBeginUser;
   if (integ->callback_error) PetscCall(integ->callback_error); /* re-raise the PETSc error from inside the callback */
   PetscCall(RmCVODEFlagName_Private(flag, name, sizeof(name)));
-  SETERRQ(integ->comm, PETSC_ERR_LIB, "CVODE (%s) failed at t = %g: %s (%d)%s%s", RmIntegratorTypes[integ->type], (double)t, name, flag,
-          integ->cvode_message[0] ? ": " : "", integ->cvode_message);
+  SETERRQ(integ->comm, PETSC_ERR_LIB, "CVODE (%s) failed at t = %g: %s (%d)%s%s%s", RmIntegratorTypes[integ->type], (double)t, name, flag,
+          integ->cvode_message[0] ? ": " : "", integ->cvode_message, integ->ewt_message);
 }
 
 static PetscErrorCode GatherCVODEStats(RmIntegrator integ, RmIntegratorStats *st)
@@ -437,13 +479,16 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
 {
   realtype  t = t0; /* t0, step0: where an interrupted solve stopped (0, 0 for a new one) */
   long      nst;
-  PetscBool stop;
+  PetscBool stop, tail = PETSC_FALSE;
 
   PetscFunctionBeginUser;
   integ->callback_error   = 0;
   integ->cvode_message[0] = 0;
+  integ->ewt_message[0]   = 0;
   RmCallCVODE(CVodeReInit(integ->cvode, t0, integ->y_nv));
   RmCallCVODE(CVodeSetStopTime(integ->cvode, integ->t_final));
+  integ->cur_rtol = integ->rtol; /* the previous trial may have ended in its tail */
+  integ->cur_atol = integ->atol;
   for (;;) {
     int flag = CVode(integ->cvode, integ->t_final, integ->y_nv, &t, CV_ONE_STEP);
     if (flag < 0) PetscCall(CVODEFailure(integ, flag, t));
@@ -451,6 +496,11 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
     /* Cheap test on the interpolated derivative, confirmed by a true RHS evaluation. */
     RmCallCVODE(CVodeGetDky(integ->cvode, t, 1, integ->f_nv));
     PetscCall(RmModelFixedPointResidual(integ->model, integ->f, &st->residual));
+    if (!tail && (integ->tail_rtol > 0 || integ->tail_atol > 0) && st->residual < integ->tail_switch) {
+      if (integ->tail_rtol > 0) integ->cur_rtol = integ->tail_rtol;
+      if (integ->tail_atol > 0) integ->cur_atol = integ->tail_atol;
+      tail = PETSC_TRUE;
+    }
     if (st->residual < integ->converge_tol) {
       PetscCall(RmModelResidualNorm(integ->model, integ->y, &st->residual));
       st->rhs_evals++;
