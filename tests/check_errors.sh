@@ -75,6 +75,7 @@ check frobnicate frobnicate "$exe" frobnicate
 retrieve cvode_tail_switch -cvode_tail_rtol 1e-6 -cvode_tail_switch 0
 retrieve cvode_tail_rtol -cvode_tail_rtol -1
 retrieve cvode_tail_atol -cvode_tail_atol nan
+retrieve cvode_tail_stall_steps -cvode_tail_stall_steps -1
 retrieve cvode -neurons 50 -memories 2 -integrator bdf -rtol 1e-6 -cvode_max_steps 1 -t_final 100
 # a failure inside CVODE itself: a zero absolute tolerance on a state with zero entries
 retrieve CV_ILL_INPUT -neurons 50 -memories 2 -integrator bdf -atol 0

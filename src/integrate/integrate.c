@@ -20,6 +20,7 @@ struct _p_RmIntegrator {
   PetscInt              pc; /* 0 none, 1 jacobi */
   PetscReal             init_step, nonlin_conv_coef, eps_lin; /* -cvode_init_step, -cvode_nonlin_conv_coef, -cvode_eps_lin (0: CVODE's choice) */
   PetscReal             tail_rtol, tail_atol, tail_switch;    /* -cvode_tail_*: tolerances once the residual is below tail_switch (0: off) */
+  PetscInt              tail_stall_steps;                     /* -cvode_tail_stall_steps: tighten 10x after this many steps without halving */
   PetscReal             cur_rtol, cur_atol;                   /* the tolerances of the error weights now (EwtCallback) */
   Vec                   pinv; /* 1/(1 − γ diag J) */
   PetscBool             monitor;
@@ -65,6 +66,7 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->t_final       = 100.0;
   (*integ)->converge_tol  = 1e-6;
   (*integ)->tail_switch   = 1e-3;
+  (*integ)->tail_stall_steps = 10;
   (*integ)->euler_dt      = 0.01;
   (*integ)->max_steps     = 100000;
   (*integ)->krylov_dim    = 0; /* SUNDIALS default (5) */
@@ -117,6 +119,10 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
                              integ->tail_atol, &integ->tail_atol, NULL));
   PetscCall(PetscOptionsReal("-cvode_tail_switch", "Residual ||f||_inf below which the tail tolerances apply", "RmIntegratorSetFromOptions",
                              integ->tail_switch, &integ->tail_switch, NULL));
+  PetscCall(PetscOptionsInt("-cvode_tail_stall_steps", "In the tail, divide the tolerances by 10 after this many steps without halving ||f||_inf (0: never)",
+                            "RmIntegratorSetFromOptions", integ->tail_stall_steps, &integ->tail_stall_steps, NULL));
+  PetscCheck(integ->tail_stall_steps >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_tail_stall_steps must be >= 0, got %" PetscInt_FMT,
+             integ->tail_stall_steps);
   PetscCall(RmCheckFinite(integ->comm, "cvode_tail_rtol", integ->tail_rtol));
   PetscCall(RmCheckFinite(integ->comm, "cvode_tail_atol", integ->tail_atol));
   PetscCall(RmCheckFinite(integ->comm, "cvode_tail_switch", integ->tail_switch));
@@ -475,11 +481,49 @@ static PetscErrorCode GatherCVODEStats(RmIntegrator integ, RmIntegratorStats *st
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The tail tolerance (docs/stiff.md "Tail tolerance"). Once the residual is below tail_switch the
+   error weights use the tail tolerances. A tolerance that is still too loose for the stopping rule
+   shows as a residual that stops falling (the Newton corrections end at the tolerance): after
+   tail_stall_steps steps without halving it, both tolerances are divided by 10, at most twice: a
+   residual that still does not fall is a slow equilibrium (seen: a cue drifting to a spurious state
+   at tau_E = tau_I, gain 2), not a tolerance stall, and tightening further only ends in
+   CV_TOO_MUCH_ACC. */
+#define RM_TAIL_MAX_TIGHTENINGS 2
+typedef struct {
+  PetscBool on;
+  PetscReal ref;       /* residual at the last halving or tightening */
+  PetscInt  stalled;   /* steps since then */
+  PetscInt  tightened; /* tightenings so far */
+} RmTail;
+
+static void TailUpdate(RmIntegrator integ, RmTail *tail, PetscReal residual)
+{
+  if (integ->tail_rtol <= 0 && integ->tail_atol <= 0) return;
+  if (!tail->on) {
+    if (!(residual < integ->tail_switch)) return;
+    if (integ->tail_rtol > 0) integ->cur_rtol = integ->tail_rtol;
+    if (integ->tail_atol > 0) integ->cur_atol = integ->tail_atol;
+    tail->on = PETSC_TRUE, tail->ref = residual, tail->stalled = 0;
+    return;
+  }
+  if (residual < 0.5 * tail->ref) {
+    tail->ref = residual, tail->stalled = 0;
+    return;
+  }
+  if (integ->tail_stall_steps > 0 && tail->tightened < RM_TAIL_MAX_TIGHTENINGS && ++tail->stalled >= integ->tail_stall_steps) {
+    integ->cur_rtol /= 10, integ->cur_atol /= 10;
+    tail->ref = residual, tail->stalled = 0, tail->tightened++;
+    PetscCallAbort(PETSC_COMM_SELF, PetscInfo(NULL, "tail stalled at residual %g: tolerances now rtol %g, atol %g\n", (double)residual,
+                                              (double)integ->cur_rtol, (double)integ->cur_atol));
+  }
+}
+
 static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 step0, RmIntegratorStats *st)
 {
   realtype  t = t0; /* t0, step0: where an interrupted solve stopped (0, 0 for a new one) */
   long      nst;
-  PetscBool stop, tail = PETSC_FALSE;
+  PetscBool stop;
+  RmTail    tail = {PETSC_FALSE, 0, 0, 0};
 
   PetscFunctionBeginUser;
   integ->callback_error   = 0;
@@ -496,11 +540,7 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
     /* Cheap test on the interpolated derivative, confirmed by a true RHS evaluation. */
     RmCallCVODE(CVodeGetDky(integ->cvode, t, 1, integ->f_nv));
     PetscCall(RmModelFixedPointResidual(integ->model, integ->f, &st->residual));
-    if (!tail && (integ->tail_rtol > 0 || integ->tail_atol > 0) && st->residual < integ->tail_switch) {
-      if (integ->tail_rtol > 0) integ->cur_rtol = integ->tail_rtol;
-      if (integ->tail_atol > 0) integ->cur_atol = integ->tail_atol;
-      tail = PETSC_TRUE;
-    }
+    TailUpdate(integ, &tail, st->residual);
     if (st->residual < integ->converge_tol) {
       PetscCall(RmModelResidualNorm(integ->model, integ->y, &st->residual));
       st->rhs_evals++;

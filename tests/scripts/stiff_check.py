@@ -13,7 +13,9 @@
 3. The tail tolerance (-cvode_tail_rtol/-cvode_tail_atol): at gain 2, ratio 100 (n = 1000, P = 10,
    the sweep's point where BDF at rtol 1e-2 alone stalls above the 1e-7 stopping rule), BDF at
    rtol 1e-2 with the tail at 1e-6 converges, ends in the single-population reference's labels
-   within 1e-6 of its final states, and needs fewer RHS evaluations than BDF at rtol 1e-6."""
+   within 1e-6 of its final states, and needs fewer RHS evaluations than BDF at rtol 1e-6. At ratio 1
+   (a cue that drifts slowly to a spurious state) the stall rule must still bring every cue to
+   convergence, to the states BDF at rtol 1e-6 reaches."""
 import json
 import csv
 import math
@@ -157,6 +159,17 @@ check(all(t["converged"] for t in tail["trials"]), "tail tolerance: every cue co
 check(labels(tail) == labels(ref), f"tail tolerance: labels {labels(tail)} = the reference's {labels(ref)}")
 check(diff <= 1e-6, f"tail tolerance: final states within 1e-6 of the reference ({diff:.2e})")
 check(rhs(tail) < rhs(tight), f"tail tolerance: {rhs(tail)} RHS evaluations < {rhs(tight)} at rtol 1e-6")
+# At tau_E = tau_I (ratio 1), gain 2, the second cue drifts slowly to a spurious state; there the tail
+# tolerance 1e-6 stalls above the stopping rule and the stall rule (-cvode_tail_stall_steps) tightens it:
+# every cue must converge, to the states rtol 1e-6 reaches.
+ei1 = list(ei)
+ei1[ei1.index("-stiffness") + 1] = "1"
+tight1, xt1 = retrieve("tail1_tight", ei1 + ["-rtol", "1e-6", "-atol", "1e-8"])
+tail1, xl1 = retrieve("tail1", ei1 + ["-rtol", "1e-2", "-atol", "1e-8", "-cvode_tail_rtol", "1e-6", "-cvode_tail_atol", "1e-6"])
+check(all(t["converged"] for t in tail1["trials"]), "tail tolerance, ratio 1: every cue converged (the stall rule tightened the tail)")
+check(labels(tail1) == labels(tight1), f"tail tolerance, ratio 1: labels {labels(tail1)} = rtol 1e-6's {labels(tight1)}")
+d1 = float(abs(xl1 - xt1).max()) if xl1.shape == xt1.shape else float("inf")
+check(d1 <= 1e-5, f"tail tolerance, ratio 1: final states within 1e-5 of rtol 1e-6's ({d1:.2e})")
 
 if failures:
     print(f"{len(failures)} check(s) failed:", *failures, sep="\n  ")
