@@ -76,28 +76,10 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
+/* The CVODE-only options (-cvode_*), inside RmIntegratorSetFromOptions' options block. */
+static PetscErrorCode CVODESetFromOptions(PetscOptionItems *PetscOptionsObject, RmIntegrator integ)
 {
   PetscFunctionBeginUser;
-  PetscOptionsBegin(integ->comm, NULL, "Integration (model.md §3)", "RmIntegrator");
-  PetscCall(PetscOptionsEnum("-integrator", "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step), em (Euler–Maruyama with -noise)",
-                             "RmIntegratorSetFromOptions", RmIntegratorTypes, (PetscEnum)integ->type, (PetscEnum *)&integ->type, NULL));
-  PetscCall(PetscOptionsReal("-rtol", "CVODE relative tolerance", "RmIntegratorSetFromOptions", integ->rtol, &integ->rtol, NULL));
-  PetscCall(PetscOptionsReal("-atol", "CVODE absolute tolerance", "RmIntegratorSetFromOptions", integ->atol, &integ->atol, NULL));
-  PetscCall(PetscOptionsReal("-t_final", "Final time if the state has not converged before", "RmIntegratorSetFromOptions", integ->t_final,
-                             &integ->t_final, NULL));
-  PetscCall(PetscOptionsReal("-converge_tol", "Converged when the max-norm of dx/dt falls below this", "RmIntegratorSetFromOptions",
-                             integ->converge_tol, &integ->converge_tol, NULL));
-  PetscCall(PetscOptionsReal("-euler_dt", "Step of the explicit Euler baseline", "RmIntegratorSetFromOptions", integ->euler_dt, &integ->euler_dt, NULL));
-  PetscCall(PetscOptionsReal("-noise", "sigma of the additive white noise dy = f dt + sigma dW (integrator em)", "RmIntegratorSetFromOptions", integ->sigma,
-                             &integ->sigma, NULL));
-  {
-    PetscInt seed = (PetscInt)integ->noise_seed;
-    PetscCall(PetscOptionsInt("-noise_seed", "Seed of the noise increments (integrator em)", "RmIntegratorSetFromOptions", seed, &seed, NULL));
-    integ->noise_seed = seed;
-  }
-  PetscCall(PetscOptionsInt("-cvode_max_steps", "Maximum number of steps per trial (CVODE and Euler)", "RmIntegratorSetFromOptions", integ->max_steps,
-                            &integ->max_steps, NULL));
   PetscCall(PetscOptionsInt("-cvode_krylov_dim", "Maximum Krylov subspace dimension of SPGMR (0: SUNDIALS default)", "RmIntegratorSetFromOptions",
                             integ->krylov_dim, &integ->krylov_dim, NULL));
   PetscCall(PetscOptionsInt("-cvode_max_order", "Maximum order of the BDF (<= 5) or Adams (<= 12) method (0: CVODE default)", "RmIntegratorSetFromOptions",
@@ -137,6 +119,33 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
     PetscCall(PetscOptionsEList("-cvode_pc", "Preconditioner of the Newton-Krylov solve (BDF): none or jacobi (diagonal of I - gamma J)",
                                 "RmIntegratorSetFromOptions", pcs, 2, pcs[integ->pc], &integ->pc, NULL));
   }
+  PetscCheck(integ->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
+{
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(integ->comm, NULL, "Integration (model.md §3)", "RmIntegrator");
+  PetscCall(PetscOptionsEnum("-integrator", "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step), em (Euler–Maruyama with -noise)",
+                             "RmIntegratorSetFromOptions", RmIntegratorTypes, (PetscEnum)integ->type, (PetscEnum *)&integ->type, NULL));
+  PetscCall(PetscOptionsReal("-rtol", "CVODE relative tolerance", "RmIntegratorSetFromOptions", integ->rtol, &integ->rtol, NULL));
+  PetscCall(PetscOptionsReal("-atol", "CVODE absolute tolerance", "RmIntegratorSetFromOptions", integ->atol, &integ->atol, NULL));
+  PetscCall(PetscOptionsReal("-t_final", "Final time if the state has not converged before", "RmIntegratorSetFromOptions", integ->t_final,
+                             &integ->t_final, NULL));
+  PetscCall(PetscOptionsReal("-converge_tol", "Converged when the max-norm of dx/dt falls below this", "RmIntegratorSetFromOptions",
+                             integ->converge_tol, &integ->converge_tol, NULL));
+  PetscCall(PetscOptionsReal("-euler_dt", "Step of the explicit Euler baseline", "RmIntegratorSetFromOptions", integ->euler_dt, &integ->euler_dt, NULL));
+  PetscCall(PetscOptionsReal("-noise", "sigma of the additive white noise dy = f dt + sigma dW (integrator em)", "RmIntegratorSetFromOptions", integ->sigma,
+                             &integ->sigma, NULL));
+  {
+    PetscInt seed = (PetscInt)integ->noise_seed;
+    PetscCall(PetscOptionsInt("-noise_seed", "Seed of the noise increments (integrator em)", "RmIntegratorSetFromOptions", seed, &seed, NULL));
+    integ->noise_seed = seed;
+  }
+  PetscCall(PetscOptionsInt("-cvode_max_steps", "Maximum number of steps per trial (CVODE and Euler)", "RmIntegratorSetFromOptions", integ->max_steps,
+                            &integ->max_steps, NULL));
+  PetscCall(CVODESetFromOptions(PetscOptionsObject, integ));
   PetscCall(PetscOptionsBool("-monitor", "Print progress (time, steps, best overlap) to stderr", "RmIntegratorSetFromOptions", integ->monitor,
                              &integ->monitor, NULL));
   PetscCall(PetscOptionsInt("-monitor_every", "Print progress every this many steps", "RmIntegratorSetFromOptions", integ->monitor_every,
@@ -158,7 +167,6 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
   PetscCheck(integ->euler_dt > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "euler_dt must be > 0, got %g", (double)integ->euler_dt);
   PetscCheck(integ->max_steps > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_max_steps must be > 0");
   PetscCheck(integ->monitor_every > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "monitor_every must be > 0");
-  PetscCheck(integ->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
   PetscCheck(integ->max_order >= 0 && integ->max_order <= (integ->type == RM_INTEGRATOR_ADAMS ? 12 : 5), integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "cvode_max_order must be in [0, %d] for %s, got %" PetscInt_FMT, integ->type == RM_INTEGRATOR_ADAMS ? 12 : 5, RmIntegratorTypes[integ->type],
              integ->max_order);
