@@ -17,3 +17,9 @@ PETSC_INTERN PetscErrorCode RmAppDestroyObjects_Private(RmMemories *mem, RmSynap
 /* Not collective. Column b of a block neuron vector (n x B, column-major) placed in col (place),
    or col reset (!place). */
 PETSC_INTERN PetscErrorCode RmAppColumnView_Private(Vec col, Vec block, PetscInt b, PetscBool place);
+/* Not collective. The "model" object of a JSON summary (activation, design currents and coefficients,
+   time constants); per_point leaves out what a phase-diagram sweep varies per point (gain, threshold and
+   the coefficients that depend on them). */
+PETSC_INTERN PetscErrorCode RmAppJSONModel_Private(RmJSON *j, RmModel model, RmSynapses syn, PetscBool per_point);
+/* Not collective. The "network" object: sizes, design, storage, indegree, kernel, seed, pattern kind. */
+PETSC_INTERN PetscErrorCode RmAppJSONNetwork_Private(RmJSON *j, RmMemories mem, RmSynapses syn);

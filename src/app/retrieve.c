@@ -547,77 +547,15 @@ static PetscErrorCode PrintTable(App *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WriteSummaryModel(App *app, RmJSON *j)
+/* The settings of the run: model, network, cue, integrator, overlap threshold. */
+static PetscErrorCode WriteSummarySettings(App *app, RmJSON *j)
 {
-  RmActivation act;
-  RmDesign     d;
-  RmModelKind  kind;
-  PetscReal    tau;
-
-  PetscFunctionBeginUser;
-  PetscCall(RmModelGetActivation(app->model, &act));
-  PetscCall(RmModelGetKind(app->model, &kind));
-  PetscCall(RmModelGetTau(app->model, &tau));
-  PetscCall(RmSynapsesGetDesign(app->syn, &d));
-  PetscCall(RmJSONBeginObject(j, "model"));
-  PetscCall(RmJSONString(j, "kind", RmModelKinds[kind]));
-  PetscCall(RmJSONString(j, "activation", RmActivationTypes[act.type]));
-  PetscCall(RmJSONReal(j, "gain", act.gain));
-  PetscCall(RmJSONReal(j, "threshold", act.threshold));
-  PetscCall(RmJSONReal(j, "a", d.a));
-  PetscCall(RmJSONReal(j, "b", d.b));
-  PetscCall(RmJSONReal(j, "coding", d.coding));
-  PetscCall(RmJSONReal(j, "balance", d.balance));
-  PetscCall(RmJSONReal(j, "tau", tau));
-  if (kind == RM_MODEL_EI) {
-    PetscReal tau_i;
-    PetscInt  pool_size;
-    PetscCall(RmModelGetInhibition(app->model, &tau_i, &pool_size));
-    PetscCall(RmJSONReal(j, "tau_i", tau_i));
-    PetscCall(RmJSONReal(j, "stiffness", tau / tau_i));
-    PetscCall(RmJSONInt(j, "pool_size", pool_size));
-  }
-  PetscCall(RmJSONReal(j, "alpha", d.alpha));
-  PetscCall(RmJSONReal(j, "alpha_basic", d.alpha_basic));
-  PetscCall(RmJSONReal(j, "beta", d.beta));
-  PetscCall(RmJSONReal(j, "gamma", d.gamma));
-  PetscCall(RmJSONReal(j, "phi_a", d.phi_a));
-  PetscCall(RmJSONReal(j, "phi_b", d.phi_b));
-  PetscCall(RmJSONEndObject(j));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WriteSummaryNetwork(App *app, RmJSON *j)
-{
-  PetscInt         n, P, K;
-  PetscInt64       seed;
-  RmDesignType     design;
-  RmStorageType    storage;
-  RmPatternKind    pkind;
   RmIntegratorType method;
   PetscReal        rtol, atol, t_final, ctol, dt, thr;
 
   PetscFunctionBeginUser;
-  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
-  PetscCall(RmMemoriesGetSeed(app->mem, &seed));
-  PetscCall(RmMemoriesGetKind(app->mem, &pkind));
-  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
-  PetscCall(RmSynapsesGetIndegree(app->syn, &K));
-  PetscCall(RmJSONBeginObject(j, "network"));
-  PetscCall(RmJSONInt(j, "n", n));
-  PetscCall(RmJSONInt(j, "memories", P));
-  PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
-  PetscCall(RmJSONString(j, "storage", RmStorageTypes[storage]));
-  PetscCall(RmJSONInt(j, "indegree", K));
-  {
-    const char *kernel;
-    PetscCall(RmSynapsesGetKernelName(app->syn, &kernel));
-    PetscCall(RmJSONString(j, "kernel", kernel));
-  }
-  PetscCall(RmJSONInt(j, "seed", seed));
-  PetscCall(RmJSONString(j, "patterns", RmPatternKinds[pkind]));
-  PetscCall(RmJSONEndObject(j));
+  PetscCall(RmAppJSONModel_Private(j, app->model, app->syn, PETSC_FALSE));
+  PetscCall(RmAppJSONNetwork_Private(j, app->mem, app->syn));
   PetscCall(RmJSONBeginObject(j, "cue"));
   PetscCall(RmJSONString(j, "kind", RmCueKinds[app->cue.kind]));
   PetscCall(RmJSONReal(j, "flip", app->cue.flip));
@@ -699,8 +637,7 @@ static PetscErrorCode WriteSummary(App *app)
       PetscCall(RmJSONString(&j, "ratemem_version", RATEMEM_VERSION));
       PetscCall(RmJSONString(&j, "command", "retrieve"));
       PetscCall(RmJSONInt(&j, "ranks", app->size));
-      PetscCall(WriteSummaryModel(app, &j));
-      PetscCall(WriteSummaryNetwork(app, &j));
+      PetscCall(WriteSummarySettings(app, &j));
       PetscCall(WriteSummaryTrials(app, &j));
       PetscCall(RmJSONReal(&j, "retrieval_rate", (PetscReal)ok / app->trials));
       {

@@ -83,3 +83,79 @@ PetscErrorCode RmAppColumnView_Private(Vec col, Vec block, PetscInt b, PetscBool
   } else PetscCall(VecResetArray(col));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* ---------------------------------------------------------------- JSON summary sections
+   The "model" and "network" objects of the retrieve and stability summaries: one schema for both. */
+PetscErrorCode RmAppJSONModel_Private(RmJSON *j, RmModel model, RmSynapses syn, PetscBool per_point)
+{
+  RmActivation act;
+  RmDesign     d;
+  RmModelKind  kind;
+  PetscReal    tau;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmModelGetActivation(model, &act));
+  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmModelGetTau(model, &tau));
+  PetscCall(RmSynapsesGetDesign(syn, &d));
+  PetscCall(RmJSONBeginObject(j, "model"));
+  PetscCall(RmJSONString(j, "kind", RmModelKinds[kind]));
+  PetscCall(RmJSONString(j, "activation", RmActivationTypes[act.type]));
+  if (!per_point) {
+    PetscCall(RmJSONReal(j, "gain", act.gain));
+    PetscCall(RmJSONReal(j, "threshold", act.threshold));
+  }
+  PetscCall(RmJSONReal(j, "a", d.a));
+  PetscCall(RmJSONReal(j, "b", d.b));
+  PetscCall(RmJSONReal(j, "coding", d.coding));
+  PetscCall(RmJSONReal(j, "balance", d.balance));
+  PetscCall(RmJSONReal(j, "tau", tau));
+  if (kind == RM_MODEL_EI) {
+    PetscReal tau_i;
+    PetscInt  pool_size;
+    PetscCall(RmModelGetInhibition(model, &tau_i, &pool_size));
+    PetscCall(RmJSONReal(j, "tau_i", tau_i));
+    PetscCall(RmJSONReal(j, "stiffness", tau / tau_i));
+    PetscCall(RmJSONInt(j, "pool_size", pool_size));
+  }
+  if (!per_point) { /* the design coefficients depend on the activation */
+    PetscCall(RmJSONReal(j, "alpha", d.alpha));
+    PetscCall(RmJSONReal(j, "alpha_basic", d.alpha_basic));
+    PetscCall(RmJSONReal(j, "beta", d.beta));
+    PetscCall(RmJSONReal(j, "gamma", d.gamma));
+    PetscCall(RmJSONReal(j, "phi_a", d.phi_a));
+    PetscCall(RmJSONReal(j, "phi_b", d.phi_b));
+  }
+  PetscCall(RmJSONEndObject(j));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmAppJSONNetwork_Private(RmJSON *j, RmMemories mem, RmSynapses syn)
+{
+  PetscInt      n, P, K;
+  PetscInt64    seed;
+  RmDesignType  design;
+  RmStorageType storage;
+  RmPatternKind pkind;
+  const char   *kernel;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmMemoriesGetSeed(mem, &seed));
+  PetscCall(RmMemoriesGetKind(mem, &pkind));
+  PetscCall(RmSynapsesGetDesignType(syn, &design));
+  PetscCall(RmSynapsesGetStorageType(syn, &storage));
+  PetscCall(RmSynapsesGetIndegree(syn, &K));
+  PetscCall(RmSynapsesGetKernelName(syn, &kernel));
+  PetscCall(RmJSONBeginObject(j, "network"));
+  PetscCall(RmJSONInt(j, "n", n));
+  PetscCall(RmJSONInt(j, "memories", P));
+  PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
+  PetscCall(RmJSONString(j, "storage", RmStorageTypes[storage]));
+  PetscCall(RmJSONInt(j, "indegree", K));
+  PetscCall(RmJSONString(j, "kernel", kernel));
+  PetscCall(RmJSONInt(j, "seed", seed));
+  PetscCall(RmJSONString(j, "patterns", RmPatternKinds[pkind]));
+  PetscCall(RmJSONEndObject(j));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

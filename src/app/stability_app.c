@@ -422,68 +422,18 @@ static void CountPhase(App *app, PhaseCounts *pc)
   }
 }
 
-static PetscErrorCode WriteJSONModel(App *app, RmJSON *j)
+/* The settings of the analysis: model, network, eigensolver. */
+static PetscErrorCode WriteJSONSettings(App *app, RmJSON *j)
 {
-  RmActivation act;
-  RmDesign     d;
-  RmModelKind  kind;
-  PetscReal    tau, q;
-
-  PetscFunctionBeginUser;
-  PetscCall(RmModelGetActivation(app->model, &act));
-  PetscCall(RmModelGetKind(app->model, &kind));
-  PetscCall(RmModelGetTau(app->model, &tau));
-  PetscCall(RmSynapsesGetDesign(app->syn, &d));
-  PetscCall(RmMemoriesGetCoding(app->mem, &q));
-  PetscCall(RmJSONBeginObject(j, "model"));
-  PetscCall(RmJSONString(j, "kind", RmModelKinds[kind]));
-  PetscCall(RmJSONString(j, "activation", RmActivationTypes[act.type]));
-  if (!app->phase) {
-    PetscCall(RmJSONReal(j, "gain", act.gain));
-    PetscCall(RmJSONReal(j, "threshold", act.threshold));
-  }
-  PetscCall(RmJSONReal(j, "a", d.a));
-  PetscCall(RmJSONReal(j, "b", d.b));
-  PetscCall(RmJSONReal(j, "coding", q));
-  PetscCall(RmJSONReal(j, "tau", tau));
-  if (!app->phase) {
-    PetscCall(RmJSONReal(j, "alpha", d.alpha));
-    PetscCall(RmJSONReal(j, "alpha_basic", d.alpha_basic));
-    PetscCall(RmJSONReal(j, "beta", d.beta));
-    PetscCall(RmJSONReal(j, "gamma", d.gamma));
-    PetscCall(RmJSONReal(j, "phi_a", d.phi_a));
-    PetscCall(RmJSONReal(j, "phi_b", d.phi_b));
-  }
-  PetscCall(RmJSONEndObject(j));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WriteJSONNetwork(App *app, RmJSON *j)
-{
-  PetscInt            n, P, nev;
-  PetscInt64          seed;
-  RmDesignType        design;
-  RmStorageType       storage;
-  RmPatternKind       pkind;
+  PetscInt            nev;
   RmStabilityOperator op;
   RmStabilityRefine   refine;
   PetscReal           tol, eq_tol;
   const char         *eps_type;
 
   PetscFunctionBeginUser;
-  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
-  PetscCall(RmMemoriesGetSeed(app->mem, &seed));
-  PetscCall(RmMemoriesGetKind(app->mem, &pkind));
-  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
-  PetscCall(RmJSONBeginObject(j, "network"));
-  PetscCall(RmJSONInt(j, "n", n));
-  PetscCall(RmJSONInt(j, "memories", P));
-  PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
-  PetscCall(RmJSONString(j, "storage", RmStorageTypes[storage]));
-  PetscCall(RmJSONInt(j, "seed", seed));
-  PetscCall(RmJSONString(j, "patterns", RmPatternKinds[pkind]));
-  PetscCall(RmJSONEndObject(j));
+  PetscCall(RmAppJSONModel_Private(j, app->model, app->syn, app->phase));
+  PetscCall(RmAppJSONNetwork_Private(j, app->mem, app->syn));
   PetscCall(RmStabilityGetOperatorType(app->stab, &op));
   PetscCall(RmStabilityGetRefineType(app->stab, &refine));
   PetscCall(RmStabilityGetSettings(app->stab, &nev, &tol, &eq_tol));
@@ -648,8 +598,7 @@ static PetscErrorCode WriteSummaryJSON(App *app, FILE *fp)
   PetscCall(RmJSONString(&j, "command", "stability"));
   PetscCall(RmJSONString(&j, "mode", app->phase ? "phase" : "memories"));
   PetscCall(RmJSONInt(&j, "ranks", app->size));
-  PetscCall(WriteJSONModel(app, &j));
-  PetscCall(WriteJSONNetwork(app, &j));
+  PetscCall(WriteJSONSettings(app, &j));
   if (app->phase) {
     PhaseCounts pc;
     CountPhase(app, &pc);
