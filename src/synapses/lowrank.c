@@ -3,7 +3,12 @@
      (W v)_i = κ Σ_μ c_μ b_iμ + (g S − β' Σ_μ c_μ) − d v_i.
    Paper design (model.md §2): s = α/N, κ = 1, β' = β, g = γ/N, d = 0.
    Hebbian (§3, ±1 memories ξ = 2b − 1, zero diagonal): s = 1/N, κ = 2, β' = 1, g = 0, d = P/N.
-   Both kernels stream v and the bits once per product, in chunks that stay in L1. */
+   The masked-sum kernels (avx2, portable) stream v and the bits once per product, in chunks that
+   stay in L1: P masked adds per neuron and pass. The default byte-table kernels read the bits of
+   8 memories at a time as one byte of a neuron-major copy and replace the 8 masked adds by one
+   lookup: the expansion sums, per neuron, ceil(P/8) entries of tables T_k[m] = κ Σ_{j in m} c_{8k+j}
+   (built per product, 256 ceil(P/8) entries), and the masked sums add v_i into 256-bin histograms
+   H_k[byte] from which t_{8k+j} = Σ_{m with bit j} H_k[m]. Same sums in another order (rounding). */
 #include "lowrank.h"
 #include <ratemem/sys.h>
 #if defined(__x86_64__)
@@ -48,6 +53,97 @@ static void ExpandPortable(const RmLowRank *lr, const PetscReal *coef, PetscReal
       }
     }
   }
+}
+
+/* ---------------------------------------------------------------- byte-table kernels
+   The per-neuron loops over the nb bytes are instantiated for nb = 1..8 (P <= 64) so that the
+   compiler unrolls them; larger P takes the generic loop. */
+static inline __attribute__((always_inline)) void HistogramRows(const uint8_t *r, const PetscScalar *v, PetscInt nloc, PetscInt nb, PetscReal *h)
+{
+  for (PetscInt i = 0; i < nloc; i++, r += nb) {
+    const PetscReal vi = v[i];
+    for (PetscInt k = 0; k < nb; k++) h[256 * k + r[k]] += vi;
+  }
+}
+
+static inline __attribute__((always_inline)) void LookupRows(const uint8_t *r, const PetscReal *T, PetscReal shift, PetscReal d, const PetscScalar *v,
+                                                               PetscInt nloc, PetscInt nb, PetscScalar *y)
+{
+  for (PetscInt i = 0; i < nloc; i++, r += nb) {
+    PetscReal s0 = d != 0 ? shift - d * v[i] : shift, s1 = 0; /* two chains: half the add latency */
+    for (PetscInt k = 0; k + 1 < nb; k += 2) s0 += T[256 * k + r[k]], s1 += T[256 * (k + 1) + r[k + 1]];
+    if (nb & 1) s0 += T[256 * (nb - 1) + r[nb - 1]];
+    y[i] = s0 + s1;
+  }
+}
+
+#define RM_NB_CASES(CALL) \
+  switch (nb) { \
+  case 1: CALL(1); break; \
+  case 2: CALL(2); break; \
+  case 3: CALL(3); break; \
+  case 4: CALL(4); break; \
+  case 5: CALL(5); break; \
+  case 6: CALL(6); break; \
+  case 7: CALL(7); break; \
+  case 8: CALL(8); break; \
+  default: CALL(nb); \
+  }
+
+static void MaskedSumsTable(const RmLowRank *lr, const PetscScalar *v, PetscReal *t)
+{
+  const PetscInt nb = lr->nb;
+  PetscReal     *h  = lr->tab;
+
+  for (PetscInt k = 0; k < 256 * nb; k++) h[k] = 0;
+#define RM_HIST(NB) HistogramRows(lr->rows, v, lr->nloc, NB, h)
+  RM_NB_CASES(RM_HIST)
+#undef RM_HIST
+  for (PetscInt mu = 0; mu < lr->P; mu++) { /* t_mu = sum of the bins whose byte has bit j */
+    const PetscReal *hk = h + 256 * (mu >> 3);
+    const int        j  = (int)(mu & 7);
+    PetscReal        s0 = 0, s1 = 0;
+    for (int m = 0; m < 256; m += 2) {
+      if ((m >> j) & 1) s0 += hk[m];
+      if (((m + 1) >> j) & 1) s1 += hk[m + 1];
+    }
+    t[mu] = s0 + s1;
+  }
+}
+
+static void ExpandTable(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y)
+{
+  const PetscInt nb = lr->nb;
+  PetscReal     *T  = lr->tab;
+
+  for (PetscInt k = 0; k < nb; k++) { /* T_k[m] = T_k[m without its lowest bit] + κ c_(8k + lowest bit) */
+    PetscReal *Tk = T + 256 * k;
+    Tk[0]         = 0;
+    for (int m = 1; m < 256; m++) {
+      const PetscInt mu = 8 * k + __builtin_ctz((unsigned)m);
+      Tk[m]             = Tk[m & (m - 1)] + (mu < lr->P ? lr->kappa * coef[mu] : 0.0);
+    }
+  }
+#define RM_LOOKUP(NB) LookupRows(lr->rows, T, shift, lr->d, v, lr->nloc, NB, y)
+  RM_NB_CASES(RM_LOOKUP)
+#undef RM_LOOKUP
+}
+#undef RM_NB_CASES
+
+/* The neuron-major copy of the memories for the table kernels. */
+static PetscErrorCode CreateRows(RmLowRank *lr)
+{
+  PetscFunctionBeginUser;
+  lr->nb = (lr->P + 7) / 8;
+  PetscCall(PetscCalloc1((size_t)lr->nloc * lr->nb, &lr->rows));
+  PetscCall(PetscMalloc1(256 * lr->nb, &lr->tab));
+  for (PetscInt mu = 0; mu < lr->P; mu++)
+    for (PetscInt w = 0; w < lr->words; w++)
+      for (uint64_t word = lr->bits[mu * lr->words + w]; word; word &= word - 1) {
+        const PetscInt i = 64 * w + __builtin_ctzll(word);
+        if (i < lr->nloc) lr->rows[(size_t)i * lr->nb + (mu >> 3)] |= (uint8_t)(1u << (mu & 7));
+      }
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* ---------------------------------------------------------------- AVX2 kernels */
@@ -138,8 +234,12 @@ static PetscBool HaveAVX2(void) { return PETSC_FALSE; }
 
 void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v, PetscReal *t)
 {
+  if (lr->rows) {
+    MaskedSumsTable(lr, v, t);
+    return;
+  }
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (HaveAVX2()) {
+  if (!lr->portable && HaveAVX2()) {
     MaskedSumsAVX2(lr, v, t);
     return;
   }
@@ -149,8 +249,12 @@ void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v, PetscReal *t
 
 void RmLowRankExpand(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y)
 {
+  if (lr->rows) {
+    ExpandTable(lr, coef, shift, v, y);
+    return;
+  }
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (HaveAVX2()) {
+  if (!lr->portable && HaveAVX2()) {
     ExpandAVX2(lr, coef, shift, v, y);
     return;
   }
@@ -221,6 +325,8 @@ static PetscErrorCode MatDestroy_LowRank(Mat W)
   PetscCall(MatShellGetContext(W, &lr));
   PetscCall(PetscFree2(lr->t, lr->tsum));
   PetscCall(PetscFree(lr->wmu));
+  PetscCall(PetscFree(lr->rows));
+  PetscCall(PetscFree(lr->tab));
   PetscCall(PetscFree(lr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -283,9 +389,10 @@ PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt
   lr->betap = betap;
   lr->g     = g;
   lr->d     = d;
-  lr->kernel = HaveAVX2() ? "avx2" : "portable";
   /* The memories' own packed storage has this layout: borrow it (it outlives W in every caller). */
   lr->bits = (uint64_t *)words;
+  PetscCall(CreateRows(lr));
+  lr->kernel = "table";
   PetscCall(PetscMalloc2(P + 1, &lr->t, P + 1, &lr->tsum));
   PetscCall(MatCreateShell(comm, nloc, nloc, n, n, lr, W));
   PetscCall(MatShellSetOperation(*W, MATOP_MULT, (void (*)(void))MatMult_LowRank));
@@ -294,5 +401,28 @@ PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, PetscInt nloc, PetscInt
   PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_LowRank));
   PetscCall(MatSetOption(*W, MAT_SYMMETRIC, PETSC_TRUE));
   if (kappa == 2.0 && betap == 1.0 && g == 0.0) PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmLowRankSetInput_C", SetInput_LowRank));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmLowRankSetKernel_Private(Mat W, const char *name)
+{
+  RmLowRank *lr;
+  PetscBool  table, avx2, portable;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  PetscCall(PetscStrcmp(name, "table", &table));
+  PetscCall(PetscStrcmp(name, "avx2", &avx2));
+  PetscCall(PetscStrcmp(name, "portable", &portable));
+  PetscCheck(table || avx2 || portable, PETSC_COMM_SELF, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown lowrank kernel %s: use table, avx2 or portable", name);
+  PetscCheck(!avx2 || HaveAVX2(), PETSC_COMM_SELF, PETSC_ERR_SUP_SYS, "lowrank kernel avx2 needs a CPU with AVX2 (and x86-64 GCC/Clang)");
+  lr->portable = portable;
+  if (table) {
+    if (!lr->rows) PetscCall(CreateRows(lr));
+  } else { /* the masked-sum kernels read the pattern-major bits only */
+    PetscCall(PetscFree(lr->rows));
+    PetscCall(PetscFree(lr->tab));
+  }
+  lr->kernel = table ? "table" : avx2 ? "avx2" : "portable";
   PetscFunctionReturn(PETSC_SUCCESS);
 }

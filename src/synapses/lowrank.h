@@ -10,12 +10,21 @@ typedef struct {
   PetscReal s, kappa, betap, g, d;
   PetscReal *t, *tsum;       /* P+1 partial and reduced sums */
   PetscReal *wmu;            /* per-memory weights w_μ (input-driven synapses, model.md §7); NULL: all 1 */
-  const char *kernel;        /* "avx2" or "portable": which kernel runs on this machine */
+  const char *kernel;        /* "table", "avx2" or "portable": which kernel runs */
+  /* Byte-table kernels (kernel "table"; used when rows != NULL): the memories again, neuron-major,
+     nb = ceil(P/8) bytes per neuron (bits 8k..8k+7 of neuron i in rows[i*nb + k]), and a work area
+     of nb tables of 256 doubles. */
+  uint8_t   *rows;
+  PetscInt   nb;
+  PetscReal *tab;
+  PetscBool  portable; /* without rows: the portable masked-sum kernels even where AVX2 runs */
 } RmLowRank;
 
 /* Local kernels (exposed for tests and benchmarks). */
 PETSC_INTERN void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v, PetscReal *t);
 PETSC_INTERN void RmLowRankExpand(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y);
+/* Not collective. Select the kernel of a lowrank Mat: table (default), avx2 or portable. */
+PETSC_INTERN PetscErrorCode RmLowRankSetKernel_Private(Mat W, const char *name);
 /* Input-driven synapses (model.md §7), composed on the lowrank Mat as "RmLowRankSetInput_C":
    with u != NULL, w_μ = α_μ(u) = s(κ b^μᵀu − β' 1ᵀu) (= ξ^μᵀu/N for the Hebbian factors; one
    MPI_Allreduce of P+1 numbers) and the diagonal shift d = s Σ_μ α_μ, so that

@@ -18,6 +18,7 @@ struct _p_RmSynapses {
   PetscBool     balance_set;
   Mat           W;
   PetscInt      block; /* synapses fetched per assembly block (explicit storage); 0: the defaults below */
+  char          lowrank_kernel[16]; /* -lowrank_kernel */
 };
 
 PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn)
@@ -46,7 +47,18 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
                              "RmSynapsesSetFromOptions", syn->design.balance, &syn->design.balance, &syn->balance_set));
   PetscCall(PetscOptionsInt("-assembly_block", "Explicit storage: presynaptic neurons (dense) or synapses (aij) whose memory bits are fetched per assembly block; 0 = 65536 / 2^20",
                             "RmSynapsesSetFromOptions", syn->block, &syn->block, NULL));
+  if (!syn->lowrank_kernel[0]) PetscCall(PetscStrncpy(syn->lowrank_kernel, "table", sizeof(syn->lowrank_kernel)));
+  PetscCall(PetscOptionsString("-lowrank_kernel", "Kernel of -storage lowrank: table (byte lookup tables, 8 memories per lookup), avx2 or portable (one masked add per memory)",
+                               "RmSynapsesSetFromOptions", syn->lowrank_kernel, syn->lowrank_kernel, sizeof(syn->lowrank_kernel), NULL));
   PetscOptionsEnd();
+  {
+    PetscBool ok = PETSC_FALSE, t;
+    for (const char *const *k = (const char *const[]){"table", "avx2", "portable", NULL}; *k; k++) {
+      PetscCall(PetscStrcmp(syn->lowrank_kernel, *k, &t));
+      ok = (PetscBool)(ok || t);
+    }
+    PetscCheck(ok, syn->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -lowrank_kernel %s: use table, avx2 or portable", syn->lowrank_kernel);
+  }
   PetscCheck(syn->block >= 0, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "assembly_block must be >= 0, got %" PetscInt_FMT, syn->block);
   PetscCall(RmCheckFinite(syn->comm, "a", syn->design.a));
   PetscCall(RmCheckFinite(syn->comm, "b", syn->design.b));
@@ -254,6 +266,8 @@ static PetscErrorCode AssembleLowRank(RmSynapses syn, RmMemories mem)
   if (syn->design_type == RM_DESIGN_HEBBIAN) /* ξ = 2b − 1; zero diagonal removes P/N */
     PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, 1.0 / n, 2.0, 1.0, 0.0, (PetscReal)P / n, &syn->W));
   else PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, d->alpha / n, 1.0, d->beta, d->gamma / n, 0.0, &syn->W));
+  if (!syn->lowrank_kernel[0]) PetscCall(PetscStrncpy(syn->lowrank_kernel, "table", sizeof(syn->lowrank_kernel)));
+  PetscCall(RmLowRankSetKernel_Private(syn->W, syn->lowrank_kernel));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
