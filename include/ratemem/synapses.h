@@ -34,7 +34,7 @@ PETSC_EXTERN PetscErrorCode RmSynapsesGetDesignType(RmSynapses syn, RmDesignType
 PETSC_EXTERN PetscErrorCode RmSynapsesGetStorageType(RmSynapses syn, RmStorageType *type);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetIndegree(RmSynapses syn, PetscInt *K);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design);
-/* Not collective. The kernel that applies W: matdense-blas, mataij, avx2 or portable (lowrank). */
+/* Not collective. The kernel that applies W: matdense-blas, mataij, table/avx2/portable (lowrank), avx2/portable (compressed); "none" before set-up. */
 PETSC_EXTERN PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name);
 /* Not collective. Borrow the weight matrix. A lowrank W reads the memories' packed storage: keep
    the RmMemories alive while W is used. */

@@ -415,7 +415,8 @@ PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design)
 PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name)
 {
   PetscFunctionBeginUser;
-  if (syn->storage == RM_STORAGE_LOWRANK) {
+  if (!syn->W) *name = "none"; /* not set up (e.g. the phase diagram's template network) */
+  else if (syn->storage == RM_STORAGE_LOWRANK) {
     RmLowRank *lr;
     PetscCall(MatShellGetContext(syn->W, &lr));
     *name = lr->kernel;
