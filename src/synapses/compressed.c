@@ -4,8 +4,10 @@
    MATAIJ entry is W_ij = scale Σ_μ c_iμ c_jμ + shift (scale = α/K or 1/K, shift = γ/K or 0), and
      Σ_μ (κb_iμ − β')(κb_jμ − β') = κ² m_ij − κβ' a_i − κβ' a_j + Pβ'²,
    so W_ij = c_i + s_m m_ij + s_a a_j with c_i = scale (Pβ'² − κβ' a_i) + shift, s_m = scale κ²,
-   s_a = −scale κβ'. The kernel forms each weight in double from the two bytes (m_ij, a_j) and
-   multiplies it by x_j, row by row: the same sums as MATAIJ, to rounding.
+   s_a = −scale κβ'. The kernel forms each weight in float from the two bytes (m_ij, a_j) and
+   multiplies it by the float copy of x_j, row by row; the partial sum of a row over one column
+   block is float, the sum over blocks double: MATAIJ's sums to single-precision rounding
+   (measured 1e-7 to 4e-7 relative, tests/unit/t203-compressed.c).
 
    Graph. RmSampleInputs_Private() (synapses.c) draws
    the K inputs of neuron i, the same graph as the MATAIJ diluted network.
@@ -15,16 +17,31 @@
    cycle from L1, 2–2.5 from L2, 3.7 from L3 and 13 from DRAM (n = 10⁶, TLB misses included).
    MATAIJ reads x at random over all n columns, so it pays the L3/DRAM price per synapse. Here the
    entries are split by column block: while one block of x (cb ≤ 65535 columns) sits in L1/L2,
-   every row of a panel takes its entries from that block. cb is chosen so that a row has ~24 or
-   more entries per block on average, within L2 (n = 10⁵: cb = 32768 for K = 100, 4096 for
-   K = 1000); at n = 10⁶, K = 100 that is impossible and cb = 65535 (measured best of 8192..65535:
-   rows have ~6.5 entries per block, padding ~30%), still far cheaper than DRAM gathers. Slices of
-   4 rows (SELL-4) instead of rows: no horizontal sums, no per-row loop exit (measured 5–30%
-   faster than padded CSR rows). A chunk is one 16-byte record, so the synapse data are one
-   sequential stream. The AVX2 kernel gathers x with 4 scalar loads: vgatherdpd was 2x slower on
-   Zen1 (measured); the portable C kernel runs at ~0.6x of AVX2. */
+   every row of a panel takes its entries from that block. Slices of 8 rows (SELL-8) instead of
+   rows: no horizontal sums, no per-row loop exit. A chunk is one 32-byte record, so the synapse
+   data are one sequential stream (on huge pages, see AllocLarge).
+   The earlier double-precision SELL-4 kernel (4 lanes of doubles, x in double) was bound by
+   instruction throughput, not bytes: with every x read forced to hit L1 it still took 85% of its
+   time, and removing the weight arithmetic or the gathers each left ~70%. Zen1 splits 256-bit
+   operations into two 128-bit ones, so 8 float lanes do twice the synapses per instruction of 4
+   double lanes; a float x block of 65535 columns (256 KB) also stays in L2, where a double block
+   overflowed it at n = 10⁶. Measured, 1 rank, P = 5, min of 8–20 products, t203 -bench_n:
+   n = 10⁵, K = 100: 12.5–12.8 ms -> 9.7–10.1 ms; n = 10⁶, K = 100: 274 ms -> 160 ms;
+   n = 10⁵, K = 1000: 149 ms -> 80 ms. Tried and dropped (no gain or slower): offsets unpacked
+   from one 64-bit load (fewer loads, more ALU work), vgatherdps (2x slower), float weights
+   stored per synapse instead of (m, a) (6 bytes per synapse: bandwidth-bound), groups sorted by
+   length in each block (predictable loop exits, but y updated out of order), huge pages with
+   the double kernel (no change). The portable C kernel does the same float arithmetic without
+   FMA. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+  #define _DEFAULT_SOURCE /* madvise(MADV_HUGEPAGE) */
+#endif
 #include "compressed.h"
 #include <ratemem/sys.h>
+#include <stdlib.h>
+#if defined(__linux__)
+  #include <sys/mman.h>
+#endif
 #if defined(__x86_64__)
   #include <immintrin.h>
 #endif
@@ -32,37 +49,35 @@
 #define RM_COMPRESSED_MAX_CB 65535 /* offsets, and the zero slot at offset cb, fit in 16 bits */
 
 /* ---------------------------------------------------------------- kernels
-   Sliced ELL with slices of 4 rows (the 4 SIMD lanes) inside each (panel, block): chunk t of a
-   group holds entry t of each of its 4 rows, so one chunk updates 4 row sums, with no horizontal
-   sum and no per-row loop. y must have room for a whole last group (ypad). */
+   Sliced ELL with slices of 8 rows (the 8 float lanes) inside each (panel, block): chunk t of a
+   group holds entry t of each of its 8 rows, so one chunk updates 8 row sums, with no horizontal
+   sum and no per-row loop. Weights and the sums of one group in one block are float; y (double)
+   takes one add per row and block. y must have room for a whole last group (ypad). */
+#define RM_L RM_COMPRESSED_LANES
 static inline PetscInt PanelRows(const RmCompressed *c, PetscInt p)
 {
   return PetscMin(c->panel_rows, c->nloc - p * c->panel_rows);
 }
 
-static void MultPortable(const RmCompressed *c, const PetscScalar *xg, PetscScalar *y)
+static void MultPortable(const RmCompressed *c, const float *xf, PetscScalar *y)
 {
   const RmCompressedChunk *ch = c->chunks;
   const uint16_t          *nc = c->nchunk;
-  const PetscReal          sm = c->s_m, sa = c->s_a;
+  const float              sm = c->s_m, sa = c->s_a;
 
   for (PetscInt p = 0; p < c->npanels; p++) {
-    const PetscInt   groups = (PanelRows(c, p) + 3) / 4;
-    PetscScalar     *yp     = y + p * c->panel_rows;
-    const PetscReal *cp     = c->row_const + p * c->panel_rows;
-    for (PetscInt i = 0; i < 4 * groups; i++) yp[i] = 0;
+    const PetscInt groups = (PanelRows(c, p) + RM_L - 1) / RM_L;
+    PetscScalar   *yp     = y + p * c->panel_rows;
+    const float   *cp     = c->row_const + p * c->panel_rows;
+    for (PetscInt i = 0; i < RM_L * groups; i++) yp[i] = 0;
     for (PetscInt b = 0; b < c->nblocks; b++) {
-      const PetscScalar *xb = xg + b * c->stride;
+      const float *xb = xf + b * c->stride;
       for (PetscInt g = 0; g < groups; g++) {
-        const PetscReal *cg = cp + 4 * g;
-        PetscScalar      s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (PetscInt q = nc[g]; q > 0; q--, ch++) {
-          s0 += (cg[0] + sm * ch->m[0] + sa * ch->a[0]) * xb[ch->off[0]];
-          s1 += (cg[1] + sm * ch->m[1] + sa * ch->a[1]) * xb[ch->off[1]];
-          s2 += (cg[2] + sm * ch->m[2] + sa * ch->a[2]) * xb[ch->off[2]];
-          s3 += (cg[3] + sm * ch->m[3] + sa * ch->a[3]) * xb[ch->off[3]];
-        }
-        yp[4 * g] += s0, yp[4 * g + 1] += s1, yp[4 * g + 2] += s2, yp[4 * g + 3] += s3;
+        const float *cg = cp + RM_L * g;
+        float        s[RM_L] = {0};
+        for (PetscInt q = nc[g]; q > 0; q--, ch++)
+          for (int l = 0; l < RM_L; l++) s[l] += (cg[l] + sm * ch->m[l] + sa * ch->a[l]) * xb[ch->off[l]];
+        for (int l = 0; l < RM_L; l++) yp[RM_L * g + l] += s[l];
       }
       nc += groups;
     }
@@ -70,34 +85,35 @@ static void MultPortable(const RmCompressed *c, const PetscScalar *xg, PetscScal
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-/* One chunk: w = c + s_m m + s_a a in 4 lanes (4 rows), times the 4 gathered x (scalar loads:
-   vgatherdpd is slower than 4 loads on Zen1, measured). */
+/* One chunk: w = c + s_m m + s_a a in 8 float lanes (8 rows), times the 8 gathered x (scalar
+   loads and inserts: vgatherdps/vgatherdpd are slower than scalar loads on Zen1, measured). */
   #define RM_CHUNK_FMA(ch, acc) \
     do { \
-      const __m128i codes_ = _mm_loadl_epi64((const __m128i *)(ch)->m); \
-      const __m256d md_    = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(codes_)); \
-      const __m256d ad_    = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_srli_si128(codes_, 4))); \
-      const __m256d x_     = _mm256_set_pd(xb[(ch)->off[3]], xb[(ch)->off[2]], xb[(ch)->off[1]], xb[(ch)->off[0]]); \
-      acc                  = _mm256_fmadd_pd(_mm256_fmadd_pd(vsa, ad_, _mm256_fmadd_pd(vsm, md_, vc)), x_, acc); \
+      const __m128i codes_ = _mm_loadu_si128((const __m128i *)(ch)->m); \
+      const __m256  md_    = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(codes_)); \
+      const __m256  ad_    = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(codes_, 8))); \
+      const __m256  x_     = _mm256_set_ps(xb[(ch)->off[7]], xb[(ch)->off[6]], xb[(ch)->off[5]], xb[(ch)->off[4]], xb[(ch)->off[3]], xb[(ch)->off[2]], \
+                                           xb[(ch)->off[1]], xb[(ch)->off[0]]); \
+      acc                  = _mm256_fmadd_ps(_mm256_fmadd_ps(vsa, ad_, _mm256_fmadd_ps(vsm, md_, vc)), x_, acc); \
     } while (0)
 
-__attribute__((target("avx2,fma"))) static void MultAVX2(const RmCompressed *c, const PetscScalar *xg, PetscScalar *y)
+__attribute__((target("avx2,fma"))) static void MultAVX2(const RmCompressed *c, const float *xf, PetscScalar *y)
 {
   const RmCompressedChunk *ch  = c->chunks;
   const uint16_t          *nc  = c->nchunk;
-  const __m256d            vsm = _mm256_set1_pd(c->s_m), vsa = _mm256_set1_pd(c->s_a);
+  const __m256             vsm = _mm256_set1_ps(c->s_m), vsa = _mm256_set1_ps(c->s_a);
 
   for (PetscInt p = 0; p < c->npanels; p++) {
-    const PetscInt   groups = (PanelRows(c, p) + 3) / 4;
-    PetscScalar     *yp     = y + p * c->panel_rows;
-    const PetscReal *cp     = c->row_const + p * c->panel_rows;
-    for (PetscInt i = 0; i < 4 * groups; i++) yp[i] = 0;
+    const PetscInt groups = (PanelRows(c, p) + RM_L - 1) / RM_L;
+    PetscScalar   *yp     = y + p * c->panel_rows;
+    const float   *cp     = c->row_const + p * c->panel_rows;
+    for (PetscInt i = 0; i < RM_L * groups; i++) yp[i] = 0;
     for (PetscInt b = 0; b < c->nblocks; b++) {
-      const PetscScalar *xb = xg + b * c->stride;
+      const float *xb = xf + b * c->stride;
       for (PetscInt g = 0; g < groups; g++) {
-        const __m256d vc   = _mm256_loadu_pd(cp + 4 * g);
-        __m256d       acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd(), acc2 = _mm256_setzero_pd(), acc3 = _mm256_setzero_pd();
-        PetscInt      q    = nc[g];
+        const __m256 vc   = _mm256_loadu_ps(cp + RM_L * g);
+        __m256       acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps(), acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps(), s;
+        PetscInt     q    = nc[g];
         for (; q >= 4; q -= 4, ch += 4) { /* four chains: FMA latency (5 cycles on Zen1) and loop overhead */
           RM_CHUNK_FMA(ch, acc0);
           RM_CHUNK_FMA(ch + 1, acc1);
@@ -105,7 +121,9 @@ __attribute__((target("avx2,fma"))) static void MultAVX2(const RmCompressed *c, 
           RM_CHUNK_FMA(ch + 3, acc3);
         }
         for (; q > 0; q--, ch++) RM_CHUNK_FMA(ch, acc0);
-        _mm256_storeu_pd(yp + 4 * g, _mm256_add_pd(_mm256_loadu_pd(yp + 4 * g), _mm256_add_pd(_mm256_add_pd(acc0, acc1), _mm256_add_pd(acc2, acc3))));
+        s = _mm256_add_ps(_mm256_add_ps(acc0, acc1), _mm256_add_ps(acc2, acc3));
+        _mm256_storeu_pd(yp + RM_L * g, _mm256_add_pd(_mm256_loadu_pd(yp + RM_L * g), _mm256_cvtps_pd(_mm256_castps256_ps128(s))));
+        _mm256_storeu_pd(yp + RM_L * g + 4, _mm256_add_pd(_mm256_loadu_pd(yp + RM_L * g + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1))));
       }
       nc += groups;
     }
@@ -149,6 +167,31 @@ static PetscErrorCode SetKernel(RmCompressed *c, const char *name)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* ---------------------------------------------------------------- large arrays
+   The chunk stream and the float x are aligned to 2 MB and, on Linux, asked to live on
+   transparent huge pages (madvise: the system's setting here is "madvise"): the hardware
+   prefetchers stop at 4 KB page boundaries and the gathers of x miss the L1 TLB (measured, float
+   kernel, n = 10⁵, K = 100, 1 rank: 13.7–14.2 ms per product without, 9.7–10.1 ms with; the
+   earlier double kernel did not gain). Zeroed. Freed with FreeLarge. */
+static PetscErrorCode AllocLarge(size_t bytes, void **p)
+{
+  const size_t align = bytes >= ((size_t)2 << 20) ? ((size_t)2 << 20) : 64;
+  size_t       size  = ((bytes ? bytes : 1) + align - 1) / align * align;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!posix_memalign(p, align, size), PETSC_COMM_SELF, PETSC_ERR_MEM, "compressed storage: out of memory allocating %zu bytes", size);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (align > 64) (void)madvise(*p, size, MADV_HUGEPAGE); /* advice only: ignore failure */
+#endif
+  memset(*p, 0, size);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void FreeLarge(void *p)
+{
+  free(p);
+}
+
 /* ---------------------------------------------------------------- MATSHELL */
 static PetscErrorCode MatMult_Compressed(Mat W, Vec x, Vec y)
 {
@@ -159,11 +202,12 @@ static PetscErrorCode MatMult_Compressed(Mat W, Vec x, Vec y)
   PetscCall(MatShellGetContext(W, &c));
   PetscCall(VecScatterBegin(c->scatter, x, c->xg_vec, INSERT_VALUES, SCATTER_FORWARD));
   PetscCall(VecScatterEnd(c->scatter, x, c->xg_vec, INSERT_VALUES, SCATTER_FORWARD));
+  for (PetscInt64 l = 0, nx = (PetscInt64)c->nblocks * c->stride; l < nx; l++) c->xf[l] = (float)c->xg[l]; /* zero slots stay 0 */
   PetscCall(VecGetArrayWrite(y, &ya));
-  if (c->ybuf) { /* nloc is not a multiple of 4: the last group writes 4 lanes */
-    c->mult(c, c->xg, c->ybuf);
+  if (c->ybuf) { /* nloc is not a multiple of 8: the last group writes 8 lanes */
+    c->mult(c, c->xf, c->ybuf);
     PetscCall(PetscArraycpy(ya, c->ybuf, c->nloc));
-  } else c->mult(c, c->xg, ya);
+  } else c->mult(c, c->xf, ya);
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscCall(PetscLogFlops(2.0 * (PetscLogDouble)c->nsynapses));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -186,7 +230,8 @@ static PetscErrorCode MatDestroy_Compressed(Mat W)
   PetscCall(VecScatterDestroy(&c->scatter));
   PetscCall(VecDestroy(&c->xg_vec));
   PetscCall(PetscFree(c->xg));
-  PetscCall(PetscFree(c->chunks));
+  FreeLarge(c->xf);
+  FreeLarge(c->chunks);
   PetscCall(PetscFree(c->nchunk));
   PetscCall(PetscFree(c->row_const));
   PetscCall(PetscFree(c->ybuf));
@@ -221,7 +266,8 @@ PetscErrorCode RmCompressedGetMemory_Private(Mat W, PetscInt64 *bytes)
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(W, &c));
   *bytes = c->nchunks * (PetscInt64)sizeof(RmCompressedChunk) + c->ngroups * c->nblocks * (PetscInt64)sizeof(uint16_t) +
-           4 * c->ngroups * (PetscInt64)sizeof(PetscReal) * (c->ybuf ? 2 : 1) + (PetscInt64)c->nblocks * c->stride * (PetscInt64)sizeof(PetscScalar);
+           RM_L * c->ngroups * (PetscInt64)(sizeof(float) + (c->ybuf ? sizeof(PetscScalar) : 0)) +
+           (PetscInt64)c->nblocks * c->stride * (PetscInt64)(sizeof(PetscScalar) + sizeof(float));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -266,7 +312,7 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
 
   PetscOptionsBegin(comm, NULL, "Compressed synapse storage (-storage compressed)", "RmSynapses");
   PetscCall(PetscOptionsInt("-compressed_block_cols", "Columns of x per block, <= 65535 (0: chosen from n and K)", "RmCompressedCreateMat_Private", cb, &cb, NULL));
-  PetscCall(PetscOptionsInt("-compressed_panel_rows", "Rows per panel, rounded up to a multiple of 4 (0: 131072)", "RmCompressedCreateMat_Private", panel_rows, &panel_rows, NULL));
+  PetscCall(PetscOptionsInt("-compressed_panel_rows", "Rows per panel, rounded up to a multiple of 8 (0: 131072)", "RmCompressedCreateMat_Private", panel_rows, &panel_rows, NULL));
   PetscCall(PetscOptionsString("-compressed_kernel", "Kernel: avx2 or portable (default: avx2 where the CPU has AVX2 and FMA)", "RmCompressedCreateMat_Private", kernel, kernel,
                                sizeof(kernel), &kernel_set));
   PetscOptionsEnd();
@@ -279,7 +325,7 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   c->K         = K;
   c->P         = P;
   c->nsynapses = (PetscInt64)nloc * K;
-  c->ngroups   = (nloc + 3) / 4;
+  c->ngroups   = (nloc + RM_L - 1) / RM_L;
   PetscCall(SetKernel(c, kernel_set ? kernel : (HaveAVX2FMA() ? "avx2" : "portable")));
 
   /* 1. Draw every local row once (the same draws as AssembleAIJ), mark the columns this rank
@@ -306,22 +352,24 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCall(PetscFree(bitmap));
   PetscCall(PetscFree(prefix));
 
-  /* 2. Blocks and panels. A row's entries in one block should be many (>= ~24 on average, so the
-     loop over a group's chunks amortises its exit and the padding is small), and a block of x
-     should stay in L2 (<= 32768 columns, 256 KB). A panel's y (and row constants, 2 MB at 131072
-     rows) should stay in L3 while the blocks pass; each panel reads all of xg once. */
+  /* 2. Blocks and panels. A row's entries in one block should be many (>= ~16 on average, so the
+     loop over a group's chunks amortises its exit and the padding is small), and a block of the
+     float x should stay in L2 (<= 65535 columns, 256 KB). Measured on the Zen1 VM (8 lanes, float
+     x): n = 10⁵, K = 100 is fastest at cb = 16384 (8192 and 32768 ~10% slower); K = 1000 at 16384
+     or 32768 (4096 was 1.5x slower); n = 10⁶, K = 100 at 65535. A panel's y (1 MB at 131072 rows)
+     should stay in L3 while the blocks pass; each panel reads all of xf once. */
   if (!cb) {
-    PetscInt64 want = (24 * (PetscInt64)c->nghost + K - 1) / K;
-    cb              = 4096;
+    PetscInt64 want = (16 * (PetscInt64)c->nghost + K - 1) / K;
+    cb              = 16384;
     while (cb < want && cb < 32768) cb *= 2;
-    if (want > 32768) cb = RM_COMPRESSED_MAX_CB; /* sparse rows (n = 10⁶, K = 100): longer rows per block beat an x block that overflows L2 (measured) */
+    if (want > 32768) cb = RM_COMPRESSED_MAX_CB; /* sparse rows (n = 10⁶, K = 100): longer rows per block (measured) */
   }
   cb            = PetscMax(1, PetscMin(cb, c->nghost));
   c->cb         = cb;
-  c->stride     = ((cb + 1 + 7) / 8) * 8; /* zero slot at cb; blocks start on 64-byte boundaries */
+  c->stride     = ((cb + 1 + 15) / 16) * 16; /* zero slot at cb; float blocks start on 64-byte boundaries */
   c->nblocks    = (c->nghost + cb - 1) / cb;
   c->panel_rows = panel_rows ? panel_rows : 131072;
-  c->panel_rows = 4 * ((PetscMax(1, PetscMin(c->panel_rows, nloc)) + 3) / 4);
+  c->panel_rows = RM_L * ((PetscMax(1, PetscMin(c->panel_rows, nloc)) + RM_L - 1) / RM_L);
   c->npanels    = nloc ? (nloc + c->panel_rows - 1) / c->panel_rows : 0;
 
   /* 3. Memory bits: packed patterns and a_j of every local column, a_i and c_i of every row. */
@@ -346,25 +394,25 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   } else {
     scale = d->alpha / K, shift = d->gamma / K, kappa = 1, betap = d->beta;
   }
-  c->s_m = scale * kappa * kappa;
-  c->s_a = -scale * kappa * betap;
-  PetscCall(PetscCalloc1(4 * c->ngroups, &c->row_const)); /* lanes past nloc: 0 */
+  c->s_m = (float)(scale * kappa * kappa);
+  c->s_a = (float)(-scale * kappa * betap);
+  PetscCall(PetscCalloc1(RM_L * c->ngroups, &c->row_const)); /* lanes past nloc: 0 */
   for (PetscInt i = 0; i < nloc; i++) {
     PetscInt ai = 0;
     for (PetscInt w = 0; w < wpn; w++) ai += PopCount64(packed_r[(size_t)i * wpn + w]);
-    c->row_const[i] = scale * (P * betap * betap - kappa * betap * ai) + shift;
+    c->row_const[i] = (float)(scale * (P * betap * betap - kappa * betap * ai) + shift);
   }
-  if (nloc % 4) PetscCall(PetscMalloc1(4 * c->ngroups, &c->ybuf));
+  if (nloc % RM_L) PetscCall(PetscMalloc1(RM_L * c->ngroups, &c->ybuf));
 
-  /* 4. Chunks of every (panel, block, group): the longest of the group's 4 rows in that block. */
+  /* 4. Chunks of every (panel, block, group): the longest of the group's 8 rows in that block. */
   PetscCall(PetscCalloc1((size_t)c->ngroups * c->nblocks, &c->nchunk));
   c->nchunks = 0;
   for (PetscInt p = 0; p < c->npanels; p++) {
-    const PetscInt groups = (PanelRows(c, p) + 3) / 4;
-    uint16_t      *ncp    = c->nchunk + (size_t)p * (c->panel_rows / 4) * c->nblocks;
+    const PetscInt groups = (PanelRows(c, p) + RM_L - 1) / RM_L;
+    uint16_t      *ncp    = c->nchunk + (size_t)p * (c->panel_rows / RM_L) * c->nblocks;
     for (PetscInt i = p * c->panel_rows; i < p * c->panel_rows + PanelRows(c, p); i++) {
       const PetscInt *ci = cols + (size_t)i * K;
-      const PetscInt  g  = (i - p * c->panel_rows) / 4;
+      const PetscInt  g  = (i - p * c->panel_rows) / RM_L;
       for (PetscInt k = 0, b = 0, bend = cb; k < K;) { /* runs of one block (the row is sorted) */
         PetscInt e = k + 1;
         while (ci[k] >= bend) b++, bend += cb;
@@ -376,15 +424,15 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
     for (PetscInt q = 0; q < groups * c->nblocks; q++) c->nchunks += ncp[q];
   }
 
-  /* 5. Fill: lane r%4 of chunk t of a group is entry t of row r in that block; the lanes of
+  /* 5. Fill: lane r%8 of chunk t of a group is entry t of row r in that block; the lanes of
      shorter rows read the block's zero slot. */
-  PetscCall(PetscMalloc1((size_t)c->nchunks, &c->chunks));
+  PetscCall(AllocLarge((size_t)c->nchunks * sizeof(RmCompressedChunk), (void **)&c->chunks));
   {
     PetscInt64 *pos, start = 0;
     PetscCall(PetscMalloc1(c->nblocks, &pos));
     for (PetscInt p = 0; p < c->npanels; p++) {
-      const PetscInt  groups = (PanelRows(c, p) + 3) / 4;
-      const uint16_t *ncp    = c->nchunk + (size_t)p * (c->panel_rows / 4) * c->nblocks;
+      const PetscInt  groups = (PanelRows(c, p) + RM_L - 1) / RM_L;
+      const uint16_t *ncp    = c->nchunk + (size_t)p * (c->panel_rows / RM_L) * c->nblocks;
       for (PetscInt b = 0; b < c->nblocks; b++) { /* where (p, b) starts */
         pos[b] = start;
         for (PetscInt g = 0; g < groups; g++) start += ncp[(size_t)b * groups + g];
@@ -393,10 +441,10 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
         for (PetscInt b = 0; b < c->nblocks; b++) { /* pad everything, then overwrite the real entries */
           RmCompressedChunk *out = c->chunks + pos[b];
           for (PetscInt t = 0; t < ncp[(size_t)b * groups + g]; t++)
-            for (int lane = 0; lane < 4; lane++) out[t].off[lane] = (uint16_t)cb, out[t].m[lane] = 0, out[t].a[lane] = 0;
+            for (int lane = 0; lane < RM_L; lane++) out[t].off[lane] = (uint16_t)cb, out[t].m[lane] = 0, out[t].a[lane] = 0;
         }
-        for (int lane = 0; lane < 4; lane++) {
-          const PetscInt i = p * c->panel_rows + 4 * g + lane;
+        for (int lane = 0; lane < RM_L; lane++) {
+          const PetscInt i = p * c->panel_rows + RM_L * g + lane;
           if (i >= nloc) break;
           const PetscInt *ci = cols + (size_t)i * K;
           const uint64_t *pi = packed_r + (size_t)i * wpn;
@@ -428,6 +476,7 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCall(PetscMalloc1(c->nghost, &gpos));
   for (PetscInt l = 0; l < c->nghost; l++) gpos[l] = (l / cb) * c->stride + l % cb;
   PetscCall(PetscCalloc1((size_t)c->nblocks * c->stride, &c->xg));
+  PetscCall(AllocLarge((size_t)c->nblocks * c->stride * sizeof(float), (void **)&c->xf));
   PetscCall(VecCreateSeqWithArray(PETSC_COMM_SELF, 1, c->nblocks * c->stride, c->xg, &c->xg_vec));
   PetscCall(VecCreateMPIWithArray(comm, 1, nloc, n, NULL, &xtemplate));
   PetscCall(ISCreateGeneral(PETSC_COMM_SELF, c->nghost, gcols, PETSC_USE_POINTER, &is_from));

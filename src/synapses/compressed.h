@@ -6,40 +6,47 @@
    Layout: column-blocked, row-panelled sliced ELL. The columns a rank reads (own and ghost) are
    numbered in global order and cut into blocks of cb <= 65535 (the x block stays in L1/L2 while
    it is used).
-   For each panel of rows, each block, each group of 4 consecutive rows, chunk t holds entry t of
-   each of the 4 rows in that block (16 bytes: four 16-bit offsets into the block, four m, four a);
-   the group has as many chunks as its longest row there, and shorter rows read the block's zero
-   slot. 4.7-6 bytes per synapse instead of 12, and the random reads of x hit L1/L2, not L3/DRAM. */
+   For each panel of rows, each block, each group of 8 consecutive rows, chunk t holds entry t of
+   each of the 8 rows in that block (32 bytes: eight 16-bit offsets into the block, eight m, eight
+   a); the group has as many chunks as its longest row there, and shorter rows read the block's
+   zero slot. 4.5-6 bytes per synapse instead of 12, and the random reads of x hit L1/L2, not L3/DRAM.
+   Single precision (issue #4 allows single-precision values): the product reads x as a float
+   copy (4 bytes per column, so a block of 65535 columns fits L2) and forms each weight and the
+   partial sum of a row in one block in float; the row sums over blocks are double. W x agrees
+   with MATAIJ to about 1e-7 relative (float rounding), not 1e-15. */
 #pragma once
 #include <petscmat.h>
 #include <ratemem/synapses.h>
 #include <stdint.h>
 
-/* Four synapses, one per row of a group of 4 rows, in one column block. Padding entries have
+#define RM_COMPRESSED_LANES 8 /* rows per group: the 8 float lanes of an AVX2 register */
+
+/* Eight synapses, one per row of a group of 8 rows, in one column block. Padding entries have
    off = cb (the block's zero slot), m = a = 0. */
 typedef struct {
-  uint16_t off[4];
-  uint8_t  m[4];
-  uint8_t  a[4];
+  uint16_t off[RM_COMPRESSED_LANES];
+  uint8_t  m[RM_COMPRESSED_LANES];
+  uint8_t  a[RM_COMPRESSED_LANES];
 } RmCompressedChunk;
 
 typedef struct _RmCompressed RmCompressed;
-typedef void (*RmCompressedKernel)(const RmCompressed *c, const PetscScalar *xg, PetscScalar *y);
+typedef void (*RmCompressedKernel)(const RmCompressed *c, const float *xf, PetscScalar *y);
 
 struct _RmCompressed {
   PetscInt           n, nloc, K, P;
   PetscInt           nghost;     /* distinct columns this rank reads (own and remote) */
-  PetscInt           cb, stride; /* columns per block; doubles per block in xg (cb + 1 rounded up to 8: zero slot at cb) */
-  PetscInt           nblocks, panel_rows, npanels; /* panel_rows is a multiple of 4 */
-  PetscInt           ngroups;    /* groups of 4 rows: ceil(nloc/4) */
-  PetscInt64         nchunks;    /* stored chunks (4 entries each, padding included) */
+  PetscInt           cb, stride; /* columns per block; entries per block in xg and xf (cb + 1 rounded up to 16: zero slot at cb) */
+  PetscInt           nblocks, panel_rows, npanels; /* panel_rows is a multiple of 8 */
+  PetscInt           ngroups;    /* groups of 8 rows: ceil(nloc/8) */
+  PetscInt64         nchunks;    /* stored chunks (8 entries each, padding included) */
   PetscInt64         nsynapses;  /* real entries: nloc*K */
-  RmCompressedChunk *chunks;     /* panel-major, then block, then group of 4 rows */
+  RmCompressedChunk *chunks;     /* panel-major, then block, then group of 8 rows */
   uint16_t          *nchunk;     /* [panel][block][group of the panel]: chunks of that group in that block */
-  PetscReal         *row_const;  /* c_i, local rows (4*ngroups, 0 past nloc) */
-  PetscScalar       *ybuf;       /* 4*ngroups, when nloc is not a multiple of 4 */
-  PetscReal          s_m, s_a;
-  PetscScalar       *xg;         /* ghost copy of x: nblocks*stride doubles */
+  float             *row_const;  /* c_i in float, local rows (8*ngroups, 0 past nloc) */
+  PetscScalar       *ybuf;       /* 8*ngroups, when nloc is not a multiple of 8 */
+  float              s_m, s_a;
+  PetscScalar       *xg;         /* ghost copy of x: nblocks*stride doubles (the scatter's target) */
+  float             *xf;         /* the same in float, what the kernels read */
   Vec                xg_vec;     /* sequential Vec over xg */
   VecScatter         scatter;    /* global x -> xg */
   const char        *kernel;     /* "avx2" or "portable": the kernel MatMult uses */

@@ -1,7 +1,7 @@
 /* t203-compressed: compressed sparse storage of the diluted network (issue #4, src/synapses/compressed.c).
    For the paper and Hebbian designs (random memories, n = 2000, P = 10, K = 50; 3 ranks give local
    sizes 667/667/666) the compressed W gives the same W v as the MATAIJ diluted matrix
-   (-storage aij -indegree 50), to 1e-12 relative in the 2-norm and the max-norm, for two vectors,
+   (-storage aij -indegree 50), to TOL (below) relative in the 2-norm and the max-norm, for two vectors,
    with each kernel this CPU can run (avx2, portable), with the default layout and with small
    blocks and panels that force many column blocks, padded rows and a short last panel; also at
    the edges K = 1, K = n - 1 and n = 2 (an empty rank at 3 ranks), and diag(W) = 0 as in MATAIJ.
@@ -13,6 +13,15 @@
 #include <time.h>
 #include "synapses/compressed.h"
 #include "utcommon.h"
+
+/* The compressed product is single precision (float x, float weights and float partial sums of a
+   row within one column block; issue #4 allows single-precision values): unit roundoff 2^-24 ~
+   6e-8; measured differences from MATAIJ 1e-7 to 4e-7 relative over all cases here (K <= 50), on
+   1-3 ranks. The error grows with the entries a row has per block: the benchmark mode (K up to
+   1000, ~160 float terms per row and block) measured up to 7.7e-7, so it checks TOL_BENCH.
+   A wrong weight, column or row differs by 1e-3 or more. (Before the float kernel: 1e-12.) */
+#define TOL       2e-6
+#define TOL_BENCH 1e-5
 
 static const char help[] = "Unit test and benchmark of the compressed diluted weight storage.\n";
 
@@ -177,9 +186,9 @@ static PetscErrorCode CheckCase(const char *opts, const char *layout)
     for (int t = 0; t < 2; t++) {
       PetscReal rel2, relinf;
       PetscCall(CompareProducts(&net, v[t], &rel2, &relinf));
-      PetscCheck(rel2 < 1e-12 && relinf < 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
-                 "[%s %s] kernel %s, vector %d: compressed W v differs from MATAIJ by %.3e (2-norm), %.3e (max-norm), relative; expected < 1e-12", opts,
-                 layout ? layout : "", kernels[k], t, (double)rel2, (double)relinf);
+      PetscCheck(rel2 < TOL && relinf < TOL, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+                 "[%s %s] kernel %s, vector %d: compressed W v differs from MATAIJ by %.3e (2-norm), %.3e (max-norm), relative; expected < %g", opts,
+                 layout ? layout : "", kernels[k], t, (double)rel2, (double)relinf, TOL);
       worst = PetscMax(worst, PetscMax(rel2, relinf));
     }
   }
@@ -307,7 +316,7 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
                           (double)net.setup_aij, (double)bytes_aij / nnz, (double)ta[0], (double)ta[repeat / 2], (double)ca[0], nnz / ta[0] * 1e-9, nnz / ta[repeat / 2] * 1e-9, nnz / ca[0] * 1e-9));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  speed-up compressed/mataij: %.2fx (wall min), %.2fx (wall median), %.2fx (cpu min); MATAIJ at >= 12 B/synapse moves %.2f of the triad; |Wc x - Waij x|/|Waij x| = %.1e (2-norm), %.1e (max)\n",
                           (double)(ta[0] / tc[0]), (double)(ta[repeat / 2] / tc[repeat / 2]), (double)(ca[0] / cc[0]), 12.0 * nnz / ta[0] * 1e-9 / triad, (double)rel2, (double)relinf));
-    PetscCheck(rel2 < 1e-12 && relinf < 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "compressed W x differs from MATAIJ by %.3e / %.3e", (double)rel2, (double)relinf);
+    PetscCheck(rel2 < TOL_BENCH && relinf < TOL_BENCH, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "compressed W x differs from MATAIJ by %.3e / %.3e (expected < %g)", (double)rel2, (double)relinf, TOL_BENCH);
   }
   PetscCall(PetscFree4(tc, ta, cc, ca));
   PetscCall(VecDestroy(&x));
