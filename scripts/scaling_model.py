@@ -22,7 +22,7 @@ the load of a shared machine does not change (the measured times are only compar
          (--node-gbs; default 19.2 GB/s on 2 ranks, docs/benchmark.md, load average 0.84);
   f_s    the fraction of the triad bandwidth a product of that storage reaches (ratemem bench on
          this machine, 2 ranks, docs/benchmark.md): dense 1.2, aij 1.05, aij-diluted 0.68,
-         compressed 0.33, lowrank 0.13 (the low-rank and compressed kernels do arithmetic per
+         compressed 0.41, lowrank 0.23 (session-3 kernels; the low-rank and compressed kernels do arithmetic per
          byte, so they run below the triad; --frac overrides);
   n_N    n for strong scaling, N * n_1 for weak scaling (n_1 = the study's n on one node);
   M(N)   bytes one node moves through memory for one product (the formulas of ratemem bench, per node):
@@ -98,7 +98,7 @@ def allreduce(N, alpha, beta):
     return 0.0 if N <= 1 else math.ceil(math.log2(N)) * (alpha + 8 / beta)
 
 
-FRAC = {"dense": 1.2, "aij": 1.05, "aij-diluted": 0.68, "compressed": 0.33, "lowrank": 0.13}
+FRAC = {"dense": 1.2, "aij": 1.05, "aij-diluted": 0.68, "compressed": 0.41, "lowrank": 0.23}
 
 
 def predict(base, kind, nodes, R, alpha, beta, B, frac):
