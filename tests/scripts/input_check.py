@@ -9,6 +9,8 @@
  4. bad schedules fail with their one-line message."""
 import csv, os, subprocess, sys, tempfile
 
+from presentation_rows import rows
+
 exe, repo = sys.argv[1], sys.argv[2]
 MPI = ['mpiexec', '--allow-run-as-root', '--oversubscribe', '-n']
 BASE = ['retrieve', '-design', 'hebbian', '-storage', 'lowrank', '-neurons', '1024', '-memories', '10', '-seed', '1']
@@ -19,15 +21,6 @@ def run(np, args, ok=True):
     if ok and p.returncode:
         sys.exit(f'FAIL: {args}: exit {p.returncode}\n{p.stderr}')
     return p
-
-
-def rows(out):
-    r = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 9 and f[0].isdigit():
-            r.append({'dominant': int(f[3]), 'nearest': int(f[4]), 'overlap': float(f[5]), 'm_dom': float(f[6]), 'label': f[8]})
-    return r
 
 
 def single(mode, weights):

@@ -13,6 +13,8 @@ import csv, os, subprocess, sys, tempfile
 
 import numpy as np
 
+from presentation_rows import rows
+
 exe, repo = sys.argv[1], sys.argv[2]
 MPI = ['mpiexec', '--allow-run-as-root', '--oversubscribe', '-n']
 CFG = ['-options_file_yaml', os.path.join(repo, 'configs', 'input_rate.yaml')]
@@ -23,15 +25,6 @@ def run(np_, args, ok=True):
     if ok and p.returncode:
         sys.exit(f'FAIL: {args}: exit {p.returncode}\n{p.stderr}')
     return p
-
-
-def rows(out):
-    r = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 9 and f[0].isdigit():
-            r.append({'dominant': int(f[3]), 'nearest': int(f[4]), 'overlap': float(f[5]), 'm_dom': float(f[6]), 'label': f[8]})
-    return r
 
 
 def history(path):
