@@ -99,7 +99,7 @@ static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
                                       PetscSNPrintf(cv->ewt_message, sizeof(cv->ewt_message),
                                                     " (an error weight 1/(rtol |y_i| + atol) is infinite: atol %g with a zero state entry; use -atol > 0)",
                                                     (double)cv->cur_atol),
-                                      "error weight set-up");
+                                      "error weight set-up", NAN);
     return -1;
   }
   N_VInv(ewt, ewt);
@@ -109,20 +109,20 @@ static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
 static int RHSCallback(realtype t, N_Vector y, N_Vector ydot, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(ydot)), "RHS evaluation");
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(ydot)), "RHS evaluation", t);
 }
 
 static int JacTimesSetupCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
   return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)),
-                                           "Jacobian set-up");
+                                           "Jacobian set-up", t);
 }
 
 static int JacTimesCallback(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, void *ctx, N_Vector tmp)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianMult(cv->model, N_VGetVector_Petsc(v), N_VGetVector_Petsc(Jv)), "J·v product");
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianMult(cv->model, N_VGetVector_Petsc(v), N_VGetVector_Petsc(Jv)), "J·v product", t);
 }
 
 /* Jacobi preconditioner of M = I − γJ: diag(J) comes with the Jacobian data (RmModelJacobianDiagonal). */
@@ -143,7 +143,7 @@ static PetscErrorCode PCSetUp(RmIntegrator_CVODE *cv, N_Vector y, N_Vector fy, b
 static int PrecSetupCallback(realtype t, N_Vector y, N_Vector fy, booleantype jok, booleantype *jcur, realtype gamma, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, PCSetUp(cv, y, fy, jok, jcur, gamma), "preconditioner set-up");
+  return RmIntegratorCallbackStore_Private(&cv->cb, PCSetUp(cv, y, fy, jok, jcur, gamma), "preconditioner set-up", t);
 }
 
 static PetscErrorCode PCApply(RmIntegrator_CVODE *cv, N_Vector r, N_Vector z)
@@ -158,7 +158,7 @@ static PetscErrorCode PCApply(RmIntegrator_CVODE *cv, N_Vector r, N_Vector z)
 static int PrecSolveCallback(realtype t, N_Vector y, N_Vector fy, N_Vector r, N_Vector z, realtype gamma, realtype delta, int lr, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, PCApply(cv, r, z), "preconditioner application");
+  return RmIntegratorCallbackStore_Private(&cv->cb, PCApply(cv, r, z), "preconditioner application", t);
 }
 
 /* CVODE's own diagnostic goes into our error message instead of bare stderr. */

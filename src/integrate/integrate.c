@@ -227,21 +227,23 @@ PetscErrorCode RmIntegratorCallbackEnd_Private(RmCallbackError *cb)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-int RmIntegratorCallbackStore_Private(RmCallbackError *cb, PetscErrorCode ierr, const char *what)
+int RmIntegratorCallbackStore_Private(RmCallbackError *cb, PetscErrorCode ierr, const char *what, PetscReal t)
 {
   if (!ierr) return 0;
   if (!cb->code) {
     cb->code = ierr;
     cb->what = what;
+    cb->t    = t;
   }
   return -1;
 }
 
-PetscErrorCode RmIntegratorCallbackRaise_Private(RmIntegrator integ, RmCallbackError *cb, PetscReal t)
+PetscErrorCode RmIntegratorCallbackRaise_Private(RmIntegrator integ, RmCallbackError *cb, PetscReal t_solver)
 {
   PetscFunctionBeginUser;
   if (!cb->code) PetscFunctionReturn(PETSC_SUCCESS);
-  SETERRQ(cb->local ? PETSC_COMM_SELF : integ->comm, cb->code, "%s failed at t = %g (integrator %s): %s", cb->what, (double)t, integ->type_name,
+  SETERRQ(cb->local ? PETSC_COMM_SELF : integ->comm, cb->code, "%s failed at t = %g (integrator %s): %s", cb->what,
+          (double)(PetscIsNanReal(cb->t) ? t_solver : cb->t), integ->type_name,
           cb->message[0] ? cb->message : "unknown error");
 }
 

@@ -57,6 +57,7 @@ struct _p_RmIntegrator {
 typedef struct {
   PetscErrorCode code;
   const char    *what;          /* "RHS evaluation", "J·v product", ... */
+  PetscReal      t;             /* the time the callback was called at (NAN: not known) */
   PetscBool      local;         /* raised on PETSC_COMM_SELF (one rank) */
   char           message[512];  /* its first message */
 } RmCallbackError;
@@ -79,10 +80,11 @@ PETSC_INTERN PetscErrorCode RmIntegratorFinalResidual_Private(RmIntegrator integ
 /* Around a call of the solver (CVode, ARKStepEvolve): record, not print, the errors of callbacks. */
 PETSC_INTERN PetscErrorCode RmIntegratorCallbackBegin_Private(RmCallbackError *cb);
 PETSC_INTERN PetscErrorCode RmIntegratorCallbackEnd_Private(RmCallbackError *cb);
-/* In a callback: keep ierr (if nonzero and the first) with what failed; returns the value for SUNDIALS (0 or -1). */
-PETSC_INTERN int RmIntegratorCallbackStore_Private(RmCallbackError *cb, PetscErrorCode ierr, const char *what);
-/* After the solver failed: raise the stored error, "<what> failed at t = ... (<method>): <message>"; no-op if none. */
-PETSC_INTERN PetscErrorCode RmIntegratorCallbackRaise_Private(RmIntegrator integ, RmCallbackError *cb, PetscReal t);
+/* In a callback at time t: keep ierr (if nonzero and the first) with what failed; returns the value for SUNDIALS (0 or -1). */
+PETSC_INTERN int RmIntegratorCallbackStore_Private(RmCallbackError *cb, PetscErrorCode ierr, const char *what, PetscReal t);
+/* After the solver failed at t_solver: raise the stored error, "<what> failed at t = ... (<method>): <message>"
+   (the callback's time if known, else t_solver); no-op if none. */
+PETSC_INTERN PetscErrorCode RmIntegratorCallbackRaise_Private(RmIntegrator integ, RmCallbackError *cb, PetscReal t_solver);
 /* The fixed-step loop of euler and em: y += h f(y) by update (h = -euler_dt, the last step cut at t_final);
    stochastic: never stop at "convergence" (the path is noisy), run to t_final. */
 PETSC_INTERN PetscErrorCode RmIntegratorSolveFixedStep_Private(RmIntegrator integ, PetscErrorCode (*update)(RmIntegrator, PetscReal), PetscBool stochastic,

@@ -5,6 +5,7 @@ PETSC_INTERN PetscErrorCode RmIntegratorCreate_BDF(RmIntegrator);
 PETSC_INTERN PetscErrorCode RmIntegratorCreate_Adams(RmIntegrator);
 PETSC_INTERN PetscErrorCode RmIntegratorCreate_Euler(RmIntegrator);
 PETSC_INTERN PetscErrorCode RmIntegratorCreate_EM(RmIntegrator);
+PETSC_INTERN PetscErrorCode RmIntegratorCreate_ERK(RmIntegrator);
 
 static PetscBool RmIntegratorRegisterAllCalled = PETSC_FALSE;
 
@@ -27,5 +28,6 @@ PetscErrorCode RmIntegratorRegisterAll(void)
   PetscCall(RmIntegratorRegister(RMINTEGRATORADAMS, RmIntegratorCreate_Adams));
   PetscCall(RmIntegratorRegister(RMINTEGRATOREULER, RmIntegratorCreate_Euler));
   PetscCall(RmIntegratorRegister(RMINTEGRATOREM, RmIntegratorCreate_EM));
+  PetscCall(RmIntegratorRegister(RMINTEGRATORERK, RmIntegratorCreate_ERK));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
