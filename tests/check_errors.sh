@@ -73,6 +73,8 @@ retrieve indegree -storage compressed
 retrieve stiffness -network ei -storage lowrank -stiffness -3
 check frobnicate frobnicate "$exe" frobnicate
 retrieve cvode_tail_switch -cvode_tail_rtol 1e-6 -cvode_tail_switch 0
+retrieve erk_table -integrator erk -erk_table nonsense
+retrieve "unknown integrator" -integrator rk45
 retrieve cvode_tail_rtol -cvode_tail_rtol -1
 retrieve cvode_tail_atol -cvode_tail_atol nan
 retrieve cvode_tail_stall_steps -cvode_tail_stall_steps -1

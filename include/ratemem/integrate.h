@@ -1,13 +1,18 @@
-/* ratemem: integration of the dynamics to an equilibrium (model.md §3) -- CVODE BDF with
-   Newton-Krylov (SPGMR, analytic J·v), CVODE Adams, and a fixed-step explicit Euler baseline. */
+/* ratemem: integration of the dynamics to an equilibrium (model.md §3). The methods are a registry
+   (RmIntegratorRegister): CVODE BDF with Newton-Krylov (SPGMR, analytic J·v), CVODE Adams, explicit
+   Euler with a fixed step, Euler–Maruyama, and adaptive explicit Runge–Kutta (ARKODE ARKStep). */
 #pragma once
 #include <ratemem/dynamics.h>
 
 typedef struct _p_RmIntegrator *RmIntegrator;
 
-/* em: Euler–Maruyama for dy = f(y) dt + σ dW (model.md §7, -noise σ); with σ = 0 it is the euler baseline, step for step. */
-typedef enum { RM_INTEGRATOR_BDF, RM_INTEGRATOR_ADAMS, RM_INTEGRATOR_EULER, RM_INTEGRATOR_EM } RmIntegratorType;
-extern const char *const RmIntegratorTypes[];
+/* The name of a method (-integrator NAME). */
+typedef const char *RmIntegratorType;
+#define RMINTEGRATORBDF   "bdf"   /* CVODE BDF, Newton-Krylov (SPGMR) with analytic J·v */
+#define RMINTEGRATORADAMS "adams" /* CVODE Adams, fixed-point iteration */
+#define RMINTEGRATOREULER "euler" /* explicit Euler, fixed step -euler_dt */
+#define RMINTEGRATOREM    "em"    /* Euler–Maruyama for dy = f(y) dt + σ dW (model.md §7, -noise σ); σ = 0 is euler, step for step */
+#define RMINTEGRATORERK   "erk"   /* adaptive explicit Runge–Kutta (ARKODE ARKStep, -erk_table) */
 
 /* What one integration did. Counts are CVODE's own plus our convergence checks. */
 typedef struct {
@@ -25,7 +30,13 @@ typedef PetscErrorCode (*RmIntegratorMonitorFn)(void *ctx, PetscReal t, PetscInt
 PETSC_EXTERN PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ);
 PETSC_EXTERN PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ);
 PETSC_EXTERN PetscErrorCode RmIntegratorSetModel(RmIntegrator integ, RmModel model);
+/* Not collective. Selects the method by name; an unknown name is an error listing the registered ones.
+   Before RmIntegratorSetUp; a type's own options are read by the RmIntegratorSetFromOptions after it. */
 PETSC_EXTERN PetscErrorCode RmIntegratorSetType(RmIntegrator integ, RmIntegratorType type);
+/* Not collective. Adds a method: create fills the ops table and data of an integrator of that type
+   (src/integrate/integrateimpl.h). RmIntegratorRegisterAll() registers the built-in ones. */
+PETSC_EXTERN PetscErrorCode RmIntegratorRegister(const char name[], PetscErrorCode (*create)(RmIntegrator));
+PETSC_EXTERN PetscErrorCode RmIntegratorRegisterAll(void);
 PETSC_EXTERN PetscErrorCode RmIntegratorSetMonitor(RmIntegrator integ, RmIntegratorMonitorFn fn, void *ctx);
 PETSC_EXTERN PetscErrorCode RmIntegratorSetUp(RmIntegrator integ);
 /* Collective. Integrates from x (initial state) at t = 0; on return x holds the final state. */
@@ -62,12 +73,15 @@ PETSC_EXTERN PetscErrorCode RmIntegratorSetStepHook(RmIntegrator integ, RmIntegr
 PETSC_EXTERN PetscErrorCode RmIntegratorGetProgress(RmIntegrator integ, RmIntegratorStats *stats);
 /* Not collective. The next RmIntegratorSolve continues an interrupted one: it starts at time t from the
    x it is given (the state saved at t) and adds the counts of prior (steps, RHS, ..., wall time) to its
-   own. CVODE is re-initialised at t (a fresh history from order 1: the path agrees within the
+   own. CVODE and ARKODE (erk) are re-initialised at t (a fresh history: the path agrees within the
    tolerances); euler and em continue their step count and time exactly (the em noise key is the
    global noise step, RmIntegratorSetNoiseStep), so their path is the uninterrupted one bit for bit. */
 PETSC_EXTERN PetscErrorCode RmIntegratorSetResume(RmIntegrator integ, PetscReal t, const RmIntegratorStats *prior);
 
+/* Not collective. The method's name (owned by the integrator). */
 PETSC_EXTERN PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type);
+/* Not collective. Whether the method is explicit with the fixed step -euler_dt (euler, em). */
+PETSC_EXTERN PetscErrorCode RmIntegratorIsFixedStep(RmIntegrator integ, PetscBool *fixed);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetTolerances(RmIntegrator integ, PetscReal *rtol, PetscReal *atol);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetSettings(RmIntegrator integ, PetscReal *t_final, PetscReal *converge_tol, PetscReal *euler_dt);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetMonitor(RmIntegrator integ, PetscBool *monitor);

@@ -65,6 +65,7 @@ static inline double RmRandomNormal(uint64_t seed, RmStream stream, uint64_t a, 
 /* Logging: events registered once by RmInitialize() so -log_view profiles every stage. */
 typedef struct {
   PetscLogEvent generate, assemble, syn_mult, rhs, jac_setup, jac_vec, prec, integrate, overlap, io_write;
+  PetscLogEvent pc_setup; /* the preconditioner's set-up (RmPCSetUp); prec is its application (RmPCApply) */
   PetscLogEvent lowrank_reduce; /* the one MPI_Allreduce of P+1 numbers inside a low-rank product (a communication event of its own) */
   PetscLogStage stage_generate, stage_assemble, stage_integrate, stage_classify, stage_output;
 } RmLogEvents;

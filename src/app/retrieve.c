@@ -352,7 +352,7 @@ static PetscErrorCode CheckpointSetUp(App *app, Vec x)
   PetscCall(RmCheckpointAddIdentity(app->ck, "cue", "%s", RmCueKinds[app->cue.kind]));
   PetscCall(RmCheckpointAddIdentity(app->ck, "flip", "%s", ExactReal(b, app->cue.flip)));
   PetscCall(RmCheckpointAddIdentity(app->ck, "mixture_count", "%" PetscInt_FMT, mixture));
-  PetscCall(RmCheckpointAddIdentity(app->ck, "integrator", "%s", RmIntegratorTypes[method]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "integrator", "%s", method));
   PetscCall(RmCheckpointAddIdentity(app->ck, "rtol", "%s", ExactReal(b, rtol)));
   PetscCall(RmCheckpointAddIdentity(app->ck, "atol", "%s", ExactReal(b, atol)));
   PetscCall(RmCheckpointAddIdentity(app->ck, "t_final", "%s", ExactReal(b, t_final)));
@@ -526,7 +526,7 @@ static PetscErrorCode PrintTable(App *app)
   PetscCall(PetscPrintf(app->comm, "ratemem retrieve: n = %" PetscInt_FMT ", P = %" PetscInt_FMT ", design %s, storage %s", n, P, RmDesignTypes[design],
                         RmStorageTypes[storage]));
   if (K) PetscCall(PetscPrintf(app->comm, " (indegree %" PetscInt_FMT ")", K));
-  PetscCall(PetscPrintf(app->comm, ", integrator %s, %d rank%s\n\n", RmIntegratorTypes[method], app->size, app->size > 1 ? "s" : ""));
+  PetscCall(PetscPrintf(app->comm, ", integrator %s, %d rank%s\n\n", method, app->size, app->size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(app->comm, "%6s %4s %6s  %-12s %7s %8s %9s %7s %7s %10s\n", "trial", "cue", "flip", "label", "nearest", "overlap", "t_end", "steps",
                         "rhs", "residual"));
   for (PetscInt t = 0; t < app->trials; t++) {
@@ -565,13 +565,17 @@ static PetscErrorCode WriteSummarySettings(App *app, RmJSON *j)
   PetscCall(RmIntegratorGetTolerances(app->integ, &rtol, &atol));
   PetscCall(RmIntegratorGetSettings(app->integ, &t_final, &ctol, &dt));
   PetscCall(RmJSONBeginObject(j, "integrator"));
-  PetscCall(RmJSONString(j, "method", RmIntegratorTypes[method]));
+  PetscCall(RmJSONString(j, "method", method));
   PetscCall(RmJSONReal(j, "rtol", rtol));
   PetscCall(RmJSONReal(j, "atol", atol));
   PetscCall(RmJSONReal(j, "t_final", t_final));
   PetscCall(RmJSONReal(j, "converge_tol", ctol));
   PetscCall(RmJSONInt(j, "batch", app->batch));
-  if (method == RM_INTEGRATOR_EULER) PetscCall(RmJSONReal(j, "dt", dt));
+  {
+    PetscBool fixed;
+    PetscCall(RmIntegratorIsFixedStep(app->integ, &fixed));
+    if (fixed) PetscCall(RmJSONReal(j, "dt", dt)); /* euler, em */
+  }
   PetscCall(RmJSONEndObject(j));
   PetscCall(RmClassifierGetThreshold(app->cl, &thr));
   PetscCall(RmJSONReal(j, "overlap_threshold", thr));
@@ -783,7 +787,7 @@ static PetscErrorCode RunSchedule(App *app)
   PetscCall(RmIntegratorSetStepCallback(app->integ, RecordHistory, app));
   if (!app->quiet) {
     PetscCall(PetscPrintf(app->comm, "ratemem retrieve (input schedule): n = %" PetscInt_FMT ", P = %" PetscInt_FMT ", input %s, integrator %s, noise %g, %d rank%s\n\n", n, P,
-                          RmInputModes[mode], RmIntegratorTypes[method], (double)sigma, app->size, app->size > 1 ? "s" : ""));
+                          RmInputModes[mode], method, (double)sigma, app->size, app->size > 1 ? "s" : ""));
     PetscCall(PetscPrintf(app->comm, "%4s %-12s %8s %8s %7s %8s %8s %8s %-10s\n", "pres", "input", "duration", "dominant", "nearest", "overlap", "m_dom", "steps", "label"));
   }
   app->t_offset = 0;

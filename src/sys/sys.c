@@ -26,6 +26,7 @@ PetscErrorCode RmInitialize(void)
   PetscCall(PetscLogEventRegister("RmRHS", id, &RM_EVENTS.rhs));
   PetscCall(PetscLogEventRegister("RmJacSetUp", id, &RM_EVENTS.jac_setup));
   PetscCall(PetscLogEventRegister("RmJacVec", id, &RM_EVENTS.jac_vec));
+  PetscCall(PetscLogEventRegister("RmPCSetUp", id, &RM_EVENTS.pc_setup));
   PetscCall(PetscLogEventRegister("RmPCApply", id, &RM_EVENTS.prec));
   PetscCall(PetscLogEventRegister("RmIntegrate", id, &RM_EVENTS.integrate));
   PetscCall(PetscLogEventRegister("RmOverlap", id, &RM_EVENTS.overlap));

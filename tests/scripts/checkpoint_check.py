@@ -8,8 +8,8 @@ periodic checkpoints), resumed with -restart, possibly on
 another number of ranks, and compares:
   * euler / em: the resumed run equals the reference exactly (summary and final states, bit for bit)
     on the same number of ranks, and to rounding (1e-9) across rank counts;
-  * bdf / adams: same labels, nearest memories and convergence; final states within 1e-5 (CVODE restarts
-    from order 1 at the checkpoint, so the path agrees within the integrator tolerances, 1e-6).
+  * bdf / adams / erk: same labels, nearest memories and convergence; final states within 1e-5 (CVODE restarts
+    from order 1 at the checkpoint, ARKODE with a fresh step size, so the path agrees within the integrator tolerances, 1e-6).
 A stopped run exits with status 3, prints the "checkpointed at t = ..." line and leaves no summary or
 HDF5 output. Corrupt, missing and mismatched checkpoints are refused with a one-line error.
 Prints ok:/FAIL: lines; exits 1 if any check failed."""
@@ -140,6 +140,13 @@ refb = reference("bdf2", 2, bdf)
 ck = path("bdf.ck.h5")
 stop(1, bdf, ck, stop_in_second_trial(refb, per_trial_offset=1))  # CVODE: no hook call at the last step of a trial
 compare("bdf 1 rank -> 2 ranks", resume(2, bdf, ck), refb, exact=False, state_tol=1e-5)
+
+erk = bdf + ["-integrator", "erk"]  # ARKODE, re-initialised at t like CVODE
+refk = reference("erk2", 2, erk)
+ck = path("erk.ck.h5")
+k = stop(1, erk, ck, stop_in_second_trial(refk, per_trial_offset=1))
+check(k == 1, f"erk: stopped in trial 1 as asked (line says trial {k})")
+compare("erk 1 rank -> 2 ranks", resume(2, erk, ck), refk, exact=False, state_tol=1e-5)
 
 ei = ["-neurons", 600, "-memories", 5, "-trials", 4, "-storage", "lowrank", "-network", "ei", "-stiffness", 100, "-batch", 2, "-seed", 14]
 refe = reference("ei1", 1, ei)

@@ -155,10 +155,10 @@ static PetscErrorCode CheckNoise(void)
   }
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
   PetscCheck(bad == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%" PetscInt_FMT " noise increments depend on the partition", bad);
-  PetscCall(RunPath(PETSC_COMM_WORLD, RM_INTEGRATOR_EM, 2.0, &par));
-  PetscCall(RunPath(PETSC_COMM_SELF, RM_INTEGRATOR_EM, 2.0, &ser));
-  PetscCall(RunPath(PETSC_COMM_WORLD, RM_INTEGRATOR_EULER, 0.0, &eul));
-  PetscCall(RunPath(PETSC_COMM_WORLD, RM_INTEGRATOR_EM, 0.0, &em0));
+  PetscCall(RunPath(PETSC_COMM_WORLD, RMINTEGRATOREM, 2.0, &par));
+  PetscCall(RunPath(PETSC_COMM_SELF, RMINTEGRATOREM, 2.0, &ser));
+  PetscCall(RunPath(PETSC_COMM_WORLD, RMINTEGRATOREULER, 0.0, &eul));
+  PetscCall(RunPath(PETSC_COMM_WORLD, RMINTEGRATOREM, 0.0, &em0));
   for (PetscInt i = 0; i < n; i++) {
     diff   = PetscMax(diff, PetscAbsReal(par[i] - ser[i]));
     diff0  = PetscMax(diff0, PetscAbsReal(em0[i] - eul[i]));

@@ -1,0 +1,417 @@
+/* -integrator bdf and adams: CVODE (SUNDIALS), BDF with Newton-Krylov (SPGMR, analytic J·v, Jacobi
+   preconditioner) or Adams with fixed-point iteration. CVODE runs step by step (CV_ONE_STEP) so that
+   convergence, ‖τ⊙f(x)‖∞ < tol, is tested after every step: first on CVODE's interpolated derivative
+   (free), then confirmed with one true RHS evaluation. */
+#include "integrateimpl.h"
+#include <cvode/cvode.h>
+#include <nvector/nvector_petsc.h>
+#include <sunlinsol/sunlinsol_spgmr.h>
+#include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
+
+typedef struct {
+  int                lmm; /* CV_BDF or CV_ADAMS */
+  PetscInt           krylov_dim, max_order;
+  PetscBool          stab_lim_det;
+  PetscInt           pc;                                   /* 0 none, 1 jacobi */
+  PetscReal          init_step, nonlin_conv_coef, eps_lin; /* -cvode_init_step, -cvode_nonlin_conv_coef, -cvode_eps_lin (0: CVODE's choice) */
+  PetscReal          tail_rtol, tail_atol, tail_switch;    /* -cvode_tail_*: tolerances once the residual is below tail_switch (0: off) */
+  PetscInt           tail_stall_steps;                     /* -cvode_tail_stall_steps: tighten 10x after this many steps without halving */
+  PetscReal          cur_rtol, cur_atol;                   /* the tolerances of the error weights now (EwtCallback) */
+  Vec                pinv;                                 /* 1/(1 − γ diag J) */
+  RmModel            model;                                /* for the callbacks */
+  SUNContext         sunctx;
+  void              *cvode;
+  SUNLinearSolver    ls;
+  SUNNonlinearSolver nls;
+  N_Vector           y_nv, f_nv;
+  RmCallbackError    cb;                 /* a PETSc error raised inside a CVODE callback */
+  char               cvode_message[512]; /* CVODE's own diagnostic */
+  char               ewt_message[160];   /* why EwtCallback failed ("" if it did not) */
+} RmIntegrator_CVODE;
+
+/* The CVODE-only options (-cvode_*), inside RmIntegratorSetFromOptions' options block. */
+static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, RmIntegrator integ)
+{
+  RmIntegrator_CVODE *cv        = (RmIntegrator_CVODE *)integ->data;
+  const PetscInt      max_order = cv->lmm == CV_ADAMS ? 12 : 5;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsInt("-cvode_krylov_dim", "Maximum Krylov subspace dimension of SPGMR (0: SUNDIALS default)", "RmIntegratorSetFromOptions",
+                            cv->krylov_dim, &cv->krylov_dim, NULL));
+  PetscCall(PetscOptionsInt("-cvode_max_order", "Maximum order of the BDF (<= 5) or Adams (<= 12) method (0: CVODE default)", "RmIntegratorSetFromOptions",
+                            cv->max_order, &cv->max_order, NULL));
+  PetscCall(PetscOptionsBool("-cvode_stab_lim_det", "CVODE BDF stability-limit detection (CVodeSetStabLimDet)", "RmIntegratorSetFromOptions", cv->stab_lim_det,
+                             &cv->stab_lim_det, NULL));
+  PetscCall(PetscOptionsReal("-cvode_init_step", "First step of CVODE (CVodeSetInitStep; 0: CVODE's estimate)", "RmIntegratorSetFromOptions", cv->init_step,
+                             &cv->init_step, NULL));
+  PetscCall(PetscOptionsReal("-cvode_nonlin_conv_coef", "Newton convergence test coefficient (CVodeSetNonlinConvCoef; 0: CVODE default 0.1)",
+                             "RmIntegratorSetFromOptions", cv->nonlin_conv_coef, &cv->nonlin_conv_coef, NULL));
+  PetscCall(PetscOptionsReal("-cvode_eps_lin", "Krylov tolerance factor of the Newton solve (CVodeSetEpsLin; 0: CVODE default 0.05)",
+                             "RmIntegratorSetFromOptions", cv->eps_lin, &cv->eps_lin, NULL));
+  /* A loose tolerance only has to keep the transient on its way to the attractor; near the
+     equilibrium it stalls (the Newton corrections stop at the tolerance, not at the residual),
+     so the tail is integrated at the tail tolerance (docs/stiff.md, "Tail tolerance"). */
+  PetscCall(PetscOptionsReal("-cvode_tail_rtol", "CVODE relative tolerance once ||f||_inf < -cvode_tail_switch (0: keep -rtol)", "RmIntegratorSetFromOptions",
+                             cv->tail_rtol, &cv->tail_rtol, NULL));
+  PetscCall(PetscOptionsReal("-cvode_tail_atol", "CVODE absolute tolerance once ||f||_inf < -cvode_tail_switch (0: keep -atol)", "RmIntegratorSetFromOptions",
+                             cv->tail_atol, &cv->tail_atol, NULL));
+  PetscCall(PetscOptionsReal("-cvode_tail_switch", "Residual ||f||_inf below which the tail tolerances apply", "RmIntegratorSetFromOptions", cv->tail_switch,
+                             &cv->tail_switch, NULL));
+  PetscCall(PetscOptionsInt("-cvode_tail_stall_steps", "In the tail, divide the tolerances by 10 after this many steps without halving ||f||_inf (0: never)",
+                            "RmIntegratorSetFromOptions", cv->tail_stall_steps, &cv->tail_stall_steps, NULL));
+  PetscCheck(cv->tail_stall_steps >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_tail_stall_steps must be >= 0, got %" PetscInt_FMT,
+             cv->tail_stall_steps);
+  PetscCall(RmCheckFinite(integ->comm, "cvode_tail_rtol", cv->tail_rtol));
+  PetscCall(RmCheckFinite(integ->comm, "cvode_tail_atol", cv->tail_atol));
+  PetscCall(RmCheckFinite(integ->comm, "cvode_tail_switch", cv->tail_switch));
+  PetscCheck(cv->tail_rtol >= 0 && cv->tail_atol >= 0 && cv->tail_switch > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-cvode_tail_rtol and -cvode_tail_atol must be >= 0 and -cvode_tail_switch > 0, got %g, %g and %g", (double)cv->tail_rtol, (double)cv->tail_atol,
+             (double)cv->tail_switch);
+  PetscCheck(cv->init_step >= 0 && cv->nonlin_conv_coef >= 0 && cv->eps_lin >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-cvode_init_step, -cvode_nonlin_conv_coef and -cvode_eps_lin must be >= 0, got %g, %g and %g", (double)cv->init_step, (double)cv->nonlin_conv_coef,
+             (double)cv->eps_lin);
+  {
+    const char *const pcs[] = {"none", "jacobi", "RmPC", "RM_PC_", NULL};
+    PetscCall(PetscOptionsEList("-cvode_pc", "Preconditioner of the Newton-Krylov solve (BDF): none or jacobi (diagonal of I - gamma J)",
+                                "RmIntegratorSetFromOptions", pcs, 2, pcs[cv->pc], &cv->pc, NULL));
+  }
+  PetscCheck(cv->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
+  PetscCheck(cv->max_order >= 0 && cv->max_order <= max_order, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "cvode_max_order must be in [0, %" PetscInt_FMT "] for %s, got %" PetscInt_FMT, max_order, integ->type_name, cv->max_order);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- CVODE callbacks
+   They never return a PETSc code to CVODE: the code is kept and CVODE is told to stop (-1). */
+/* CVODE's scalar-tolerance error weights, w = 1/(rtol |y| + atol), computed as cvEwtSetSS does,
+   from tolerances that may change between steps (the tail tolerance). Not CVodeSStolerances:
+   called after the first step it leaves CVODE's weight function without its data (SUNDIALS 6.4
+   sets e_data only in the set-up of the first step) and the next step crashes. */
+static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+
+  N_VAbs(y, ewt);
+  N_VScale(cv->cur_rtol, ewt, ewt);
+  N_VAddConst(ewt, cv->cur_atol, ewt);
+  if (N_VMin(ewt) <= 0) {
+    RmIntegratorCallbackStore_Private(&cv->cb,
+                                      PetscSNPrintf(cv->ewt_message, sizeof(cv->ewt_message),
+                                                    " (an error weight 1/(rtol |y_i| + atol) is infinite: atol %g with a zero state entry; use -atol > 0)",
+                                                    (double)cv->cur_atol),
+                                      "error weight set-up", NAN);
+    return -1;
+  }
+  N_VInv(ewt, ewt);
+  return 0;
+}
+
+static int RHSCallback(realtype t, N_Vector y, N_Vector ydot, void *ctx)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(ydot)), "RHS evaluation", t);
+}
+
+static int JacTimesSetupCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)),
+                                           "Jacobian set-up", t);
+}
+
+static int JacTimesCallback(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, void *ctx, N_Vector tmp)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianMult(cv->model, N_VGetVector_Petsc(v), N_VGetVector_Petsc(Jv)), "J·v product", t);
+}
+
+/* Jacobi preconditioner of M = I − γJ: diag(J) comes with the Jacobian data (RmModelJacobianDiagonal). */
+static PetscErrorCode PCSetUp(RmIntegrator_CVODE *cv, N_Vector y, N_Vector fy, booleantype jok, booleantype *jcur, realtype gamma)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(RM_EVENTS.pc_setup, 0, 0, 0, 0));
+  if (!jok) PetscCall(RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)));
+  *jcur = jok ? SUNFALSE : SUNTRUE;
+  PetscCall(RmModelJacobianDiagonal(cv->model, cv->pinv));
+  PetscCall(VecScale(cv->pinv, -gamma));
+  PetscCall(VecShift(cv->pinv, 1.0));
+  PetscCall(VecReciprocal(cv->pinv));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.pc_setup, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static int PrecSetupCallback(realtype t, N_Vector y, N_Vector fy, booleantype jok, booleantype *jcur, realtype gamma, void *ctx)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  return RmIntegratorCallbackStore_Private(&cv->cb, PCSetUp(cv, y, fy, jok, jcur, gamma), "preconditioner set-up", t);
+}
+
+static PetscErrorCode PCApply(RmIntegrator_CVODE *cv, N_Vector r, N_Vector z)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(RM_EVENTS.prec, 0, 0, 0, 0));
+  PetscCall(VecPointwiseMult(N_VGetVector_Petsc(z), cv->pinv, N_VGetVector_Petsc(r)));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.prec, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static int PrecSolveCallback(realtype t, N_Vector y, N_Vector fy, N_Vector r, N_Vector z, realtype gamma, realtype delta, int lr, void *ctx)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  return RmIntegratorCallbackStore_Private(&cv->cb, PCApply(cv, r, z), "preconditioner application", t);
+}
+
+/* CVODE's own diagnostic goes into our error message instead of bare stderr. */
+static void ErrHandlerCallback(int code, const char *module, const char *function, char *msg, void *ctx)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  if (code < 0) snprintf(cv->cvode_message, sizeof(cv->cvode_message), "%s: %s", function, msg);
+}
+
+static PetscErrorCode SetUpCVODE(RmIntegrator integ)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
+
+  PetscFunctionBeginUser;
+  cv->model = integ->model;
+  PetscCheck(!SUNContext_Create((void *)&integ->comm, &cv->sunctx), integ->comm, PETSC_ERR_LIB, "SUNContext_Create failed");
+  cv->y_nv = N_VMake_Petsc(integ->y, cv->sunctx);
+  cv->f_nv = N_VMake_Petsc(integ->f, cv->sunctx);
+  PetscCheck(cv->y_nv && cv->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
+  cv->cvode = CVodeCreate(cv->lmm, cv->sunctx);
+  PetscCheck(cv->cvode, integ->comm, PETSC_ERR_MEM, "CVodeCreate failed");
+  RmCallCVODE(CVodeSetErrHandlerFn(cv->cvode, ErrHandlerCallback, cv));
+  RmCallCVODE(CVodeInit(cv->cvode, RHSCallback, 0.0, cv->y_nv));
+  RmCallCVODE(CVodeSetUserData(cv->cvode, cv));
+  cv->cur_rtol = integ->rtol;
+  cv->cur_atol = integ->atol;
+  RmCallCVODE(CVodeWFtolerances(cv->cvode, EwtCallback));
+  RmCallCVODE(CVodeSetMaxNumSteps(cv->cvode, integ->max_steps));
+  if (cv->max_order) RmCallCVODE(CVodeSetMaxOrd(cv->cvode, (int)cv->max_order));
+  if (cv->init_step > 0) RmCallCVODE(CVodeSetInitStep(cv->cvode, cv->init_step));
+  if (cv->nonlin_conv_coef > 0) RmCallCVODE(CVodeSetNonlinConvCoef(cv->cvode, cv->nonlin_conv_coef));
+  if (cv->lmm == CV_BDF) {
+    cv->ls = SUNLinSol_SPGMR(cv->y_nv, cv->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)cv->krylov_dim, cv->sunctx);
+    PetscCheck(cv->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
+    RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
+    RmCallCVODE(CVodeSetJacTimes(cv->cvode, JacTimesSetupCallback, JacTimesCallback));
+    if (cv->pc) {
+      PetscCall(VecDuplicate(integ->y, &cv->pinv));
+      RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, PrecSolveCallback));
+    }
+    if (cv->stab_lim_det) RmCallCVODE(CVodeSetStabLimDet(cv->cvode, SUNTRUE));
+    if (cv->eps_lin > 0) RmCallCVODE(CVodeSetEpsLin(cv->cvode, cv->eps_lin));
+  } else {
+    cv->nls = SUNNonlinSol_FixedPoint(cv->y_nv, 0, cv->sunctx);
+    PetscCheck(cv->nls, integ->comm, PETSC_ERR_MEM, "SUNNonlinSol_FixedPoint failed");
+    RmCallCVODE(CVodeSetNonlinearSolver(cv->cvode, cv->nls));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CVODEFailure(RmIntegrator integ, int flag, PetscReal t)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
+  char                name[64];
+
+  PetscFunctionBeginUser;
+  PetscCall(RmIntegratorCallbackRaise_Private(integ, &cv->cb, t)); /* a PETSc error from inside a callback */
+  PetscCall(RmCVODEFlagName_Private(flag, name, sizeof(name)));
+  SETERRQ(integ->comm, PETSC_ERR_LIB, "CVODE (%s) failed at t = %g: %s (%d)%s%s%s", integ->type_name, (double)t, name, flag, cv->cvode_message[0] ? ": " : "",
+          cv->cvode_message, cv->ewt_message);
+}
+
+/* CVODE's counts; st->rhs_evals gets them added to our convergence checks. */
+static PetscErrorCode GatherCVODEStats(RmIntegrator integ, RmIntegratorStats *st)
+{
+  RmIntegrator_CVODE *cv  = (RmIntegrator_CVODE *)integ->data;
+  long                nst = 0, nfe = 0, netf = 0, nni = 0, nncf = 0, nli = 0, nlcf = 0, njv = 0, nfeLS = 0, njts = 0, npe = 0, nps = 0;
+
+  PetscFunctionBeginUser;
+  RmCallCVODE(CVodeGetNumSteps(cv->cvode, &nst));
+  RmCallCVODE(CVodeGetNumRhsEvals(cv->cvode, &nfe));
+  RmCallCVODE(CVodeGetNumErrTestFails(cv->cvode, &netf));
+  RmCallCVODE(CVodeGetNumNonlinSolvIters(cv->cvode, &nni));
+  RmCallCVODE(CVodeGetNumNonlinSolvConvFails(cv->cvode, &nncf));
+  if (cv->lmm == CV_BDF) {
+    RmCallCVODE(CVodeGetNumLinIters(cv->cvode, &nli));
+    RmCallCVODE(CVodeGetNumLinConvFails(cv->cvode, &nlcf));
+    RmCallCVODE(CVodeGetNumJtimesEvals(cv->cvode, &njv));
+    RmCallCVODE(CVodeGetNumLinRhsEvals(cv->cvode, &nfeLS));
+    RmCallCVODE(CVodeGetNumJTSetupEvals(cv->cvode, &njts));
+    RmCallCVODE(CVodeGetNumPrecEvals(cv->cvode, &npe));
+    RmCallCVODE(CVodeGetNumPrecSolves(cv->cvode, &nps));
+  }
+  st->prec_setups       = npe;
+  st->prec_solves       = nps;
+  st->steps             = nst;
+  st->rhs_evals += nfe + nfeLS; /* plus our convergence checks, counted in Solve */
+  st->err_test_fails    = netf;
+  st->nonlin_iters      = nni;
+  st->nonlin_conv_fails = nncf;
+  st->lin_iters         = nli;
+  st->lin_conv_fails    = nlcf;
+  st->jtimes_evals      = njv;
+  st->jac_setups        = njts;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The tail tolerance (docs/stiff.md "Tail tolerance"). Once the residual is below tail_switch the
+   error weights use the tail tolerances. A tolerance that is still too loose for the stopping rule
+   shows as a residual that stops falling (the Newton corrections end at the tolerance): after
+   tail_stall_steps steps without halving it, both tolerances are divided by 10, at most twice: a
+   residual that still does not fall is a slow equilibrium (seen: a cue drifting to a spurious state
+   at tau_E = tau_I, gain 2), not a tolerance stall, and tightening further only ends in
+   CV_TOO_MUCH_ACC. */
+#define RM_TAIL_MAX_TIGHTENINGS 2
+typedef struct {
+  PetscBool on;
+  PetscReal ref;       /* residual at the last halving or tightening */
+  PetscInt  stalled;   /* steps since then */
+  PetscInt  tightened; /* tightenings so far */
+} RmTail;
+
+static PetscErrorCode TailUpdate(RmIntegrator_CVODE *cv, RmTail *tail, PetscReal residual)
+{
+  PetscFunctionBeginUser;
+  if (cv->tail_rtol <= 0 && cv->tail_atol <= 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!tail->on) {
+    if (!(residual < cv->tail_switch)) PetscFunctionReturn(PETSC_SUCCESS);
+    if (cv->tail_rtol > 0) cv->cur_rtol = cv->tail_rtol;
+    if (cv->tail_atol > 0) cv->cur_atol = cv->tail_atol;
+    tail->on = PETSC_TRUE, tail->ref = residual, tail->stalled = 0;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (residual < 0.5 * tail->ref) {
+    tail->ref = residual, tail->stalled = 0;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (cv->tail_stall_steps > 0 && tail->tightened < RM_TAIL_MAX_TIGHTENINGS && ++tail->stalled >= cv->tail_stall_steps) {
+    cv->cur_rtol /= 10, cv->cur_atol /= 10;
+    tail->ref = residual, tail->stalled = 0, tail->tightened++;
+    PetscCall(PetscInfo(NULL, "tail stalled at residual %g: tolerances now rtol %g, atol %g\n", (double)residual, (double)cv->cur_rtol, (double)cv->cur_atol));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One CV_ONE_STEP call; the callbacks' errors are recorded while it runs and raised after it. */
+static PetscErrorCode CVodeStep(RmIntegrator integ, realtype *t, int *flag)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmIntegratorCallbackBegin_Private(&cv->cb));
+  *flag = CVode(cv->cvode, integ->t_final, cv->y_nv, t, CV_ONE_STEP);
+  PetscCall(RmIntegratorCallbackEnd_Private(&cv->cb));
+  if (*flag < 0 || cv->cb.code) PetscCall(CVODEFailure(integ, *flag, *t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 step0, RmIntegratorStats *st)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
+  realtype            t  = t0; /* t0, step0: where an interrupted solve stopped (0, 0 for a new one) */
+  long                nst;
+  PetscBool           stop;
+  RmTail              tail = {PETSC_FALSE, 0, 0, 0};
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&cv->cb, sizeof(cv->cb)));
+  cv->cvode_message[0] = 0;
+  cv->ewt_message[0]   = 0;
+  RmCallCVODE(CVodeReInit(cv->cvode, t0, cv->y_nv));
+  RmCallCVODE(CVodeSetStopTime(cv->cvode, integ->t_final));
+  cv->cur_rtol = integ->rtol; /* the previous trial may have ended in its tail */
+  cv->cur_atol = integ->atol;
+  for (;;) {
+    int flag = 0;
+    PetscCall(CVodeStep(integ, &t, &flag));
+    RmCallCVODE(CVodeGetNumSteps(cv->cvode, &nst));
+    /* Cheap test on the interpolated derivative, confirmed by a true RHS evaluation. */
+    RmCallCVODE(CVodeGetDky(cv->cvode, t, 1, cv->f_nv));
+    PetscCall(RmModelFixedPointResidual(integ->model, integ->f, &st->residual));
+    PetscCall(TailUpdate(cv, &tail, st->residual));
+    if (st->residual < integ->converge_tol) {
+      PetscCall(RmModelResidualNorm(integ->model, integ->y, &st->residual));
+      st->rhs_evals++;
+      if (st->residual < integ->converge_tol) {
+        st->converged = PETSC_TRUE;
+        break;
+      }
+    }
+    if (flag == CV_TSTOP_RETURN || t >= integ->t_final) {
+      PetscCall(RmIntegratorFinalResidual_Private(integ, st));
+      break;
+    }
+    PetscCall(RmIntegratorCheckStepBudget_Private(integ, step0 + nst, t));
+    PetscCall(RmIntegratorStepBoundary_Private(integ, t, step0 + nst, integ->y, PETSC_FALSE, &stop));
+    if (stop) {
+      st->stopped = PETSC_TRUE;
+      break;
+    }
+  }
+  st->t_end = t;
+  PetscCall(GatherCVODEStats(integ, st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ViewCVODE(RmIntegrator integ, PetscViewer viewer)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
+
+  PetscFunctionBeginUser;
+  if (cv->lmm == CV_BDF) PetscCall(PetscViewerASCIIPrintf(viewer, ", preconditioner %s", cv->pc ? "jacobi" : "none"));
+  if (cv->tail_rtol > 0 || cv->tail_atol > 0)
+    PetscCall(PetscViewerASCIIPrintf(viewer, ", tail rtol %g atol %g below %g", (double)cv->tail_rtol, (double)cv->tail_atol, (double)cv->tail_switch));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode DestroyCVODE(RmIntegrator integ)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
+
+  PetscFunctionBeginUser;
+  if (cv->cvode) CVodeFree(&cv->cvode);
+  if (cv->ls) SUNLinSolFree(cv->ls);
+  if (cv->nls) SUNNonlinSolFree(cv->nls);
+  if (cv->y_nv) N_VDestroy(cv->y_nv);
+  if (cv->f_nv) N_VDestroy(cv->f_nv);
+  if (cv->sunctx) SUNContext_Free(&cv->sunctx);
+  PetscCall(VecDestroy(&cv->pinv));
+  PetscCall(PetscFree(integ->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CreateCVODE(RmIntegrator integ, int lmm)
+{
+  RmIntegrator_CVODE *cv;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&cv));
+  cv->lmm                   = lmm;
+  cv->tail_switch           = 1e-3;
+  cv->tail_stall_steps      = 10;
+  cv->pc                    = 1;
+  integ->data               = cv;
+  integ->ops.setfromoptions = SetFromOptionsCVODE;
+  integ->ops.setup          = SetUpCVODE;
+  integ->ops.solve          = SolveCVODE;
+  integ->ops.getprogress    = GatherCVODEStats;
+  integ->ops.view           = ViewCVODE;
+  integ->ops.destroy        = DestroyCVODE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode RmIntegratorCreate_BDF(RmIntegrator integ)
+{
+  PetscFunctionBeginUser;
+  PetscCall(CreateCVODE(integ, CV_BDF));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode RmIntegratorCreate_Adams(RmIntegrator integ)
+{
+  PetscFunctionBeginUser;
+  PetscCall(CreateCVODE(integ, CV_ADAMS));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,91 @@
+/* Private structure of RmIntegrator: the generic object (integrate.c) and the ops table an
+   implementation fills in its create function (cvode.c: bdf, adams; euler.c; em.c; erk.c). */
+#pragma once
+#include <ratemem/integrate.h>
+
+typedef struct {
+  /* inside the generic SetFromOptions' options block, after the generic options */
+  PetscErrorCode (*setfromoptions)(PetscOptionItems *PetscOptionsObject, RmIntegrator integ);
+  /* after the generic set-up (integ->y, integ->f exist) */
+  PetscErrorCode (*setup)(RmIntegrator integ);
+  /* Integrates integ->y from t0 (an interrupted solve's time, else 0); step0: the steps before t0.
+     Fills st (converged, residual, t_end, stopped and the counts); the generic Solve adds the weight
+     products, the wall time and the prior counts. */
+  PetscErrorCode (*solve)(RmIntegrator integ, PetscReal t0, PetscInt64 step0, RmIntegratorStats *st);
+  /* Inside a step hook: st holds the running solve's counts kept by the generic code; add the
+     implementation's own (NULL: the solve keeps st up to date itself). */
+  PetscErrorCode (*getprogress)(RmIntegrator integ, RmIntegratorStats *st);
+  PetscErrorCode (*view)(RmIntegrator integ, PetscViewer viewer); /* after the generic line's fields */
+  PetscErrorCode (*destroy)(RmIntegrator integ);                  /* frees integ->data */
+} RmIntegratorOps;
+
+struct _p_RmIntegrator {
+  MPI_Comm              comm;
+  char                 *type_name;
+  RmIntegratorOps       ops;
+  void                 *data;       /* the implementation's */
+  PetscBool             fixed_step; /* an explicit fixed-step method: -euler_dt is its step (RmIntegratorIsFixedStep) */
+  PetscBool             setup_called;
+  RmModel               model;
+  PetscReal             rtol, atol, t_final, converge_tol, euler_dt;
+  PetscInt              max_steps, monitor_every;
+  PetscBool             monitor;
+  RmIntegratorMonitorFn monitor_fn;
+  void                 *monitor_ctx;
+  RmIntegratorMonitorFn step_fn;
+  void                 *step_ctx;
+  PetscReal             sigma;                  /* noise (em; read by em's SetFromOptions, set by RmIntegratorSetNoise) */
+  PetscInt64            noise_seed, noise_step; /* the increments' key: global step counter across solves */
+  /* Checkpoint and restart (RmIntegratorSetStepHook, RmIntegratorSetResume) */
+  RmIntegratorStepHookFn step_hook;
+  void                  *step_hook_ctx;
+  PetscBool              resume;    /* the next solve continues an interrupted one */
+  PetscReal              t_start;   /* its start time */
+  RmIntegratorStats      prior;     /* counts of the interrupted solve, added to the new ones */
+  RmIntegratorStats     *current;   /* the running solve's own counts (NULL outside a solve) */
+  PetscReal              t_now;     /* time of the last step boundary */
+  double                 wall0;     /* wall clock at the start of the running solve */
+  PetscInt64             products0; /* weight products at the start of the running solve */
+  Vec                    y, f;      /* the state and a work vector of its layout (created by the generic set-up) */
+};
+
+/* A PETSc error raised inside a SUNDIALS callback. The callback cannot return it (SUNDIALS wants an int):
+   it stores it here and returns -1, which stops the solver; the error is raised again, with the time
+   and the failing callback named, after the solver returns (RmIntegratorCallbackRaise_Private). While
+   the solver runs, RmIntegratorCallbackBegin_Private installs an error handler that records the
+   first message instead of printing it, so the user sees one line with the context. */
+typedef struct {
+  PetscErrorCode code;
+  const char    *what;          /* "RHS evaluation", "J·v product", ... */
+  PetscReal      t;             /* the time the callback was called at (NAN: not known) */
+  PetscBool      local;         /* raised on PETSC_COMM_SELF (one rank) */
+  char           message[512];  /* its first message */
+} RmCallbackError;
+
+/* The registry (integrate.c): RmIntegratorRegisterAll (integrateregi.c) frees it at PetscFinalize. */
+PETSC_INTERN PetscErrorCode RmIntegratorListDestroy_Private(void);
+
+/* For the implementations (integrate.c). */
+/* At a step boundary (last: the end of a solve): step callback, -monitor, and (not last) the step hook,
+   which may set *stop. steps counts those of an interrupted solve too. */
+PETSC_INTERN PetscErrorCode RmIntegratorStepBoundary_Private(RmIntegrator integ, PetscReal t, PetscInt64 steps, Vec x, PetscBool last, PetscBool *stop);
+/* Error if steps has reached -cvode_max_steps. */
+PETSC_INTERN PetscErrorCode RmIntegratorCheckStepBudget_Private(RmIntegrator integ, PetscInt64 steps, PetscReal t);
+/* The convergence test after a step of a method with an interpolant: dky holds the interpolated
+   dx/dt at the step's end (free); its residual ‖τ⊙dky‖∞ is stored in st->residual, and if it is below
+   -converge_tol it is confirmed with one true RHS evaluation of integ->y (counted in st->rhs_evals). */
+PETSC_INTERN PetscErrorCode RmIntegratorTestConvergence_Private(RmIntegrator integ, Vec dky, RmIntegratorStats *st, PetscBool *converged);
+/* The residual at t_final with one true RHS evaluation (counted): st->residual and st->converged. */
+PETSC_INTERN PetscErrorCode RmIntegratorFinalResidual_Private(RmIntegrator integ, RmIntegratorStats *st);
+/* Around a call of the solver (CVode, ARKStepEvolve): record, not print, the errors of callbacks. */
+PETSC_INTERN PetscErrorCode RmIntegratorCallbackBegin_Private(RmCallbackError *cb);
+PETSC_INTERN PetscErrorCode RmIntegratorCallbackEnd_Private(RmCallbackError *cb);
+/* In a callback at time t: keep ierr (if nonzero and the first) with what failed; returns the value for SUNDIALS (0 or -1). */
+PETSC_INTERN int RmIntegratorCallbackStore_Private(RmCallbackError *cb, PetscErrorCode ierr, const char *what, PetscReal t);
+/* After the solver failed at t_solver: raise the stored error, "<what> failed at t = ... (<method>): <message>"
+   (the callback's time if known, else t_solver); no-op if none. */
+PETSC_INTERN PetscErrorCode RmIntegratorCallbackRaise_Private(RmIntegrator integ, RmCallbackError *cb, PetscReal t_solver);
+/* The fixed-step loop of euler and em: y += h f(y) by update (h = -euler_dt, the last step cut at t_final);
+   stochastic: never stop at "convergence" (the path is noisy), run to t_final. */
+PETSC_INTERN PetscErrorCode RmIntegratorSolveFixedStep_Private(RmIntegrator integ, PetscErrorCode (*update)(RmIntegrator, PetscReal), PetscBool stochastic,
+                                                               PetscReal t0, PetscInt64 step0, RmIntegratorStats *st);
