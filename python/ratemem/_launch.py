@@ -38,14 +38,16 @@ def find_executable(exe=None):
     elif os.environ.get("RATEMEM_EXE"):
         candidates.append(("RATEMEM_EXE", Path(os.environ["RATEMEM_EXE"])))
     else:
-        candidates.append(("the source tree", _repo_root() / "build" / "ratemem"))
+        root = _repo_root()
+        if (root / "python" / "ratemem") == Path(__file__).resolve().parent:  # a source checkout, not an installed copy
+            candidates.append(("the source tree", root / "build" / "ratemem"))
         on_path = shutil.which("ratemem")
         if on_path:
             candidates.append(("PATH", Path(on_path)))
     for _, path in candidates:
         if path.is_file() and os.access(path, os.X_OK):
             return str(path.resolve())
-    where = ", ".join(f"{path} ({origin})" for origin, path in candidates)
+    where = ", ".join(f"{path} ({origin})" for origin, path in candidates) or "no RATEMEM_EXE, none on PATH"
     raise RatememError(f"cannot find the ratemem binary (looked at {where}); build it with scripts/build.sh or set RATEMEM_EXE")
 
 

@@ -230,3 +230,23 @@ def test_quickstart(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "retrieval rate: 1.000" in p.stdout
     assert_png(png)
+
+
+def test_pip_install_offline(tmp_path):
+    """pyproject.toml: `pip install --no-build-isolation --no-index` into a --system-site-packages venv works
+    offline, and the installed copy (not the source tree) runs the binary."""
+    import shutil
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "python", src, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    p = subprocess.run([str(venv / "bin" / "pip"), "install", "--no-build-isolation", "--no-index", str(src)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    env = dict(os.environ, RATEMEM_EXE=str(Path(os.environ["RATEMEM_EXE"]).resolve()))
+    env.pop("PYTHONPATH", None)
+    code = "import ratemem; print(ratemem.__file__); print(ratemem.run(np=1, neurons=300, memories=3, trials=1).retrieval_rate)"
+    p = subprocess.run([str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert p.returncode == 0, p.stderr
+    where, rate = p.stdout.split()
+    assert where.startswith(str(venv)) and float(rate) == 1.0
