@@ -51,18 +51,41 @@ def find_executable(exe=None):
     raise RatememError(f"cannot find the ratemem binary (looked at {where}); build it with scripts/build.sh or set RATEMEM_EXE")
 
 
+_SRUN_PMIX = None
+
+
+def _srun_has_pmix():
+    """Does this SLURM's srun have the PMIx plugin? (asked once)"""
+    global _SRUN_PMIX
+    if _SRUN_PMIX is None:
+        try:
+            p = subprocess.run(["srun", "--mpi=list"], capture_output=True, text=True, timeout=60)
+            _SRUN_PMIX = re.search(r"\bpmix\b", p.stdout + p.stderr) is not None
+        except (OSError, subprocess.TimeoutExpired):
+            _SRUN_PMIX = False
+    return _SRUN_PMIX
+
+
 def launcher(np):
-    """The MPI launcher prefix for ``np`` ranks: srun inside a SLURM allocation (SLURM_JOB_ID set),
-    else mpiexec (with --allow-run-as-root --oversubscribe as root). $RATEMEM_LAUNCHER, a
-    space-separated command, replaces it (the rank count is then not added)."""
-    custom = os.environ.get("RATEMEM_LAUNCHER")
-    if custom is not None:
-        return custom.split()
-    if os.environ.get("SLURM_JOB_ID"):
-        return ["srun", "-n", str(np)]
-    cmd = ["mpiexec"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd += ["--allow-run-as-root", "--oversubscribe"]
+    """The MPI launcher prefix for ``np`` ranks, chosen as the job scripts do (jobs/lib.sh):
+    inside a SLURM allocation (SLURM_JOB_ID set) ``srun --mpi=pmix`` when srun has the PMIx plugin
+    (Debian's Open MPI starts only under PMIx), else mpiexec, which is SLURM-aware there; outside
+    SLURM ``mpiexec --oversubscribe``; ``--allow-run-as-root`` as root. $RATEMEM_LAUNCHER: auto
+    (the default), srun, mpiexec, or any command that takes ``-n N prog args``."""
+    want = os.environ.get("RATEMEM_LAUNCHER", "auto").strip() or "auto"
+    in_slurm = bool(os.environ.get("SLURM_JOB_ID"))
+    if want == "auto":
+        want = "srun" if in_slurm and shutil.which("srun") and _srun_has_pmix() else "mpiexec"
+    if want == "srun":
+        cmd = ["srun", "--mpi=pmix", "--kill-on-bad-exit=0"]
+    elif want == "mpiexec":
+        cmd = ["mpiexec"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            cmd.append("--allow-run-as-root")
+        if not in_slurm:  # inside an allocation the slots are SLURM's; outside, allow more ranks than cores
+            cmd.append("--oversubscribe")
+    else:
+        cmd = want.split()
     return cmd + ["-n", str(np)]
 
 

@@ -45,12 +45,20 @@ def test_launcher(monkeypatch):
     monkeypatch.delenv("SLURM_JOB_ID", raising=False)
     monkeypatch.delenv("RATEMEM_LAUNCHER", raising=False)
     cmd = _launch.launcher(3)
-    assert cmd[0] == "mpiexec" and cmd[-2:] == ["-n", "3"]
+    assert cmd[0] == "mpiexec" and cmd[-2:] == ["-n", "3"] and "--oversubscribe" in cmd
     assert ("--allow-run-as-root" in cmd) == (os.geteuid() == 0)
+    # inside a SLURM allocation: srun with PMIx when srun has it, else mpiexec on SLURM's slots
     monkeypatch.setenv("SLURM_JOB_ID", "42")
-    assert _launch.launcher(4) == ["srun", "-n", "4"]
-    monkeypatch.setenv("RATEMEM_LAUNCHER", "mpirun -n 2")
-    assert _launch.launcher(4) == ["mpirun", "-n", "2"]
+    monkeypatch.setattr(_launch.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(_launch, "_srun_has_pmix", lambda: True)
+    assert _launch.launcher(4) == ["srun", "--mpi=pmix", "--kill-on-bad-exit=0", "-n", "4"]
+    monkeypatch.setattr(_launch, "_srun_has_pmix", lambda: False)
+    cmd = _launch.launcher(4)
+    assert cmd[0] == "mpiexec" and "--oversubscribe" not in cmd and cmd[-2:] == ["-n", "4"]
+    monkeypatch.setenv("RATEMEM_LAUNCHER", "mpirun --bind-to none")
+    assert _launch.launcher(2) == ["mpirun", "--bind-to", "none", "-n", "2"]
+    monkeypatch.setenv("RATEMEM_LAUNCHER", "srun")
+    assert _launch.launcher(2)[:2] == ["srun", "--mpi=pmix"]
 
 
 def test_find_executable(monkeypatch):
