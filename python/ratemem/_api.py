@@ -24,7 +24,8 @@ def run(np=2, neurons=None, storage=None, trials=None, *, config=None, out=None,
     """Run ``ratemem retrieve`` on ``np`` ranks and return its Result.
 
     ``neurons``, ``storage`` and ``trials`` default to 10000, "lowrank" and 4 unless a YAML
-    ``config`` (``-options_file_yaml``) is given, whose values then apply. Every other keyword
+    ``config`` (``-options_file_yaml``) is given, whose values then apply (and ``neurons`` to the
+    size of the ``patterns=`` file when one is given). Every other keyword
     becomes an option: ``flip=0.1`` -> ``-flip 0.1``, ``monitor=True`` -> ``-monitor``, lists
     are comma-joined, None is left out. The summary and (with ``states=True``) the HDF5 states
     are written to ``out/NAME.json`` and ``out/NAME.h5``; without ``out`` to a temporary
@@ -34,7 +35,9 @@ def run(np=2, neurons=None, storage=None, trials=None, *, config=None, out=None,
     given = {"neurons": neurons, "storage": storage, "trials": trials}
     if config is None:
         defaults = {"neurons": 10000, "storage": "lowrank", "trials": 4}
-        given = {k: defaults[k] if v is None else v for k, v in given.items()}
+        if options.get("patterns") is not None:
+            del defaults["neurons"]  # n comes from the patterns file
+        given = {k: defaults.get(k) if v is None else v for k, v in given.items()}
     tmp = None
     if out is None:
         tmp = tempfile.TemporaryDirectory(prefix="ratemem-run.")

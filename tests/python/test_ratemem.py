@@ -125,6 +125,17 @@ def test_run_defaults_and_config(tmp_path):
     assert r.n == 400 and r.summary["integrator"]["method"] == "bdf"
 
 
+def test_run_patterns_file(tmp_path):
+    pats = (np.random.default_rng(5).random((4, 500)) < 0.2).astype(np.uint8)
+    pf = tmp_path / "p.h5"
+    with h5py.File(pf, "w") as f:
+        f["patterns"] = pats
+    r = ratemem.run(np=2, patterns=pf, trials=4)
+    assert "-neurons" not in r.command  # n comes from the file, not the default 10000
+    assert r.n == 500 and r.memories == 4 and r.retrieval_rate == 1.0
+    assert np.array_equal(r.patterns, pats)
+
+
 def test_temporary_directory_removed():
     r = ratemem.run(np=1, neurons=300, memories=3, trials=1)
     d = r.summary_path.parent

@@ -35,9 +35,9 @@ def make(*args, ok=True):
     return p
 
 
-def retrieve(path, np_=2, extra=()):
+def retrieve(path, np_=2, extra=(), trials=2):
     summary = os.path.join(tmp, "s.json")
-    cmd = MPI + ["-n", str(np_), exe, "retrieve", "-patterns", path, "-trials", 2, "-quiet", "-summary", summary] + list(extra)
+    cmd = MPI + ["-n", str(np_), exe, "retrieve", "-patterns", path, "-trials", trials, "-quiet", "-summary", summary] + list(extra)
     p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         sys.exit(f"FAIL: {' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stderr[-2000:]}")
@@ -137,6 +137,19 @@ check("n = 1024, P = 10" in p.stdout, "digits means: n = 1024, P = 10 printed")
 attrs = check_file("sklearn digits means", os.path.join(tmp, "d.h5"), (rep > 10).astype(np.uint8), "sklearn",
                    {"item_shape": [32, 32], "source": "sklearn:digits (class means)"})
 check(list(attrs.get("item_labels", [])) == [str(k) for k in range(10)], "digits means: the digit of each item recorded")
+# the memories of docs/results.md "Real patterns" (scripts/digits_example.py): classes 1, 3, 5, 6, pixel > 10, 32x32;
+# the general design with -balance r (r as printed) retrieves all four from 10%-flipped cues
+dg = os.path.join(tmp, "dg.h5")
+p = make("--sklearn", "digits", "--items", "1,3,5,6", "--threshold", 10, "--upsample", "32x32", "--out", dg)
+check(np.array_equal(read(dg)[0], (rep[[1, 3, 5, 6]] > 10).astype(np.uint8)), "digits 1,3,5,6: the selected class means")
+docs_h5 = os.path.join(repo, "docs", "results", "digits.h5")
+if os.path.exists(docs_h5):
+    with h5py.File(docs_h5) as f:
+        check(np.array_equal(read(dg)[0], f["patterns"][()]), "digits 1,3,5,6 equal docs/results/digits.h5 (scripts/digits_example.py)")
+ratio = float(p.stdout.split("mean ")[1].split(",")[0])
+check(abs(ratio - 0.381) < 5e-4, f"digits 1,3,5,6: mean overlap ratio r = 0.381 as in docs/results.md (got {ratio})")
+s = retrieve(dg, extra=["-storage", "lowrank", "-balance", ratio, "-flip", 0.1], trials=4)
+check(s["retrieval_rate"] == 1.0, f"digits 1,3,5,6, general design (-balance r): all 4 retrieved ({[t['label'] for t in s['trials']]})")
 make("--sklearn", "digits", "--digits-mode", "images", "--items", "0,1,2,3", "--out", os.path.join(tmp, "di.h5"))
 check(read(os.path.join(tmp, "di.h5"))[0].shape == (4, 64), "digits images: 4 items of 64 pixels")
 
