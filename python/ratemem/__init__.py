@@ -8,9 +8,9 @@ results (JSON summary, HDF5 states, sweep CSV).
 
 See python/README.md for the whole API."""
 from ._api import load_sweep, run, sweep
-from ._launch import RatememError, find_executable
+from ._launch import Checkpointed, RatememError, find_executable
 from ._table import Table
 from .result import Result, load
 
 __version__ = "0.1.0"
-__all__ = ["run", "load", "sweep", "load_sweep", "Result", "Table", "RatememError", "find_executable", "__version__"]
+__all__ = ["run", "load", "sweep", "load_sweep", "Result", "Table", "RatememError", "Checkpointed", "find_executable", "__version__"]

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-__all__ = ["RatememError", "find_executable", "launcher", "option_args", "execute"]
+__all__ = ["RatememError", "Checkpointed", "find_executable", "launcher", "option_args", "execute"]
 
 # The binary reports failures as one line on stderr, from rank 0 or from every rank.
 _ERROR_LINE = re.compile(r"^ratemem: error(?: \[rank \d+\])?: (.*?)\s*$")
@@ -22,6 +22,11 @@ class RatememError(RuntimeError):
         self.command = command
         self.stdout = stdout
         self.stderr = stderr
+
+
+class Checkpointed(RatememError):
+    """The run stopped at a checkpoint (a signal, exit status 3) without finishing: rerun it with
+    ``restart=`` the checkpoint file (``ratemem: checkpointed at t = ... ; resume with -restart FILE``)."""
 
 
 def _repo_root():
@@ -140,5 +145,7 @@ def execute(subcommand, args, np=1, exe=None, timeout=None, cwd=None, mpi=True):
         out, err = (x.decode(errors="replace") if isinstance(x, bytes) else (x or "") for x in (e.stdout, e.stderr))
         raise RatememError(f"ratemem {subcommand} did not finish within {timeout} s", command=cmd, stdout=out, stderr=err) from None
     if p.returncode != 0:
-        raise RatememError(error_message(p.stderr, p.stdout, p.returncode), p.returncode, cmd, p.stdout, p.stderr)
+        checkpointed = "ratemem: checkpointed at" in p.stdout and not _ERROR_LINE.search(p.stderr)
+        kind = Checkpointed if checkpointed else RatememError
+        raise kind(error_message(p.stderr, p.stdout, p.returncode), p.returncode, cmd, p.stdout, p.stderr)
     return p

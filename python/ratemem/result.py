@@ -128,8 +128,8 @@ class Result:
         from matplotlib.figure import Figure
 
         m = numpy.asarray(self.overlaps)
-        fig = ax.figure if ax is not None else Figure(figsize=(1.2 + 0.35 * max(m.shape[1], 6), 1.2 + 0.3 * max(m.shape[0], 5)),
-                                                      layout="constrained")
+        size = (min(1.2 + 0.35 * max(m.shape[1], 6), 14), min(1.2 + 0.3 * max(m.shape[0], 5), 10))  # capped for large runs
+        fig = ax.figure if ax is not None else Figure(figsize=size, layout="constrained")
         ax = ax if ax is not None else fig.add_subplot()
         im = ax.imshow(m, vmin=-1, vmax=1, cmap="RdBu_r", aspect="auto", interpolation="nearest")
         try:

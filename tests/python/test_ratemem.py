@@ -199,6 +199,16 @@ def test_errors(tmp_path):
         ratemem.sweep(np=1, neurons=300, sweep_flip="abc")
 
 
+def test_checkpointed_and_restart(tmp_path):
+    ck = tmp_path / "ck.h5"
+    with pytest.raises(ratemem.Checkpointed) as e:
+        ratemem.run(np=2, neurons=500, memories=4, trials=2, checkpoint=ck, checkpoint_stop_after_steps=5)
+    assert e.value.returncode == 3 and str(e.value).startswith("checkpointed at t = ") and f"-restart {ck}" in str(e.value)
+    assert isinstance(e.value, ratemem.RatememError) and ck.is_file()
+    r = ratemem.run(np=2, neurons=500, memories=4, trials=2, checkpoint=ck, restart=ck)
+    assert r.retrieval_rate == 1.0 and len(r.trials) == 2
+
+
 # -- sweep
 
 def test_sweep_and_load_sweep(tmp_path):

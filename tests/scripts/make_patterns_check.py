@@ -143,9 +143,8 @@ dg = os.path.join(tmp, "dg.h5")
 p = make("--sklearn", "digits", "--items", "1,3,5,6", "--threshold", 10, "--upsample", "32x32", "--out", dg)
 check(np.array_equal(read(dg)[0], (rep[[1, 3, 5, 6]] > 10).astype(np.uint8)), "digits 1,3,5,6: the selected class means")
 docs_h5 = os.path.join(repo, "docs", "results", "digits.h5")
-if os.path.exists(docs_h5):
-    with h5py.File(docs_h5) as f:
-        check(np.array_equal(read(dg)[0], f["patterns"][()]), "digits 1,3,5,6 equal docs/results/digits.h5 (scripts/digits_example.py)")
+with h5py.File(docs_h5) as f:
+    check(np.array_equal(read(dg)[0], f["patterns"][()]), "digits 1,3,5,6 equal docs/results/digits.h5 (scripts/digits_example.py)")
 ratio = float(p.stdout.split("mean ")[1].split(",")[0])
 check(abs(ratio - 0.381) < 5e-4, f"digits 1,3,5,6: mean overlap ratio r = 0.381 as in docs/results.md (got {ratio})")
 s = retrieve(dg, extra=["-storage", "lowrank", "-balance", ratio, "-flip", 0.1], trials=4)
