@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(gcc libopenmpi-dev openmpi-bin petsc-dev slepc-dev libsundials-dev meson ninja-build
       pkg-config python3-h5py python3-numpy python3-matplotlib python3-yaml hdf5-tools
-      python3-sklearn        # its bundled handwritten digits: scripts/digits_example.py (docs/results.md)
+      python3-sklearn        # its bundled handwritten digits: scripts/digits_example.py (docs/results.md), scripts/make_patterns.py
+      python3-pytest         # tests/python/test_ratemem.py (t9-python), the Python package python/ratemem
       libopenblas0-serial    # optimised BLAS for MATDENSE products (2x the reference BLAS here)
       slurm-wlm munge)       # the local SLURM cluster of the job tests (t9-slurm, scripts/slurm_local.sh)
 
