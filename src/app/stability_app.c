@@ -82,7 +82,7 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscInt     ngain_read = 3, nthr_read = 3;
 
   PetscFunctionBeginUser;
-  app->cue = (RmCueOptions){RM_CUE_FLIP, 0.1, 3};
+  app->cue = (RmCueOptions){RM_CUE_FLIP, 0.1, 3, 0.6};
   PetscCall(PetscOptionsHasHelp(NULL, &app->help));
   PetscCall(RmAppCreateObjects_Private(app->comm, &app->mem, &app->syn, &app->model, &app->integ, &app->cl)); /* setup.c */
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
