@@ -176,7 +176,7 @@ static PetscErrorCode AnalyseCues(App *app)
     c->residual_integrated = c->stats.residual;
     c->residual            = c->stats.residual;
     c->sp.abscissa = c->sp.lowrank_abscissa = (PetscReal)NAN;
-    if (c->label == RM_LABEL_SPURIOUS || c->label == RM_LABEL_OTHER) {
+    if (c->label != RM_LABEL_RETRIEVED && c->label != RM_LABEL_UNCONVERGED) { /* every equilibrium that is not the cued memory */
       PetscCall(RmStabilityPolishEquilibrium(app->stab, app->x, &c->residual, &c->newton_its));
       PetscCall(RmStabilityComputeSpectrum(app->stab, app->x, &c->sp));
       c->analysed = PETSC_TRUE;
