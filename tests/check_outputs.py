@@ -14,7 +14,7 @@ MODEL = ["activation", "gain", "threshold", "a", "b", "coding", "balance", "tau"
 NETWORK = ["n", "memories", "design", "storage", "seed"]
 INTEGRATOR = ["method", "rtol", "atol"]
 TRIAL = ["cue_memory", "flip_fraction", "converged", "label", "nearest_memory", "overlap", "t_end", "steps", "rhs_evals", "residual"]
-LABELS = ("retrieved", "other", "spurious", "unconverged")
+LABELS = ("retrieved", "other", "saturated", "quiescent", "spurious", "unconverged")
 
 ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 ap.add_argument("summary"); ap.add_argument("output")

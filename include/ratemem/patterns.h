@@ -12,7 +12,11 @@ extern const char *const RmPatternKinds[];
 typedef enum { RM_ENCODING_BINARY, RM_ENCODING_SPIN } RmEncoding;
 extern const char *const RmEncodings[];
 
-typedef enum { RM_CUE_FLIP, RM_CUE_MIXTURE } RmCueKind;
+/* flip: a memory with a fraction -flip of its entries flipped; mixture: the majority of -mixture_count
+   memories; delete: each active neuron of a memory kept with probability -keep, the others made inactive
+   (the authors' cue, docs/model.md §3); unstored: a fresh random pattern at coding q, stored nowhere
+   (cue memory −1), which should decay to the quiescent state. -flip applies to every kind. */
+typedef enum { RM_CUE_FLIP, RM_CUE_MIXTURE, RM_CUE_DELETE, RM_CUE_UNSTORED } RmCueKind;
 extern const char *const RmCueKinds[];
 
 PETSC_EXTERN PetscErrorCode RmMemoriesCreate(MPI_Comm comm, RmMemories *mem);
@@ -54,11 +58,12 @@ PETSC_EXTERN PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **bits)
 /* Collective. A Vec with the neuron layout (caller destroys). */
 PETSC_EXTERN PetscErrorCode RmMemoriesCreateVec(RmMemories mem, Vec *v);
 
-/* Cues. Collective. Writes the encoded cue of trial t into x and returns its memory. */
+/* Cues. Collective. Writes the encoded cue of trial t into x and returns its memory (−1 for an unstored cue). */
 typedef struct {
   RmCueKind kind;
   PetscReal flip;           /* fraction of entries flipped (exactly round(flip*n) of them) */
   PetscInt  mixture_count;  /* memories in a mixture cue (majority vote) */
+  PetscReal keep;           /* delete cue: probability that an active neuron stays active (0 in an initialiser: 0.6) */
 } RmCueOptions;
 PETSC_EXTERN PetscErrorCode RmCueOptionsSetFromOptions(MPI_Comm comm, RmCueOptions *opts);
 PETSC_EXTERN PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, PetscInt trial, Vec x, PetscInt *cue_memory);

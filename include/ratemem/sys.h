@@ -16,6 +16,8 @@ typedef enum {
   RM_STREAM_DILUTION = 3,
   RM_STREAM_NOISE    = 4, /* Euler–Maruyama increments: a = step, b = 2 x global neuron (+1) */
   RM_STREAM_INPUT    = 5, /* input weights c_μj and the initial state of an input schedule */
+  RM_STREAM_CUE_KEEP = 6, /* delete cues: which active neurons are kept (a = trial, b = neuron) */
+  RM_STREAM_UNSTORED = 7, /* unstored cues: the fresh random pattern (a = trial, b = neuron) */
 } RmStream;
 
 /* splitmix64 finaliser: a bijective 64-bit mixer with full avalanche. */

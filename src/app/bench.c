@@ -266,7 +266,7 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
   PetscFunctionBeginUser;
   b->P        = 50;
   b->repeat   = 5;
-  b->cue      = (RmCueOptions){RM_CUE_FLIP, 0.1, 3}; /* retrieve's defaults */
+  b->cue      = (RmCueOptions){RM_CUE_FLIP, 0.1, 3, 0.6}; /* retrieve's defaults */
   b->nneurons = 2;
   b->neurons[0] = 2000;
   b->neurons[1] = 8000;

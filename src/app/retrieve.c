@@ -63,7 +63,7 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscFunctionBeginUser;
   app->trials = 10;
   app->batch  = 1;
-  app->cue    = (RmCueOptions){RM_CUE_FLIP, 0.1, 3};
+  app->cue    = (RmCueOptions){RM_CUE_FLIP, 0.1, 3, 0.6};
   PetscCall(PetscOptionsHasHelp(NULL, &app->help));
   PetscCall(RmAppCreateObjects_Private(app->comm, &app->mem, &app->syn, &app->model, &app->integ, &app->cl)); /* setup.c */
   PetscCall(RmCueOptionsSetFromOptions(app->comm, &app->cue));
@@ -352,6 +352,7 @@ static PetscErrorCode CheckpointSetUp(App *app, Vec x)
   PetscCall(RmCheckpointAddIdentity(app->ck, "cue", "%s", RmCueKinds[app->cue.kind]));
   PetscCall(RmCheckpointAddIdentity(app->ck, "flip", "%s", ExactReal(b, app->cue.flip)));
   PetscCall(RmCheckpointAddIdentity(app->ck, "mixture_count", "%" PetscInt_FMT, mixture));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "keep", "%s", ExactReal(b, app->cue.keep)));
   PetscCall(RmCheckpointAddIdentity(app->ck, "integrator", "%s", method));
   PetscCall(RmCheckpointAddIdentity(app->ck, "rtol", "%s", ExactReal(b, rtol)));
   PetscCall(RmCheckpointAddIdentity(app->ck, "atol", "%s", ExactReal(b, atol)));
@@ -537,9 +538,9 @@ static PetscErrorCode PrintTable(App *app)
   }
   PetscInt ok = CountLabel(app, RM_LABEL_RETRIEVED);
   PetscCall(PetscPrintf(app->comm, "\nretrieval rate: %" PetscInt_FMT "/%" PetscInt_FMT " = %.3f  (retrieved %" PetscInt_FMT ", other %" PetscInt_FMT
-                                   ", spurious %" PetscInt_FMT ", unconverged %" PetscInt_FMT ")\n",
-                        ok, app->trials, (double)ok / app->trials, ok, CountLabel(app, RM_LABEL_OTHER), CountLabel(app, RM_LABEL_SPURIOUS),
-                        CountLabel(app, RM_LABEL_UNCONVERGED)));
+                                   ", saturated %" PetscInt_FMT ", quiescent %" PetscInt_FMT ", spurious %" PetscInt_FMT ", unconverged %" PetscInt_FMT ")\n",
+                        ok, app->trials, (double)ok / app->trials, ok, CountLabel(app, RM_LABEL_OTHER), CountLabel(app, RM_LABEL_SATURATED),
+                        CountLabel(app, RM_LABEL_QUIESCENT), CountLabel(app, RM_LABEL_SPURIOUS), CountLabel(app, RM_LABEL_UNCONVERGED)));
   PetscCall(PetscPrintf(app->comm, "wall time (s): generate %.3f, assemble %.3f, integrate %.3f, classify %.3f, output %.3f, total %.3f\n",
                         app->t_generate, app->t_assemble, app->t_integrate, app->t_classify, app->t_output, app->t_total));
   PetscCall(PetscPrintf(app->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron)\n", app->peak_max_rank / 1048576.0,
@@ -560,6 +561,7 @@ static PetscErrorCode WriteSummarySettings(App *app, RmJSON *j)
   PetscCall(RmJSONString(j, "kind", RmCueKinds[app->cue.kind]));
   PetscCall(RmJSONReal(j, "flip", app->cue.flip));
   PetscCall(RmJSONInt(j, "mixture_count", app->cue.mixture_count));
+  PetscCall(RmJSONReal(j, "keep", app->cue.keep));
   PetscCall(RmJSONEndObject(j));
   PetscCall(RmIntegratorGetType(app->integ, &method));
   PetscCall(RmIntegratorGetTolerances(app->integ, &rtol, &atol));
@@ -650,7 +652,7 @@ static PetscErrorCode WriteSummary(App *app)
         PetscCall(RmJSONReal(&j, "weight_passes_per_trial", passes / app->trials));
       }
       PetscCall(RmJSONBeginObject(&j, "counts"));
-      for (RmLabel l = RM_LABEL_RETRIEVED; l <= RM_LABEL_UNCONVERGED; l++) PetscCall(RmJSONInt(&j, RmLabels[l], CountLabel(app, l)));
+      for (RmLabel l = RM_LABEL_RETRIEVED; l < RM_LABEL_COUNT; l++) PetscCall(RmJSONInt(&j, RmLabels[l], CountLabel(app, l)));
       PetscCall(RmJSONEndObject(&j));
       PetscCall(RmJSONBeginObject(&j, "memory"));
       PetscCall(RmJSONReal(&j, "peak_rss_max_rank", app->peak_max_rank));
@@ -823,12 +825,15 @@ static PetscErrorCode RunSchedule(App *app)
     PetscInt nabove = 0; /* a union of memories (every overlap high) is not a retrieval */
     for (PetscInt mu = 0; mu < P; mu++) nabove += app->m[mu] >= thr;
     PetscBool ok = (PetscBool)(dom >= 0 && best == dom && app->m[best] >= thr && nabove == 1);
+    PetscReal mmax = 0; /* every overlap near 0: the quiescent state, not a mixture */
+    for (PetscInt mu = 0; mu < P; mu++) mmax = PetscMax(mmax, PetscAbsReal(app->m[mu]));
+    const char *what = ok ? "retrieved" : (dom < 0 ? "-" : (mmax < 1 - thr ? "quiescent" : (app->m[best] >= thr && nabove == 1 ? "other" : "mixture")));
     retrieved += ok;
     PetscCall(RmScheduleGetItemName(&app->schedule, k, name, sizeof(name)));
     if (!app->quiet)
       PetscCall(PetscPrintf(app->comm, "%4" PetscInt_FMT " %-12s %8.3g %8" PetscInt_FMT " %7" PetscInt_FMT " %8.4f %8.4f %8" PetscInt64_FMT " %-10s\n", k, name,
                             (double)pr->duration, dom, best, (double)app->m[best], dom >= 0 ? (double)app->m[dom] : 0.0, st.steps,
-                            ok ? "retrieved" : (dom < 0 ? "-" : (app->m[best] >= thr && nabove == 1 ? "other" : "mixture"))));
+                            what));
   }
   if (!app->quiet)
     PetscCall(PetscPrintf(app->comm, "\nschedule: %" PetscInt_FMT "/%" PetscInt_FMT " presentations retrieved their dominant memory\n", retrieved,

@@ -82,7 +82,7 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscInt     ngain_read = 3, nthr_read = 3;
 
   PetscFunctionBeginUser;
-  app->cue = (RmCueOptions){RM_CUE_FLIP, 0.1, 3};
+  app->cue = (RmCueOptions){RM_CUE_FLIP, 0.1, 3, 0.6};
   PetscCall(PetscOptionsHasHelp(NULL, &app->help));
   PetscCall(RmAppCreateObjects_Private(app->comm, &app->mem, &app->syn, &app->model, &app->integ, &app->cl)); /* setup.c */
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
@@ -176,7 +176,7 @@ static PetscErrorCode AnalyseCues(App *app)
     c->residual_integrated = c->stats.residual;
     c->residual            = c->stats.residual;
     c->sp.abscissa = c->sp.lowrank_abscissa = (PetscReal)NAN;
-    if (c->label == RM_LABEL_SPURIOUS || c->label == RM_LABEL_OTHER) {
+    if (c->label != RM_LABEL_RETRIEVED && c->label != RM_LABEL_UNCONVERGED) { /* every equilibrium that is not the cued memory */
       PetscCall(RmStabilityPolishEquilibrium(app->stab, app->x, &c->residual, &c->newton_its));
       PetscCall(RmStabilityComputeSpectrum(app->stab, app->x, &c->sp));
       c->analysed = PETSC_TRUE;

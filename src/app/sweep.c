@@ -400,7 +400,7 @@ static PetscErrorCode DestroyNetwork(Sweep *sw)
 }
 
 typedef struct {
-  PetscInt  counts[4]; /* per RmLabel */
+  PetscInt  counts[RM_LABEL_COUNT]; /* per RmLabel */
   PetscInt  final_ok;  /* cued memory's normalised overlap and amplitude >= threshold at the end, converged or not */
   PetscReal ov_sum, ov_sq, steps, rhs, products, t_end;
 } PointStats;
@@ -463,7 +463,7 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
   RmModel      model;
   RmIntegrator integ;
   RmClassifier cl;
-  RmCueOptions cue = {RM_CUE_FLIP, 0.1, 3}; /* the defaults of ratemem retrieve */
+  RmCueOptions cue = {RM_CUE_FLIP, 0.1, 3, 0.6}; /* the defaults of ratemem retrieve */
   char         key[1024], net_key[1024];
   PetscBool    done = PETSC_FALSE;
   double       t0   = RmWallTime();
@@ -534,7 +534,7 @@ static PetscErrorCode SweepRun(Sweep *sw)
     RmModel      model;
     RmIntegrator integ;
     RmClassifier cl;
-    RmCueOptions cue = {RM_CUE_FLIP, 0.1, 3};
+    RmCueOptions cue = {RM_CUE_FLIP, 0.1, 3, 0.6};
     PetscCall(RmAppCreateObjects_Private(sw->comm, &mem, &syn, &model, &integ, &cl));
     PetscCall(RmCueOptionsSetFromOptions(sw->comm, &cue));
     PetscCall(RmAppDestroyObjects_Private(&mem, &syn, &model, &integ, &cl));

@@ -2,13 +2,13 @@
    statistics of its neurons and one MPI_Allreduce (2P+3 numbers, merged pairwise) finishes them. */
 #include <ratemem/classify.h>
 
-const char *const RmLabels[] = {"retrieved", "other", "spurious", "unconverged", "RmLabel", "RM_LABEL_", NULL};
+const char *const RmLabels[] = {"retrieved", "other", "spurious", "unconverged", "saturated", "quiescent", "RmLabel", "RM_LABEL_", NULL};
 
 struct _p_RmClassifier {
   MPI_Comm   comm;
   RmMemories mem;
   PetscBool  setup_called;
-  PetscReal  threshold, phi_a, phi_b, coding;
+  PetscReal  threshold, amplitude_tol, phi_a, phi_b, coding;
   PetscInt   n, P;
   RmEncoding encoding;
   PetscReal   *active;       /* A_μ = Σ_i ξ_iμ (global), set up once */
@@ -54,7 +54,8 @@ PetscErrorCode RmClassifierCreate(RmMemories mem, RmClassifier *cl)
   PetscCall(PetscNew(cl));
   PetscCall(RmMemoriesGetComm(mem, &(*cl)->comm));
   (*cl)->mem       = mem;
-  (*cl)->threshold = 0.9;
+  (*cl)->threshold     = 0.9;
+  (*cl)->amplitude_tol = 0.1;
   (*cl)->phi_a     = 0.0;
   (*cl)->phi_b     = 1.0;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -66,10 +67,37 @@ PetscErrorCode RmClassifierSetFromOptions(RmClassifier cl)
   PetscOptionsBegin(cl->comm, NULL, "Classification (model.md §4)", "RmClassifier");
   PetscCall(PetscOptionsReal("-overlap_threshold", "A memory is retrieved when its normalised overlap is at least this", "RmClassifierSetFromOptions",
                              cl->threshold, &cl->threshold, NULL));
+  PetscCall(PetscOptionsReal("-amplitude_tolerance",
+                             "A retrieved memory's amplitude (its contrast relative to the designed one) is within 1 ± this; above: saturated",
+                             "RmClassifierSetAmplitudeTolerance", cl->amplitude_tol, &cl->amplitude_tol, NULL));
   PetscOptionsEnd();
-  PetscCall(RmCheckFinite(cl->comm, "overlap_threshold", cl->threshold));
-  PetscCheck(cl->threshold > 0 && cl->threshold <= 1, cl->comm, PETSC_ERR_ARG_OUTOFRANGE, "overlap_threshold must be in (0,1], got %g",
-             (double)cl->threshold);
+  PetscCall(RmClassifierSetThreshold(cl, cl->threshold));
+  PetscCall(RmClassifierSetAmplitudeTolerance(cl, cl->amplitude_tol));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmClassifierSetThreshold(RmClassifier cl, PetscReal threshold)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmCheckFinite(cl->comm, "overlap_threshold", threshold));
+  PetscCheck(threshold > 0 && threshold <= 1, cl->comm, PETSC_ERR_ARG_OUTOFRANGE, "overlap_threshold must be in (0,1], got %g", (double)threshold);
+  cl->threshold = threshold;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmClassifierSetAmplitudeTolerance(RmClassifier cl, PetscReal tol)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmCheckFinite(cl->comm, "amplitude_tolerance", tol));
+  PetscCheck(tol > 0 && tol < 1, cl->comm, PETSC_ERR_ARG_OUTOFRANGE, "amplitude_tolerance must be in (0,1), got %g", (double)tol);
+  cl->amplitude_tol = tol;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmClassifierGetAmplitudeTolerance(RmClassifier cl, PetscReal *tol)
+{
+  PetscFunctionBeginUser;
+  *tol = cl->amplitude_tol;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -191,6 +219,11 @@ PetscErrorCode RmClassifierComputeOverlaps(RmClassifier cl, Vec r, RmOverlaps *o
       cl->ov.normalised[mu] = (!flat && var_xi > 0) ? C / PetscSqrtReal(M2 * var_xi) : 0.0;
     }
   }
+  if (cl->encoding == RM_ENCODING_SPIN) cl->ov.spread = PetscSqrtReal(sum_r2 / N);
+  else {
+    const PetscReal q = cl->coding, memory_sd = (cl->phi_b - cl->phi_a) * PetscSqrtReal(q * (1 - q));
+    cl->ov.spread     = memory_sd > 0 ? PetscSqrtReal(M2 / N) / memory_sd : 0.0;
+  }
   PetscCall(PetscLogEventEnd(RM_EVENTS.overlap, 0, 0, 0, 0));
   *ov = cl->ov;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -204,10 +237,16 @@ PetscErrorCode RmClassifierLabel(RmClassifier cl, const RmOverlaps *ov, PetscInt
   for (PetscInt mu = 1; mu < cl->P; mu++)
     if (ov->normalised[mu] > ov->normalised[best]) best = mu;
   *nearest = best;
+  const PetscReal tol = cl->amplitude_tol, amp = ov->amplitude[best];
+  const PetscBool pattern = (PetscBool)(ov->normalised[best] >= cl->threshold);
   if (!converged) *label = RM_LABEL_UNCONVERGED;
-  /* A memory is expressed when the state correlates with it and carries its designed contrast:
-     a saturated state with a tiny pattern-shaped ripple correlates but does not retrieve. */
-  else if (ov->normalised[best] < cl->threshold || ov->amplitude[best] < cl->threshold) *label = RM_LABEL_SPURIOUS;
-  else *label = best == cue_memory ? RM_LABEL_RETRIEVED : RM_LABEL_OTHER;
+  /* A memory is retrieved when the state correlates with it and carries its designed contrast. A
+     pattern-shaped state with far more contrast (rates at the activation's ceiling, not at φ(b)) is a
+     saturated copy, not the designed equilibrium; with far less (a tiny ripple on a uniform state) it
+     expresses nothing. */
+  else if (pattern && amp > 1 + tol) *label = RM_LABEL_SATURATED;
+  else if (pattern && amp >= 1 - tol) *label = best == cue_memory ? RM_LABEL_RETRIEVED : RM_LABEL_OTHER;
+  else if (ov->spread < tol) *label = RM_LABEL_QUIESCENT;
+  else *label = RM_LABEL_SPURIOUS;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -6,7 +6,7 @@
 
 const char *const RmPatternKinds[] = {"random", "deterministic", "hadamard", "file", "RmPatternKind", "RM_PATTERNS_", NULL};
 const char *const RmEncodings[]    = {"binary", "spin", "RmEncoding", "RM_ENCODING_", NULL};
-const char *const RmCueKinds[]     = {"flip", "mixture", "RmCueKind", "RM_CUE_", NULL};
+const char *const RmCueKinds[]     = {"flip", "mixture", "delete", "unstored", "RmCueKind", "RM_CUE_", NULL};
 
 PetscErrorCode RmMemoriesCreate(MPI_Comm comm, RmMemories *mem)
 {
@@ -372,12 +372,19 @@ PetscErrorCode RmCueOptionsSetFromOptions(MPI_Comm comm, RmCueOptions *opts)
 {
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "Cues", "RmCueOptions");
-  PetscCall(PetscOptionsEnum("-cue", "Cue: flip (a memory with -flip of its entries flipped) or mixture (majority of -mixture_count memories)",
+  if (!(opts->keep > 0)) opts->keep = 0.6; /* the authors' deletion cue keeps 60% of the active neurons */
+  PetscCall(PetscOptionsEnum("-cue",
+                             "Cue: flip (a memory with -flip of its entries flipped), mixture (majority of -mixture_count memories), delete (each active "
+                             "neuron of a memory kept with probability -keep) or unstored (a fresh random pattern at coding q, stored nowhere)",
                              "RmCueOptionsSetFromOptions", RmCueKinds, (PetscEnum)opts->kind, (PetscEnum *)&opts->kind, NULL));
   PetscCall(PetscOptionsReal("-flip", "Fraction of cue entries flipped, in [0,1]", "RmCueOptionsSetFromOptions", opts->flip, &opts->flip, NULL));
   PetscCall(PetscOptionsInt("-mixture_count", "Memories mixed in a mixture cue (cue memory and the next ones)", "RmCueOptionsSetFromOptions",
                             opts->mixture_count, &opts->mixture_count, NULL));
+  PetscCall(PetscOptionsReal("-keep", "Delete cue: probability that an active neuron of the memory stays active, in [0,1]", "RmCueOptionsSetFromOptions",
+                             opts->keep, &opts->keep, NULL));
   PetscOptionsEnd();
+  PetscCall(RmCheckFinite(comm, "keep", opts->keep));
+  PetscCheck(opts->keep >= 0 && opts->keep <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "keep must be in [0,1], got %g", (double)opts->keep);
   PetscCall(RmCheckFinite(comm, "flip", opts->flip));
   PetscCheck(opts->flip >= 0 && opts->flip <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "flip must be in [0,1], got %g", (double)opts->flip);
   PetscCheck(opts->mixture_count >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "mixture_count must be >= 1, got %" PetscInt_FMT, opts->mixture_count);
@@ -404,6 +411,38 @@ static PetscErrorCode SelectThreshold(MPI_Comm comm, const uint64_t *key, PetscI
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* 2^64 p, saturated: a key k < KeyThreshold(p) happens with probability p. */
+static uint64_t KeyThreshold(PetscReal p)
+{
+  if (p >= 1) return UINT64_MAX;
+  if (p <= 0) return 0;
+  return (uint64_t)(p * 18446744073709551616.0);
+}
+
+/* Delete cue: each active neuron stays active with probability keep, by a key of (seed, trial, neuron)
+   alone, so the same neurons are kept on any number of ranks. */
+static PetscErrorCode DeleteActive(RmMemories mem, PetscReal keep, PetscInt trial, uint8_t *cue)
+{
+  const uint64_t prefix = RmRandomPrefix((uint64_t)mem->seed, RM_STREAM_CUE_KEEP, (uint64_t)trial), thr = KeyThreshold(keep);
+
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < mem->rend - mem->rstart; i++)
+    if (cue[i] && RmRandomFromPrefix(prefix, (uint64_t)(mem->rstart + i)) >= thr) cue[i] = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Unstored cue: a fresh pattern with each neuron active with probability q (the memories' coding). */
+static PetscErrorCode UnstoredPattern(RmMemories mem, PetscInt trial, uint8_t *cue)
+{
+  PetscReal q;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetCoding(mem, &q));
+  const uint64_t prefix = RmRandomPrefix((uint64_t)mem->seed, RM_STREAM_UNSTORED, (uint64_t)trial), thr = KeyThreshold(q);
+  for (PetscInt i = 0; i < mem->rend - mem->rstart; i++) cue[i] = (uint8_t)(RmRandomFromPrefix(prefix, (uint64_t)(mem->rstart + i)) < thr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, PetscInt trial, Vec x, PetscInt *cue_memory)
 {
   PetscInt     nloc = mem->rend - mem->rstart, mu = trial % mem->P;
@@ -416,6 +455,12 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
   PetscCall(PetscMalloc2(nloc, &cue, nloc, &key));
   if (opts->kind == RM_CUE_FLIP) {
     PetscCall(RmMemoriesGetLocalPattern(mem, mu, cue));
+  } else if (opts->kind == RM_CUE_DELETE) {
+    PetscCall(RmMemoriesGetLocalPattern(mem, mu, cue));
+    PetscCall(DeleteActive(mem, opts->keep, trial, cue));
+  } else if (opts->kind == RM_CUE_UNSTORED) {
+    PetscCall(UnstoredPattern(mem, trial, cue));
+    mu = -1;
   } else {
     /* Majority vote of memories mu, mu+1, ..., ties broken towards the cue memory. */
     PetscInt m = PetscMin(opts->mixture_count, mem->P);

@@ -70,4 +70,4 @@ else:
 
 if failures:
     sys.exit(f"FAIL: {len(failures)} golden output(s) differ: {', '.join(failures)}")
-print("golden outputs: all equal")
+print("golden outputs: updated" if update else "golden outputs: all equal")

@@ -86,7 +86,7 @@ static PetscErrorCode CheckCues(const char *opts, RmEncoding enc, RmCueKind kind
   PetscCall(RmMemoriesCreateVec(ms, &xs));
   for (size_t f = 0; f < sizeof(flips) / sizeof(flips[0]); f++) {
     for (size_t t = 0; t < sizeof(trials) / sizeof(trials[0]); t++) {
-      RmCueOptions co = {kind, flips[f], mixture_count};
+      RmCueOptions co = {kind, flips[f], mixture_count, 0.6};
       PetscInt     cw, cs;
       PetscInt64   mismatch = 0, flipped = 0, expect = (PetscInt64)llround(flips[f] * n), not_encoded = 0;
 
@@ -136,7 +136,7 @@ static PetscErrorCode CheckCues(const char *opts, RmEncoding enc, RmCueKind kind
   }
   /* Two trials cueing the same memory flip different entries (the flips are keyed by trial). */
   {
-    RmCueOptions co = {kind, 0.1, mixture_count};
+    RmCueOptions co = {kind, 0.1, mixture_count, 0.6};
     PetscInt     c1, c2;
     PetscReal    d;
     Vec          y;
@@ -158,6 +158,89 @@ static PetscErrorCode CheckCues(const char *opts, RmEncoding enc, RmCueKind kind
   PetscCall(PetscFree(all));
   PetscCall(RmMemoriesDestroy(&mw));
   PetscCall(RmMemoriesDestroy(&ms));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* (b') delete and unstored cues: WORLD == SELF exactly; a delete cue is the cued memory with only
+   active neurons made inactive, about keep of them kept (binomial, 5 sigma), keep 1 the memory itself and
+   keep 0 all inactive; an unstored cue has cue memory -1, about q n active neurons, and is not a memory. */
+static PetscErrorCode CheckDeleteUnstoredCues(const char *opts)
+{
+  const PetscReal keeps[] = {0.0, 0.6, 1.0};
+  RmMemories      mw, ms;
+  uint8_t        *all;
+  PetscInt        n, P, cw, cs;
+  PetscReal       q;
+  Vec             xw, xs;
+  PetscScalar    *gw;
+
+  PetscFunctionBeginUser;
+  PetscCall(MemCreate(PETSC_COMM_WORLD, opts, RM_ENCODING_BINARY, &mw));
+  PetscCall(MemCreate(PETSC_COMM_SELF, opts, RM_ENCODING_BINARY, &ms));
+  PetscCall(RmMemoriesGetSizes(ms, &n, &P));
+  PetscCall(RmMemoriesGetCoding(ms, &q));
+  PetscCall(RmMemoriesGetAllBits(ms, &all));
+  PetscCall(RmMemoriesCreateVec(mw, &xw));
+  PetscCall(RmMemoriesCreateVec(ms, &xs));
+  for (size_t k = 0; k < sizeof(keeps) / sizeof(keeps[0]); k++) {
+    for (PetscInt trial = 0; trial < 3; trial++) {
+      RmCueOptions       co = {RM_CUE_DELETE, 0.0, 1, keeps[k]};
+      const PetscScalar *as;
+      PetscInt64         active = 0, kept = 0, bad = 0, mismatch = 0;
+      PetscInt           mu = trial % P;
+      PetscCall(RmMemoriesCreateCue(mw, &co, trial, xw, &cw));
+      PetscCall(RmMemoriesCreateCue(ms, &co, trial, xs, &cs));
+      PetscCall(UtGatherVec(xw, &gw));
+      PetscCall(VecGetArrayRead(xs, &as));
+      for (PetscInt i = 0; i < n; i++) {
+        mismatch += gw[i] != as[i];
+        active += all[mu * n + i];
+        kept += all[mu * n + i] && as[i] == 1.0;
+        bad += !(as[i] == 0.0 || (as[i] == 1.0 && all[mu * n + i])); /* a neuron inactive in the memory became active, or not 0/1 */
+      }
+      PetscCall(VecRestoreArrayRead(xs, &as));
+      PetscCall(PetscFree(gw));
+      PetscCall(UtGlobalSum(&mismatch));
+      const PetscReal expect = keeps[k] * active, sd = PetscSqrtReal(active * keeps[k] * (1 - keeps[k]));
+      PetscCheck(mismatch == 0 && bad == 0 && cw == mu && cs == mu, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+                 "[%s] delete cue keep %g trial %" PetscInt_FMT ": %" PetscInt64_FMT " WORLD/SELF differences, %" PetscInt64_FMT " invalid entries, cue memory %" PetscInt_FMT "/%" PetscInt_FMT,
+                 opts, (double)keeps[k], trial, mismatch, bad, cw, cs);
+      PetscCheck(PetscAbsReal(kept - expect) <= 5 * sd + 1e-9, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+                 "[%s] delete cue keep %g: kept %" PetscInt64_FMT " of %" PetscInt64_FMT " active neurons, expected %g +- %g", opts, (double)keeps[k], kept, active,
+                 (double)expect, (double)(5 * sd));
+    }
+  }
+  {
+    RmCueOptions       co = {RM_CUE_UNSTORED, 0.0, 1, 0.6};
+    const PetscScalar *as;
+    PetscInt64         active = 0, mismatch = 0, equal_memory = 0;
+    PetscCall(RmMemoriesCreateCue(mw, &co, 5, xw, &cw));
+    PetscCall(RmMemoriesCreateCue(ms, &co, 5, xs, &cs));
+    PetscCall(UtGatherVec(xw, &gw));
+    PetscCall(VecGetArrayRead(xs, &as));
+    for (PetscInt i = 0; i < n; i++) {
+      mismatch += gw[i] != as[i];
+      active += as[i] == 1.0;
+    }
+    for (PetscInt mu = 0; mu < P; mu++) {
+      PetscInt64 same = 0;
+      for (PetscInt i = 0; i < n; i++) same += all[mu * n + i] == (as[i] == 1.0);
+      equal_memory += same == n;
+    }
+    PetscCall(VecRestoreArrayRead(xs, &as));
+    PetscCall(PetscFree(gw));
+    PetscCall(UtGlobalSum(&mismatch));
+    const PetscReal sd = PetscSqrtReal(n * q * (1 - q));
+    PetscCheck(mismatch == 0 && cw == -1 && cs == -1 && equal_memory == 0 && PetscAbsReal(active - q * n) <= 5 * sd, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+               "[%s] unstored cue: %" PetscInt64_FMT " WORLD/SELF differences, cue memory %" PetscInt_FMT "/%" PetscInt_FMT " (expected -1), %" PetscInt64_FMT " active (expected %g +- %g), equal to %" PetscInt64_FMT " memories",
+               opts, mismatch, cw, cs, active, (double)(q * n), (double)(5 * sd), equal_memory);
+  }
+  PetscCall(VecDestroy(&xw));
+  PetscCall(VecDestroy(&xs));
+  PetscCall(PetscFree(all));
+  PetscCall(RmMemoriesDestroy(&mw));
+  PetscCall(RmMemoriesDestroy(&ms));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t101 delete and unstored cues [%s]: ok\n", opts));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -355,6 +438,8 @@ static PetscErrorCode Run(void)
   PetscCall(CheckCues("-pattern_kind hadamard -neurons 1024 -memories 10", RM_ENCODING_SPIN, RM_CUE_FLIP, 1));
   PetscCall(CheckCues("-pattern_kind random -neurons 1000 -memories 10 -seed 7", RM_ENCODING_BINARY, RM_CUE_MIXTURE, 3));
   PetscCall(CheckCues("-pattern_kind random -neurons 1000 -memories 10 -seed 5", RM_ENCODING_SPIN, RM_CUE_MIXTURE, 4));
+  PetscCall(CheckDeleteUnstoredCues("-pattern_kind random -neurons 1000 -memories 10 -seed 7"));
+  PetscCall(CheckDeleteUnstoredCues("-pattern_kind random -neurons 997 -memories 4 -seed 3 -coding 0.35"));
 
   PetscCall(CheckDeterministic(0.2, 1000, 6, 40, 160));
   PetscCall(CheckDeterministic(0.2, 997, 6, 39, 159));   /* q^2 n = 39.88, q(1-q) n = 159.52 */

@@ -223,7 +223,7 @@ static PetscErrorCode FinalState(const char *opts, Vec *final, PetscBool *conver
   UtNet             net;
   RmIntegrator      integ;
   RmIntegratorStats st;
-  RmCueOptions      cue = {RM_CUE_FLIP, 0.1, 3};
+  RmCueOptions      cue = {RM_CUE_FLIP, 0.1, 3, 0.6};
   Vec               xn, x;
   PetscInt          cue_memory;
 

@@ -18,7 +18,7 @@ static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, 
 {
   UtNet        net;
   RmModelKind  kind;
-  RmCueOptions co = {RM_CUE_FLIP, 0.1, 1};
+  RmCueOptions co = {RM_CUE_FLIP, 0.1, 1, 0.6};
   PetscInt     cue_memory, nloc;
   PetscInt64   kinks = 0;
   Vec          x, v, xp, xm, fp, fm, fd, Jv, Jv2, f, Wx, Wv;

@@ -67,7 +67,7 @@ static PetscErrorCode CheckMethods(const char *base)
   const RmIntegratorType types[3] = {RMINTEGRATORBDF, RMINTEGRATORADAMS, RMINTEGRATOREULER};
   char                   opts[512];
   UtNet                  net;
-  RmCueOptions           co = {RM_CUE_FLIP, 0.1, 1};
+  RmCueOptions           co = {RM_CUE_FLIP, 0.1, 1, 0.6};
   PetscInt               cue_memory;
   Vec                    x0, x[3], d;
   RmIntegratorStats      st[3];

@@ -90,8 +90,10 @@ static PetscErrorCode CheckBinary(const char *opts)
     PetscCall(PetscSNPrintf(what, sizeof(what), "[%s] constant state 0.37: raw overlap with memory %" PetscInt_FMT, opts, nu));
     CHECK_CLOSE(ov.raw[nu], 0.0, 1e-12, what);
   }
+  PetscCall(PetscSNPrintf(what, sizeof(what), "[%s] constant state 0.37: spread", opts));
+  CHECK_CLOSE(ov.spread, 0.0, 1e-12, what);
   PetscCall(RmClassifierLabel(cl, &ov, 0, PETSC_TRUE, &label, &nearest));
-  PetscCheck(label == RM_LABEL_SPURIOUS, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] constant state: label %s, expected spurious", opts, RmLabels[label]);
+  PetscCheck(label == RM_LABEL_QUIESCENT, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] constant state: label %s, expected quiescent", opts, RmLabels[label]);
 
   /* The union of memories 0 and 1: correlated with both, below the threshold 0.9 for each: spurious. */
   {
@@ -178,7 +180,7 @@ static PetscErrorCode CheckWorldVsSelf(const char *opts)
   UtNet        nw, ns;
   RmClassifier cw, cs;
   RmOverlaps   ow, os;
-  RmCueOptions co = {RM_CUE_FLIP, 0.2, 1};
+  RmCueOptions co = {RM_CUE_FLIP, 0.2, 1, 0.6};
   PetscInt     mw, ms;
   Vec          xw, xs, rw, rs;
   PetscReal    err = 0, *copy;
@@ -244,7 +246,7 @@ static PetscErrorCode CheckLabels(void)
   UtNet        net;
   RmClassifier cl;
   PetscReal    normalised[6], raw[6], uncentred[6], amplitude[6], threshold;
-  RmOverlaps   ov = {normalised, raw, uncentred, amplitude};
+  RmOverlaps   ov = {normalised, raw, uncentred, amplitude, 1.0}; /* spread 1: a state with a memory's variation */
   RmLabel      label;
   PetscInt     nearest;
 
@@ -275,6 +277,18 @@ static PetscErrorCode CheckLabels(void)
   PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
   PetscCheck(nearest == 4 && label == RM_LABEL_SPURIOUS, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
              "correlated state without amplitude: nearest %" PetscInt_FMT " label %s, expected 4 spurious", nearest, RmLabels[label]);
+  amplitude[4] = 1.3; /* the pattern with more contrast than designed: rates at the ceiling, not at φ(b) */
+  PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
+  PetscCheck(nearest == 4 && label == RM_LABEL_SATURATED, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
+             "pattern with amplitude 1.3: nearest %" PetscInt_FMT " label %s, expected 4 saturated", nearest, RmLabels[label]);
+  amplitude[4] = 1.1 - 1e-12; /* within the default amplitude tolerance 0.1 */
+  PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
+  PetscCheck(label == RM_LABEL_RETRIEVED, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "amplitude just below 1 + tolerance: label %s, expected retrieved", RmLabels[label]);
+  amplitude[4] = 1e-6;
+  ov.spread    = 0.01; /* no memory expressed and a nearly uniform state */
+  PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
+  PetscCheck(label == RM_LABEL_QUIESCENT, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "uniform state: label %s, expected quiescent", RmLabels[label]);
+  ov.spread     = 1.0;
   amplitude[4]  = 1.0;
   normalised[4] = 0.9 - 1e-12;
   PetscCall(RmClassifierLabel(cl, &ov, 4, PETSC_TRUE, &label, &nearest));
