@@ -90,7 +90,7 @@ static PetscErrorCode CheckNetwork(const char *base, PetscBool retrieves)
   const PetscInt    stages[2] = {7, 4};
   char              opts[512];
   UtNet             net;
-  RmCueOptions      co = {RM_CUE_FLIP, 0.1, 1};
+  RmCueOptions      co = {RM_CUE_FLIP, 0.1, 1, 0.6};
   PetscInt          cue_memory, nearest_bdf, nearest;
   RmLabel           label_bdf, label;
   Vec               x0, xb, xk;
