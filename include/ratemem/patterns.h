@@ -15,8 +15,10 @@ extern const char *const RmEncodings[];
 /* flip: a memory with a fraction -flip of its entries flipped; mixture: the majority of -mixture_count
    memories; delete: each active neuron of a memory kept with probability -keep, the others made inactive
    (the authors' cue, docs/model.md §3); unstored: a fresh random pattern at coding q, stored nowhere
-   (cue memory −1), which should decay to the quiescent state. -flip applies to every kind. */
-typedef enum { RM_CUE_FLIP, RM_CUE_MIXTURE, RM_CUE_DELETE, RM_CUE_UNSTORED } RmCueKind;
+   (cue memory −1), which should decay to the quiescent state; random: every neuron's initial value
+   uniform in [0,1) (rates) or [−1,1) (Hopfield voltages), cue memory −1, for a census of where random
+   states go. -flip applies to every kind but random. */
+typedef enum { RM_CUE_FLIP, RM_CUE_MIXTURE, RM_CUE_DELETE, RM_CUE_UNSTORED, RM_CUE_RANDOM } RmCueKind;
 extern const char *const RmCueKinds[];
 
 PETSC_EXTERN PetscErrorCode RmMemoriesCreate(MPI_Comm comm, RmMemories *mem);

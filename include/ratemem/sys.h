@@ -18,6 +18,7 @@ typedef enum {
   RM_STREAM_INPUT    = 5, /* input weights c_μj and the initial state of an input schedule */
   RM_STREAM_CUE_KEEP = 6, /* delete cues: which active neurons are kept (a = trial, b = neuron) */
   RM_STREAM_UNSTORED = 7, /* unstored cues: the fresh random pattern (a = trial, b = neuron) */
+  RM_STREAM_CUE_RANDOM = 8, /* random cues: uniform initial values (a = trial, b = neuron) */
 } RmStream;
 
 /* splitmix64 finaliser: a bijective 64-bit mixer with full avalanche. */

@@ -6,7 +6,7 @@
 
 const char *const RmPatternKinds[] = {"random", "deterministic", "hadamard", "file", "RmPatternKind", "RM_PATTERNS_", NULL};
 const char *const RmEncodings[]    = {"binary", "spin", "RmEncoding", "RM_ENCODING_", NULL};
-const char *const RmCueKinds[]     = {"flip", "mixture", "delete", "unstored", "RmCueKind", "RM_CUE_", NULL};
+const char *const RmCueKinds[]     = {"flip", "mixture", "delete", "unstored", "random", "RmCueKind", "RM_CUE_", NULL};
 
 PetscErrorCode RmMemoriesCreate(MPI_Comm comm, RmMemories *mem)
 {
@@ -375,7 +375,8 @@ PetscErrorCode RmCueOptionsSetFromOptions(MPI_Comm comm, RmCueOptions *opts)
   if (!(opts->keep > 0)) opts->keep = 0.6; /* the authors' deletion cue keeps 60% of the active neurons */
   PetscCall(PetscOptionsEnum("-cue",
                              "Cue: flip (a memory with -flip of its entries flipped), mixture (majority of -mixture_count memories), delete (each active "
-                             "neuron of a memory kept with probability -keep) or unstored (a fresh random pattern at coding q, stored nowhere)",
+                             "neuron of a memory kept with probability -keep), unstored (a fresh random pattern at coding q, stored nowhere) or random "
+                             "(uniform initial values, for a census)",
                              "RmCueOptionsSetFromOptions", RmCueKinds, (PetscEnum)opts->kind, (PetscEnum *)&opts->kind, NULL));
   PetscCall(PetscOptionsReal("-flip", "Fraction of cue entries flipped, in [0,1]", "RmCueOptionsSetFromOptions", opts->flip, &opts->flip, NULL));
   PetscCall(PetscOptionsInt("-mixture_count", "Memories mixed in a mixture cue (cue memory and the next ones)", "RmCueOptionsSetFromOptions",
@@ -443,6 +444,21 @@ static PetscErrorCode UnstoredPattern(RmMemories mem, PetscInt trial, uint8_t *c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Random cue: uniform in [0,1) for rates, [-1,1) for voltages, keyed by (seed, trial, neuron). */
+static PetscErrorCode RandomState(RmMemories mem, PetscInt trial, Vec x)
+{
+  PetscScalar *xa;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetArrayWrite(x, &xa));
+  for (PetscInt i = 0; i < mem->rend - mem->rstart; i++) {
+    const double u = RmRandomUniform((uint64_t)mem->seed, RM_STREAM_CUE_RANDOM, (uint64_t)trial, (uint64_t)(mem->rstart + i));
+    xa[i]          = mem->encoding == RM_ENCODING_SPIN ? 2 * u - 1 : u;
+  }
+  PetscCall(VecRestoreArrayWrite(x, &xa));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, PetscInt trial, Vec x, PetscInt *cue_memory)
 {
   PetscInt     nloc = mem->rend - mem->rstart, mu = trial % mem->P;
@@ -452,6 +468,11 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
   PetscScalar *xa;
 
   PetscFunctionBeginUser;
+  if (opts->kind == RM_CUE_RANDOM) {
+    PetscCall(RandomState(mem, trial, x));
+    *cue_memory = -1;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(PetscMalloc2(nloc, &cue, nloc, &key));
   if (opts->kind == RM_CUE_FLIP) {
     PetscCall(RmMemoriesGetLocalPattern(mem, mu, cue));

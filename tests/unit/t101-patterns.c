@@ -235,12 +235,33 @@ static PetscErrorCode CheckDeleteUnstoredCues(const char *opts)
                "[%s] unstored cue: %" PetscInt64_FMT " WORLD/SELF differences, cue memory %" PetscInt_FMT "/%" PetscInt_FMT " (expected -1), %" PetscInt64_FMT " active (expected %g +- %g), equal to %" PetscInt64_FMT " memories",
                opts, mismatch, cw, cs, active, (double)(q * n), (double)(5 * sd), equal_memory);
   }
+  {
+    RmCueOptions       co = {RM_CUE_RANDOM, 0.1, 1, 0.6};
+    const PetscScalar *as;
+    PetscInt64         mismatch = 0, outside = 0;
+    PetscReal          mean = 0;
+    PetscCall(RmMemoriesCreateCue(mw, &co, 2, xw, &cw));
+    PetscCall(RmMemoriesCreateCue(ms, &co, 2, xs, &cs));
+    PetscCall(UtGatherVec(xw, &gw));
+    PetscCall(VecGetArrayRead(xs, &as));
+    for (PetscInt i = 0; i < n; i++) {
+      mismatch += gw[i] != as[i];
+      outside += !(as[i] >= 0 && as[i] < 1);
+      mean += as[i] / n;
+    }
+    PetscCall(VecRestoreArrayRead(xs, &as));
+    PetscCall(PetscFree(gw));
+    PetscCall(UtGlobalSum(&mismatch));
+    PetscCheck(mismatch == 0 && outside == 0 && cw == -1 && cs == -1 && PetscAbsReal(mean - 0.5) < 5 * PetscSqrtReal(1.0 / (12 * n)), PETSC_COMM_WORLD,
+               PETSC_ERR_PLIB, "[%s] random cue: %" PetscInt64_FMT " WORLD/SELF differences, %" PetscInt64_FMT " values outside [0,1), mean %g, cue memory %" PetscInt_FMT, opts,
+               mismatch, outside, (double)mean, cw);
+  }
   PetscCall(VecDestroy(&xw));
   PetscCall(VecDestroy(&xs));
   PetscCall(PetscFree(all));
   PetscCall(RmMemoriesDestroy(&mw));
   PetscCall(RmMemoriesDestroy(&ms));
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t101 delete and unstored cues [%s]: ok\n", opts));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t101 delete, unstored and random cues [%s]: ok\n", opts));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
