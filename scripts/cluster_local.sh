@@ -4,7 +4,7 @@
 #
 #   scripts/cluster_local.sh up [--slurm]       start the nodes (and munged, slurmctld, one slurmd per node)
 #   scripts/cluster_local.sh down               stop everything started by up, by the recorded pids
-#   scripts/cluster_local.sh exec NODE CMD...   run CMD inside NODE (SLURM_CONF set when SLURM is up)
+#   scripts/cluster_local.sh exec NODE CMD...   run CMD inside NODE (SLURM_CONF and Open MPI's TCP settings set)
 #   scripts/cluster_local.sh mpirun ARGS...     Open MPI's mpirun, from node 1, over TCP across the nodes
 #   scripts/cluster_local.sh shape NODE RATE    cap NODE's link to RATE (tc tbf, e.g. 1gbit); RATE=off removes it
 #   scripts/cluster_local.sh status             the nodes, their addresses and holder pids
@@ -34,6 +34,14 @@ nodes=${RATEMEM_CLUSTER_NODES:-3}
 dir=${RATEMEM_CLUSTER_DIR:-/tmp/ratemem-cluster}
 net=${RATEMEM_CLUSTER_NET:-10.213.0}
 slots=${RATEMEM_CLUSTER_SLOTS:-1}
+
+case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
+# a cluster that is up keeps the sizes it was started with
+if [ "${1:-}" != up ] && [ -f "$dir/cluster.env" ]; then
+  nodes=$(sed -n 's/^RATEMEM_CLUSTER_NODES=//p' "$dir/cluster.env")
+  net=$(sed -n 's/^RATEMEM_CLUSTER_NET=//p' "$dir/cluster.env")
+  slots=$(sed -n 's/^RATEMEM_CLUSTER_SLOTS=//p' "$dir/cluster.env")
+fi
 subnet=$net.0/24
 
 die() { echo "cluster_local: error: $*" >&2; exit 1; }
@@ -43,7 +51,6 @@ usage() { sed -n '5,12p' "$self" >&2; exit 1; }
 [[ $nodes =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 250 ] || die "RATEMEM_CLUSTER_NODES=$nodes is not a node count in 1..250"
 [[ $net =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "RATEMEM_CLUSTER_NET=$net is not the first three numbers of a /24 (e.g. 10.213.0)"
 [[ $slots =~ ^[0-9]+$ ]] && [ "$slots" -ge 1 ] || die "RATEMEM_CLUSTER_SLOTS=$slots is not a positive count"
-case $dir in /*) ;; *) dir=$PWD/$dir ;; esac
 
 ns_of() { readlink "/proc/$1/ns/$2" 2>/dev/null; }   # ns_of PID net|uts|mnt: e.g. net:[4026532]
 host_net=$(ns_of $$ net)
@@ -69,11 +76,15 @@ alive() {  # alive PID: running and not a zombie (PID 1 here reaps slowly)
 in_switch() { nsenter -t "$(holder_pid switch)" -n -- "$@"; }          # network commands of the switch
 in_node_net() { local p; p=$(holder_pid "$1"); shift; nsenter -t "$p" -n -- "$@"; }
 
-# in_node NODE CMD...: CMD in all of NODE's namespaces, in the caller's directory when the node sees it
+# in_node NODE CMD...: CMD in all of NODE's namespaces, in the caller's directory when the node sees it.
+# Open MPI is pointed at the cluster's network (TCP on its subnet, yielding when idle: 2 cores here), so
+# ranks started by srun or by a job inherit it; SLURM_CONF too, so no SLURM command ever asks DNS for
+# the controller.
 in_node() {
   local p; p=$(holder_pid "$1"); shift
-  local env=()
-  [ -f "$dir/slurm.conf" ] && env=(SLURM_CONF="$dir/slurm.conf")
+  local env=(OMPI_MCA_btl=tcp,self OMPI_MCA_btl_tcp_if_include="$subnet" OMPI_MCA_oob_tcp_if_include="$subnet"
+             OMPI_MCA_mpi_yield_when_idle=1)
+  [ -f "$dir/slurm.conf" ] && env+=(SLURM_CONF="$dir/slurm.conf")
   nsenter -t "$p" -n -u -m -- env "${env[@]}" /bin/sh -c \
     'cd "$0" 2>/dev/null || cd "$1" || exit 1; shift; exec "$@"' "$PWD" "$dir" "$@"
 }
@@ -301,7 +312,7 @@ do_down() {
   for f in "$dir"/run/n*.pid "$dir/run/switch.pid"; do
     [ -f "$f" ] && stop_pidfile "$f" "holder $(basename "$f" .pid)"
   done
-  rm -f "$dir"/run/*.ready
+  rm -f "$dir"/run/*.ready "$dir/cluster.env"
 }
 
 [ $# -ge 1 ] || usage

@@ -10,7 +10,9 @@
 # nearest memory identical, /final_states within 10*(rtol*max|x| + atol) (the rule of
 # tests/compare_ranks.py); the 3-rank summary's "hosts" is [n1, n2, n3] (3 different nodes) and the
 # nodes' eth0 byte counters grew (the ranks talked over the emulated network). One case runs again
-# on a link capped with tc tbf. The host's `ip addr`, `ip route` and `tc qdisc` must be identical
+# on a link capped with tc tbf. Then SLURM on the same nodes: jobs/retrieve.sbatch on 3 nodes,
+# signalled mid-run (USR1), checkpointed, requeued, resumed on 2 nodes (3 ranks), must give the uninterrupted
+# run's labels, overlaps and final states (within 1e-6). The host's `ip addr`, `ip route` and `tc qdisc` must be identical
 # before and after. The cluster is always torn down (trap). Exit 77 (skip) when not root or when the
 # kernel forbids the namespaces; any failed check exits 1.
 set -Eeuo pipefail
@@ -53,7 +55,7 @@ cleanup() {
     echo "t9-multinode: FAIL: the host's ip addr / ip route / tc qdisc changed (diff above)" >&2; rc=1
   fi
   if [ $rc -ne 0 ] && [ $rc -ne 77 ]; then
-    for f in "$out"/*.log "$RATEMEM_CLUSTER_DIR"/log/*.log; do
+    for f in "$out"/*.out "$out"/job/run.log "$RATEMEM_CLUSTER_DIR"/log/*.log; do
       [ -s "$f" ] && { echo "--- $f (last lines)" >&2; tail -n 20 "$f" >&2; }
     done
   fi
@@ -117,11 +119,11 @@ run_case() {
   local args=(retrieve -neurons 400 -memories 5 -trials 3 -seed 3 "$@")
   log "$name: ${args[*]}"
   mpiexec --allow-run-as-root --oversubscribe -n 1 "$exe" "${args[@]}" -summary "$out/$name-1.json" \
-    -output "$out/$name-1.h5" > "$out/$name-1.log" 2>&1 || fail "$name: 1-rank run failed (see $name-1.log)"
+    -output "$out/$name-1.h5" > "$out/$name-1.log" 2>&1 || { tail -n 20 "$out/$name-1.log" >&2; fail "$name: 1-rank run failed"; }
   local tx0 tx1 t=$SECONDS
   tx0=$(tx_bytes n3)
   bash "$cl" mpirun -n 3 --map-by node "$exe" "${args[@]}" -summary "$out/$name-3.json" \
-    -output "$out/$name-3.h5" > "$out/$name-3.log" 2>&1 || fail "$name: 3-node run failed (see $name-3.log)"
+    -output "$out/$name-3.h5" > "$out/$name-3.log" 2>&1 || { tail -n 20 "$out/$name-3.log" >&2; fail "$name: 3-node run failed"; }
   tx1=$(tx_bytes n3)
   [ "$tx1" -gt "$tx0" ] || fail "$name: n3's eth0 sent no bytes during the 3-node run ($tx0 -> $tx1)"
   compare "$name" || fail "$name: the 3-node run differs from the 1-rank run"
@@ -140,5 +142,83 @@ bash "$cl" exec n2 tc qdisc show dev eth0 | grep -q 'tbf .*rate 200Mbit' || fail
 run_case dense-shaped -storage dense
 bash "$cl" shape n2 off
 bash "$cl" exec n2 tc qdisc show dev eth0 | grep -q tbf && fail "shape n2 off: the tbf qdisc is still there"
+
+# --- SLURM across the nodes: a retrieval job started on 3 nodes, signalled, requeued, resumed on 2
+log "SLURM: restarting the cluster with munged, slurmctld and one slurmd per node"
+bash "$cl" down
+need=()
+for p in slurm-wlm munge; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null \
+    || fail "could not install ${need[*]}"
+fi
+# 2 CPUs per node (this machine's count), so that 3 tasks fit on 2 nodes after the requeue
+RATEMEM_CLUSTER_SLOTS=2 bash "$cl" up --slurm || fail "scripts/cluster_local.sh up --slurm failed"
+sl() { bash "$cl" exec n1 "$@"; }     # every SLURM command inside node 1, with the cluster's SLURM_CONF
+job_field() { sl scontrol show job "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+wait_state() {  # wait_state JOB SECONDS PATTERN: until "JobState Restarts" matches PATTERN
+  local end=$((SECONDS + $2)) s
+  while :; do
+    s="$(job_field "$1" JobState) $(job_field "$1" Restarts)"
+    [[ $s =~ $3 ]] && return 0
+    [[ $s =~ ^(FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE) ]] && fail "job $1 ended as $s"
+    [ $SECONDS -lt $end ] || fail "job $1 is '$s' after $2 s (waited for $3)"
+    sleep 0.5
+  done
+}
+[ "$(sl sinfo -h -N -o %t | grep -c '^idle')" -eq 3 ] || fail "not 3 idle SLURM nodes: $(sl sinfo -h -N -o '%N %t' | tr '\n' ' ')"
+[ "$(sl srun -N 3 hostname | sort | tr '\n' ' ')" = "n1 n2 n3 " ] || fail "srun -N 3 hostname did not run on n1 n2 n3"
+
+# the job's options: the tiny retrieval, shortened (each Euler step costs an MPI reduction over TCP)
+jopts=(-monitor -monitor_every 1000 -trials 3 -euler_dt 1e-3)
+log "SLURM: reference, the same retrieval uninterrupted on 1 rank (mpiexec on the host)"
+mpiexec --allow-run-as-root --oversubscribe -n 1 "$exe" retrieve -options_file_yaml "$repo/configs/jobs/retrieve_tiny.yaml" \
+  "${jopts[@]}" -summary "$out/jref.json" -output "$out/jref.h5" > "$out/jref.log" 2>&1 || { tail -n 20 "$out/jref.log" >&2; fail "reference run failed"; }
+log "SLURM: sbatch -N 3 -n 3 jobs/retrieve.sbatch, USR1 mid-run, requeued, resumed on 2 nodes (3 ranks)"
+export RATEMEM_ROOT=$repo RATEMEM_EXE=$exe RATEMEM_PYTHON=$py
+unset RATEMEM_CONFIG RATEMEM_NP RATEMEM_LAUNCHER RATEMEM_REQUEUE
+id=$(RATEMEM_OUT=$out/job RATEMEM_CONFIG=$repo/configs/jobs/retrieve_tiny.yaml \
+     sl sbatch --parsable -N 3 -n 3 -t 10 --output="$out/job-%j.out" "$repo/jobs/retrieve.sbatch" "${jopts[@]}")
+[[ $id =~ ^[0-9]+$ ]] || fail "sbatch printed no job id: $id"
+end=$((SECONDS + 120))
+until grep -q '^\[monitor\] trial 0' "$out"/job-*.out 2>/dev/null; do
+  [ $SECONDS -lt $end ] || fail "job $id did not start ratemem within 120 s"
+  sleep 0.2
+done
+[ ! -f "$out/job/summary.json" ] || fail "the job finished before the signal"
+[ "$(job_field "$id" NumNodes)" = 3 ] || fail "job $id runs on $(job_field "$id" NumNodes) nodes, not 3"
+sl scancel --signal=USR1 --batch "$id"
+wait_state "$id" 120 '^PENDING 1$'
+# resume on 2 nodes (as after losing one) while SLURM holds the requeued job (cred_expire + 1 = 11 s).
+# The task count stays 3: the job's SLURM_NTASKS is fixed when it is submitted.
+sl scontrol update JobId="$id" NumNodes=2
+wait_state "$id" 600 '^COMPLETED 1$'
+[ "$(job_field "$id" NumNodes)" = 2 ] || fail "the resumed job ran on $(job_field "$id" NumNodes) nodes, not 2"
+jout=$(ls "$out"/job-*.out)
+grep -q 'restart 0, 3 ranks' "$jout" || fail "the first start of job $id did not have 3 ranks"
+grep -q 'requeueing job' "$jout" || fail "job $id did not checkpoint and requeue itself"
+grep -q 'restart 1, 3 ranks' "$jout" || fail "the second start of job $id did not have 3 ranks"
+grep -q 'resuming from' "$jout" || fail "job $id did not resume from its checkpoint"
+[ "$(cat "$out/job/status")" = done ] || fail "job status: $(cat "$out/job/status")"
+"$py" - "$out/jref.json" "$out/jref.h5" "$out/job/summary.json" "$out/job/states.h5" <<'PY' || fail "the resumed job differs from the uninterrupted run"
+import json, sys
+import h5py, numpy as np
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[3]))
+assert b["ranks"] == 3 and sorted(set(b["hosts"])) == ["n1", "n2"], (b["ranks"], b["hosts"])
+assert len(a["trials"]) == len(b["trials"]) > 0
+for ta, tb in zip(a["trials"], b["trials"]):
+    for k in ("label", "nearest_memory", "cue_memory", "converged"):
+        assert ta[k] == tb[k], f"trial {ta['trial']}: {k} {ta[k]} != {tb[k]}"
+    assert abs(ta["overlap"] - tb["overlap"]) <= 1e-6, f"trial {ta['trial']}: overlap {ta['overlap']} vs {tb['overlap']}"
+assert a["counts"] == b["counts"], (a["counts"], b["counts"])
+with h5py.File(sys.argv[2]) as fa, h5py.File(sys.argv[4]) as fb:
+    xa, xb = fa["final_states"][()], fb["final_states"][()]
+assert xa.shape == xb.shape and xa.size > 0
+d = float(np.max(np.abs(xa - xb)))
+assert d <= 1e-6, f"final states differ by {d}"
+print(f"  resumed on {b['hosts']}: labels {[t['label'] for t in b['trials']]} as uninterrupted, final states within {d:.2e}")
+PY
 
 log "all multi-node checks passed in $((SECONDS - t0)) s (the teardown and host check follow)"
