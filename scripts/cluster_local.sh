@@ -46,7 +46,7 @@ subnet=$net.0/24
 
 die() { echo "cluster_local: error: $*" >&2; exit 1; }
 forbid() { echo "cluster_local: the kernel forbids it: $*" >&2; exit 77; }
-usage() { sed -n '5,12p' "$self" >&2; exit 1; }
+usage() { sed -n '5,14p' "$self" >&2; exit 1; }
 
 [[ $nodes =~ ^[0-9]+$ ]] && [ "$nodes" -ge 1 ] && [ "$nodes" -le 250 ] || die "RATEMEM_CLUSTER_NODES=$nodes is not a node count in 1..250"
 [[ $net =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "RATEMEM_CLUSTER_NET=$net is not the first three numbers of a /24 (e.g. 10.213.0)"
@@ -144,6 +144,8 @@ probe_kernel() {  # exit 77 naming what the kernel does not allow
     flag=${t#*:}
     err=$(unshare "$flag" true 2>&1) || forbid "cannot create a $t namespace (unshare $flag: $err)"
   done
+  err=$(unshare -n -m --propagation private -- /bin/sh -c 'mount -t tmpfs tmpfs /tmp && mount -t sysfs sysfs /sys' 2>&1) \
+    || forbid "cannot mount tmpfs and sysfs in a new mount namespace ($err)"
 }
 
 node_setup() {  # the mounts of node I's holder (run by /bin/sh inside its new namespaces)
@@ -393,7 +395,7 @@ status)
     if [ -f "$f" ] && alive "$(cat "$f")"; then echo "n$i $net.$i holder $(cat "$f") $(ns_of "$(cat "$f")" net)"
     else echo "n$i down"; fi
   done
-  [ -f "$dir/slurm.conf" ] && echo "SLURM_CONF=$dir/slurm.conf"
+  if [ -f "$dir/slurm.conf" ]; then echo "SLURM_CONF=$dir/slurm.conf"; fi
   ;;
 *) usage ;;
 esac
