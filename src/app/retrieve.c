@@ -624,14 +624,33 @@ static PetscErrorCode WriteSummaryTrials(App *app, RmJSON *j)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Collective. Each rank's host name, gathered on rank 0 (*hosts: size blocks of MPI_MAX_PROCESSOR_NAME
+   chars there, NULL elsewhere): the summary's "hosts" says where the ranks ran, e.g. on how many nodes. */
+static PetscErrorCode GatherHosts(App *app, char **hosts)
+{
+  char        name[MPI_MAX_PROCESSOR_NAME] = {0};
+  int         len;
+  PetscMPIInt rank;
+
+  PetscFunctionBeginUser;
+  *hosts = NULL;
+  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
+  PetscCallMPI(MPI_Get_processor_name(name, &len));
+  name[MPI_MAX_PROCESSOR_NAME - 1] = 0;
+  if (!rank) PetscCall(PetscCalloc1((size_t)app->size * MPI_MAX_PROCESSOR_NAME, hosts));
+  PetscCallMPI(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, *hosts, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0, app->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode WriteSummary(App *app)
 {
   PetscMPIInt rank;
-  char        tmp[PETSC_MAX_PATH_LEN + 16];
+  char        tmp[PETSC_MAX_PATH_LEN + 16], *hosts;
   int         failed = 0;
 
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
+  PetscCall(GatherHosts(app, &hosts));
   PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", app->summary));
   if (!rank) {
     FILE  *fp = fopen(tmp, "w");
@@ -643,6 +662,9 @@ static PetscErrorCode WriteSummary(App *app)
       PetscCall(RmJSONString(&j, "ratemem_version", RATEMEM_VERSION));
       PetscCall(RmJSONString(&j, "command", "retrieve"));
       PetscCall(RmJSONInt(&j, "ranks", app->size));
+      PetscCall(RmJSONBeginArray(&j, "hosts"));
+      for (PetscMPIInt r = 0; r < app->size; r++) PetscCall(RmJSONString(&j, NULL, hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME));
+      PetscCall(RmJSONEndArray(&j));
       PetscCall(WriteSummarySettings(app, &j));
       PetscCall(WriteSummaryTrials(app, &j));
       PetscCall(RmJSONReal(&j, "retrieval_rate", (PetscReal)ok / app->trials));
@@ -672,6 +694,7 @@ static PetscErrorCode WriteSummary(App *app)
       if (failed) remove(tmp);
     }
   }
+  PetscCall(PetscFree(hosts));
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, app->comm));
   PetscCheck(!failed, app->comm, PETSC_ERR_FILE_WRITE, "cannot write summary %s", tmp);
   PetscCall(RmAtomicRename(app->comm, tmp, app->summary));
