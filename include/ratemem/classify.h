@@ -1,4 +1,4 @@
-/* ratemem: the gather stage (model.md §4) -- overlaps of a state with every memory from local
+/* ratemem: the gather stage (docs/model.md §4) -- overlaps of a state with every memory from local
    partial sums and one MPI reduction, and the label of the state. */
 #pragma once
 #include <ratemem/patterns.h>
@@ -14,7 +14,7 @@ typedef struct _p_RmClassifier *RmClassifier;
 typedef enum { RM_LABEL_RETRIEVED, RM_LABEL_OTHER, RM_LABEL_SPURIOUS, RM_LABEL_UNCONVERGED, RM_LABEL_SATURATED, RM_LABEL_QUIESCENT, RM_LABEL_COUNT } RmLabel;
 extern const char *const RmLabels[];
 
-/* Overlaps of a readout r with memory μ (model.md §4). Binary memories: normalised = Pearson
+/* Overlaps of a readout r with memory μ (docs/model.md §4). Binary memories: normalised = Pearson
    correlation of r and ξ^μ; raw = (ξ^μ-q)ᵀ(r - r̄1)/(N q(1-q)(φ_b-φ_a)); uncentred = rᵀξ^μ/(N q).
    Spin memories: raw = uncentred = ξ^μᵀr/N; normalised = ξ^μᵀr/(√N ‖r‖).
    amplitude: the contrast of the state along ξ^μ relative to the designed one, the regression slope

@@ -1,4 +1,4 @@
-/* ratemem: dynamics (model.md §3) -- right-hand side f(x), its Jacobian-vector product, readout. */
+/* ratemem: dynamics (docs/model.md §3) -- right-hand side f(x), its Jacobian-vector product, readout. */
 #pragma once
 #include <petscmat.h>
 #include <ratemem/sys.h>
@@ -6,7 +6,7 @@
 typedef enum { RM_ACTIVATION_SIGMOID, RM_ACTIVATION_RECTANH, RM_ACTIVATION_TANH } RmActivationType;
 extern const char *const RmActivationTypes[];
 
-/* Activation φ with gain ρ and threshold x* (model.md §3). */
+/* Activation φ with gain ρ and threshold x* (docs/model.md §3). */
 typedef struct {
   RmActivationType type;
   PetscReal        gain, threshold;
@@ -62,13 +62,13 @@ static inline PetscBool RmActivationDerivativeFromValue(const RmActivation *act,
 }
 
 /* Rate model τ ẋ = -x + φ(W x + u), Hopfield voltage form τ ẏ = -y + W tanh(δ y) + u, or the
-   E/I network of model.md §5 (excitatory rates + P+1 inhibitory pools, Dale's law; -network ei). */
+   E/I network of docs/model.md §5 (excitatory rates + P+1 inhibitory pools, Dale's law; -network ei). */
 typedef enum { RM_MODEL_RATE, RM_MODEL_VOLTAGE, RM_MODEL_EI } RmModelKind;
 extern const char *const RmModelKinds[];
 
 typedef struct _p_RmModel *RmModel;
 
-/* How the input u enters the Hopfield voltage model (model.md §7): additive τẏ = −y + W tanh(δy) + u,
+/* How the input u enters the Hopfield voltage model (docs/model.md §7): additive τẏ = −y + W tanh(δy) + u,
    or multiplicative (input-driven synapses) τẏ = −y + W(u) tanh(δy), W(u) = (1/N) Ξ diag(α(u)) Ξᵀ with
    zero diagonal, α_μ(u) = ξ^μᵀu/N (needs -design hebbian -storage lowrank). */
 typedef enum { RM_INPUT_ADDITIVE, RM_INPUT_MULTIPLICATIVE } RmInputMode;

@@ -1,4 +1,4 @@
-/* ratemem: vector inputs and input schedules for the Hopfield model (model.md §7, issue #7).
+/* ratemem: vector inputs and input schedules for the Hopfield model (docs/model.md §7, issue #7).
 
    Schedule syntax (-input_schedule): comma-separated presentations ITEM:DURATION, presented in
    order with the state carried over, each for DURATION > 0 time units. ITEM is
@@ -67,7 +67,7 @@ PETSC_EXTERN PetscErrorCode RmInputOverlaps(RmMemories mem, Vec r, PetscReal *m)
    B_i ∈ {0,1} a fair coin keyed by (seed, RM_STREAM_INPUT, 2^40 + 1, i) (half of memory 0 on). */
 PETSC_EXTERN PetscErrorCode RmInputInitialState(RmMemories mem, uint64_t seed, Vec y);
 
-/* Firing-rate variant of model.md §7 (-input_variant rate, {0,1} memories of coding level p):
+/* Firing-rate variant of docs/model.md §7 (-input_variant rate, {0,1} memories of coding level p):
      multiplicative  τ ẋ = −x + Φ(W(u) x),
                      W(u) = 1.25/(N p(1−p)) (Ξ − p) diag(α) (Ξ − p)ᵀ − 1/(N p) 11ᵀ with zero diagonal,
                      α_μ = (ξ^μ − p)ᵀu/(N p);

@@ -1,4 +1,4 @@
-/* ratemem: integration of the dynamics to an equilibrium (model.md §3). The methods are a registry
+/* ratemem: integration of the dynamics to an equilibrium (docs/model.md §3). The methods are a registry
    (RmIntegratorRegister): CVODE BDF with Newton-Krylov (SPGMR, analytic J·v), CVODE Adams, explicit
    Euler with a fixed step, Euler–Maruyama, and adaptive explicit Runge–Kutta (ARKODE ARKStep). */
 #pragma once
@@ -11,7 +11,7 @@ typedef const char *RmIntegratorType;
 #define RMINTEGRATORBDF   "bdf"   /* CVODE BDF, Newton-Krylov (SPGMR) with analytic J·v */
 #define RMINTEGRATORADAMS "adams" /* CVODE Adams, fixed-point iteration */
 #define RMINTEGRATOREULER "euler" /* explicit Euler, fixed step -euler_dt */
-#define RMINTEGRATOREM    "em"    /* Euler–Maruyama for dy = f(y) dt + σ dW (model.md §7, -noise σ); σ = 0 is euler, step for step */
+#define RMINTEGRATOREM    "em"    /* Euler–Maruyama for dy = f(y) dt + σ dW (docs/model.md §7, -noise σ); σ = 0 is euler, step for step */
 #define RMINTEGRATORERK   "erk"   /* adaptive explicit Runge–Kutta (ARKODE ARKStep, -erk_table) */
 
 /* What one integration did. Counts are CVODE's own plus our convergence checks. */

@@ -1,4 +1,4 @@
-/* ratemem: memories (model.md §1) and cues. Each rank holds the neurons (rows) it owns. */
+/* ratemem: memories (docs/model.md §1) and cues. Each rank holds the neurons (rows) it owns. */
 #pragma once
 #include <petscvec.h>
 #include <ratemem/sys.h>

@@ -1,4 +1,4 @@
-/* ratemem: stability of equilibria (model.md §6) -- the rightmost eigenvalues of the Jacobian at a
+/* ratemem: stability of equilibria (docs/model.md §6) -- the rightmost eigenvalues of the Jacobian at a
    stored memory's equilibrium (SLEPc, matrix-free, distributed), the spectral abscissa, and the
    sufficient conditions of [FR] for stability and for instability. */
 #pragma once
@@ -23,7 +23,7 @@ extern const char *const RmStabilityOperators[];
 typedef enum { RM_STABILITY_REFINE_INTEGRATE, RM_STABILITY_REFINE_NEWTON, RM_STABILITY_REFINE_NONE } RmStabilityRefine;
 extern const char *const RmStabilityRefines[];
 
-/* The sufficient conditions of model.md §6 for the paper design (rate model), with the basic
+/* The sufficient conditions of docs/model.md §6 for the paper design (rate model), with the basic
    design's alpha' = (b-a)/(phi_b-phi_a) and eta = max(phi'(a), phi'(b)):
      stability:      eta * max(alpha', gamma) < 1
      instability 1:  q (gamma - alpha')(phi'(b) - phi'(a)) - (1 - phi'(b) alpha')(1 - phi'(a) gamma) > 0

@@ -1,4 +1,4 @@
-/* ratemem: synaptic designs (model.md §2, §3) stored as row-distributed PETSc matrices. */
+/* ratemem: synaptic designs (docs/model.md §2, §3) stored as row-distributed PETSc matrices. */
 #pragma once
 #include <petscmat.h>
 #include <ratemem/dynamics.h>
@@ -11,7 +11,7 @@ extern const char *const RmDesignTypes[];
 typedef enum { RM_STORAGE_DENSE, RM_STORAGE_AIJ, RM_STORAGE_LOWRANK, RM_STORAGE_COMPRESSED } RmStorageType;
 extern const char *const RmStorageTypes[];
 
-/* The parameters and derived coefficients of a design. For -design paper (model.md §2 general
+/* The parameters and derived coefficients of a design. For -design paper (docs/model.md §2 general
    design; basic when balance r = q): W = α/N (Ξ-β)(Ξ-β)ᵀ + γ/N 11ᵀ.  For -design hebbian:
    W = 1/N Ξ Ξᵀ with zero diagonal (α = 1, β = γ = 0). */
 typedef struct {

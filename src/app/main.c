@@ -12,7 +12,7 @@ static void Usage(FILE *fp)
               "subcommands:\n"
               "  retrieve   store memories, cue the network, integrate the rate dynamics, classify the final state\n"
               "  bench      triad bandwidth, weight product, RHS, memory and retrieval cost per storage and size\n"
-              "  stability  spectral abscissa at every memory (SLEPc), the sufficient conditions of model.md §6, spurious equilibria, phase diagram\n"
+              "  stability  spectral abscissa at every memory (SLEPc), the sufficient conditions of docs/model.md §6, spurious equilibria, phase diagram\n"
               "  sweep      a grid of (design, n, P or load, cue corruption, gain, ...) with many trials per point, one CSV row per point (resumable)\n"
               "Run 'ratemem <subcommand> -help' for the options; any option may also come from -options_file_yaml FILE.\n");
 }

@@ -32,7 +32,7 @@ typedef struct {
   double       t_generate, t_assemble, t_integrate, t_classify, t_output, t_total;
   PetscReal    peak_max_rank, peak_total; /* bytes */
   Vec          r; /* readout work vector */
-  /* Input schedule (model.md §7, -input_schedule): presentations instead of trials */
+  /* Input schedule (docs/model.md §7, -input_schedule): presentations instead of trials */
   char         schedule_spec[4096], history[PETSC_MAX_PATH_LEN];
   PetscBool    has_schedule, has_history;
   char         input_file[PETSC_MAX_PATH_LEN], input_dataset[256]; /* -input_file, -input_dataset (docs/input.md) */

@@ -1,4 +1,4 @@
-/* `ratemem stability` (model.md §6): for every stored memory, its equilibrium, the rightmost
+/* `ratemem stability` (docs/model.md §6): for every stored memory, its equilibrium, the rightmost
    eigenvalues of the Jacobian there (SLEPc, distributed), the spectral abscissa, and the paper's
    sufficient conditions for stability and instability with whether the spectrum agrees; with
    -stability_cues T, the equilibria reached from T cues that are not the cued memory, and their
@@ -89,7 +89,7 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscCall(RmCueOptionsSetFromOptions(app->comm, &app->cue));
   PetscCall(RmStabilityCreate(app->comm, &app->stab));
   PetscCall(RmStabilitySetFromOptions(app->stab));
-  PetscOptionsBegin(app->comm, NULL, "Stability analysis (model.md §6)", "ratemem stability");
+  PetscOptionsBegin(app->comm, NULL, "Stability analysis (docs/model.md §6)", "ratemem stability");
   PetscCall(PetscOptionsInt("-stability_cues", "Integrate this many cues (trial t cues memory t mod P) and analyse the equilibria that are not the cued memory",
                             "ratemem stability", app->cues, &app->cues, NULL));
   PetscCall(PetscOptionsString("-summary", "JSON summary file (written atomically by rank 0)", "ratemem stability", app->summary, app->summary,
@@ -359,7 +359,7 @@ static PetscErrorCode WritePhaseCSV(App *app, FILE *fp)
   PetscCall(RmSynapsesGetDesign(app->syn, &d));
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   PetscCall(RmMemoriesGetCoding(app->mem, &q));
-  fprintf(fp, "# ratemem stability phase diagram (model.md §6): activation %s, n %d, P %d, q %g, a %g, b %g; max_abscissa from SLEPc over all memories\n",
+  fprintf(fp, "# ratemem stability phase diagram (docs/model.md §6): activation %s, n %d, P %d, q %g, a %g, b %g; max_abscissa from SLEPc over all memories\n",
           RmActivationTypes[act.type], (int)n, (int)P, (double)q, (double)d.a, (double)d.b);
   fprintf(fp, "gain,threshold,valid,phi_a,phi_b,dphi_a,dphi_b,alpha_basic,gamma,stability_value,stability_holds,instability_value_1,"
               "instability_value_2,instability_holds,max_abscissa,numerically_stable,worst_memory,lowrank_abscissa,equilibrium_residual,"
@@ -696,7 +696,7 @@ static PetscErrorCode PrintTable(App *app)
   PetscCall(PrintHeader(app));
   PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
   if (c->applicable) {
-    PetscCall(PetscPrintf(app->comm, "model.md §6 conditions (design-wide): phi'(a) = %.6g, phi'(b) = %.6g, eta = %.6g, alpha' = %.6g, gamma = %.6g\n",
+    PetscCall(PetscPrintf(app->comm, "docs/model.md §6 conditions (design-wide): phi'(a) = %.6g, phi'(b) = %.6g, eta = %.6g, alpha' = %.6g, gamma = %.6g\n",
                           (double)c->dphi_a, (double)c->dphi_b, (double)c->eta, (double)c->alpha_basic, (double)c->gamma));
     PetscCall(PetscPrintf(app->comm, "  stability      eta max(alpha',gamma)                      = %-12.6g < 1 ? %s\n", (double)c->stability,
                           c->stability_holds ? "holds" : "does not hold"));
@@ -704,7 +704,7 @@ static PetscErrorCode PrintTable(App *app)
                           (double)c->instability[0], c->instability_holds[0] ? "holds" : "does not hold"));
     PetscCall(PetscPrintf(app->comm, "  instability 2  q phi'b((1-q)alpha' + q gamma) - 1         = %-12.6g > 0 ? %s\n", (double)c->instability[1],
                           c->instability_holds[1] ? "holds" : "does not hold"));
-  } else PetscCall(PetscPrintf(app->comm, "model.md §6 conditions: not applicable (they are stated for the paper design and the rate model)\n"));
+  } else PetscCall(PetscPrintf(app->comm, "docs/model.md §6 conditions: not applicable (they are stated for the paper design and the rate model)\n"));
   PetscCall(PetscPrintf(app->comm, "  global asymptotic stability condition of [FR]: not implemented (see docs/stability.md)\n\n"));
   PetscCall(PetscPrintf(app->comm, "%6s %14s %6s %10s %10s %8s %6s %12s %6s %8s %10s\n", "memory", "abscissa", "stable", "residual", "drift", "overlap",
                         "at_mem", "lowrank_diff", "its", "matvecs", "conds_agree"));

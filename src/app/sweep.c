@@ -4,7 +4,7 @@
    Every point is run through the pipeline of `ratemem retrieve` (setup.c): its grid values are put in
    the options database (-design, -neurons, -flip, ...), the objects read them in their own
    SetFromOptions, so a point is exactly `ratemem retrieve` with those options. Trial t of a point cues
-   memory t mod P with the cue of (seed, t) (model.md §1; the flipped sets of one trial are nested as
+   memory t mod P with the cue of (seed, t) (docs/model.md §1; the flipped sets of one trial are nested as
    the flip fraction grows). Points that differ only in the flip fraction share the network.
 
    The CSV is resumable: a point whose grid coordinates (the first KEY_COLUMNS columns) are already in

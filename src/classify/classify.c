@@ -1,4 +1,4 @@
-/* The gather stage (model.md §4). No rank holds the whole state: each computes centred partial
+/* The gather stage (docs/model.md §4). No rank holds the whole state: each computes centred partial
    statistics of its neurons and one MPI_Allreduce (2P+3 numbers, merged pairwise) finishes them. */
 #include <ratemem/classify.h>
 
@@ -64,7 +64,7 @@ PetscErrorCode RmClassifierCreate(RmMemories mem, RmClassifier *cl)
 PetscErrorCode RmClassifierSetFromOptions(RmClassifier cl)
 {
   PetscFunctionBeginUser;
-  PetscOptionsBegin(cl->comm, NULL, "Classification (model.md §4)", "RmClassifier");
+  PetscOptionsBegin(cl->comm, NULL, "Classification (docs/model.md §4)", "RmClassifier");
   PetscCall(PetscOptionsReal("-overlap_threshold", "A memory is retrieved when its normalised overlap is at least this", "RmClassifierSetFromOptions",
                              cl->threshold, &cl->threshold, NULL));
   PetscCall(PetscOptionsReal("-amplitude_tolerance",

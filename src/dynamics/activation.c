@@ -1,4 +1,4 @@
-/* The activation applied to a whole local array: out[i] = φ(s[i] + shift) (model.md §3).
+/* The activation applied to a whole local array: out[i] = φ(s[i] + shift) (docs/model.md §3).
 
    Why a separate array routine: with the weight product at memory or popcount speed (low-rank
    storage reads 2P/8 bytes per neuron), the scalar libm exp/tanh per neuron cost about 10 ns and

@@ -1,4 +1,4 @@
-/* Dynamics (model.md §3): the rate model τ ẋ = -x + φ(W x + u) and the Hopfield voltage form
+/* Dynamics (docs/model.md §3): the rate model τ ẋ = -x + φ(W x + u) and the Hopfield voltage form
    τ ẏ = -y + W tanh(δ y) + u, their right-hand side and analytic Jacobian-vector product. */
 #include "dynamicsimpl.h"
 #include "../synapses/lowrank.h"
@@ -21,7 +21,7 @@ PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Defaults are the authors' (model.md §3): sigmoid ρ = 4.8, x* = 0.2; Hopfield δ = 10. */
+/* Defaults are the authors' (docs/model.md §3): sigmoid ρ = 4.8, x* = 0.2; Hopfield δ = 10. */
 PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind)
 {
   PetscFunctionBeginUser;
@@ -49,7 +49,7 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscReal          stiffness  = model->tau / model->tau_i;
 
   PetscFunctionBeginUser;
-  PetscOptionsBegin(model->comm, NULL, "Dynamics (model.md §3)", "RmModel");
+  PetscOptionsBegin(model->comm, NULL, "Dynamics (docs/model.md §3)", "RmModel");
   PetscCall(PetscOptionsEnum("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
                              "RmModelSetFromOptions", RmActivationTypes, (PetscEnum)type, (PetscEnum *)&type, &set_type));
   PetscCall(PetscOptionsReal("-gain", "Activation gain rho (rate model) or delta in tanh(delta y) (hebbian)", "RmModelSetFromOptions", model->act.gain,
@@ -58,13 +58,13 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
                              model->act.threshold, &model->act.threshold, &set_thr));
   PetscCall(PetscOptionsReal("-tau", "Time constant tau > 0", "RmModelSetFromOptions", model->tau, &model->tau, NULL));
   PetscCall(PetscOptionsReal("-input", "Constant external input u on every neuron", "RmModelSetFromOptions", model->input, &model->input, NULL));
-  PetscCall(PetscOptionsEnum("-input_mode", "How the input enters the Hopfield model (model.md §7): additive (+u) or multiplicative (input-driven synapses W(u))",
+  PetscCall(PetscOptionsEnum("-input_mode", "How the input enters the Hopfield model (docs/model.md §7): additive (+u) or multiplicative (input-driven synapses W(u))",
                              "RmModelSetFromOptions", RmInputModes, (PetscEnum)model->input_mode, (PetscEnum *)&model->input_mode, NULL));
   PetscCall(PetscOptionsEList("-input_variant",
                               "Input-driven model of §7: hopfield (voltage form, -design hebbian) or rate: firing-rate variant with {0,1} memories, "
                               "tau x' = -x + Phi(W(u) x), Phi(s) = 1/(1+exp(delta(1-2s))), delta = -gain (10) (-design paper; docs/input.md)",
                               "RmModelSetFromOptions", variants, 2, variants[variant], &variant, NULL));
-  PetscCall(PetscOptionsEList("-network", "single population (model.md §3) or ei: excitatory neurons + P+1 inhibitory pools with Dale's law (§5)",
+  PetscCall(PetscOptionsEList("-network", "single population (docs/model.md §3) or ei: excitatory neurons + P+1 inhibitory pools with Dale's law (§5)",
                               "RmModelSetFromOptions", networks, 2, networks[net], &net, &set_net));
   PetscCall(PetscOptionsReal("-tau_i", "Time constant of the inhibitory pools (E/I network)", "RmModelSetFromOptions", model->tau_i, &model->tau_i,
                              &set_taui));
@@ -82,7 +82,7 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
     if (type == RM_ACTIVATION_RECTANH && !set_thr) model->act.threshold = 0.75; /* the authors' value for rectified tanh */
   }
   model->input_rate = (PetscBool)(variant == 1);
-  if (model->input_rate) { /* model.md §7 firing-rate variant: Φ(s) = 1/(1+exp(δ(1−2s))) is the sigmoid with ρ = δ/2, x* = 1/2 − 1/δ */
+  if (model->input_rate) { /* docs/model.md §7 firing-rate variant: Φ(s) = 1/(1+exp(δ(1−2s))) is the sigmoid with ρ = δ/2, x* = 1/2 − 1/δ */
     PetscReal delta = set_gain ? model->act.gain : 10.0;
     PetscCheck(model->kind == RM_MODEL_RATE, model->comm, PETSC_ERR_ARG_INCOMP, "-input_variant rate needs {0,1} memories (-design paper)");
     PetscCheck(!set_type && !set_thr, model->comm, PETSC_ERR_ARG_INCOMP,
@@ -264,7 +264,7 @@ PetscErrorCode RmModelView(RmModel model, PetscViewer viewer)
   PetscCall(PetscViewerASCIIPrintf(viewer, "Model: %s, activation %s (gain %g, threshold %g), tau %g, input %g\n", RmModelKinds[model->kind],
                                    RmActivationTypes[model->act.type], (double)model->act.gain, (double)model->act.threshold, (double)model->tau,
                                    (double)model->input));
-  if (model->input_rate) PetscCall(PetscViewerASCIIPrintf(viewer, "  firing-rate input variant of model.md §7 (-input_variant rate)\n"));
+  if (model->input_rate) PetscCall(PetscViewerASCIIPrintf(viewer, "  firing-rate input variant of docs/model.md §7 (-input_variant rate)\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -22,11 +22,11 @@ struct _p_RmModel {
   Vec          work;   /* work for J v */
   Vec          wdiag;  /* diag(W), one column */
   Vec          diag;   /* diagonal of J at the linearisation point (preconditioner) */
-  /* E/I network (model.md §5): excitatory neurons + (P+1) inhibitory pools of pool_size units */
+  /* E/I network (docs/model.md §5): excitatory neurons + (P+1) inhibitory pools of pool_size units */
   PetscReal    tau_i;
   PetscInt     pool_size, nloc, mloc, ustart; /* local neurons, local pool units, first local unit */
   RmEI        *ei;
-  /* Inputs (model.md §7) */
+  /* Inputs (docs/model.md §7) */
   RmInputMode  input_mode;
   Vec          uvec;   /* vector input (one column), or NULL */
   const PetscReal *alpha; /* α_μ(u), multiplicative mode (owned by W) */
@@ -43,7 +43,7 @@ PETSC_INTERN PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f)
 PETSC_INTERN PetscErrorCode RmModelJacobianMult_EI(RmModel model, Vec v, Vec Jv);
 PETSC_INTERN PetscErrorCode RmModelStateFromNeurons_EI(RmModel model, Vec xn, Vec x);
 PETSC_INTERN PetscErrorCode RmModelNeuronsFromState_EI(RmModel model, Vec x, Vec xn);
-/* Firing-rate variant of model.md §7 (input.c). */
+/* Firing-rate variant of docs/model.md §7 (input.c). */
 PETSC_INTERN PetscErrorCode RmInputRateMult_Private(RmModel model, Vec x, Vec y);
 PETSC_INTERN PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u);
 PETSC_INTERN PetscErrorCode RmInputRateDestroy_Private(RmModel model);

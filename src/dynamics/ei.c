@@ -1,4 +1,4 @@
-/* The E/I network of model.md §5. Every negative term of the §2 design is carried by P+1
+/* The E/I network of docs/model.md §5. Every negative term of the §2 design is carried by P+1
    inhibitory pools with non-negative weights (Dale's law):
      τ_I ż_0 = −z_0 + (1/N) 1ᵀx,   τ_I ż_μ = −z_μ + (1/N) ξ^μᵀx,
      τ_E ẋ   = −x + φ( α/N Σ_μ ξ^μ (ξ^μᵀx) + c1/N 1(1ᵀx) − αβ Σ_μ ξ^μ z_0 − αβ 1 Σ_μ z_μ + u ),

@@ -1,4 +1,4 @@
-/* Vector inputs and input schedules (model.md §7): see include/ratemem/input.h for the syntax.
+/* Vector inputs and input schedules (docs/model.md §7): see include/ratemem/input.h for the syntax.
    Also: inputs read from HDF5 (-input_file), and the firing-rate variant of §7 (-input_variant rate). */
 #include <ctype.h>
 #include <hdf5.h>
@@ -445,7 +445,7 @@ PetscErrorCode RmScheduleGetItemName(const RmSchedule *sched, PetscInt k, char *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* ------------------------------------------------- firing-rate variant of model.md §7 (-input_variant rate)
+/* ------------------------------------------------- firing-rate variant of docs/model.md §7 (-input_variant rate)
    W(u) = s (Ξ − p) diag(α) (Ξ − p)ᵀ + g 11ᵀ − diag(D), D_i = s Σ_μ α_μ (ξ_iμ − p)² + g (zero diagonal);
    multiplicative: s = 1.25/(N p(1−p)), g = −1/(N p), α_μ = (ξ^μ − p)ᵀu/(N p);
    additive (classic): s = 1/(N p(1−p)), g = 0, α = 1.

@@ -1,4 +1,4 @@
-/* -integrator em: Euler–Maruyama for dy = f(y) dt + σ dW (model.md §7; -noise σ, -noise_seed), the
+/* -integrator em: Euler–Maruyama for dy = f(y) dt + σ dW (docs/model.md §7; -noise σ, -noise_seed), the
    fixed-step loop of euler with a noise increment. With σ > 0 it never stops at "convergence" (the path
    is stochastic) and runs to t_final; with σ = 0 it is euler, step for step. */
 #include "integrateimpl.h"

@@ -1,4 +1,4 @@
-/* Integration to an equilibrium (model.md §3): the generic RmIntegrator -- its registry of methods,
+/* Integration to an equilibrium (docs/model.md §3): the generic RmIntegrator -- its registry of methods,
    options, the convergence test, step boundaries (monitors, step hooks), statistics and resume.
    The methods are in cvode.c (bdf, adams), euler.c, em.c and erk.c, registered in integrateregi.c. */
 #include "integrateimpl.h"
@@ -77,7 +77,7 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
 
   PetscFunctionBeginUser;
   PetscCall(RmIntegratorRegisterAll());
-  PetscOptionsBegin(integ->comm, NULL, "Integration (model.md §3)", "RmIntegrator");
+  PetscOptionsBegin(integ->comm, NULL, "Integration (docs/model.md §3)", "RmIntegrator");
   PetscCall(PetscOptionsFList("-integrator",
                               "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step), em "
                               "(Euler–Maruyama with -noise), erk (adaptive explicit Runge–Kutta, ARKODE)",

@@ -1,4 +1,4 @@
-/* Memories (model.md §1): generated from a counter-based generator or loaded from HDF5,
+/* Memories (docs/model.md §1): generated from a counter-based generator or loaded from HDF5,
    and cues built from them. Every random choice is keyed by global indices, so the result
    is independent of the number of ranks. */
 #include "patternsimpl.h"
@@ -34,7 +34,7 @@ PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem)
   PetscBool has_file = PETSC_FALSE, has_kind = PETSC_FALSE;
 
   PetscFunctionBeginUser;
-  PetscOptionsBegin(mem->comm, NULL, "Memories (model.md §1)", "RmMemories");
+  PetscOptionsBegin(mem->comm, NULL, "Memories (docs/model.md §1)", "RmMemories");
   PetscCall(PetscOptionsInt("-neurons", "Number of neurons n", "RmMemoriesSetFromOptions", mem->n, &mem->n, NULL));
   PetscCall(PetscOptionsInt("-memories", "Number of stored memories P", "RmMemoriesSetFromOptions", mem->P, &mem->P, &mem->memories_set));
   PetscInt seed = (PetscInt)mem->seed;

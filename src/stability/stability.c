@@ -1,4 +1,4 @@
-/* Stability of equilibria (model.md §6). At an equilibrium x the model's analytic J·v
+/* Stability of equilibria (docs/model.md §6). At an equilibrium x the model's analytic J·v
    (RmModelJacobianMult) is wrapped in a MATSHELL and SLEPc's EPS finds the rightmost eigenvalues,
    distributed over the ranks that own the neurons. For the rate model J = (-I + D W)/tau with
    D = diag(phi'(W x + u)) >= 0 and W symmetric, so J is similar to the symmetric
@@ -86,7 +86,7 @@ PetscErrorCode RmStabilityCreate(MPI_Comm comm, RmStability *stab)
 PetscErrorCode RmStabilitySetFromOptions(RmStability st)
 {
   PetscFunctionBeginUser;
-  PetscOptionsBegin(st->comm, NULL, "Stability of equilibria (model.md §6)", "RmStability");
+  PetscOptionsBegin(st->comm, NULL, "Stability of equilibria (docs/model.md §6)", "RmStability");
   PetscCall(PetscOptionsEnum("-stability_operator",
                              "Operator for the eigensolver: symmetric (-I + D^1/2 W D^1/2, EPS_HEP), jacobian (J from RmModelJacobianMult, EPS_NHEP), "
                              "auto (symmetric where it applies)",

@@ -1,7 +1,7 @@
 /* Low-rank storage (-storage lowrank). With t_μ = b^μᵀv and S = 1ᵀv (one MPI_Allreduce of P+1
    numbers), c_μ = s(κ t_μ − β'S) and
      (W v)_i = κ Σ_μ c_μ b_iμ + (g S − β' Σ_μ c_μ) − d v_i.
-   Paper design (model.md §2): s = α/N, κ = 1, β' = β, g = γ/N, d = 0.
+   Paper design (docs/model.md §2): s = α/N, κ = 1, β' = β, g = γ/N, d = 0.
    Hebbian (§3, ±1 memories ξ = 2b − 1, zero diagonal): s = 1/N, κ = 2, β' = 1, g = 0, d = P/N.
    The masked-sum kernels (avx2, portable) stream v and the bits once per product, in chunks that
    stay in L1: P masked adds per neuron and pass. The default byte-table kernels read the bits of

@@ -9,7 +9,7 @@ typedef struct {
   uint64_t *bits;            /* pattern-major: bits[mu*words + i/64] bit i%64 */
   PetscReal s, kappa, betap, g, d;
   PetscReal *t, *tsum;       /* P+1 partial and reduced sums */
-  PetscReal *wmu;            /* per-memory weights w_μ (input-driven synapses, model.md §7); NULL: all 1 */
+  PetscReal *wmu;            /* per-memory weights w_μ (input-driven synapses, docs/model.md §7); NULL: all 1 */
   const char *kernel;        /* "table", "avx2" or "portable": which kernel runs */
   /* Byte-table kernels (kernel "table"; used when rows != NULL): the memories again, neuron-major,
      nb = ceil(P/8) bytes per neuron (bits 8k..8k+7 of neuron i in rows[i*nb + k]), and a work area
@@ -25,7 +25,7 @@ PETSC_INTERN void RmLowRankMaskedSums(const RmLowRank *lr, const PetscScalar *v,
 PETSC_INTERN void RmLowRankExpand(const RmLowRank *lr, const PetscReal *coef, PetscReal shift, const PetscScalar *v, PetscScalar *y);
 /* Not collective. Select the kernel of a lowrank Mat: table (default), avx2 or portable. */
 PETSC_INTERN PetscErrorCode RmLowRankSetKernel_Private(Mat W, const char *name);
-/* Input-driven synapses (model.md §7), composed on the lowrank Mat as "RmLowRankSetInput_C":
+/* Input-driven synapses (docs/model.md §7), composed on the lowrank Mat as "RmLowRankSetInput_C":
    with u != NULL, w_μ = α_μ(u) = s(κ b^μᵀu − β' 1ᵀu) (= ξ^μᵀu/N for the Hebbian factors; one
    MPI_Allreduce of P+1 numbers) and the diagonal shift d = s Σ_μ α_μ, so that
    W(u) = (1/N) Ξ diag(α) Ξᵀ with zero diagonal; u == NULL restores w = 1, d = sP. Hebbian factors

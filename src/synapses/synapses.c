@@ -1,4 +1,4 @@
-/* Synaptic designs (model.md §2 and the Hebbian baseline of §3) assembled as row-distributed
+/* Synaptic designs (docs/model.md §2 and the Hebbian baseline of §3) assembled as row-distributed
    PETSc matrices: MATDENSE, or MATAIJ (fully connected, or diluted with K inputs per neuron). */
 #include <ratemem/synapses.h>
 #include "lowrank.h"
@@ -26,7 +26,7 @@ PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn)
   PetscFunctionBeginUser;
   PetscCall(PetscNew(syn));
   (*syn)->comm     = comm;
-  (*syn)->design.a = -0.3; /* the authors' example (model.md §2) */
+  (*syn)->design.a = -0.3; /* the authors' example (docs/model.md §2) */
   (*syn)->design.b = 0.95;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -34,8 +34,8 @@ PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn)
 PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
 {
   PetscFunctionBeginUser;
-  PetscOptionsBegin(syn->comm, NULL, "Synapses (model.md §2)", "RmSynapses");
-  PetscCall(PetscOptionsEnum("-design", "Synaptic design: paper (model.md §2, rate model) or hebbian (Hopfield baseline, ±1 memories)",
+  PetscOptionsBegin(syn->comm, NULL, "Synapses (docs/model.md §2)", "RmSynapses");
+  PetscCall(PetscOptionsEnum("-design", "Synaptic design: paper (docs/model.md §2, rate model) or hebbian (Hopfield baseline, ±1 memories)",
                              "RmSynapsesSetFromOptions", RmDesignTypes, (PetscEnum)syn->design_type, (PetscEnum *)&syn->design_type, NULL));
   PetscCall(PetscOptionsEnum("-storage", "Weight storage: dense (MATDENSE), aij (MATAIJ, diluted with -indegree), lowrank (factored, bit-packed memories, W never formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse)", "RmSynapsesSetFromOptions",
                              RmStorageTypes, (PetscEnum)syn->storage, (PetscEnum *)&syn->storage, NULL));
@@ -101,7 +101,7 @@ PetscErrorCode RmDesignCompute(MPI_Comm comm, RmDesignType type, const RmActivat
   PetscCheck(d->phi_b - d->phi_a > 1e-12, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "design needs phi(b) > phi(a), got phi(%g) = %g and phi(%g) = %g: change -a, -b, -gain or -threshold", (double)d->a, (double)d->phi_a,
              (double)d->b, (double)d->phi_b);
-  /* model.md §2, general design. */
+  /* docs/model.md §2, general design. */
   PetscReal denom = (1 - q) * d->phi_a + q * d->phi_b;
   PetscCheck(denom > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "design undefined: (1-q) phi(a) + q phi(b) = 0");
   d->alpha_basic = (d->b - d->a) / (d->phi_b - d->phi_a);

@@ -1,4 +1,4 @@
-/* t101-patterns: memories and cues (model.md §1).
+/* t101-patterns: memories and cues (docs/model.md §1).
    (a) memories generated on PETSC_COMM_WORLD equal bit-for-bit those generated on PETSC_COMM_SELF
        on every rank (random, deterministic, hadamard; binary and spin encodings);
    (b) cues built on WORLD equal exactly the cues built on SELF, flip exactly round(flip*n) entries
@@ -9,7 +9,7 @@
    (d) RmMemoriesDestroy is safe to call twice. */
 #include "utcommon.h"
 
-static const char help[] = "Unit test of RmMemories and cues (model.md §1).\n";
+static const char help[] = "Unit test of RmMemories and cues (docs/model.md §1).\n";
 
 static PetscErrorCode MemCreate(MPI_Comm comm, const char *opts, RmEncoding enc, RmMemories *mem)
 {
@@ -265,7 +265,7 @@ static PetscErrorCode CheckDeleteUnstoredCues(const char *opts)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* (c) deterministic construction (model.md §1); n_common = floor(q^2 n), n_blocks = floor(q(1-q) n)
+/* (c) deterministic construction (docs/model.md §1); n_common = floor(q^2 n), n_blocks = floor(q(1-q) n)
    are passed as exact integers so the test does not share the code's floating-point rounding. */
 static PetscErrorCode CheckDeterministic(PetscReal q, PetscInt n, PetscInt P_expect, PetscInt n_common, PetscInt n_blocks)
 {
@@ -309,7 +309,7 @@ static PetscErrorCode CheckDeterministic(PetscReal q, PetscInt n, PetscInt P_exp
       bad += all[mu * n + i] != (uint8_t)(k < n_blocks * P && k % P == mu);
     }
   PetscCheck(bad == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
-             "deterministic q=%g n=%" PetscInt_FMT ": %" PetscInt64_FMT " bits differ from the block-identity layout of model.md §1", (double)q, n,
+             "deterministic q=%g n=%" PetscInt_FMT ": %" PetscInt64_FMT " bits differ from the block-identity layout of docs/model.md §1", (double)q, n,
              bad);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD,
                         "t101 (c) deterministic q=%g n=%" PetscInt_FMT ": P=%" PetscInt_FMT ", %" PetscInt_FMT " active per memory, %" PetscInt_FMT

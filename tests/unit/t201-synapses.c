@@ -1,4 +1,4 @@
-/* t201-synapses: synaptic designs (model.md §2) and their storage.
+/* t201-synapses: synaptic designs (docs/model.md §2) and their storage.
    (a) deterministic memories (q = 0.2, n = 1000, P = 6, a = -0.3, b = 0.95): every rescaled memory
        x^μ = φ_a + (φ_b - φ_a) ξ^μ receives exactly the design field a + (b-a) ξ^μ and is a fixed
        point, ‖f(x^μ)‖∞ < 1e-10, for dense and aij storage, sigmoid (ρ 4.8, x* 0.2) and rectified tanh
@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include "utcommon.h"
 
-static const char help[] = "Unit test of RmSynapses (model.md §2).\n";
+static const char help[] = "Unit test of RmSynapses (docs/model.md §2).\n";
 
 /* The §2 coefficients, recomputed here; r_expect is the balance the design must use (q by default). */
 static PetscErrorCode CheckDesignCoefficients(const UtNet *net, const char *opts, PetscReal r_expect)
@@ -38,7 +38,7 @@ static PetscErrorCode CheckDesignCoefficients(const UtNet *net, const char *opts
   err = PetscMax(err, PetscAbsReal(d->gamma - gamma) / PetscAbsReal(gamma));
   err = PetscMax(err, PetscAbsReal(d->alpha_basic - alpha_basic) / PetscAbsReal(alpha_basic));
   PetscCheck(err < 1e-13, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
-             "[%s] design coefficients differ from model.md §2 by %g: got alpha %g beta %g gamma %g phi_a %g phi_b %g, expected %g %g %g %g %g", opts,
+             "[%s] design coefficients differ from docs/model.md §2 by %g: got alpha %g beta %g gamma %g phi_a %g phi_b %g, expected %g %g %g %g %g", opts,
              (double)err, (double)d->alpha, (double)d->beta, (double)d->gamma, (double)d->phi_a, (double)d->phi_b, (double)alpha, (double)beta,
              (double)gamma, (double)pa, (double)pb);
   PetscCheck(PetscAbsReal(r - r_expect) < 1e-15, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] balance r = %g, expected %g (q = %g)", opts, (double)r,
@@ -118,7 +118,7 @@ static PetscErrorCode CheckCrosstalk(void)
   }
   PetscCheck(ct[1] < ct[0], PETSC_COMM_WORLD, PETSC_ERR_PLIB, "crosstalk at n = 4000 (%g) is not smaller than at n = 500 (%g)", (double)ct[1],
              (double)ct[0]);
-  /* O(sqrt(P/N)) crosstalk (model.md §2) predicts a ratio of sqrt(8) = 2.83; 3.17 measured at seed 21. */
+  /* O(sqrt(P/N)) crosstalk (docs/model.md §2) predicts a ratio of sqrt(8) = 2.83; 3.17 measured at seed 21. */
   PetscCheck(ct[0] / ct[1] > 2.0, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
              "crosstalk shrinks by only %g from n = 500 to n = 4000, expected about sqrt(8) = 2.83 (> 2)", (double)(ct[0] / ct[1]));
   PetscCall(PetscPrintf(
@@ -223,7 +223,7 @@ static PetscErrorCode CheckRows(const char *opts)
              "[%s] %" PetscInt64_FMT " rows/entries of the WORLD matrix differ from the SELF matrix (expected bit-identical)", opts, mismatch);
   PetscCheck(bad_pattern == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
              "[%s] %" PetscInt64_FMT " rows have a wrong sparsity pattern (indegree %" PetscInt_FMT ")", opts, bad_pattern, K);
-  PetscCheck(value_err <= 1e-14 * scale_ref, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] entries differ from the model.md §2 formula by %g (scale %g)",
+  PetscCheck(value_err <= 1e-14 * scale_ref, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] entries differ from the docs/model.md §2 formula by %g (scale %g)",
              opts, (double)value_err, (double)scale_ref);
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t201 (c) %-85s rows WORLD == SELF bit-for-bit, %" PetscInt64_FMT " entries, max |W - formula| %.1e\n",
                         opts, nnz, (double)value_err));

@@ -1,4 +1,4 @@
-/* t202: low-rank storage, batched states and the E/I network (issue #4, model.md §5).
+/* t202: low-rank storage, batched states and the E/I network (issue #4, docs/model.md §5).
    (a) -storage lowrank applies the same W as dense (and aij) to 1e-12 relative, paper and hebbian;
    (b) a batch of B states gives, column by column, the RHS and J·v of B single states;
    (c) E/I: rescaled deterministic memories with pools at their inputs are fixed points, the E/I

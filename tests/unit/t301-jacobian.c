@@ -1,4 +1,4 @@
-/* t301-jacobian: the right-hand side and the analytic Jacobian-vector product of model.md §3.
+/* t301-jacobian: the right-hand side and the analytic Jacobian-vector product of docs/model.md §3.
    At a non-equilibrium state x (a cue blended with 0.5, plus a little partition-independent noise):
    - RmModelRHS equals (-x + φ(W x + u))/τ (rate) or (-y + W tanh(δ y) + u)/τ (voltage), computed
      here from MatMult and an independent φ, to 1e-13;
@@ -11,7 +11,7 @@
    with τ = 1, u = 0 and with τ ≠ 1, u ≠ 0, dense and aij storage. */
 #include "utcommon.h"
 
-static const char help[] = "Unit test of RmModelJacobianMult against finite differences (model.md §3).\n";
+static const char help[] = "Unit test of RmModelJacobianMult against finite differences (docs/model.md §3).\n";
 
 /* x = s cue + c + noise · U(-1/2, 1/2). */
 static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, PetscReal noise)
@@ -80,7 +80,7 @@ static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, 
     PetscCall(VecRestoreArrayRead(f, &fr));
     PetscCall(VecRestoreArrayRead(x, &xr));
     PetscCall(UtGlobalMax(&err));
-    PetscCheck(err <= 1e-13 * fnorm, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] RmModelRHS differs from the model.md §3 formula by %g (||f||_inf %g)",
+    PetscCheck(err <= 1e-13 * fnorm, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] RmModelRHS differs from the docs/model.md §3 formula by %g (||f||_inf %g)",
                opts, (double)err, (double)fnorm);
   }
   PetscCheck(fnorm > 1e-3, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] the test state is (nearly) an equilibrium, ||f||_inf = %g", opts, (double)fnorm);

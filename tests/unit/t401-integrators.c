@@ -1,4 +1,4 @@
-/* t401-integrators: integration to an equilibrium (model.md §3).
+/* t401-integrators: integration to an equilibrium (docs/model.md §3).
    From the same cue (n = 1000, P = 5 random memories, flip 0.1), for the paper design (rate model)
    and the Hebbian design (voltage model), with -converge_tol 1e-8 -rtol 1e-8 -atol 1e-10:
    - CVODE BDF, CVODE Adams and explicit Euler (dt 0.01) all converge, to the same state:
@@ -10,7 +10,7 @@
    - RmIntegratorSetType after set-up is an error, and RmIntegratorDestroy is safe to call twice. */
 #include "utcommon.h"
 
-static const char help[] = "Unit test of RmIntegrator: BDF, Adams and Euler reach the same equilibrium (model.md §3).\n";
+static const char help[] = "Unit test of RmIntegrator: BDF, Adams and Euler reach the same equilibrium (docs/model.md §3).\n";
 
 static const char *const TOL = "-converge_tol 1e-8 -rtol 1e-8 -atol 1e-10 -euler_dt 0.01";
 

@@ -1,4 +1,4 @@
-/* t501-classify: overlaps and labels (model.md §4).
+/* t501-classify: overlaps and labels (docs/model.md §4).
    - Binary memories (deterministic, q = 0.2, n = 1000, P = 6; every pair shares exactly q^2 n):
      the readout of the exact memory state x^μ = φ_a + (φ_b - φ_a) ξ^μ has normalised overlap 1 and
      raw overlap 1 with μ, uncentred overlap φ_b with μ and φ_a + q(φ_b - φ_a) with the others, and
@@ -13,7 +13,7 @@
    - RmClassifierDestroy is safe to call twice. */
 #include "utcommon.h"
 
-static const char help[] = "Unit test of RmClassifier (model.md §4).\n";
+static const char help[] = "Unit test of RmClassifier (docs/model.md §4).\n";
 
 #define CHECK_CLOSE(got, want, tol, what)                                                                                                           \
   PetscCheck(PetscAbsReal((got) - (want)) <= (tol), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%s: got %.17g expected %.17g (tol %g)", what, (double)(got), \
@@ -254,7 +254,7 @@ static PetscErrorCode CheckLabels(void)
   PetscCall(UtNetCreate(PETSC_COMM_WORLD, "-pattern_kind deterministic -coding 0.2 -neurons 1000", &net));
   PetscCall(ClassifierCreate(&net, &cl));
   PetscCall(RmClassifierGetThreshold(cl, &threshold));
-  PetscCheck(threshold == 0.9, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "default overlap threshold %g, expected 0.9 (model.md §4)", (double)threshold);
+  PetscCheck(threshold == 0.9, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "default overlap threshold %g, expected 0.9 (docs/model.md §4)", (double)threshold);
   for (PetscInt mu = 0; mu < 6; mu++) normalised[mu] = raw[mu] = uncentred[mu] = 0.1 * mu - 0.2;
   for (PetscInt mu = 0; mu < 6; mu++) amplitude[mu] = 1.0;
   normalised[4] = 0.95;

@@ -1,4 +1,4 @@
-/* t601-stability: the spectral abscissa of model.md §6.
+/* t601-stability: the spectral abscissa of docs/model.md §6.
    At the equilibria of stored memories (deterministic n = 400, random n = 300, Hebbian n = 256, and
    the E/I network of §5 with n = 300 whose state also holds the P+1 inhibitory pools):
    - the abscissa from SLEPc (RmStabilityComputeSpectrum, matrix-free, distributed) agrees to 1e-8
@@ -8,13 +8,13 @@
    - where the paper design is all-to-all, the (P+1)x(P+1) low-rank abscissa agrees to 1e-8 as well;
    - where the stability condition holds (sigmoid rho = 4.8, x* = 0.2) the abscissa is negative, and
      where an instability condition holds (rectified tanh rho = 4.8, x* = 0.75) it is positive;
-   - the §6 condition values equal the formulas written out here from phi' of model.md §3;
+   - the §6 condition values equal the formulas written out here from phi' of docs/model.md §3;
    - the equilibrium is one (residual below the tolerance) and is at its memory;
    - RmStabilityDestroy is safe to call twice. */
 #include "utcommon.h"
 #include <slepceps.h>
 
-static const char help[] = "Unit test of RmStability against a dense eigen-solve (model.md §6).\n";
+static const char help[] = "Unit test of RmStability against a dense eigen-solve (docs/model.md §6).\n";
 
 /* Largest real part over all eigenvalues of the dense matrix of the operator A (LAPACK via EPSLAPACK). */
 static PetscErrorCode DenseAbscissa(Mat A, PetscReal *abscissa)
@@ -78,7 +78,7 @@ static PetscErrorCode CheckCase(const char *name, const char *opts, const char *
   PetscCall(RmStabilityComputeConditions(st, &cond));
   PetscCall(RmModelCreateState(net.model, &x));
 
-  /* The §6 values from the formulas, with phi' written out from model.md §3. */
+  /* The §6 values from the formulas, with phi' written out from docs/model.md §3. */
   if (cond.applicable) {
     const RmDesign *d = &net.design;
     PetscReal       da, db, q = d->coding, al = d->alpha_basic, ga = d->gamma, err = 0;
@@ -159,7 +159,7 @@ static PetscErrorCode Body(void)
   /* the Hebbian voltage model, J = -I + W D (full-rank W) */
   PetscCall(CheckCase("hebbian-gain2", "-neurons 256 -memories 4 -seed 6 -design hebbian -gain 2", "auto", 2, -1));
   PetscCall(CheckCase("hebbian-gain2-jacobian", "-neurons 256 -memories 4 -seed 6 -design hebbian -gain 2", "jacobian", 1, -1));
-  /* the E/I network of model.md §5 (state = neurons + P+1 pools, J not symmetrisable: EPS_NHEP);
+  /* the E/I network of docs/model.md §5 (state = neurons + P+1 pools, J not symmetrisable: EPS_NHEP);
      last, and its options cleared here, because utcommon's key list does not know them */
   PetscCall(CheckCase("ei-deterministic-tau_i-0.1", "-neurons 300 -pattern_kind deterministic -storage lowrank -network ei -tau_i 0.1", "auto", 2, -1));
   PetscCall(PetscOptionsClearValue(NULL, "-network"));

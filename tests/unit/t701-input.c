@@ -1,4 +1,4 @@
-/* t701: inputs and noise (issue #7, model.md §7), on 1-3 ranks.
+/* t701: inputs and noise (issue #7, docs/model.md §7), on 1-3 ranks.
    (a) multiplicative input-driven synapses: the low-rank W(u) x equals an explicitly formed
        (1/N) Ξ diag(α(u)) Ξᵀ with zero diagonal, α_μ = ξ^μᵀu/N, to 1e-12; diag(W(u)) = 0;
    (b) Euler–Maruyama noise: the increments are bit-identical on any partition, and a noisy path on

@@ -1,4 +1,4 @@
-/* t702: the firing-rate variant of model.md §7 (-input_variant rate), on 1-3 ranks.
+/* t702: the firing-rate variant of docs/model.md §7 (-input_variant rate), on 1-3 ranks.
    W(u) is applied from the memories' packed bits without being formed; here it is formed
    explicitly from the gathered memories and compared:
    (a) multiplicative: f(x) = −x + Φ(W(u) x) with W(u) = 1.25/(N p(1−p)) (Ξ−p) diag(α) (Ξ−p)ᵀ − 1/(N p) 11ᵀ,

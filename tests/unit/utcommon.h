@@ -82,7 +82,7 @@ static inline PetscReal UtNoise(uint64_t salt, PetscInt gi)
   return RmRandomUniform(0x5EEDULL + salt, (RmStream)7, salt, (uint64_t)gi) - 0.5;
 }
 
-/* The activations of model.md §3, written out independently of RmActivationEval. */
+/* The activations of docs/model.md §3, written out independently of RmActivationEval. */
 static inline PetscReal UtPhi(const RmActivation *act, PetscReal s)
 {
   const PetscReal rho = act->gain, xs = act->threshold;
@@ -146,7 +146,7 @@ static inline PetscErrorCode UtNetDestroy(UtNet *net)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* x = lo + (hi - lo) ξ^μ on the local neurons (the rescaled memory of model.md §2 when
+/* x = lo + (hi - lo) ξ^μ on the local neurons (the rescaled memory of docs/model.md §2 when
    lo = φ_a, hi = φ_b; the ±1 memory when lo = -1, hi = 1). */
 static inline PetscErrorCode UtMemoryState(RmMemories mem, PetscInt mu, PetscReal lo, PetscReal hi, Vec x)
 {
