@@ -153,9 +153,19 @@ node_setup() {  # the mounts of node I's holder (run by /bin/sh inside its new n
   # the host's cgroup tree, parked on /dev/shm while /sys is replaced (gVisor resolves
   # /proc/self/fd links by name, so an fd cannot carry it across)
   s+="; mount --rbind /sys/fs/cgroup /dev/shm; mount -t sysfs sysfs /sys; mount --move /dev/shm /sys/fs/cgroup"
+  # The checkout (this script's repository) must stay visible too when it lies under /tmp (a CI
+  # clone): it is bound under DIR first, carried across with DIR, and moved back to its own path.
+  local repo_dir
+  repo_dir=$(cd "$(dirname "$self")/.." && pwd)
   case $dir/ in
     /tmp/*)  # a private /tmp that still shows DIR
-      s+="; mount --bind '$dir' /dev/shm; mount -t tmpfs -o mode=1777 tmpfs /tmp; mkdir -p '$dir'; mount --move /dev/shm '$dir'" ;;
+      case $repo_dir/ in
+        /tmp/*)
+          s+="; mkdir -p '$dir/.repo'; mount --bind '$repo_dir' '$dir/.repo'; mount --rbind '$dir' /dev/shm"
+          s+="; mount -t tmpfs -o mode=1777 tmpfs /tmp; mkdir -p '$dir' '$repo_dir'; mount --move /dev/shm '$dir'"
+          s+="; mount --move '$dir/.repo' '$repo_dir'" ;;
+        *) s+="; mount --bind '$dir' /dev/shm; mount -t tmpfs -o mode=1777 tmpfs /tmp; mkdir -p '$dir'; mount --move /dev/shm '$dir'" ;;
+      esac ;;
     *) s+="; mount -t tmpfs -o mode=1777 tmpfs /tmp" ;;
   esac
   s+="; mount -t tmpfs -o mode=1777 tmpfs /dev/shm; mount --bind '$dir/hosts' /etc/hosts"

@@ -80,7 +80,7 @@ def test_find_executable(monkeypatch):
 def test_run(small):
     r = small
     assert r.retrieval_rate == 1.0 and isinstance(r.retrieval_rate, float)
-    assert r.counts == {"retrieved": 4, "other": 0, "spurious": 0, "unconverged": 0}
+    assert r.counts == {"retrieved": 4, "other": 0, "saturated": 0, "quiescent": 0, "spurious": 0, "unconverged": 0}
     assert r.summary["ranks"] == 2 and r.n == 2000 and r.memories == 10
     assert r.summary["network"]["storage"] == "lowrank"
     assert len(r.trials) == 4 and list(r.trials["label"]) == ["retrieved"] * 4
