@@ -114,7 +114,8 @@ if [ $ckpt_supported -eq 1 ]; then
   end=$((SECONDS + 120))
   until grep -q '^\[monitor\] trial 0' "$tmp"/int-*.out 2>/dev/null; do
     [ $SECONDS -lt $end ] || fail "interrupted job did not start ratemem within 120 s"
-    [ "$(job_state "$int")" = RUNNING ] || [ "$(job_state "$int")" = PENDING ] || fail "job $int: $(job_state "$int")"
+    st=$(job_state "$int")   # one query: the state may change between two (CONFIGURING -> RUNNING)
+    case $st in RUNNING|PENDING|CONFIGURING) ;; *) fail "job $int: $st (expected it to wait or run)" ;; esac
     sleep 0.2
   done
   [ ! -f "$tmp/int/summary.json" ] || fail "the run finished before the signal; make configs/jobs/retrieve_tiny.yaml longer"
