@@ -35,3 +35,7 @@ PETSC_EXTERN PetscErrorCode RmOutputWriteTrial(RmOutput out, PetscInt trial, Vec
 PETSC_EXTERN PetscErrorCode RmOutputCommit(RmOutput out);
 /* Collective. An uncommitted file is removed: no partial output survives a failed run. */
 PETSC_EXTERN PetscErrorCode RmOutputDestroy(RmOutput *out);
+
+/* Collective. Rank 0 runs writer on a temporary file next to path and renames it over path when the
+   writer and every write succeeded; otherwise the temporary is removed and every rank gets the error. */
+PETSC_EXTERN PetscErrorCode RmWriteFileAtomic(MPI_Comm comm, const char *path, PetscErrorCode (*writer)(void *ctx, FILE *fp), void *ctx);

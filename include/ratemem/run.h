@@ -1,0 +1,92 @@
+/* ratemem: the trial runner -- one network (memories, synapses, model, integrator, classifier), a
+   cue, and the loop of docs/design.md: cue -> integrate -> gather and classify, B trials at a time.
+   Every subcommand that integrates cues (retrieve, sweep, bench, stability) runs its trials here;
+   the runner also owns what a run of trials may need around that loop: checkpoint and restart, the
+   HDF5 output of the states, the JSON summary and the results table. */
+#pragma once
+#include <ratemem/checkpoint.h>
+#include <ratemem/classify.h>
+#include <ratemem/io.h>
+#include <ratemem/synapses.h>
+
+/* The results of one trial (docs/model.md §4): which memory was cued, what the end state is, and
+   what the integration cost. With batch B > 1 the stats are those of the whole batch. */
+typedef struct {
+  PetscInt          cue_memory, nearest;
+  RmLabel           label;
+  PetscReal         overlap;           /* normalised overlap with the nearest memory */
+  PetscReal         overlap_cue;       /* ... with the cued memory */
+  PetscReal         overlap_raw, overlap_uncentred; /* raw and uncentred overlaps with the cued memory */
+  PetscReal         amplitude;         /* amplitude of the nearest memory */
+  PetscReal         amplitude_cue;     /* amplitude of the cued memory */
+  RmIntegratorStats stats;
+} RmTrialResult;
+
+typedef struct _p_RmRun *RmRun;
+
+/* Called after each trial is classified: its index, its result, the initial and final neuron states
+   (column views, valid during the call) and the overlaps. */
+typedef PetscErrorCode (*RmRunTrialFn)(void *ctx, PetscInt trial, const RmTrialResult *res, Vec initial, Vec final, const RmOverlaps *ov);
+
+/* Collective. */
+PETSC_EXTERN PetscErrorCode RmRunCreate(MPI_Comm comm, RmRun *run);
+/* Collective. Creates the five objects and reads their options, in the order the design requires (the
+   design type fixes the model kind and the memories' encoding), and the cue's options (-cue, -flip, ...). */
+PETSC_EXTERN PetscErrorCode RmRunSetFromOptions(RmRun run);
+/* Not collective. Number of trials (trial t cues memory t mod P) and batch size (trials integrated
+   together; each weight product serves all of them). Before RmRunSetUp. */
+PETSC_EXTERN PetscErrorCode RmRunSetTrials(RmRun run, PetscInt trials);
+PETSC_EXTERN PetscErrorCode RmRunSetBatch(RmRun run, PetscInt batch);
+PETSC_EXTERN PetscErrorCode RmRunGetTrials(RmRun run, PetscInt *trials, PetscInt *batch);
+/* Not collective. The cue of every trial (overrides the options read by RmRunSetFromOptions). */
+PETSC_EXTERN PetscErrorCode RmRunSetCue(RmRun run, const RmCueOptions *cue);
+PETSC_EXTERN PetscErrorCode RmRunGetCue(RmRun run, RmCueOptions *cue);
+/* Not collective. Borrow the objects (any may be passed as NULL). */
+PETSC_EXTERN PetscErrorCode RmRunGetObjects(RmRun run, RmMemories *mem, RmSynapses *syn, RmModel *model, RmIntegrator *integ, RmClassifier *cl);
+PETSC_EXTERN PetscErrorCode RmRunSetTrialCallback(RmRun run, RmRunTrialFn fn, void *ctx);
+/* Not collective. Files of the run: the HDF5 output of patterns, initial and final states and overlaps
+   (-output), and checkpoints (-checkpoint) with the restart file ("auto": the checkpoint file if it
+   exists). interval: wall seconds between checkpoints (0: after each batch and on a signal). */
+PETSC_EXTERN PetscErrorCode RmRunSetOutput(RmRun run, const char *path);
+PETSC_EXTERN PetscErrorCode RmRunSetCheckpoint(RmRun run, const char *path, PetscReal interval, const char *restart);
+/* Not collective. Testing: behave as if SIGUSR1 arrived at the N-th step boundary. */
+PETSC_EXTERN PetscErrorCode RmRunSetCheckpointStopAfterSteps(RmRun run, PetscInt steps);
+PETSC_EXTERN PetscErrorCode RmRunSetQuiet(RmRun run, PetscBool quiet);
+/* Collective. Generates (or loads) the memories, computes the design and W, sets up the model for the
+   batch, the integrator and the classifier; with a restart, loads the checkpoint. */
+PETSC_EXTERN PetscErrorCode RmRunSetUp(RmRun run);
+/* Collective. Runs every trial not yet done. *stopped: the run was signalled and checkpointed (no
+   outputs are written then; resume with the checkpoint). */
+PETSC_EXTERN PetscErrorCode RmRunSolve(RmRun run, PetscBool *stopped);
+/* Not collective. The results of all trials (valid after RmRunSolve). */
+PETSC_EXTERN PetscErrorCode RmRunGetResults(RmRun run, const RmTrialResult **results);
+PETSC_EXTERN PetscInt       RmRunCountLabel(RmRun run, RmLabel label);
+/* Collective. The JSON summary of docs/output.md (rank 0 writes it atomically). */
+PETSC_EXTERN PetscErrorCode RmRunWriteSummary(RmRun run, const char *path);
+/* Collective. The results table on stdout (the README's demo output). */
+PETSC_EXTERN PetscErrorCode RmRunPrintTable(RmRun run);
+/* Collective. Prints the whole set-up (memories, synapses, model, integrator, cue) to viewer;
+   -ratemem_view does this after RmRunSetUp. */
+PETSC_EXTERN PetscErrorCode RmRunView(RmRun run, PetscViewer viewer);
+PETSC_EXTERN PetscErrorCode RmRunDestroy(RmRun *run);
+
+/* Not collective. Column b of a block neuron vector (n x B, column-major) placed in col (place), or
+   col reset (!place). */
+PETSC_EXTERN PetscErrorCode RmVecColumnView(Vec col, Vec block, PetscInt b, PetscBool place);
+/* Not collective. The "model" and "network" objects of a JSON summary (one schema for every
+   subcommand); per_point leaves out what a phase-diagram sweep varies per point. */
+PETSC_EXTERN PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBool per_point);
+PETSC_EXTERN PetscErrorCode RmRunJSONNetwork(RmJSON *j, RmMemories mem, RmSynapses syn);
+
+/* Collective. The input schedule of docs/model.md §7 (-input_schedule, -input_file): presentations in
+   sequence, state carried over, overlaps and a label after each; the overlap history CSV with -overlap_history. */
+typedef struct {
+  const char      *spec;        /* -input_schedule (NULL: none) */
+  const char      *input_file;  /* -input_file (NULL: none) */
+  const char      *input_dataset;
+  const PetscReal *weights;     /* -input_weights */
+  PetscInt         nweights;
+  PetscInt         overlap_every;
+  const char      *history;     /* -overlap_history (NULL: none) */
+} RmScheduleRunOptions;
+PETSC_EXTERN PetscErrorCode RmRunSchedule(RmRun run, const RmScheduleRunOptions *opts);

@@ -1,0 +1,405 @@
+/* The trial runner (include/ratemem/run.h): set-up of the pipeline of docs/design.md, memories ->
+   synapses -> model -> integrator -> classifier, and the one loop over trials that every subcommand
+   uses: B cues, one integration of the block, then the overlaps and label of each column. */
+#include "runimpl.h"
+#include <string.h>
+
+PetscErrorCode RmRunCreate(MPI_Comm comm, RmRun *run)
+{
+  RmRun r;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&r));
+  r->comm   = comm;
+  r->trials = 10;
+  r->batch  = 1;
+  r->cue    = (RmCueOptions){RM_CUE_FLIP, 0.1, 3, 0.6};
+  PetscCallMPI(MPI_Comm_size(comm, &r->size));
+  *run = r;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetFromOptions(RmRun run)
+{
+  RmDesignType design;
+  RmModelKind  kind;
+  RmEncoding   enc;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "RmRunSetFromOptions() may be called once");
+  PetscCall(RmSynapsesCreate(run->comm, &run->syn));
+  PetscCall(RmSynapsesSetFromOptions(run->syn));
+  PetscCall(RmSynapsesGetDesignType(run->syn, &design));
+  PetscCall(RmDesignTypeGetModel(design, &kind, &enc)); /* paper: rate model, {0,1}; hebbian: voltage form, ±1 */
+  PetscCall(RmMemoriesCreate(run->comm, &run->mem));
+  PetscCall(RmMemoriesSetEncoding(run->mem, enc));
+  PetscCall(RmMemoriesSetFromOptions(run->mem));
+  PetscCall(RmModelCreate(run->comm, &run->model));
+  PetscCall(RmModelSetKind(run->model, kind));
+  PetscCall(RmModelSetFromOptions(run->model));
+  PetscCall(RmIntegratorCreate(run->comm, &run->integ));
+  PetscCall(RmIntegratorSetFromOptions(run->integ));
+  PetscCall(RmClassifierCreate(run->mem, &run->cl));
+  PetscCall(RmClassifierSetFromOptions(run->cl));
+  PetscCall(RmCueOptionsSetFromOptions(run->comm, &run->cue));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetTrials(RmRun run, PetscInt trials)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!run->setup, run->comm, PETSC_ERR_ORDER, "set the trials before RmRunSetUp()");
+  PetscCheck(trials > 0, run->comm, PETSC_ERR_ARG_OUTOFRANGE, "trials must be > 0, got %" PetscInt_FMT, trials);
+  run->trials = trials;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetBatch(RmRun run, PetscInt batch)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!run->setup, run->comm, PETSC_ERR_ORDER, "set the batch before RmRunSetUp()");
+  PetscCheck(batch > 0, run->comm, PETSC_ERR_ARG_OUTOFRANGE, "batch must be > 0, got %" PetscInt_FMT, batch);
+  run->batch = batch;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunGetTrials(RmRun run, PetscInt *trials, PetscInt *batch)
+{
+  PetscFunctionBeginUser;
+  if (trials) *trials = run->trials;
+  if (batch) *batch = PetscMin(run->batch, run->trials);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetCue(RmRun run, const RmCueOptions *cue)
+{
+  PetscFunctionBeginUser;
+  run->cue = *cue;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunGetCue(RmRun run, RmCueOptions *cue)
+{
+  PetscFunctionBeginUser;
+  *cue = run->cue;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunGetObjects(RmRun run, RmMemories *mem, RmSynapses *syn, RmModel *model, RmIntegrator *integ, RmClassifier *cl)
+{
+  PetscFunctionBeginUser;
+  if (mem) *mem = run->mem;
+  if (syn) *syn = run->syn;
+  if (model) *model = run->model;
+  if (integ) *integ = run->integ;
+  if (cl) *cl = run->cl;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetTrialCallback(RmRun run, RmRunTrialFn fn, void *ctx)
+{
+  PetscFunctionBeginUser;
+  run->trial_fn  = fn;
+  run->trial_ctx = ctx;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetOutput(RmRun run, const char *path)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(path && path[0], run->comm, PETSC_ERR_ARG_WRONG, "-output needs a file name");
+  PetscCall(PetscStrncpy(run->output, path, sizeof(run->output)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetQuiet(RmRun run, PetscBool quiet)
+{
+  PetscFunctionBeginUser;
+  run->quiet = quiet;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -monitor: time reached, steps, best overlap so far of the batch's first trial, on stderr. */
+static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, Vec x)
+{
+  RmRun      run = (RmRun)ctx;
+  RmOverlaps ov;
+  PetscInt   P, best = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmModelReadout(run->model, x, run->r));
+  PetscCall(RmVecColumnView(run->col0, run->r, 0, PETSC_TRUE));
+  PetscCall(RmClassifierComputeOverlaps(run->cl, run->col0, &ov));
+  PetscCall(RmVecColumnView(run->col0, run->r, 0, PETSC_FALSE));
+  PetscCall(RmMemoriesGetSizes(run->mem, NULL, &P));
+  for (PetscInt mu = 1; mu < P; mu++)
+    if (ov.normalised[mu] > ov.normalised[best]) best = mu;
+  PetscCall(PetscFPrintf(run->comm, stderr, "[monitor] trial %" PetscInt_FMT ": t = %-10.4g steps = %-6" PetscInt64_FMT " best overlap %.4f (memory %" PetscInt_FMT ")\n",
+                         run->current_trial, (double)t, steps, (double)ov.normalised[best], best));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Generate, assemble, set up the model for the batch, the integrator and the classifier. */
+static PetscErrorCode SetUpObjects(RmRun run)
+{
+  RmActivation act;
+  RmDesign     design;
+  Mat          W;
+  double       t0;
+
+  PetscFunctionBeginUser;
+  t0 = RmWallTime();
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_generate));
+  PetscCall(RmMemoriesSetUp(run->mem));
+  PetscCall(PetscLogStagePop());
+  run->t_generate = RmWallTime() - t0;
+  t0              = RmWallTime();
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_assemble));
+  PetscCall(RmModelGetActivation(run->model, &act));
+  PetscCall(RmSynapsesSetUp(run->syn, run->mem, &act)); /* §2 coefficients depend on φ */
+  PetscCall(RmSynapsesGetMat(run->syn, &W));
+  PetscCall(RmModelSetWeights(run->model, W));
+  PetscCall(RmSynapsesRestoreMat(run->syn, &W));
+  PetscCall(RmModelSetBatch(run->model, run->batch));
+  PetscCall(RmModelSetUp(run->model));
+  PetscCall(PetscLogStagePop());
+  run->t_assemble = RmWallTime() - t0;
+  PetscCall(RmIntegratorSetModel(run->integ, run->model));
+  PetscCall(RmIntegratorSetUp(run->integ));
+  PetscCall(RmSynapsesGetDesign(run->syn, &design));
+  PetscCall(RmClassifierSetRateScale(run->cl, design.phi_a, design.phi_b));
+  PetscCall(RmClassifierSetUp(run->cl));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The -output file with its patterns, and the rows of the trials a restart has done already. */
+static PetscErrorCode OutputSetUp(RmRun run)
+{
+  PetscInt n, P, rstart, rend;
+  uint8_t *row;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(run->mem, &n, &P));
+  PetscCall(RmMemoriesGetOwnershipRange(run->mem, &rstart, &rend));
+  PetscCall(RmOutputCreate(run->comm, run->output, n, P, run->trials, &run->out));
+  PetscCall(PetscMalloc1(rend - rstart + 1, &row));
+  for (PetscInt mu = 0; mu < P; mu++) {
+    PetscCall(RmMemoriesGetLocalPattern(run->mem, mu, row));
+    PetscCall(RmOutputWritePattern(run->out, mu, rstart, rend - rstart, row));
+  }
+  PetscCall(PetscFree(row));
+  if (run->progress.completed) PetscCall(RmRunWriteCompletedOutput_Private(run));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetUp(RmRun run)
+{
+  PetscInt n, rstart, rend;
+
+  PetscFunctionBeginUser;
+  PetscCheck(run->mem, run->comm, PETSC_ERR_ORDER, "call RmRunSetFromOptions() before RmRunSetUp()");
+  if (run->setup) PetscFunctionReturn(PETSC_SUCCESS);
+  run->t_start = RmWallTime();
+  run->batch   = PetscMin(run->batch, run->trials);
+  /* before the (possibly long) set-up: a signal during it stops the run at the first step boundary */
+  if (run->checkpoint[0]) PetscCall(RmCheckpointInstallSignalHandlers());
+  PetscCall(RmIntegratorSetMonitor(run->integ, MonitorProgress, run));
+  PetscCall(SetUpObjects(run));
+  PetscCall(RmModelCreateNeuronVec(run->model, &run->r));
+  PetscCall(RmModelCreateNeuronVec(run->model, &run->x0n));
+  PetscCall(RmModelCreateNeuronVec(run->model, &run->xn));
+  PetscCall(RmModelCreateState(run->model, &run->x0));
+  PetscCall(VecDuplicate(run->x0, &run->x));
+  PetscCall(RmMemoriesGetSizes(run->mem, &n, NULL));
+  PetscCall(RmMemoriesGetOwnershipRange(run->mem, &rstart, &rend));
+  PetscCall(VecCreateMPIWithArray(run->comm, 1, rend - rstart, n, NULL, &run->col0));
+  PetscCall(VecCreateMPIWithArray(run->comm, 1, rend - rstart, n, NULL, &run->col1));
+  PetscCall(PetscCalloc1(run->trials, &run->results));
+  if (run->checkpoint[0] || run->restart[0]) PetscCall(RmRunCheckpointSetUp_Private(run)); /* a restart loads the state in progress into x */
+  if (run->output[0]) PetscCall(OutputSetUp(run));
+  run->setup = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The cues of trials t0 .. t0+count-1 as the B columns of x0n; columns beyond count repeat the last
+   cue (their results are discarded). */
+static PetscErrorCode CreateCues(RmRun run, PetscInt t0, PetscInt count)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt b = 0; b < run->batch; b++) {
+    PetscInt cue_memory;
+    PetscCall(RmVecColumnView(run->col0, run->x0n, b, PETSC_TRUE));
+    PetscCall(RmMemoriesCreateCue(run->mem, &run->cue, t0 + PetscMin(b, count - 1), run->col0, &cue_memory));
+    PetscCall(RmVecColumnView(run->col0, run->x0n, b, PETSC_FALSE));
+    if (b < count) run->results[t0 + b].cue_memory = cue_memory;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Overlaps and label of column b of the readout, into res. */
+static PetscErrorCode ClassifyColumn(RmRun run, PetscInt b, PetscBool converged, RmTrialResult *res, RmOverlaps *ov)
+{
+  double tw = RmWallTime();
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_classify));
+  PetscCall(RmVecColumnView(run->col0, run->r, b, PETSC_TRUE));
+  PetscCall(RmClassifierComputeOverlaps(run->cl, run->col0, ov));
+  PetscCall(RmVecColumnView(run->col0, run->r, b, PETSC_FALSE));
+  PetscCall(RmClassifierLabel(run->cl, ov, res->cue_memory, converged, &res->label, &res->nearest));
+  PetscCall(PetscLogStagePop());
+  run->t_classify += RmWallTime() - tw;
+  res->overlap           = ov->normalised[res->nearest];
+  res->overlap_cue       = ov->normalised[res->cue_memory];
+  res->overlap_raw       = ov->raw[res->cue_memory];
+  res->overlap_uncentred = ov->uncentred[res->cue_memory];
+  res->amplitude         = ov->amplitude[res->nearest];
+  res->amplitude_cue     = ov->amplitude[res->cue_memory];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* What is written per trial: the HDF5 row, the checkpoint's copy of the results, the caller's callback. */
+static PetscErrorCode RecordTrial(RmRun run, PetscInt t, PetscInt b, const RmOverlaps *ov, PetscReal *ck_ov, PetscReal *ck_raw, PetscInt P)
+{
+  PetscFunctionBeginUser;
+  if (run->ck) {
+    PetscCall(PetscArraycpy(ck_ov, ov->normalised, P));
+    PetscCall(PetscArraycpy(ck_raw, ov->raw, P));
+    if (run->output[0]) {
+      PetscCall(RmVecColumnView(run->col1, run->xn, b, PETSC_TRUE));
+      PetscCall(RmCheckpointSetTrialFinalState(run->ck, t, run->col1));
+      PetscCall(RmVecColumnView(run->col1, run->xn, b, PETSC_FALSE));
+    }
+  }
+  if (run->out || run->trial_fn) {
+    double tw = RmWallTime();
+    PetscCall(PetscLogStagePush(RM_EVENTS.stage_output));
+    PetscCall(RmVecColumnView(run->col0, run->x0n, b, PETSC_TRUE));
+    PetscCall(RmVecColumnView(run->col1, run->xn, b, PETSC_TRUE));
+    if (run->out) PetscCall(RmOutputWriteTrial(run->out, t, run->col0, run->col1, ov->normalised, ov->raw));
+    if (run->trial_fn) PetscCall(run->trial_fn(run->trial_ctx, t, &run->results[t], run->col0, run->col1, ov));
+    PetscCall(RmVecColumnView(run->col0, run->x0n, b, PETSC_FALSE));
+    PetscCall(RmVecColumnView(run->col1, run->xn, b, PETSC_FALSE));
+    PetscCall(PetscLogStagePop());
+    run->t_output += RmWallTime() - tw;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Trials t0 .. t0+count-1 integrated together as one block of B columns. resume: x holds the state of
+   the batch at the checkpoint it was stopped at, and the integration continues from there. */
+static PetscErrorCode SolveBatch(RmRun run, PetscInt t0, PetscInt count, PetscBool resume)
+{
+  RmIntegratorStats stats;
+  double            tw;
+  PetscInt          P;
+  PetscReal        *ck_ov = NULL, *ck_raw = NULL; /* the batch's overlaps, for the checkpoint */
+
+  PetscFunctionBeginUser;
+  run->current_trial = t0;
+  run->batch_t0      = t0;
+  PetscCall(CreateCues(run, t0, count));
+  if (resume) PetscCall(RmIntegratorSetResume(run->integ, run->progress.t, &run->progress.stats));
+  else {
+    PetscCall(RmModelStateFromNeurons(run->model, run->x0n, run->x0));
+    PetscCall(VecCopy(run->x0, run->x));
+  }
+  tw = RmWallTime();
+  PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
+  PetscCall(RmIntegratorSolve(run->integ, run->x, &stats));
+  PetscCall(PetscLogStagePop());
+  run->t_integrate += RmWallTime() - tw;
+  if (stats.stopped) PetscFunctionReturn(PETSC_SUCCESS); /* checkpointed by the step hook: no results yet */
+  PetscCall(RmMemoriesGetSizes(run->mem, NULL, &P));
+  if (run->ck) PetscCall(PetscMalloc2(count * P, &ck_ov, count * P, &ck_raw));
+  PetscCall(RmModelReadout(run->model, run->x, run->r));
+  PetscCall(RmModelNeuronsFromState(run->model, run->x, run->xn));
+  for (PetscInt b = 0; b < count; b++) {
+    RmOverlaps ov;
+    run->results[t0 + b].stats = stats; /* the batch's counts */
+    PetscCall(ClassifyColumn(run, b, stats.converged, &run->results[t0 + b], &ov));
+    PetscCall(RecordTrial(run, t0 + b, b, &ov, ck_ov ? ck_ov + b * P : NULL, ck_raw ? ck_raw + b * P : NULL, P));
+  }
+  if (run->ck) {
+    PetscCall(RmRunCheckpointBatchDone_Private(run, t0, count, ck_ov, ck_raw));
+    PetscCall(PetscFree2(ck_ov, ck_raw));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSolve(RmRun run, PetscBool *stopped)
+{
+  PetscInt first = run->progress.completed;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmRunSetUp(run));
+  for (PetscInt t = first; t < run->trials && !run->stopped; t += run->batch)
+    PetscCall(SolveBatch(run, t, PetscMin(run->batch, run->trials - t), (PetscBool)(t == first && run->progress.in_progress)));
+  if (stopped) *stopped = run->stopped;
+  if (run->stopped) { /* checkpointed on a signal: no outputs (the partial HDF5 file is removed), exit status 3; the trial
+                         printed is the index of the one in progress (or next), counted from 0 as in the table */
+    PetscCall(PetscPrintf(run->comm, "ratemem: checkpointed at t = %.10g (trial %" PetscInt_FMT " of %" PetscInt_FMT ") to %s; resume with -restart %s\n",
+                          (double)run->stop_t, run->batch_t0, run->trials, run->checkpoint, run->checkpoint));
+    RmCheckpointSetExitStatus(RM_EXIT_CHECKPOINTED);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (run->out) PetscCall(RmOutputCommit(run->out));
+  run->t_total = RmWallTime() - run->t_start;
+  PetscCall(RmPeakMemory(run->comm, &run->peak_max_rank, &run->peak_total));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunGetResults(RmRun run, const RmTrialResult **results)
+{
+  PetscFunctionBeginUser;
+  *results = run->results;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscInt RmRunCountLabel(RmRun run, RmLabel label)
+{
+  PetscInt c = 0;
+  for (PetscInt t = 0; t < run->trials; t++) c += run->results[t].label == label;
+  return c;
+}
+
+PetscErrorCode RmRunDestroy(RmRun *run)
+{
+  RmRun r = *run;
+
+  PetscFunctionBeginUser;
+  if (!r) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(RmOutputDestroy(&r->out)); /* removes an uncommitted (partial) file */
+  PetscCall(RmClassifierDestroy(&r->cl));
+  PetscCall(RmIntegratorDestroy(&r->integ));
+  PetscCall(RmModelDestroy(&r->model));
+  PetscCall(RmSynapsesDestroy(&r->syn));
+  PetscCall(RmMemoriesDestroy(&r->mem));
+  PetscCall(VecDestroy(&r->r));
+  PetscCall(VecDestroy(&r->x0n));
+  PetscCall(VecDestroy(&r->xn));
+  PetscCall(VecDestroy(&r->x0));
+  PetscCall(VecDestroy(&r->x));
+  PetscCall(VecDestroy(&r->col0));
+  PetscCall(VecDestroy(&r->col1));
+  PetscCall(PetscFree(r->results));
+  PetscCall(RmCheckpointDestroy(&r->ck));
+  if (r->checkpoint[0]) PetscCall(RmCheckpointRestoreSignalHandlers());
+  PetscCall(PetscFree(*run));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmVecColumnView(Vec col, Vec block, PetscInt b, PetscBool place)
+{
+  PetscScalar *a;
+  PetscInt     nloc;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(col, &nloc));
+  if (place) {
+    PetscCall(VecGetArray(block, &a));
+    PetscCall(VecPlaceArray(col, a + b * nloc));
+    PetscCall(VecRestoreArray(block, &a));
+  } else PetscCall(VecResetArray(col));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,44 @@
+/* Private state of the trial runner (include/ratemem/run.h). */
+#pragma once
+#include <ratemem/run.h>
+
+struct _p_RmRun {
+  MPI_Comm      comm;
+  PetscMPIInt   size;
+  RmMemories    mem;
+  RmSynapses    syn;
+  RmModel       model;
+  RmIntegrator  integ;
+  RmClassifier  cl;
+  RmCueOptions  cue;
+  PetscInt      trials, batch, current_trial;
+  PetscBool     quiet, setup;
+  RmTrialResult *results;
+  RmRunTrialFn  trial_fn;
+  void         *trial_ctx;
+  Vec           col0, col1; /* column views of neuron blocks */
+  Vec           x0n, xn, r; /* initial and final neuron blocks, readout */
+  Vec           x0, x;      /* initial and current model state of a batch */
+  double        t_generate, t_assemble, t_integrate, t_classify, t_output, t_start, t_total;
+  PetscReal     peak_max_rank, peak_total; /* bytes */
+  /* -output */
+  char          output[PETSC_MAX_PATH_LEN];
+  RmOutput      out;
+  /* -checkpoint / -restart (resume.c) */
+  char                 checkpoint[PETSC_MAX_PATH_LEN], restart[PETSC_MAX_PATH_LEN];
+  PetscReal            checkpoint_interval;
+  PetscInt             stop_after_steps;
+  PetscInt64           hook_steps;
+  double               last_checkpoint;
+  PetscReal            stop_t;
+  PetscInt             batch_t0;
+  PetscBool            stopped;
+  RmCheckpoint         ck;
+  RmCheckpointLayout   layout;
+  RmCheckpointProgress progress;
+};
+
+/* resume.c: checkpoint and restart of the trial loop. */
+PETSC_INTERN PetscErrorCode RmRunCheckpointSetUp_Private(RmRun run);
+PETSC_INTERN PetscErrorCode RmRunCheckpointBatchDone_Private(RmRun run, PetscInt t0, PetscInt count, const PetscReal *ov, const PetscReal *ov_raw);
+PETSC_INTERN PetscErrorCode RmRunWriteCompletedOutput_Private(RmRun run);
