@@ -55,6 +55,14 @@ PETSC_EXTERN PetscErrorCode RmRunSetQuiet(RmRun run, PetscBool quiet);
 /* Collective. Generates (or loads) the memories, computes the design and W, sets up the model for the
    batch, the integrator and the classifier; with a restart, loads the checkpoint. */
 PETSC_EXTERN PetscErrorCode RmRunSetUp(RmRun run);
+/* Collective. The set-up sequence on objects made elsewhere: generate (or load) the memories, compute
+   the design and W at the model's activation, set up the model for batch B, the integrator and the
+   classifier. Wall times of the generate and assemble stages in t_generate, t_assemble (may be NULL). */
+PETSC_EXTERN PetscErrorCode RmRunSetUpNetwork(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch,
+                                              double *t_generate, double *t_assemble);
+/* Not collective. The model state of the batch being integrated or classified (in a trial callback
+   with batch 1: the trial's end state, which the callback may change). */
+PETSC_EXTERN PetscErrorCode RmRunGetState(RmRun run, Vec *x);
 /* Collective. Runs every trial not yet done. *stopped: the run was signalled and checkpointed (no
    outputs are written then; resume with the checkpoint). */
 PETSC_EXTERN PetscErrorCode RmRunSolve(RmRun run, PetscBool *stopped);

@@ -5,7 +5,8 @@
    stability. With -phase_gain lo,hi,N -phase_threshold lo,hi,N: the phase diagram of §6 (largest
    abscissa over all memories and the two conditions on a gain x threshold grid) as CSV. */
 #include <math.h>
-#include "appimpl.h"
+#include <ratemem/ratemem.h>
+#include <ratemem/run.h>
 #include <ratemem/stability.h>
 #include <stdio.h>
 
@@ -39,6 +40,7 @@ typedef struct {
 typedef struct {
   MPI_Comm              comm;
   PetscMPIInt           size;
+  RmRun                 run; /* owns the five objects below */
   RmMemories            mem;
   RmSynapses            syn;
   RmModel               model;
@@ -82,11 +84,12 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscInt     ngain_read = 3, nthr_read = 3;
 
   PetscFunctionBeginUser;
-  app->cue = (RmCueOptions){RM_CUE_FLIP, 0.1, 3, 0.6};
   PetscCall(PetscOptionsHasHelp(NULL, &app->help));
-  PetscCall(RmAppCreateObjects_Private(app->comm, &app->mem, &app->syn, &app->model, &app->integ, &app->cl)); /* setup.c */
+  PetscCall(RmRunCreate(app->comm, &app->run));
+  PetscCall(RmRunSetFromOptions(app->run));
+  PetscCall(RmRunGetObjects(app->run, &app->mem, &app->syn, &app->model, &app->integ, &app->cl));
+  PetscCall(RmRunGetCue(app->run, &app->cue));
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmCueOptionsSetFromOptions(app->comm, &app->cue));
   PetscCall(RmStabilityCreate(app->comm, &app->stab));
   PetscCall(RmStabilitySetFromOptions(app->stab));
   PetscOptionsBegin(app->comm, NULL, "Stability analysis (docs/model.md §6)", "ratemem stability");
@@ -118,11 +121,10 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Network set-up as in retrieve (setup.c, batch 1), then the stability solver on it. */
-static PetscErrorCode SetUpNetwork(MPI_Comm comm, RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, RmStability stab)
+/* The stability solver on a network set up as a trial runner's (batch 1). */
+static PetscErrorCode SetUpStability(RmStability stab, RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl)
 {
   PetscFunctionBeginUser;
-  PetscCall(RmAppSetUpObjects_Private(mem, syn, model, integ, cl, 1, NULL, NULL));
   PetscCall(RmStabilitySetNetwork(stab, mem, syn, model));
   PetscCall(RmStabilitySetIntegrator(stab, integ));
   PetscCall(RmStabilitySetClassifier(stab, cl));
@@ -156,32 +158,40 @@ static PetscErrorCode AnalyseMemories(App *app)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A cue's end state (the runner's trial callback): every equilibrium that is not the cued memory is
+   polished by Newton and its spectrum computed. */
+static PetscErrorCode CueDone(void *ctx, PetscInt t, const RmTrialResult *res, Vec initial, Vec final, const RmOverlaps *ov)
+{
+  App       *app = (App *)ctx;
+  CueResult *c   = &app->cres[t];
+  Vec        x;
+
+  PetscFunctionBeginUser;
+  c->cue_memory          = res->cue_memory;
+  c->nearest             = res->nearest;
+  c->label               = res->label;
+  c->overlap             = res->overlap;
+  c->stats               = res->stats;
+  c->residual_integrated = c->stats.residual;
+  c->residual            = c->stats.residual;
+  c->sp.abscissa = c->sp.lowrank_abscissa = (PetscReal)NAN;
+  if (c->label == RM_LABEL_RETRIEVED || c->label == RM_LABEL_UNCONVERGED) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(RmRunGetState(app->run, &x)); /* batch 1: the trial's model state */
+  PetscCall(RmStabilityPolishEquilibrium(app->stab, x, &c->residual, &c->newton_its));
+  PetscCall(RmStabilityComputeSpectrum(app->stab, x, &c->sp));
+  c->analysed = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode AnalyseCues(App *app)
 {
-  RmOverlaps ov;
-  double     t0 = RmWallTime();
+  double t0 = RmWallTime();
 
   PetscFunctionBeginUser;
   if (!app->cues) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscCalloc1(app->cues, &app->cres));
-  for (PetscInt t = 0; t < app->cues; t++) {
-    CueResult *c = &app->cres[t];
-    PetscCall(RmMemoriesCreateCue(app->mem, &app->cue, t, app->xn, &c->cue_memory));
-    PetscCall(RmModelStateFromNeurons(app->model, app->xn, app->x));
-    PetscCall(RmIntegratorSolve(app->integ, app->x, &c->stats));
-    PetscCall(RmModelReadout(app->model, app->x, app->r));
-    PetscCall(RmClassifierComputeOverlaps(app->cl, app->r, &ov));
-    PetscCall(RmClassifierLabel(app->cl, &ov, c->cue_memory, c->stats.converged, &c->label, &c->nearest));
-    c->overlap             = ov.normalised[c->nearest];
-    c->residual_integrated = c->stats.residual;
-    c->residual            = c->stats.residual;
-    c->sp.abscissa = c->sp.lowrank_abscissa = (PetscReal)NAN;
-    if (c->label != RM_LABEL_RETRIEVED && c->label != RM_LABEL_UNCONVERGED) { /* every equilibrium that is not the cued memory */
-      PetscCall(RmStabilityPolishEquilibrium(app->stab, app->x, &c->residual, &c->newton_its));
-      PetscCall(RmStabilityComputeSpectrum(app->stab, app->x, &c->sp));
-      c->analysed = PETSC_TRUE;
-    }
-  }
+  PetscCall(RmRunSetTrialCallback(app->run, CueDone, app));
+  PetscCall(RmRunSolve(app->run, NULL));
   app->t_cues = RmWallTime() - t0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -238,7 +248,8 @@ static PetscErrorCode PhasePointRun(App *app, const RmActivation *act, PhasePoin
              "phase point: the model did not take gain %g, threshold %g", (double)act->gain, (double)act->threshold);
   PetscCall(RmIntegratorCreate(app->comm, &integ));
   PetscCall(RmIntegratorSetFromOptions(integ));
-  PetscCall(SetUpNetwork(app->comm, app->mem, syn, model, integ, app->cl, app->stab));
+  PetscCall(RmRunSetUpNetwork(app->mem, syn, model, integ, app->cl, 1, NULL, NULL));
+  PetscCall(SetUpStability(app->stab, app->mem, syn, model, integ, app->cl));
   PetscCall(RmStabilityComputeConditions(app->stab, &pt->cond));
   PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
   PetscCall(RmModelCreateState(model, &x));
@@ -315,31 +326,6 @@ static const char *Agree(PetscBool holds, PetscBool agrees)
   return holds ? (agrees ? "yes" : "NO") : "-";
 }
 
-static PetscErrorCode WriteAtomic(App *app, const char *path, PetscErrorCode (*writer)(App *, FILE *))
-{
-  PetscMPIInt rank;
-  char        tmp[PETSC_MAX_PATH_LEN + 16];
-  int         failed = 0;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", path));
-  if (!rank) {
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) failed = 1;
-    else {
-      PetscCall(writer(app, fp));
-      failed = ferror(fp) != 0;
-      failed |= fclose(fp) != 0;
-      if (failed) remove(tmp);
-    }
-  }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, app->comm));
-  PetscCheck(!failed, app->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", tmp);
-  PetscCall(RmAtomicRename(app->comm, tmp, path));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static void CSVReal(FILE *fp, PetscReal v, PetscBool last)
 {
   if (PetscIsInfOrNanReal(v)) fputs("nan", fp);
@@ -347,8 +333,9 @@ static void CSVReal(FILE *fp, PetscReal v, PetscBool last)
   fputc(last ? '\n' : ',', fp);
 }
 
-static PetscErrorCode WritePhaseCSV(App *app, FILE *fp)
+static PetscErrorCode WritePhaseCSV(void *ctx, FILE *fp)
 {
+  App         *app = (App *)ctx;
   RmActivation act;
   RmDesign     d;
   PetscInt     n, P;
@@ -432,8 +419,8 @@ static PetscErrorCode WriteJSONSettings(App *app, RmJSON *j)
   const char         *eps_type;
 
   PetscFunctionBeginUser;
-  PetscCall(RmAppJSONModel_Private(j, app->model, app->syn, app->phase));
-  PetscCall(RmAppJSONNetwork_Private(j, app->mem, app->syn));
+  PetscCall(RmRunJSONModel(j, app->model, app->syn, app->phase));
+  PetscCall(RmRunJSONNetwork(j, app->mem, app->syn));
   PetscCall(RmStabilityGetOperatorType(app->stab, &op));
   PetscCall(RmStabilityGetRefineType(app->stab, &refine));
   PetscCall(RmStabilityGetSettings(app->stab, &nev, &tol, &eq_tol));
@@ -588,8 +575,9 @@ static PetscErrorCode WriteJSONCues(App *app, RmJSON *j)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WriteSummaryJSON(App *app, FILE *fp)
+static PetscErrorCode WriteSummaryJSON(void *ctx, FILE *fp)
 {
+  App   *app = (App *)ctx;
   RmJSON j;
 
   PetscFunctionBeginUser;
@@ -775,9 +763,11 @@ static PetscErrorCode AppRun(App *app)
     PetscCall(RmClassifierSetUp(app->cl));
     app->t_setup = RmWallTime() - t1;
     PetscCall(RunPhase(app));
-    PetscCall(WriteAtomic(app, app->phase_csv, WritePhaseCSV));
+    PetscCall(RmWriteFileAtomic(app->comm, app->phase_csv, WritePhaseCSV, app));
   } else {
-    PetscCall(SetUpNetwork(app->comm, app->mem, app->syn, app->model, app->integ, app->cl, app->stab));
+    PetscCall(RmRunSetTrials(app->run, PetscMax(app->cues, 1)));
+    PetscCall(RmRunSetUp(app->run));
+    PetscCall(SetUpStability(app->stab, app->mem, app->syn, app->model, app->integ, app->cl));
     PetscCall(RmModelCreateState(app->model, &app->x));
     PetscCall(RmModelCreateNeuronVec(app->model, &app->xn));
     PetscCall(VecDuplicate(app->xn, &app->r));
@@ -788,7 +778,7 @@ static PetscErrorCode AppRun(App *app)
   }
   app->t_total = RmWallTime() - t0;
   PetscCall(RmPeakMemory(app->comm, &app->peak_max_rank, &app->peak_total));
-  if (app->has_summary) PetscCall(WriteAtomic(app, app->summary, WriteSummaryJSON));
+  if (app->has_summary) PetscCall(RmWriteFileAtomic(app->comm, app->summary, WriteSummaryJSON, app));
   if (app->phase) PetscCall(PrintPhase(app));
   else PetscCall(PrintTable(app));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -798,11 +788,7 @@ static PetscErrorCode AppDestroy(App *app)
 {
   PetscFunctionBeginUser;
   PetscCall(RmStabilityDestroy(&app->stab));
-  PetscCall(RmClassifierDestroy(&app->cl));
-  PetscCall(RmIntegratorDestroy(&app->integ));
-  PetscCall(RmModelDestroy(&app->model));
-  PetscCall(RmSynapsesDestroy(&app->syn));
-  PetscCall(RmMemoriesDestroy(&app->mem));
+  PetscCall(RmRunDestroy(&app->run));
   PetscCall(VecDestroy(&app->x));
   PetscCall(VecDestroy(&app->r));
   PetscCall(VecDestroy(&app->xn));

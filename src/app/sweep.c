@@ -9,7 +9,7 @@
 
    The CSV is resumable: a point whose grid coordinates (the first KEY_COLUMNS columns) are already in
    the file is skipped, and after each point the whole file is rewritten to FILE.partial and renamed. */
-#include "appimpl.h"
+#include <ratemem/run.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,14 +69,8 @@ typedef struct {
   /* rank 0: the CSV rows (existing and new), the first KEY_COLUMNS fields of each are its key */
   char       **rows;
   PetscInt     nrows, cap;
-  /* the current network */
-  RmMemories   mem;
-  RmSynapses   syn;
-  RmModel      model;
-  RmIntegrator integ;
-  RmClassifier cl;
+  RmRun        run;           /* the current network */
   char         net_key[1024];
-  Vec          x0, x, x0n, r, col;
   PetscInt     computed, skipped;
 } Sweep;
 
@@ -359,45 +353,25 @@ static PetscErrorCode ReadCSV(Sweep *sw)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Collective. Rewrite the whole CSV under FILE.partial, then rename it over FILE. */
-static PetscErrorCode WriteCSV(Sweep *sw)
+static PetscErrorCode CSVWriter(void *ctx, FILE *fp)
 {
-  char tmp[PETSC_MAX_PATH_LEN + 16];
-  int  failed = 0;
+  Sweep *sw = (Sweep *)ctx;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", sw->csv));
-  if (!sw->rank) {
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) failed = 1;
-    else {
-      fprintf(fp, "%s,%s\n", KEY_HEADER, RESULT_HEADER);
-      for (PetscInt i = 0; i < sw->nrows; i++) fprintf(fp, "%s\n", sw->rows[i]);
-      failed = ferror(fp) != 0;
-      failed |= fclose(fp) != 0;
-      if (failed) remove(tmp);
-    }
-  }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, sw->comm));
-  PetscCheck(!failed, sw->comm, PETSC_ERR_FILE_WRITE, "cannot write sweep CSV %s", tmp);
-  PetscCall(RmAtomicRename(sw->comm, tmp, sw->csv));
+  fprintf(fp, "%s,%s\n", KEY_HEADER, RESULT_HEADER);
+  for (PetscInt i = 0; i < sw->nrows; i++) fprintf(fp, "%s\n", sw->rows[i]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Collective. Rewrite the whole CSV atomically (the one writer of include/ratemem/io.h). */
+static PetscErrorCode WriteCSV(Sweep *sw)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmWriteFileAtomic(sw->comm, sw->csv, CSVWriter, sw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* ------------------------------------------------------------------ running a point */
-
-static PetscErrorCode DestroyNetwork(Sweep *sw)
-{
-  PetscFunctionBeginUser;
-  PetscCall(RmAppDestroyObjects_Private(&sw->mem, &sw->syn, &sw->model, &sw->integ, &sw->cl));
-  PetscCall(VecDestroy(&sw->x0));
-  PetscCall(VecDestroy(&sw->x));
-  PetscCall(VecDestroy(&sw->x0n));
-  PetscCall(VecDestroy(&sw->r));
-  PetscCall(VecDestroy(&sw->col));
-  sw->net_key[0] = 0;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 typedef struct {
   PetscInt  counts[RM_LABEL_COUNT]; /* per RmLabel */
@@ -405,97 +379,78 @@ typedef struct {
   PetscReal ov_sum, ov_sq, steps, rhs, products, t_end;
 } PointStats;
 
-/* All trials of the current point, B at a time (the last batch repeats its last cue). */
-static PetscErrorCode RunTrials(Sweep *sw, const RmCueOptions *cue, PointStats *ps)
+/* All trials of the current point, B at a time (the trial runner), summed up. */
+static PetscErrorCode RunTrials(Sweep *sw, PointStats *ps)
 {
-  PetscInt  B = sw->batch;
-  PetscReal thr;
+  const RmTrialResult *res;
+  RmClassifier         cl;
+  PetscReal            thr;
+  PetscInt             B;
 
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(ps, sizeof(*ps)));
-  PetscCall(RmClassifierGetThreshold(sw->cl, &thr));
-  for (PetscInt t0 = 0; t0 < sw->trials; t0 += B) {
-    PetscInt          count = PetscMin(B, sw->trials - t0), cue_memory[1024];
-    RmIntegratorStats st;
-    PetscCheck(B <= 1024, sw->comm, PETSC_ERR_SUP, "batch must be <= 1024");
-    for (PetscInt b = 0; b < B; b++) {
-      PetscInt mu;
-      PetscCall(RmAppColumnView_Private(sw->col, sw->x0n, b, PETSC_TRUE));
-      PetscCall(RmMemoriesCreateCue(sw->mem, cue, t0 + PetscMin(b, count - 1), sw->col, &mu));
-      PetscCall(RmAppColumnView_Private(sw->col, sw->x0n, b, PETSC_FALSE));
-      cue_memory[b] = mu;
-    }
-    PetscCall(RmModelStateFromNeurons(sw->model, sw->x0n, sw->x0));
-    PetscCall(VecCopy(sw->x0, sw->x));
-    PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
-    PetscCall(RmIntegratorSolve(sw->integ, sw->x, &st));
-    PetscCall(PetscLogStagePop());
-    PetscCall(PetscLogStagePush(RM_EVENTS.stage_classify));
-    PetscCall(RmModelReadout(sw->model, sw->x, sw->r));
-    for (PetscInt b = 0; b < count; b++) {
-      RmOverlaps ov;
-      RmLabel    label;
-      PetscInt   nearest;
-      PetscCall(RmAppColumnView_Private(sw->col, sw->r, b, PETSC_TRUE));
-      PetscCall(RmClassifierComputeOverlaps(sw->cl, sw->col, &ov));
-      PetscCall(RmAppColumnView_Private(sw->col, sw->r, b, PETSC_FALSE));
-      PetscCall(RmClassifierLabel(sw->cl, &ov, cue_memory[b], st.converged, &label, &nearest));
-      PetscReal m = ov.normalised[cue_memory[b]];
-      ps->counts[label]++;
-      ps->final_ok += m >= thr && ov.amplitude[cue_memory[b]] >= thr;
-      ps->ov_sum += m;
-      ps->ov_sq += m * m;
-      ps->steps += (PetscReal)st.steps;
-      ps->rhs += (PetscReal)st.rhs_evals;
-      ps->t_end += st.t_end;
-    }
-    PetscCall(PetscLogStagePop());
-    ps->products += (PetscReal)st.weight_products; /* one pass serves the whole batch */
+  PetscCall(RmRunSolve(sw->run, NULL));
+  PetscCall(RmRunGetResults(sw->run, &res));
+  PetscCall(RmRunGetTrials(sw->run, NULL, &B));
+  PetscCall(RmRunGetObjects(sw->run, NULL, NULL, NULL, NULL, &cl));
+  PetscCall(RmClassifierGetThreshold(cl, &thr));
+  for (PetscInt t = 0; t < sw->trials; t++) {
+    const RmTrialResult *r = &res[t];
+    PetscReal            m = r->overlap_cue;
+    ps->counts[r->label]++;
+    ps->final_ok += m >= thr && r->amplitude_cue >= thr;
+    ps->ov_sum += m;
+    ps->ov_sq += m * m;
+    ps->steps += (PetscReal)r->stats.steps;
+    ps->rhs += (PetscReal)r->stats.rhs_evals;
+    ps->t_end += r->stats.t_end;
+    if (t % B == 0) ps->products += (PetscReal)r->stats.weight_products; /* one pass serves the whole batch */
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Collective. A runner with the objects of the current options (ApplyPoint). */
+static PetscErrorCode CreateRun(Sweep *sw, RmRun *run)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmRunCreate(sw->comm, run));
+  PetscCall(RmRunSetFromOptions(*run));
+  PetscCall(RmRunSetTrials(*run, sw->trials));
+  PetscCall(RmRunSetBatch(*run, sw->batch));
+  PetscCall(RmRunSetQuiet(*run, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Collective. Build (or reuse) the network of a point, run its trials, add its row. */
 static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_only)
 {
+  RmRun        run;
   RmMemories   mem;
   RmSynapses   syn;
   RmModel      model;
-  RmIntegrator integ;
-  RmClassifier cl;
-  RmCueOptions cue = {RM_CUE_FLIP, 0.1, 3, 0.6}; /* the defaults of ratemem retrieve */
+  RmCueOptions cue;
   char         key[1024], net_key[1024];
   PetscBool    done = PETSC_FALSE;
   double       t0   = RmWallTime();
 
   PetscFunctionBeginUser;
   PetscCall(ApplyPoint(sw, point));
-  PetscCall(RmAppCreateObjects_Private(sw->comm, &mem, &syn, &model, &integ, &cl));
-  PetscCall(RmCueOptionsSetFromOptions(sw->comm, &cue));
+  PetscCall(CreateRun(sw, &run));
   if (validate_only) {
-    PetscCall(RmAppDestroyObjects_Private(&mem, &syn, &model, &integ, &cl));
+    PetscCall(RmRunDestroy(&run));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  PetscCall(RmRunGetObjects(run, &mem, &syn, &model, NULL, NULL));
+  PetscCall(RmRunGetCue(run, &cue));
   PetscCall(PointKey(sw, point, mem, syn, model, &cue, key, sizeof(key), net_key, sizeof(net_key)));
   PetscCall(KeyDone(sw, key, &done));
   if (done || !strcmp(net_key, sw->net_key)) { /* skipped, or the same network with another cue */
-    PetscCall(RmAppDestroyObjects_Private(&mem, &syn, &model, &integ, &cl));
+    PetscCall(RmRunDestroy(&run));
+    if (!done) PetscCall(RmRunSetCue(sw->run, &cue));
   } else {
-    PetscInt n, rstart, rend;
-    PetscCall(DestroyNetwork(sw));
-    sw->mem   = mem;
-    sw->syn   = syn;
-    sw->model = model;
-    sw->integ = integ;
-    sw->cl    = cl;
-    PetscCall(RmAppSetUpObjects_Private(mem, syn, model, integ, cl, sw->batch, NULL, NULL));
-    PetscCall(RmModelCreateState(model, &sw->x0));
-    PetscCall(VecDuplicate(sw->x0, &sw->x));
-    PetscCall(RmModelCreateNeuronVec(model, &sw->x0n));
-    PetscCall(RmModelCreateNeuronVec(model, &sw->r));
-    PetscCall(RmMemoriesGetSizes(mem, &n, NULL));
-    PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
-    PetscCall(VecCreateMPIWithArray(sw->comm, 1, rend - rstart, n, NULL, &sw->col));
+    PetscCall(RmRunDestroy(&sw->run));
+    sw->run = run;
+    PetscCall(RmRunSetUp(run));
     PetscCall(PetscStrncpy(sw->net_key, net_key, sizeof(sw->net_key)));
   }
   if (done) {
@@ -507,7 +462,7 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
     PointStats ps;
     PetscReal  T = (PetscReal)sw->trials, mean, sd;
     char       row[2048];
-    PetscCall(RunTrials(sw, &cue, &ps));
+    PetscCall(RunTrials(sw, &ps));
     mean = ps.ov_sum / T;
     sd   = sw->trials > 1 ? PetscSqrtReal(PetscMax(0.0, (ps.ov_sq - T * mean * mean) / (T - 1))) : 0.0;
     PetscCall(PetscSNPrintf(row, sizeof(row), "%s,%.6g,%.6g,%.6f,%.6f,%.6g,%.6g,%.6g,%.2f,%.2f,%.2f,%.4f,%.3f", key, ps.counts[RM_LABEL_RETRIEVED] / T,
@@ -529,15 +484,9 @@ static PetscErrorCode SweepRun(Sweep *sw)
   PetscFunctionBeginUser;
   PetscCall(SweepSetFromOptions(sw));
   if (sw->help) { /* list the options of every object once */
-    RmMemories   mem;
-    RmSynapses   syn;
-    RmModel      model;
-    RmIntegrator integ;
-    RmClassifier cl;
-    RmCueOptions cue = {RM_CUE_FLIP, 0.1, 3, 0.6};
-    PetscCall(RmAppCreateObjects_Private(sw->comm, &mem, &syn, &model, &integ, &cl));
-    PetscCall(RmCueOptionsSetFromOptions(sw->comm, &cue));
-    PetscCall(RmAppDestroyObjects_Private(&mem, &syn, &model, &integ, &cl));
+    RmRun run;
+    PetscCall(CreateRun(sw, &run));
+    PetscCall(RmRunDestroy(&run));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   /* Every point's options are checked before anything runs, and unknown options refused. */
@@ -566,7 +515,7 @@ PetscErrorCode RmSweepMain(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_rank(comm, &sw.rank));
   PetscCallMPI(MPI_Comm_size(comm, &sw.size));
   ierr = SweepRun(&sw);
-  PetscCall(DestroyNetwork(&sw));
+  PetscCall(RmRunDestroy(&sw.run));
   for (PetscInt a = 0; a < NAXES; a++) PetscCall(PetscFree(sw.axes[a].values));
   for (PetscInt i = 0; i < sw.nrows; i++) PetscCall(PetscFree(sw.rows[i]));
   PetscCall(PetscFree(sw.rows));

@@ -139,8 +139,8 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Generate, assemble, set up the model for the batch, the integrator and the classifier. */
-static PetscErrorCode SetUpObjects(RmRun run)
+PetscErrorCode RmRunSetUpNetwork(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch, double *t_generate,
+                                 double *t_assemble)
 {
   RmActivation act;
   RmDesign     design;
@@ -150,25 +150,32 @@ static PetscErrorCode SetUpObjects(RmRun run)
   PetscFunctionBeginUser;
   t0 = RmWallTime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_generate));
-  PetscCall(RmMemoriesSetUp(run->mem));
+  PetscCall(RmMemoriesSetUp(mem));
   PetscCall(PetscLogStagePop());
-  run->t_generate = RmWallTime() - t0;
-  t0              = RmWallTime();
+  if (t_generate) *t_generate = RmWallTime() - t0;
+  t0 = RmWallTime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_assemble));
-  PetscCall(RmModelGetActivation(run->model, &act));
-  PetscCall(RmSynapsesSetUp(run->syn, run->mem, &act)); /* §2 coefficients depend on φ */
-  PetscCall(RmSynapsesGetMat(run->syn, &W));
-  PetscCall(RmModelSetWeights(run->model, W));
-  PetscCall(RmSynapsesRestoreMat(run->syn, &W));
-  PetscCall(RmModelSetBatch(run->model, run->batch));
-  PetscCall(RmModelSetUp(run->model));
+  PetscCall(RmModelGetActivation(model, &act));
+  PetscCall(RmSynapsesSetUp(syn, mem, &act)); /* §2 coefficients depend on φ */
+  PetscCall(RmSynapsesGetMat(syn, &W));
+  PetscCall(RmModelSetWeights(model, W));
+  PetscCall(RmSynapsesRestoreMat(syn, &W));
+  PetscCall(RmModelSetBatch(model, batch));
+  PetscCall(RmModelSetUp(model));
   PetscCall(PetscLogStagePop());
-  run->t_assemble = RmWallTime() - t0;
-  PetscCall(RmIntegratorSetModel(run->integ, run->model));
-  PetscCall(RmIntegratorSetUp(run->integ));
-  PetscCall(RmSynapsesGetDesign(run->syn, &design));
-  PetscCall(RmClassifierSetRateScale(run->cl, design.phi_a, design.phi_b));
-  PetscCall(RmClassifierSetUp(run->cl));
+  if (t_assemble) *t_assemble = RmWallTime() - t0;
+  PetscCall(RmIntegratorSetModel(integ, model));
+  PetscCall(RmIntegratorSetUp(integ));
+  PetscCall(RmSynapsesGetDesign(syn, &design));
+  PetscCall(RmClassifierSetRateScale(cl, design.phi_a, design.phi_b));
+  PetscCall(RmClassifierSetUp(cl));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunGetState(RmRun run, Vec *x)
+{
+  PetscFunctionBeginUser;
+  *x = run->x;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -204,7 +211,7 @@ PetscErrorCode RmRunSetUp(RmRun run)
   /* before the (possibly long) set-up: a signal during it stops the run at the first step boundary */
   if (run->checkpoint[0]) PetscCall(RmCheckpointInstallSignalHandlers());
   PetscCall(RmIntegratorSetMonitor(run->integ, MonitorProgress, run));
-  PetscCall(SetUpObjects(run));
+  PetscCall(RmRunSetUpNetwork(run->mem, run->syn, run->model, run->integ, run->cl, run->batch, &run->t_generate, &run->t_assemble));
   PetscCall(RmModelCreateNeuronVec(run->model, &run->r));
   PetscCall(RmModelCreateNeuronVec(run->model, &run->x0n));
   PetscCall(RmModelCreateNeuronVec(run->model, &run->xn));
