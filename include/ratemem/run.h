@@ -63,6 +63,9 @@ PETSC_EXTERN PetscErrorCode RmRunSetUpNetwork(RmMemories mem, RmSynapses syn, Rm
 /* Not collective. The model state of the batch being integrated or classified (in a trial callback
    with batch 1: the trial's end state, which the callback may change). */
 PETSC_EXTERN PetscErrorCode RmRunGetState(RmRun run, Vec *x);
+/* Collective. Only the assembly part of RmRunSetUp (memories, W, the model for the batch), for callers
+   that measure the network before the integrator exists (ratemem bench); RmRunSetUp does the rest. */
+PETSC_EXTERN PetscErrorCode RmRunSetUpWeights(RmRun run);
 /* Collective. Runs every trial not yet done. *stopped: the run was signalled and checkpointed (no
    outputs are written then; resume with the checkpoint). */
 PETSC_EXTERN PetscErrorCode RmRunSolve(RmRun run, PetscBool *stopped);

@@ -15,6 +15,7 @@
    `ratemem retrieve` (-design, -seed, -coding, -activation, -integrator, -rtol, -flip, ...)
    applies to every case. */
 #include <ratemem/app.h>
+#include <ratemem/run.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,6 @@ typedef struct {
   PetscBool    retrieve, has_csv, help;
   char         csv[PETSC_MAX_PATH_LEN], csv_tmp[PETSC_MAX_PATH_LEN + 16];
   FILE        *fp;        /* rank 0: the CSV being written (under csv_tmp) */
-  RmCueOptions cue;
   double      *ta, *tb, *tc; /* triad arrays, triad_n each */
   size_t       triad_n;
 } Bench;
@@ -221,36 +221,12 @@ static PetscErrorCode ParseStorage(Bench *b, char **names, PetscInt count)
    RmCheckOptionsAllUsed knows they are used before the first (possibly long) case runs. */
 static PetscErrorCode ReadObjectOptions(Bench *b)
 {
-  RmSynapses   syn   = NULL;
-  RmMemories   mem   = NULL;
-  RmModel      model = NULL;
-  RmIntegrator integ = NULL;
-  RmClassifier cl    = NULL;
-  RmDesignType design;
-  RmModelKind  kind;
-  RmEncoding   enc;
+  RmRun run;
 
   PetscFunctionBeginUser;
-  PetscCall(RmSynapsesCreate(b->comm, &syn));
-  PetscCall(RmSynapsesSetFromOptions(syn));
-  PetscCall(RmSynapsesGetDesignType(syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc));
-  PetscCall(RmMemoriesCreate(b->comm, &mem));
-  PetscCall(RmMemoriesSetEncoding(mem, enc));
-  PetscCall(RmMemoriesSetFromOptions(mem));
-  PetscCall(RmModelCreate(b->comm, &model));
-  PetscCall(RmModelSetKind(model, kind));
-  PetscCall(RmModelSetFromOptions(model));
-  PetscCall(RmCueOptionsSetFromOptions(b->comm, &b->cue));
-  PetscCall(RmIntegratorCreate(b->comm, &integ));
-  PetscCall(RmIntegratorSetFromOptions(integ));
-  PetscCall(RmClassifierCreate(mem, &cl));
-  PetscCall(RmClassifierSetFromOptions(cl));
-  PetscCall(RmClassifierDestroy(&cl));
-  PetscCall(RmIntegratorDestroy(&integ));
-  PetscCall(RmModelDestroy(&model));
-  PetscCall(RmMemoriesDestroy(&mem));
-  PetscCall(RmSynapsesDestroy(&syn));
+  PetscCall(RmRunCreate(b->comm, &run));
+  PetscCall(RmRunSetFromOptions(run));
+  PetscCall(RmRunDestroy(&run));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -266,7 +242,6 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
   PetscFunctionBeginUser;
   b->P        = 50;
   b->repeat   = 5;
-  b->cue      = (RmCueOptions){RM_CUE_FLIP, 0.1, 3, 0.6}; /* retrieve's defaults */
   b->nneurons = 2;
   b->neurons[0] = 2000;
   b->neurons[1] = 8000;
@@ -361,12 +336,10 @@ static double ProductBytes(BenchStorage storage, double n, double P, double nnz,
 }
 
 typedef struct {
-  RmMemories   mem;
-  RmSynapses   syn;
-  RmModel      model;
-  RmIntegrator integ;
-  RmClassifier cl;
-  Vec          xn, yn, xs, fs, r;
+  RmRun      run; /* the case's network, set up as `ratemem retrieve` does (include/ratemem/run.h) */
+  RmSynapses syn;
+  RmModel    model;
+  Vec        xn, yn, xs, fs;
 } Case;
 
 static PetscErrorCode CaseDestroy(Case *c)
@@ -376,93 +349,56 @@ static PetscErrorCode CaseDestroy(Case *c)
   PetscCall(VecDestroy(&c->yn));
   PetscCall(VecDestroy(&c->xs));
   PetscCall(VecDestroy(&c->fs));
-  PetscCall(VecDestroy(&c->r));
-  PetscCall(RmClassifierDestroy(&c->cl));
-  PetscCall(RmIntegratorDestroy(&c->integ));
-  PetscCall(RmModelDestroy(&c->model));
-  PetscCall(RmSynapsesDestroy(&c->syn));
-  PetscCall(RmMemoriesDestroy(&c->mem));
+  PetscCall(RmRunDestroy(&c->run));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Memories, W and the model of one case (the integrator is set up only for -bench_retrieve, so the
+   resident memory measured is the network's). */
 static PetscErrorCode CaseBuild(Bench *b, Case *c, BenchStorage storage, PetscInt n)
 {
-  RmDesignType design;
-  RmModelKind  kind;
-  RmEncoding   enc;
-  RmActivation act;
-  Mat          W;
+  RmMemories   mem;
+  RmCueOptions cue;
   PetscInt     cue_memory;
 
   PetscFunctionBeginUser;
   PetscCall(SetCaseOptions(b, storage, n, PETSC_TRUE));
-  PetscCall(RmSynapsesCreate(b->comm, &c->syn));
-  PetscCall(RmSynapsesSetFromOptions(c->syn));
-  PetscCall(RmSynapsesGetDesignType(c->syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc));
-  PetscCall(RmMemoriesCreate(b->comm, &c->mem));
-  PetscCall(RmMemoriesSetEncoding(c->mem, enc));
-  PetscCall(RmMemoriesSetFromOptions(c->mem));
-  PetscCall(RmModelCreate(b->comm, &c->model));
-  PetscCall(RmModelSetKind(c->model, kind));
-  PetscCall(RmModelSetFromOptions(c->model));
+  PetscCall(RmRunCreate(b->comm, &c->run));
+  PetscCall(RmRunSetFromOptions(c->run));
   PetscCall(SetCaseOptions(b, storage, n, PETSC_FALSE)); /* nothing leaks into the next case */
-  PetscCall(PetscLogStagePush(RM_EVENTS.stage_generate));
-  PetscCall(RmMemoriesSetUp(c->mem));
-  PetscCall(PetscLogStagePop());
-  PetscCall(PetscLogStagePush(RM_EVENTS.stage_assemble));
-  PetscCall(RmModelGetActivation(c->model, &act));
-  PetscCall(RmSynapsesSetUp(c->syn, c->mem, &act));
-  PetscCall(RmSynapsesGetMat(c->syn, &W));
-  PetscCall(RmModelSetWeights(c->model, W));
-  PetscCall(RmSynapsesRestoreMat(c->syn, &W));
-  PetscCall(RmModelSetUp(c->model));
-  PetscCall(PetscLogStagePop());
+  PetscCall(RmRunSetTrials(c->run, 1));
+  PetscCall(RmRunSetUpWeights(c->run));
+  PetscCall(RmRunGetObjects(c->run, &mem, &c->syn, &c->model, NULL, NULL));
+  PetscCall(RmRunGetCue(c->run, &cue));
   PetscCall(RmModelCreateNeuronVec(c->model, &c->xn));
   PetscCall(VecDuplicate(c->xn, &c->yn));
   PetscCall(RmModelCreateState(c->model, &c->xs));
   PetscCall(VecDuplicate(c->xs, &c->fs));
-  PetscCall(RmMemoriesCreateCue(c->mem, &b->cue, 0, c->xn, &cue_memory)); /* a realistic state to multiply */
+  PetscCall(RmMemoriesCreateCue(mem, &cue, 0, c->xn, &cue_memory)); /* a realistic state to multiply */
   PetscCall(RmModelStateFromNeurons(c->model, c->xn, c->xs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* One retrieval from the cue of trial 0, through the trial runner. */
 static PetscErrorCode CaseRetrieve(Bench *b, Case *c, BenchResult *res)
 {
-  RmIntegratorStats stats;
-  RmOverlaps        ov;
-  RmDesign          design;
-  PetscInt          cue_memory, nearest;
-  double            t0;
+  const RmTrialResult *r;
+  double               t0;
 
   PetscFunctionBeginUser;
-  PetscCall(RmIntegratorCreate(b->comm, &c->integ));
-  PetscCall(RmIntegratorSetFromOptions(c->integ));
-  PetscCall(RmIntegratorSetModel(c->integ, c->model));
-  PetscCall(RmIntegratorSetUp(c->integ));
-  PetscCall(RmClassifierCreate(c->mem, &c->cl));
-  PetscCall(RmClassifierSetFromOptions(c->cl));
-  PetscCall(RmSynapsesGetDesign(c->syn, &design));
-  PetscCall(RmClassifierSetRateScale(c->cl, design.phi_a, design.phi_b));
-  PetscCall(RmClassifierSetUp(c->cl));
-  PetscCall(VecDuplicate(c->xn, &c->r));
-  PetscCall(RmMemoriesCreateCue(c->mem, &b->cue, 0, c->xn, &cue_memory));
-  PetscCall(RmModelStateFromNeurons(c->model, c->xn, c->xs));
+  PetscCall(RmRunSetUp(c->run));
   PetscCallMPI(MPI_Barrier(b->comm));
   t0 = MPI_Wtime();
-  PetscCall(PetscLogStagePush(RM_EVENTS.stage_integrate));
-  PetscCall(RmIntegratorSolve(c->integ, c->xs, &stats));
-  PetscCall(PetscLogStagePop());
+  PetscCall(RmRunSolve(c->run, NULL));
   PetscCallMPI(MPI_Barrier(b->comm));
   res->retrieve_wall = MPI_Wtime() - t0;
-  PetscCall(RmModelReadout(c->model, c->xs, c->r));
-  PetscCall(RmClassifierComputeOverlaps(c->cl, c->r, &ov));
-  PetscCall(RmClassifierLabel(c->cl, &ov, cue_memory, stats.converged, &res->label, &nearest));
+  PetscCall(RmRunGetResults(c->run, &r));
+  res->label         = r->label;
   res->retrieved_run = PETSC_TRUE;
-  res->steps         = stats.steps;
-  res->rhs_evals     = stats.rhs_evals;
-  res->jtimes        = stats.jtimes_evals;
-  res->products      = stats.weight_products;
+  res->steps         = r->stats.steps;
+  res->rhs_evals     = r->stats.rhs_evals;
+  res->jtimes        = r->stats.jtimes_evals;
+  res->products      = r->stats.weight_products;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

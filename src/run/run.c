@@ -139,11 +139,11 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmRunSetUpNetwork(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch, double *t_generate,
-                                 double *t_assemble)
+/* Generate (or load) the memories, compute the design and W at the model's activation, set up the
+   model for batch B: the assembly stages. */
+static PetscErrorCode SetUpWeights(RmMemories mem, RmSynapses syn, RmModel model, PetscInt batch, double *t_generate, double *t_assemble)
 {
   RmActivation act;
-  RmDesign     design;
   Mat          W;
   double       t0;
 
@@ -164,11 +164,41 @@ PetscErrorCode RmRunSetUpNetwork(RmMemories mem, RmSynapses syn, RmModel model, 
   PetscCall(RmModelSetUp(model));
   PetscCall(PetscLogStagePop());
   if (t_assemble) *t_assemble = RmWallTime() - t0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The integrator on the model, and the classifier with the design's rate scale. */
+static PetscErrorCode SetUpSolvers(RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl)
+{
+  RmDesign design;
+
+  PetscFunctionBeginUser;
   PetscCall(RmIntegratorSetModel(integ, model));
   PetscCall(RmIntegratorSetUp(integ));
   PetscCall(RmSynapsesGetDesign(syn, &design));
   PetscCall(RmClassifierSetRateScale(cl, design.phi_a, design.phi_b));
   PetscCall(RmClassifierSetUp(cl));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetUpNetwork(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch, double *t_generate,
+                                 double *t_assemble)
+{
+  PetscFunctionBeginUser;
+  PetscCall(SetUpWeights(mem, syn, model, batch, t_generate, t_assemble));
+  PetscCall(SetUpSolvers(syn, model, integ, cl));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetUpWeights(RmRun run)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(run->mem, run->comm, PETSC_ERR_ORDER, "call RmRunSetFromOptions() before RmRunSetUpWeights()");
+  if (run->weights_setup) PetscFunctionReturn(PETSC_SUCCESS);
+  run->t_start = RmWallTime();
+  run->batch   = PetscMin(run->batch, run->trials);
+  PetscCall(SetUpWeights(run->mem, run->syn, run->model, run->batch, &run->t_generate, &run->t_assemble));
+  run->weights_setup = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -206,12 +236,11 @@ PetscErrorCode RmRunSetUp(RmRun run)
   PetscFunctionBeginUser;
   PetscCheck(run->mem, run->comm, PETSC_ERR_ORDER, "call RmRunSetFromOptions() before RmRunSetUp()");
   if (run->setup) PetscFunctionReturn(PETSC_SUCCESS);
-  run->t_start = RmWallTime();
-  run->batch   = PetscMin(run->batch, run->trials);
   /* before the (possibly long) set-up: a signal during it stops the run at the first step boundary */
   if (run->checkpoint[0]) PetscCall(RmCheckpointInstallSignalHandlers());
   PetscCall(RmIntegratorSetMonitor(run->integ, MonitorProgress, run));
-  PetscCall(RmRunSetUpNetwork(run->mem, run->syn, run->model, run->integ, run->cl, run->batch, &run->t_generate, &run->t_assemble));
+  PetscCall(RmRunSetUpWeights(run));
+  PetscCall(SetUpSolvers(run->syn, run->model, run->integ, run->cl));
   PetscCall(RmModelCreateNeuronVec(run->model, &run->r));
   PetscCall(RmModelCreateNeuronVec(run->model, &run->x0n));
   PetscCall(RmModelCreateNeuronVec(run->model, &run->xn));

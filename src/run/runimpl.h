@@ -12,7 +12,7 @@ struct _p_RmRun {
   RmClassifier  cl;
   RmCueOptions  cue;
   PetscInt      trials, batch, current_trial;
-  PetscBool     quiet, setup;
+  PetscBool     quiet, setup, weights_setup;
   RmTrialResult *results;
   RmRunTrialFn  trial_fn;
   void         *trial_ctx;
