@@ -5,24 +5,6 @@
 #include <ratemem/sys.h>
 #include <stdio.h>
 
-/* A minimal streaming JSON writer (rank 0 only). Non-finite numbers are written as null. */
-typedef struct {
-  FILE     *fp;
-  int       depth;
-  PetscBool need_comma[32];
-} RmJSON;
-
-PETSC_EXTERN PetscErrorCode RmJSONBegin(RmJSON *j, FILE *fp);
-PETSC_EXTERN PetscErrorCode RmJSONEnd(RmJSON *j);
-PETSC_EXTERN PetscErrorCode RmJSONBeginObject(RmJSON *j, const char *key);
-PETSC_EXTERN PetscErrorCode RmJSONEndObject(RmJSON *j);
-PETSC_EXTERN PetscErrorCode RmJSONBeginArray(RmJSON *j, const char *key);
-PETSC_EXTERN PetscErrorCode RmJSONEndArray(RmJSON *j);
-PETSC_EXTERN PetscErrorCode RmJSONString(RmJSON *j, const char *key, const char *value);
-PETSC_EXTERN PetscErrorCode RmJSONReal(RmJSON *j, const char *key, PetscReal value);
-PETSC_EXTERN PetscErrorCode RmJSONInt(RmJSON *j, const char *key, PetscInt64 value);
-PETSC_EXTERN PetscErrorCode RmJSONBool(RmJSON *j, const char *key, PetscBool value);
-
 /* Parallel HDF5 output: /patterns (P x n uint8), /initial_states and /final_states (T x n),
    /overlaps and /overlaps_raw (T x P). Each rank writes its own neurons. */
 typedef struct _p_RmOutput *RmOutput;

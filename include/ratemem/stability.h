@@ -102,3 +102,9 @@ PETSC_EXTERN PetscErrorCode RmStabilityGetEigenvalues(RmStability stab, PetscInt
 /* Collective. A new MATSHELL of the operator at x (the one RmStabilityComputeSpectrum uses, or the
    plain Jacobian when jacobian is true); valid until the model is linearised elsewhere. Caller destroys. */
 PETSC_EXTERN PetscErrorCode RmStabilityCreateOperator(RmStability stab, Vec x, PetscBool jacobian, Mat *A);
+
+/* Not collective (rank 0 writes). The analysis in a JSON summary: the "eigensolver" object of the
+   settings, the §6 conditions under key, and the members of one spectrum's object. */
+PETSC_EXTERN PetscErrorCode RmStabilitySettingsJSON(RmStability stab, RmJSON *j);
+PETSC_EXTERN PetscErrorCode RmStabilityConditionsJSON(RmJSON *j, const char *key, const RmStabilityConditions *c);
+PETSC_EXTERN PetscErrorCode RmSpectrumJSON(RmJSON *j, const RmSpectrum *sp);

@@ -2,6 +2,7 @@
 #pragma once
 #include <petscsys.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifndef PETSC_SUCCESS
   #define PETSC_SUCCESS 0
@@ -86,6 +87,17 @@ PETSC_EXTERN double         RmWallTime(void);
 /* Collective. Peak resident memory (getrusage ru_maxrss) of the largest rank and summed over ranks, in bytes. */
 PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total);
 
+#define RM_MIN_REP_TIME 0.02 /* a timed repetition loops the operation for at least this long (s) */
+#define RM_MAX_INNER    100000
+/* Collective. Times op on all ranks: one warm-up call, a calibration call that fixes how many calls one
+   repetition makes (>= 20 ms each), then R repetitions between barriers; a repetition's time is the
+   slowest rank's. Returns the min and median time of one call (s). */
+PETSC_EXTERN PetscErrorCode RmTimeOperation(MPI_Comm comm, PetscInt R, PetscErrorCode (*op)(void *ctx), void *ctx, double *tmin, double *tmed);
+/* Not collective. Resident set size of this process in bytes (after malloc_trim), -1 if unknown. */
+PETSC_EXTERN double RmResidentBytes(void);
+/* Not collective. The node's 1-minute load average, -1 if unknown. */
+PETSC_EXTERN double RmLoadAverage(void);
+
 /* SUNDIALS return flags become PETSc errors that name the failure. Flags > 0 (warnings,
    root and tstop returns) pass. */
 #define RmCallCVODE(call) \
@@ -97,3 +109,21 @@ PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, Pet
       SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "CVODE call %s failed: %s (%d)", #call, rm_name_, rm_flag_); \
     } \
   } while (0)
+
+/* A minimal streaming JSON writer (rank 0 only). Non-finite numbers are written as null. */
+typedef struct {
+  FILE     *fp;
+  int       depth;
+  PetscBool need_comma[32];
+} RmJSON;
+
+PETSC_EXTERN PetscErrorCode RmJSONBegin(RmJSON *j, FILE *fp);
+PETSC_EXTERN PetscErrorCode RmJSONEnd(RmJSON *j);
+PETSC_EXTERN PetscErrorCode RmJSONBeginObject(RmJSON *j, const char *key);
+PETSC_EXTERN PetscErrorCode RmJSONEndObject(RmJSON *j);
+PETSC_EXTERN PetscErrorCode RmJSONBeginArray(RmJSON *j, const char *key);
+PETSC_EXTERN PetscErrorCode RmJSONEndArray(RmJSON *j);
+PETSC_EXTERN PetscErrorCode RmJSONString(RmJSON *j, const char *key, const char *value);
+PETSC_EXTERN PetscErrorCode RmJSONReal(RmJSON *j, const char *key, PetscReal value);
+PETSC_EXTERN PetscErrorCode RmJSONInt(RmJSON *j, const char *key, PetscInt64 value);
+PETSC_EXTERN PetscErrorCode RmJSONBool(RmJSON *j, const char *key, PetscBool value);

@@ -19,17 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
-#if defined(__GLIBC__)
-  #include <malloc.h>
-#endif
 
 #define BENCH_MAX_STORAGE 8
 #define BENCH_MAX_NEURONS 64
 #define BENCH_TRIAD_LOCAL (1 << 23) /* doubles per array and rank: 3 x 64 MiB, >= 4x any L3 here */
-#define BENCH_MIN_REP_TIME 0.02     /* a timed repetition loops the operation for at least this long (s) */
-#define BENCH_MAX_INNER 100000
 
 typedef enum { BENCH_DENSE, BENCH_AIJ, BENCH_AIJ_DILUTED, BENCH_LOWRANK, BENCH_COMPRESSED } BenchStorage;
 static const char *const BenchStorageNames[] = {"dense", "aij", "aij-diluted", "lowrank", "compressed"};
@@ -66,48 +59,6 @@ typedef struct {
 } BenchResult;
 
 /* ---------------------------------------------------------------- measurement helpers */
-typedef PetscErrorCode (*BenchOp)(void *ctx);
-
-static int CompareDouble(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Times op on all ranks: one warm-up call, then a calibration call fixes how many calls `inner`
-   one repetition makes (so a repetition lasts >= BENCH_MIN_REP_TIME even for tiny n), then R
-   repetitions, each MPI_Barrier; MPI_Wtime; inner x op; MPI_Barrier; MPI_Wtime. A repetition's
-   time is the slowest rank's; returns the min and median time of one call. */
-static PetscErrorCode TimeOp(Bench *b, BenchOp op, void *ctx, double *tmin, double *tmed)
-{
-  double   t0, t, *samples;
-  PetscInt inner = 1, R = b->repeat;
-
-  PetscFunctionBeginUser;
-  PetscCall(op(ctx));
-  PetscCallMPI(MPI_Barrier(b->comm));
-  t0 = MPI_Wtime();
-  PetscCall(op(ctx));
-  PetscCallMPI(MPI_Barrier(b->comm));
-  t = MPI_Wtime() - t0;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, b->comm));
-  if (t < BENCH_MIN_REP_TIME) inner = (PetscInt)PetscMin(BENCH_MAX_INNER, PetscCeilReal(BENCH_MIN_REP_TIME / PetscMax(t, 1e-9)));
-  PetscCall(PetscMalloc1(R, &samples));
-  for (PetscInt r = 0; r < R; r++) {
-    PetscCallMPI(MPI_Barrier(b->comm));
-    t0 = MPI_Wtime();
-    for (PetscInt k = 0; k < inner; k++) PetscCall(op(ctx));
-    PetscCallMPI(MPI_Barrier(b->comm));
-    samples[r] = (MPI_Wtime() - t0) / inner;
-  }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, samples, (PetscMPIInt)R, MPI_DOUBLE, MPI_MAX, b->comm));
-  qsort(samples, (size_t)R, sizeof(double), CompareDouble);
-  *tmin = samples[0];
-  *tmed = R % 2 ? samples[R / 2] : 0.5 * (samples[R / 2 - 1] + samples[R / 2]);
-  PetscCall(PetscFree(samples));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* STREAM triad on raw arrays, unrolled by 4 (the compiler vectorises it). 24 bytes per element
    are counted, as STREAM does (the write-allocate read of a is not). */
 static void Triad(double *restrict a, const double *restrict x, const double *restrict c, double s, size_t N)
@@ -150,34 +101,6 @@ static PetscErrorCode RHSOp(void *ctx)
   PetscFunctionBeginUser;
   PetscCall(RmModelRHS(p->model, p->xs, p->fs));
   PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Resident set size of this process (bytes) from /proc/self/statm; -1 if unavailable. After
-   malloc_trim, so that memory already freed (by the previous case, or the build's temporaries)
-   is not counted as still resident. */
-static double ResidentBytes(void)
-{
-  long  size = 0, resident = -1;
-  FILE *f;
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-  f = fopen("/proc/self/statm", "r");
-  if (!f) return -1;
-  if (fscanf(f, "%ld %ld", &size, &resident) != 2) resident = -1;
-  fclose(f);
-  return resident < 0 ? -1 : (double)resident * (double)sysconf(_SC_PAGESIZE);
-}
-
-/* 1-minute load average (rank 0's view of the node), to tell a quiet run from a contended one. */
-static double LoadAverage(void)
-{
-  double load = -1;
-  FILE  *f    = fopen("/proc/loadavg", "r");
-  if (!f) return -1;
-  if (fscanf(f, "%lf", &load) != 1) load = -1;
-  fclose(f);
-  return load;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -417,7 +340,7 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   res->n       = n;
   res->P       = b->P;
   res->K       = IsDiluted(storage) ? b->K : 0;
-  rss0         = ResidentBytes();
+  rss0         = RmResidentBytes();
   PetscCallMPI(MPI_Barrier(b->comm));
   t0 = MPI_Wtime();
   PetscCall(CaseBuild(b, &c, storage, n));
@@ -430,7 +353,7 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   /* One RHS evaluation touches the model's work vectors and builds the product's scatter: only
      then is the case's memory resident. */
   PetscCall(RHSOp(&pc));
-  rss1      = ResidentBytes();
+  rss1      = RmResidentBytes();
   local     = rss0 >= 0 && rss1 >= 0 ? rss1 - rss0 : PETSC_MAX_REAL;
   PetscCallMPI(MPI_Allreduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, b->comm));
   PetscCallMPI(MPI_Allreduce(&local, &max, 1, MPI_DOUBLE, MPI_MAX, b->comm));
@@ -447,9 +370,9 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   else res->synapses = (double)n * (double)n;
   res->bytes_product = ProductBytes(storage, (double)n, (double)b->P, res->synapses, (double)b->size);
 
-  PetscCall(TimeOp(b, TriadOp, b, &res->triad_min, &res->triad_med));
-  PetscCall(TimeOp(b, ProductOp, &pc, &res->product_min, &res->product_med));
-  PetscCall(TimeOp(b, RHSOp, &pc, &res->rhs_min, &res->rhs_med));
+  PetscCall(RmTimeOperation(b->comm, b->repeat, TriadOp, b, &res->triad_min, &res->triad_med));
+  PetscCall(RmTimeOperation(b->comm, b->repeat, ProductOp, &pc, &res->product_min, &res->product_med));
+  PetscCall(RmTimeOperation(b->comm, b->repeat, RHSOp, &pc, &res->rhs_min, &res->rhs_med));
   PetscCall(RmSynapsesRestoreMat(c.syn, &W));
   if (b->retrieve) PetscCall(CaseRetrieve(b, &c, res));
   PetscCall(CaseDestroy(&c));
@@ -480,9 +403,9 @@ static PetscErrorCode CSVOpen(Bench *b)
       fprintf(b->fp, "# ratemem %s bench:", RATEMEM_VERSION);
       for (int i = 1; i < argc; i++) fprintf(b->fp, " %s", args[i]);
       fprintf(b->fp, "\n# load average at start %.2f (1 min); ranks %d; triad a = b + s*c on %zu doubles per array and rank, 24 bytes per element, summed over ranks\n",
-              LoadAverage(), b->size, b->triad_n);
+              RmLoadAverage(), b->size, b->triad_n);
       fprintf(b->fp, "# times: min and median over -bench_repeat repetitions, each looped >= %g s, slowest rank (MPI_Barrier + MPI_Wtime)\n",
-              BENCH_MIN_REP_TIME);
+              RM_MIN_REP_TIME);
       fprintf(b->fp, "# bytes_per_product: dense 8 n^2 + 8 n ranks + 8 n (W, x gathered on every rank, y);"
                      " aij and aij-diluted 12 nnz + 16 n (8-byte value + 4-byte column index, x, y);"
                      " compressed 4 n K + 16 n (16-bit column offset, 8-bit m and a per synapse, padding not counted; x, y);"
@@ -545,7 +468,7 @@ static PetscErrorCode PrintHeader(Bench *b)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(b->comm, "ratemem bench: %d rank%s, P = %" PetscInt_FMT ", %" PetscInt_FMT " repetitions (min shown); triad on %zu doubles per array and rank; load average %.2f\n",
-                        b->size, b->size > 1 ? "s" : "", b->P, b->repeat, b->triad_n, LoadAverage()));
+                        b->size, b->size > 1 ? "s" : "", b->P, b->repeat, b->triad_n, RmLoadAverage()));
   PetscCall(PetscPrintf(b->comm, "bytes/product: dense 8n^2+8n*ranks+8n, aij 12nnz+16n, compressed 4nK+16n, lowrank 2Pn/8+24n; frac = product GB/s / triad GB/s; "
                                  "mem = resident bytes the case keeps (all ranks)%s\n\n",
                         b->retrieve ? "; ret/prd = retrieval time / (W-products x prod_ms)" : ""));

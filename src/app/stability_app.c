@@ -412,79 +412,10 @@ static void CountPhase(App *app, PhaseCounts *pc)
 /* The settings of the analysis: model, network, eigensolver. */
 static PetscErrorCode WriteJSONSettings(App *app, RmJSON *j)
 {
-  PetscInt            nev;
-  RmStabilityOperator op;
-  RmStabilityRefine   refine;
-  PetscReal           tol, eq_tol;
-  const char         *eps_type;
-
   PetscFunctionBeginUser;
   PetscCall(RmRunJSONModel(j, app->model, app->syn, app->phase));
   PetscCall(RmRunJSONNetwork(j, app->mem, app->syn));
-  PetscCall(RmStabilityGetOperatorType(app->stab, &op));
-  PetscCall(RmStabilityGetRefineType(app->stab, &refine));
-  PetscCall(RmStabilityGetSettings(app->stab, &nev, &tol, &eq_tol));
-  PetscCall(RmStabilityGetSolverType(app->stab, &eps_type));
-  PetscCall(RmJSONBeginObject(j, "eigensolver"));
-  PetscCall(RmJSONString(j, "library", "SLEPc"));
-  PetscCall(RmJSONString(j, "type", eps_type));
-  PetscCall(RmJSONString(j, "operator", RmStabilityOperators[op]));
-  PetscCall(RmJSONString(j, "problem", op == RM_STABILITY_OPERATOR_JACOBIAN ? "NHEP" : "HEP"));
-  PetscCall(RmJSONString(j, "which", "largest_real"));
-  PetscCall(RmJSONInt(j, "nev", nev));
-  PetscCall(RmJSONReal(j, "tol", tol));
-  PetscCall(RmJSONString(j, "equilibrium_refine", RmStabilityRefines[refine]));
-  PetscCall(RmJSONReal(j, "equilibrium_tol", eq_tol));
-  PetscCall(RmJSONEndObject(j));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WriteJSONConditions(RmJSON *j, const char *key, const RmStabilityConditions *c)
-{
-  PetscFunctionBeginUser;
-  PetscCall(RmJSONBeginObject(j, key));
-  PetscCall(RmJSONBool(j, "applicable", c->applicable));
-  if (c->applicable) {
-    PetscCall(RmJSONReal(j, "dphi_a", c->dphi_a));
-    PetscCall(RmJSONReal(j, "dphi_b", c->dphi_b));
-    PetscCall(RmJSONReal(j, "eta", c->eta));
-    PetscCall(RmJSONReal(j, "alpha_basic", c->alpha_basic));
-    PetscCall(RmJSONReal(j, "gamma", c->gamma));
-    PetscCall(RmJSONBeginObject(j, "stability"));
-    PetscCall(RmJSONString(j, "formula", "eta*max(alpha',gamma) < 1"));
-    PetscCall(RmJSONReal(j, "value", c->stability));
-    PetscCall(RmJSONBool(j, "holds", c->stability_holds));
-    PetscCall(RmJSONEndObject(j));
-    PetscCall(RmJSONBeginObject(j, "instability_1"));
-    PetscCall(RmJSONString(j, "formula", "q(gamma-alpha')(phi'(b)-phi'(a)) - (1-phi'(b)alpha')(1-phi'(a)gamma) > 0"));
-    PetscCall(RmJSONReal(j, "value", c->instability[0]));
-    PetscCall(RmJSONBool(j, "holds", c->instability_holds[0]));
-    PetscCall(RmJSONEndObject(j));
-    PetscCall(RmJSONBeginObject(j, "instability_2"));
-    PetscCall(RmJSONString(j, "formula", "q phi'(b)((1-q)alpha' + q gamma) - 1 > 0"));
-    PetscCall(RmJSONReal(j, "value", c->instability[1]));
-    PetscCall(RmJSONBool(j, "holds", c->instability_holds[1]));
-    PetscCall(RmJSONEndObject(j));
-  }
-  PetscCall(RmJSONBeginObject(j, "global"));
-  PetscCall(RmJSONBool(j, "available", PETSC_FALSE));
-  PetscCall(RmJSONString(j, "note", "the paper's global asymptotic stability condition is not implemented: its text could not be consulted (docs/stability.md)"));
-  PetscCall(RmJSONEndObject(j));
-  PetscCall(RmJSONEndObject(j));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WriteJSONSpectrum(RmJSON *j, const RmSpectrum *sp)
-{
-  PetscFunctionBeginUser;
-  PetscCall(RmJSONReal(j, "abscissa", sp->abscissa));
-  PetscCall(RmJSONBool(j, "stable", sp->stable));
-  PetscCall(RmJSONReal(j, "max_imag", sp->max_imag));
-  PetscCall(RmJSONReal(j, "lowrank_abscissa", sp->lowrank_abscissa));
-  PetscCall(RmJSONInt(j, "converged_eigenpairs", sp->nconv));
-  PetscCall(RmJSONInt(j, "eps_iterations", sp->its));
-  PetscCall(RmJSONInt(j, "matvecs", sp->matvecs));
-  PetscCall(RmJSONString(j, "eigensolver_fallback", sp->fallback == 1 ? "dense-lapack" : sp->fallback == 2 ? "krylovschur-restart" : "none"));
+  PetscCall(RmStabilitySettingsJSON(app->stab, j));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -500,7 +431,7 @@ static PetscErrorCode WriteJSONMemories(App *app, RmJSON *j)
     const MemoryResult *m = &app->mres[mu];
     PetscCall(RmJSONBeginObject(j, NULL));
     PetscCall(RmJSONInt(j, "memory", mu));
-    PetscCall(WriteJSONSpectrum(j, &m->sp));
+    PetscCall(RmSpectrumJSON(j, &m->sp));
     PetscCall(RmJSONBeginArray(j, "eigenvalues"));
     for (PetscInt k = 0; k < m->neig; k++) PetscCall(RmJSONReal(j, NULL, m->eig[k]));
     PetscCall(RmJSONEndArray(j));
@@ -566,7 +497,7 @@ static PetscErrorCode WriteJSONCues(App *app, RmJSON *j)
     if (c->analysed) {
       PetscCall(RmJSONReal(j, "residual", c->residual));
       PetscCall(RmJSONInt(j, "newton_its", c->newton_its));
-      PetscCall(WriteJSONSpectrum(j, &c->sp));
+      PetscCall(RmSpectrumJSON(j, &c->sp));
     }
     PetscCall(RmJSONEndObject(j));
   }
@@ -619,7 +550,7 @@ static PetscErrorCode WriteSummaryJSON(void *ctx, FILE *fp)
       amax = PetscMax(amax, sp->abscissa);
       disagree += (app->cond.stability_holds && !(sp->abscissa < 0)) || (app->cond.any_instability_holds && !(sp->abscissa > 0));
     }
-    PetscCall(WriteJSONConditions(&j, "conditions", &app->cond));
+    PetscCall(RmStabilityConditionsJSON(&j, "conditions", &app->cond));
     PetscCall(WriteJSONMemories(app, &j));
     PetscCall(RmJSONReal(&j, "max_abscissa", amax));
     PetscCall(RmJSONInt(&j, "stable_memories", nstable));
