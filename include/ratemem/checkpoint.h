@@ -1,4 +1,4 @@
-/* ratemem: checkpoint and restart of `ratemem retrieve` (issue #6 item 2).
+/* ratemem: checkpoint and restart of `ratemem retrieve` .
 
    A checkpoint is one HDF5 file, written collectively under FILE.partial and renamed over FILE by
    rank 0 once every rank has written (and the file is synced), so FILE is always either the previous

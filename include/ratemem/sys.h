@@ -98,6 +98,19 @@ PETSC_EXTERN double RmResidentBytes(void);
 /* Not collective. The node's 1-minute load average, -1 if unknown. */
 PETSC_EXTERN double RmLoadAverage(void);
 
+/* Lists of option values: items separated by commas (or spaces, brackets); for numeric kinds an item
+   lo:hi:N stands for N equally spaced values from lo to hi. Each value is stored as its canonical
+   string (integers as integers, reals with 8 significant digits). opt names the option in errors. */
+/* v rounded to the nearest integer, halves away from zero. */
+static inline double RmRoundHalfAway(double v)
+{
+  return v < 0 ? -PetscFloorReal(-v + 0.5) : PetscFloorReal(v + 0.5);
+}
+typedef enum { RM_VALUE_STRING, RM_VALUE_INT, RM_VALUE_REAL } RmValueKind;
+#define RM_VALUE_LEN 64
+PETSC_EXTERN PetscErrorCode RmParseValueList(MPI_Comm comm, const char *opt, const char *spec, RmValueKind kind, PetscInt max, char (*values)[RM_VALUE_LEN],
+                                             PetscInt *count);
+
 /* SUNDIALS return flags become PETSc errors that name the failure. Flags > 0 (warnings,
    root and tstop returns) pass. */
 #define RmCallCVODE(call) \

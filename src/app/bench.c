@@ -1,4 +1,4 @@
-/* `ratemem bench` (issue #4): for each weight storage and several network sizes, measure in one
+/* `ratemem bench`: for each weight storage and several network sizes, measure in one
    run and on the same ranks
      (a) a STREAM-like triad a = b + s c (the bandwidth roofline),
      (b) one weight product W x and one RHS evaluation f(x): times (min and median of R timed
@@ -169,7 +169,7 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
   b->neurons[0] = 2000;
   b->neurons[1] = 8000;
   PetscCall(PetscOptionsHasHelp(NULL, &b->help));
-  PetscOptionsBegin(b->comm, NULL, "Benchmark (issue #4): triad bandwidth, weight product, RHS, memory, retrieval", "ratemem bench");
+  PetscOptionsBegin(b->comm, NULL, "Benchmark: triad bandwidth, weight product, RHS, memory, retrieval", "ratemem bench");
   PetscCall(PetscOptionsStringArray("-bench_storage", "Storage cases: dense, aij, aij-diluted, lowrank, compressed (aij-diluted and compressed need -bench_indegree; default dense,aij,lowrank)", "ratemem bench",
                                     names, &nnames, &set_storage));
   PetscCall(PetscOptionsIntArray("-bench_neurons", "Network sizes n (default 2000,8000)", "ratemem bench", b->neurons, &nneurons, &set_neurons));

@@ -1,42 +1,41 @@
-/* `ratemem sweep` (issue #8): a grid of (design, activation, coding, n, P or load P/n, a, b, balance, gain,
+/* `ratemem sweep`: a grid of (design, activation, coding, n, P or load P/n, a, b, balance, gain,
    threshold, seed, cue corruption) with many trials per point, in one MPI job, one CSV row per point.
 
-   Every point is run through the pipeline of `ratemem retrieve` (setup.c): its grid values are put in
-   the options database (-design, -neurons, -flip, ...), the objects read them in their own
-   SetFromOptions, so a point is exactly `ratemem retrieve` with those options. Trial t of a point cues
+   Every point is run through the trial runner of `ratemem retrieve` (include/ratemem/run.h): its grid
+   values are put in the options database (-design, -neurons, -flip, ...), the objects read them in their
+   own SetFromOptions, so a point is exactly `ratemem retrieve` with those options. Trial t of a point cues
    memory t mod P with the cue of (seed, t) (docs/model.md §1; the flipped sets of one trial are nested as
    the flip fraction grows). Points that differ only in the flip fraction share the network.
 
    The CSV is resumable: a point whose grid coordinates (the first KEY_COLUMNS columns) are already in
-   the file is skipped, and after each point the whole file is rewritten to FILE.partial and renamed. */
+   the file is skipped, and after each point the whole file is rewritten atomically (RmTable). */
 #include <ratemem/run.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { AXIS_STRING, AXIS_INT, AXIS_REAL } AxisKind;
 
 typedef struct {
   const char *name;   /* column and option suffix: -sweep_<name> */
   const char *option; /* the option it sets (load sets -memories = round(load n)) */
-  AxisKind    kind;
+  RmValueKind kind;
 } AxisInfo;
 
 /* Loop order: the last axis varies fastest. flip is last so that consecutive points share the network. */
 static const AxisInfo AXES[] = {
-  {"design",    "-design",     AXIS_STRING},
-  {"activation", "-activation", AXIS_STRING},
-  {"coding",    "-coding",     AXIS_REAL  },
-  {"neurons",   "-neurons",    AXIS_INT   },
-  {"memories",  "-memories",   AXIS_INT   },
-  {"load",      "-memories",   AXIS_REAL  },
-  {"a",         "-a",          AXIS_REAL  },
-  {"b",         "-b",          AXIS_REAL  },
-  {"balance",   "-balance",    AXIS_REAL  },
-  {"gain",      "-gain",       AXIS_REAL  },
-  {"threshold", "-threshold",  AXIS_REAL  },
-  {"seed",      "-seed",       AXIS_INT   },
-  {"flip",      "-flip",       AXIS_REAL  },
+  {"design",    "-design",     RM_VALUE_STRING},
+  {"activation", "-activation", RM_VALUE_STRING},
+  {"coding",    "-coding",     RM_VALUE_REAL  },
+  {"neurons",   "-neurons",    RM_VALUE_INT   },
+  {"memories",  "-memories",   RM_VALUE_INT   },
+  {"load",      "-memories",   RM_VALUE_REAL  },
+  {"a",         "-a",          RM_VALUE_REAL  },
+  {"b",         "-b",          RM_VALUE_REAL  },
+  {"balance",   "-balance",    RM_VALUE_REAL  },
+  {"gain",      "-gain",       RM_VALUE_REAL  },
+  {"threshold", "-threshold",  RM_VALUE_REAL  },
+  {"seed",      "-seed",       RM_VALUE_INT   },
+  {"flip",      "-flip",       RM_VALUE_REAL  },
 };
 #define NAXES       ((PetscInt)(sizeof(AXES) / sizeof(AXES[0])))
 #define AXIS_DESIGN 0
@@ -45,11 +44,12 @@ static const AxisInfo AXES[] = {
 #define AXIS_LOAD   5
 #define AXIS_FLIP   12
 #define MAX_VALUES  4096
-#define FIELD_LEN   64
+#define FIELD_LEN   RM_VALUE_LEN
 
 static const char KEY_HEADER[] = "design,activation,neurons,memories,load,coding,flip,gain,threshold,a,b,balance,seed,trials";
 #define KEY_COLUMNS 14
-static const char RESULT_HEADER[] = "retrieval_rate,final_rate,overlap_mean,overlap_std,frac_other,frac_spurious,frac_unconverged,steps_mean,rhs_mean,"
+static const char RESULT_HEADER[] = "retrieval_rate,final_rate,overlap_mean,overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,"
+                                    "steps_mean,rhs_mean,"
                                     "products_per_trial,t_end_mean,wall_time";
 
 typedef struct {
@@ -66,9 +66,7 @@ typedef struct {
   PetscBool    quiet, help;
   char         activation0[64]; /* -activation as given (restored at rate-model points) */
   PetscBool    has_activation0;
-  /* rank 0: the CSV rows (existing and new), the first KEY_COLUMNS fields of each are its key */
-  char       **rows;
-  PetscInt     nrows, cap;
+  RmTable      table;         /* the CSV: one row per point, keyed by its first KEY_COLUMNS fields */
   RmRun        run;           /* the current network */
   char         net_key[1024];
   PetscInt     computed, skipped;
@@ -76,74 +74,15 @@ typedef struct {
 
 /* ------------------------------------------------------------------ grid */
 
-static double RoundHalfAway(double v)
-{
-  return v < 0 ? -PetscFloorReal(-v + 0.5) : PetscFloorReal(v + 0.5);
-}
-
-/* Parse one numeric value of an axis into its canonical string. */
-static PetscErrorCode FormatValue(Sweep *sw, PetscInt a, double v, char *out)
-{
-  PetscFunctionBeginUser;
-  if (AXES[a].kind == AXIS_INT) {
-    PetscCheck(PetscAbsReal(v - RoundHalfAway(v)) < 1e-9 * PetscMax(1.0, PetscAbsReal(v)), sw->comm, PETSC_ERR_ARG_WRONG,
-               "-sweep_%s takes integers, got %g", AXES[a].name, v);
-    PetscCall(PetscSNPrintf(out, FIELD_LEN, "%lld", (long long)RoundHalfAway(v)));
-  } else PetscCall(PetscSNPrintf(out, FIELD_LEN, "%.8g", v));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode ParseNumber(Sweep *sw, PetscInt a, const char *s, double *v)
-{
-  char *end;
-
-  PetscFunctionBeginUser;
-  *v = strtod(s, &end);
-  while (*end == ' ') end++;
-  PetscCheck(end != s && *end == 0 && !PetscIsInfOrNanReal((PetscReal)*v), sw->comm, PETSC_ERR_ARG_WRONG, "-sweep_%s: '%s' is not a number",
-             AXES[a].name, s);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* A list: items separated by commas; a numeric item lo:hi:N stands for N equally spaced values. */
+/* One axis of the grid from its -sweep_<name> list (canonical strings, also what goes into the options database). */
 static PetscErrorCode ParseAxis(Sweep *sw, PetscInt a, const char *spec)
 {
-  Axis *ax = &sw->axes[a];
-  char  buf[8192], *item, *save = NULL;
+  char opt[64];
 
   PetscFunctionBeginUser;
-  PetscCall(PetscStrncpy(buf, spec, sizeof(buf)));
-  PetscCall(PetscMalloc1(MAX_VALUES, &ax->values));
-  ax->count = 0;
-  for (item = strtok_r(buf, ",[] ", &save); item; item = strtok_r(NULL, ",[] ", &save)) {
-    if (AXES[a].kind == AXIS_STRING) {
-      PetscCheck(ax->count < MAX_VALUES, sw->comm, PETSC_ERR_ARG_OUTOFRANGE, "-sweep_%s: too many values", AXES[a].name);
-      PetscCall(PetscStrncpy(ax->values[ax->count++], item, FIELD_LEN));
-      continue;
-    }
-    char *c1 = strchr(item, ':');
-    if (!c1) {
-      double v;
-      PetscCheck(ax->count < MAX_VALUES, sw->comm, PETSC_ERR_ARG_OUTOFRANGE, "-sweep_%s: too many values", AXES[a].name);
-      PetscCall(ParseNumber(sw, a, item, &v));
-      PetscCall(FormatValue(sw, a, v, ax->values[ax->count++]));
-    } else {
-      char  *c2 = strchr(c1 + 1, ':');
-      double lo, hi, nv;
-      PetscCheck(c2, sw->comm, PETSC_ERR_ARG_WRONG, "-sweep_%s: a range is lo:hi:N, got '%s'", AXES[a].name, item);
-      *c1 = *c2 = 0;
-      PetscCall(ParseNumber(sw, a, item, &lo));
-      PetscCall(ParseNumber(sw, a, c1 + 1, &hi));
-      PetscCall(ParseNumber(sw, a, c2 + 1, &nv));
-      PetscCheck(nv >= 1 && nv == PetscFloorReal(nv), sw->comm, PETSC_ERR_ARG_WRONG, "-sweep_%s: N in lo:hi:N must be a positive integer", AXES[a].name);
-      PetscCheck(ax->count + (PetscInt)nv <= MAX_VALUES, sw->comm, PETSC_ERR_ARG_OUTOFRANGE, "-sweep_%s: too many values", AXES[a].name);
-      for (PetscInt k = 0; k < (PetscInt)nv; k++) {
-        double v = nv > 1 ? lo + (hi - lo) * k / (nv - 1) : lo;
-        PetscCall(FormatValue(sw, a, v, ax->values[ax->count++]));
-      }
-    }
-  }
-  PetscCheck(ax->count > 0, sw->comm, PETSC_ERR_ARG_WRONG, "-sweep_%s needs at least one value", AXES[a].name);
+  PetscCall(PetscSNPrintf(opt, sizeof(opt), "-sweep_%s", AXES[a].name));
+  PetscCall(PetscMalloc1(MAX_VALUES, &sw->axes[a].values));
+  PetscCall(RmParseValueList(sw->comm, opt, spec, AXES[a].kind, MAX_VALUES, sw->axes[a].values, &sw->axes[a].count));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -168,7 +107,7 @@ static PetscErrorCode SweepSetFromOptions(Sweep *sw)
   sw->trials = 10;
   sw->batch  = 1;
   PetscCall(PetscOptionsHasHelp(NULL, &sw->help));
-  PetscOptionsBegin(sw->comm, NULL, "Parameter sweep (issue #8)", "ratemem sweep");
+  PetscOptionsBegin(sw->comm, NULL, "Parameter sweep", "ratemem sweep");
   PetscCall(PetscOptionsString("-sweep_csv", "CSV file, one row per grid point; points already in it are skipped (rewritten atomically after each point)",
                                "ratemem sweep", sw->csv, sw->csv, sizeof(sw->csv), &has_csv));
   PetscCall(PetscOptionsInt("-trials", "Trials per grid point (trial t cues memory t mod P)", "ratemem sweep", sw->trials, &sw->trials, NULL));
@@ -180,7 +119,7 @@ static PetscErrorCode SweepSetFromOptions(Sweep *sw)
     PetscCall(PetscSNPrintf(opt, sizeof(opt), "-sweep_%s", AXES[a].name));
     if (a == AXIS_LOAD) PetscCall(PetscSNPrintf(text, sizeof(text), "Loads P/n of the grid (sets -memories = max(1, round(load n))); comma list, lo:hi:N = N values"));
     else PetscCall(PetscSNPrintf(text, sizeof(text), "Values of %s in the grid (override %s); comma list%s", AXES[a].option, AXES[a].option,
-                                 AXES[a].kind == AXIS_STRING ? "" : ", lo:hi:N = N values from lo to hi"));
+                                 AXES[a].kind == RM_VALUE_STRING ? "" : ", lo:hi:N = N values from lo to hi"));
     spec[0] = 0;
     PetscCall(PetscOptionsString(opt, text, "ratemem sweep", spec, spec, sizeof(spec), &set));
     if (set) PetscCall(ParseAxis(sw, a, spec));
@@ -232,7 +171,7 @@ static PetscErrorCode ApplyPoint(Sweep *sw, PetscInt point)
     PetscCall(RmMemoriesGetSizes(tmp, &n, NULL));
     PetscCall(RmMemoriesDestroy(&tmp));
     load = strtod(sw->axes[AXIS_LOAD].values[idx[AXIS_LOAD]], NULL);
-    PetscCall(PetscSNPrintf(val, sizeof(val), "%" PetscInt_FMT, PetscMax(1, (PetscInt)RoundHalfAway(load * n))));
+    PetscCall(PetscSNPrintf(val, sizeof(val), "%" PetscInt_FMT, PetscMax(1, (PetscInt)RmRoundHalfAway(load * n))));
     PetscCall(PetscOptionsSetValue(NULL, "-memories", val));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -274,100 +213,6 @@ static PetscErrorCode PointKey(Sweep *sw, PetscInt point, RmMemories mem, RmSyna
   PetscCall(PetscSNPrintf(key, len, "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT ",%s,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%s,%" PetscInt64_FMT ",%" PetscInt_FMT,
                           RmDesignTypes[design], RmActivationTypes[act.type], n, P, load, (double)q, (double)cue->flip, (double)act.gain,
                           (double)act.threshold, (double)d.a, (double)d.b, balance, seed, sw->trials));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* ------------------------------------------------------------------ CSV (rank 0) */
-
-static PetscErrorCode AddRow(Sweep *sw, const char *row)
-{
-  PetscFunctionBeginUser;
-  if (sw->nrows == sw->cap) {
-    char **rows;
-    sw->cap = PetscMax(64, 2 * sw->cap);
-    PetscCall(PetscMalloc1(sw->cap, &rows));
-    if (sw->nrows) PetscCall(PetscArraycpy(rows, sw->rows, sw->nrows));
-    PetscCall(PetscFree(sw->rows));
-    sw->rows = rows;
-  }
-  PetscCall(PetscStrallocpy(row, &sw->rows[sw->nrows++]));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Length of the key prefix of a row: up to (not including) its KEY_COLUMNS-th comma. */
-static size_t KeyLength(const char *row)
-{
-  size_t   i      = 0;
-  PetscInt commas = 0;
-  for (; row[i]; i++)
-    if (row[i] == ',' && ++commas == KEY_COLUMNS) break;
-  return i;
-}
-
-/* Collective. Is key already in the CSV? (rank 0 decides) */
-static PetscErrorCode KeyDone(Sweep *sw, const char *key, PetscBool *done)
-{
-  int d = 0;
-
-  PetscFunctionBeginUser;
-  if (!sw->rank) {
-    size_t len = strlen(key);
-    for (PetscInt i = 0; i < sw->nrows && !d; i++) d = KeyLength(sw->rows[i]) == len && !strncmp(sw->rows[i], key, len);
-  }
-  PetscCallMPI(MPI_Bcast(&d, 1, MPI_INT, 0, sw->comm));
-  *done = d ? PETSC_TRUE : PETSC_FALSE;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode ReadCSV(Sweep *sw)
-{
-  int  status = 0; /* 1: bad header, 2: bad row */
-  char line[8192], header[1024];
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(header, sizeof(header), "%s,%s", KEY_HEADER, RESULT_HEADER));
-  if (!sw->rank) {
-    FILE *fp = fopen(sw->csv, "r");
-    if (fp) {
-      PetscInt lineno = 0;
-      while (fgets(line, sizeof(line), fp)) {
-        size_t len = strlen(line);
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
-        if (!len) continue;
-        if (lineno++ == 0) {
-          if (strcmp(line, header)) status = 1;
-        } else {
-          PetscInt commas = 0;
-          for (size_t i = 0; i < len; i++) commas += line[i] == ',';
-          if (commas != KEY_COLUMNS + 11) status = 2;
-          else PetscCall(AddRow(sw, line));
-        }
-        if (status) break;
-      }
-      fclose(fp);
-    }
-  }
-  PetscCallMPI(MPI_Bcast(&status, 1, MPI_INT, 0, sw->comm));
-  PetscCheck(status != 1, sw->comm, PETSC_ERR_FILE_UNEXPECTED, "%s is not a ratemem sweep CSV (its header differs); use another -sweep_csv", sw->csv);
-  PetscCheck(status != 2, sw->comm, PETSC_ERR_FILE_UNEXPECTED, "%s has a malformed row; fix or remove it", sw->csv);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode CSVWriter(void *ctx, FILE *fp)
-{
-  Sweep *sw = (Sweep *)ctx;
-
-  PetscFunctionBeginUser;
-  fprintf(fp, "%s,%s\n", KEY_HEADER, RESULT_HEADER);
-  for (PetscInt i = 0; i < sw->nrows; i++) fprintf(fp, "%s\n", sw->rows[i]);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Collective. Rewrite the whole CSV atomically (the one writer of include/ratemem/io.h). */
-static PetscErrorCode WriteCSV(Sweep *sw)
-{
-  PetscFunctionBeginUser;
-  PetscCall(RmWriteFileAtomic(sw->comm, sw->csv, CSVWriter, sw));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -443,7 +288,7 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
   PetscCall(RmRunGetObjects(run, &mem, &syn, &model, NULL, NULL));
   PetscCall(RmRunGetCue(run, &cue));
   PetscCall(PointKey(sw, point, mem, syn, model, &cue, key, sizeof(key), net_key, sizeof(net_key)));
-  PetscCall(KeyDone(sw, key, &done));
+  PetscCall(RmTableHasKey(sw->table, key, &done));
   if (done || !strcmp(net_key, sw->net_key)) { /* skipped, or the same network with another cue */
     PetscCall(RmRunDestroy(&run));
     if (!done) PetscCall(RmRunSetCue(sw->run, &cue));
@@ -465,12 +310,11 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
     PetscCall(RunTrials(sw, &ps));
     mean = ps.ov_sum / T;
     sd   = sw->trials > 1 ? PetscSqrtReal(PetscMax(0.0, (ps.ov_sq - T * mean * mean) / (T - 1))) : 0.0;
-    PetscCall(PetscSNPrintf(row, sizeof(row), "%s,%.6g,%.6g,%.6f,%.6f,%.6g,%.6g,%.6g,%.2f,%.2f,%.2f,%.4f,%.3f", key, ps.counts[RM_LABEL_RETRIEVED] / T,
+    PetscCall(PetscSNPrintf(row, sizeof(row), "%s,%.6g,%.6g,%.6f,%.6f,%.6g,%.6g,%.6g,%.6g,%.6g,%.2f,%.2f,%.2f,%.4f,%.3f", key, ps.counts[RM_LABEL_RETRIEVED] / T,
                             ps.final_ok / T, (double)mean, (double)sd, ps.counts[RM_LABEL_OTHER] / T, ps.counts[RM_LABEL_SPURIOUS] / T,
-                            ps.counts[RM_LABEL_UNCONVERGED] / T, (double)(ps.steps / T), (double)(ps.rhs / T), (double)(ps.products / T),
+                            ps.counts[RM_LABEL_UNCONVERGED] / T, ps.counts[RM_LABEL_SATURATED] / T, ps.counts[RM_LABEL_QUIESCENT] / T, (double)(ps.steps / T), (double)(ps.rhs / T), (double)(ps.products / T),
                             (double)(ps.t_end / T), RmWallTime() - t0));
-    if (!sw->rank) PetscCall(AddRow(sw, row));
-    PetscCall(WriteCSV(sw));
+    PetscCall(RmTableAppend(sw->table, row));
     sw->computed++;
     if (!sw->quiet)
       PetscCall(PetscPrintf(sw->comm, "[%" PetscInt_FMT "/%" PetscInt_FMT "] %s: retrieved %" PetscInt_FMT "/%" PetscInt_FMT ", overlap %.4f +- %.4f, %.2f s\n",
@@ -481,6 +325,8 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
 
 static PetscErrorCode SweepRun(Sweep *sw)
 {
+  PetscInt nrows;
+
   PetscFunctionBeginUser;
   PetscCall(SweepSetFromOptions(sw));
   if (sw->help) { /* list the options of every object once */
@@ -492,10 +338,16 @@ static PetscErrorCode SweepRun(Sweep *sw)
   /* Every point's options are checked before anything runs, and unknown options refused. */
   for (PetscInt p = 0; p < sw->npoints; p++) PetscCall(RunPoint(sw, p, PETSC_TRUE));
   PetscCall(RmCheckOptionsAllUsed(sw->comm));
-  PetscCall(ReadCSV(sw));
+  {
+    char header[1024];
+    PetscCall(PetscSNPrintf(header, sizeof(header), "%s,%s", KEY_HEADER, RESULT_HEADER));
+    PetscCall(RmTableCreate(sw->comm, sw->csv, header, KEY_COLUMNS, &sw->table));
+    PetscCall(RmTableLoad(sw->table));
+    PetscCall(RmTableGetRowCount(sw->table, &nrows));
+  }
   if (!sw->quiet) {
     PetscCall(PetscPrintf(sw->comm, "ratemem sweep: %" PetscInt_FMT " grid points x %" PetscInt_FMT " trials, %d rank%s, CSV %s (%" PetscInt_FMT " rows already)\n",
-                          sw->npoints, sw->trials, sw->size, sw->size > 1 ? "s" : "", sw->csv, sw->nrows));
+                          sw->npoints, sw->trials, sw->size, sw->size > 1 ? "s" : "", sw->csv, nrows));
     PetscCall(PetscPrintf(sw->comm, "columns: %s\n", KEY_HEADER));
   }
   for (PetscInt p = 0; p < sw->npoints; p++) PetscCall(RunPoint(sw, p, PETSC_FALSE));
@@ -517,8 +369,7 @@ PetscErrorCode RmSweepMain(MPI_Comm comm)
   ierr = SweepRun(&sw);
   PetscCall(RmRunDestroy(&sw.run));
   for (PetscInt a = 0; a < NAXES; a++) PetscCall(PetscFree(sw.axes[a].values));
-  for (PetscInt i = 0; i < sw.nrows; i++) PetscCall(PetscFree(sw.rows[i]));
-  PetscCall(PetscFree(sw.rows));
+  PetscCall(RmTableDestroy(&sw.table));
   PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

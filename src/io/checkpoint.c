@@ -1,4 +1,4 @@
-/* Checkpoint and restart (issue #6 item 2): the HDF5 checkpoint of a `ratemem retrieve` run, its
+/* Checkpoint and restart : the HDF5 checkpoint of a `ratemem retrieve` run, its
    identity check, and the signal flag. Layout of the file (format version 1):
      /                 attributes format = "ratemem-checkpoint", version, ratemem_version, config_hash
                        (FNV-1a 64 of /identity), ranks (informative), int_columns, real_columns

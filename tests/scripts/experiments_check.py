@@ -80,8 +80,8 @@ def pick(rs, **kw):
 
 
 HEADER = ("design,activation,neurons,memories,load,coding,flip,gain,threshold,a,b,balance,seed,trials,retrieval_rate,final_rate,overlap_mean,"
-          "overlap_std,frac_other,frac_spurious,frac_unconverged,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time").split(",")
-EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged"]
+          "overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time").split(",")
+EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent"]
 COUNTS = ["steps_mean", "rhs_mean", "products_per_trial", "t_end_mean"]
 
 with tempfile.TemporaryDirectory() as d:
