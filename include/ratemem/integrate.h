@@ -61,7 +61,7 @@ PETSC_EXTERN PetscErrorCode RmIntegratorSetStepCallback(RmIntegrator integ, RmIn
 PETSC_EXTERN void RmEulerMaruyamaStep(PetscInt nloc, PetscInt rstart, PetscScalar *y, const PetscScalar *f, PetscReal h, PetscReal sigma, uint64_t seed,
                                       uint64_t step);
 
-/* Checkpoint and restart (issue #6; src/io/checkpoint.c). A step hook is called at every step boundary of a
+/* Checkpoint and restart (src/io/checkpoint.c). A step hook is called at every step boundary of a
    solve (after the step and any -monitor, only when the solve goes on), on every rank with the same
    arguments, so it may communicate; setting *stop ends the solve there with stats.stopped set and x the
    state at t = stats.t_end. */
