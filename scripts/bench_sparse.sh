@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compressed diluted storage vs MATAIJ (issue #4): synapse-updates per second of W x for the same
+# Compressed diluted storage vs MATAIJ: synapse-updates per second of W x for the same
 # network (same memories, same K inputs per neuron), both timed in the same run, interleaved, next
 # to a STREAM triad on every rank. Runs the benchmark mode of tests/unit/t203-compressed.
 #
@@ -25,20 +25,7 @@ LOG=${LOG:-bench_sparse.log}
 read -r -a mpiflags <<< "${MPIEXEC_FLAGS:---allow-run-as-root --oversubscribe}"
 
 exe=${T203:-$repo/build/tests/unit/t203-compressed}
-if [ ! -x "$exe" ]; then
-  # Not registered in meson (yet): compile it like t101-patterns, into a temporary directory.
-  tmp=${TMPDIR:-/tmp}/ratemem-bench-sparse
-  mkdir -p "$tmp"
-  ninja -C "$repo/build" libratemem.a > /dev/null
-  cd "$repo/build"
-  cc_line=$(ninja -t commands tests/unit/t101-patterns | grep -- '-c ../tests/unit/t101-patterns.c')
-  ld_line=$(ninja -t commands tests/unit/t101-patterns | grep -- '-o tests/unit/t101-patterns ')
-  eval "$(sed -e 's|-MD -MQ [^ ]* -MF [^ ]*||' -e "s|-o tests/unit/t101-patterns.p/t101-patterns.c.o|-o $tmp/t203.o|" \
-              -e 's|-c ../tests/unit/t101-patterns.c|-c ../tests/unit/t203-compressed.c|' <<< "$cc_line")"
-  eval "$(sed -e "s|tests/unit/t101-patterns.p/t101-patterns.c.o|$tmp/t203.o|" -e "s|-o tests/unit/t101-patterns |-o $tmp/t203 |" <<< "$ld_line")"
-  cd - > /dev/null
-  exe=$tmp/t203
-fi
+[ -x "$exe" ] || { echo "bench_sparse.sh: $exe not found: build first (bash scripts/build.sh builds tests/unit/t203-compressed)" >&2; exit 1; }
 
 {
   echo "# bench_sparse.sh $(date -u +%FT%TZ) on $(hostname): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores"

@@ -111,10 +111,9 @@ if b and e:
 else:
     check(False, "ratio 100 rows for bdf and euler present")
 absc = [r["abscissa"] for r in rows if r["abscissa"]]
-if absc:  # `ratemem stability` ran: the memories of this network are stable equilibria
-    check(all(math.isfinite(fnum(a)) and fnum(a) < 0 for a in absc), f"spectral abscissa < 0 where reported ({set(absc)})")
-else:
-    print("note: abscissa column empty (`ratemem stability` not available or refused the E/I options)")
+# `ratemem stability` runs for every row (cfg "stability": true): the memories of this network are stable equilibria
+check(bool(absc) and len(absc) == len(rows), f"spectral abscissa reported for every row ({len(absc)} of {len(rows)})")
+check(all(math.isfinite(fnum(a)) and fnum(a) < 0 for a in absc), f"spectral abscissa < 0 ({set(absc)})")
 check(os.path.exists(os.path.join(out, "euler_candidates.csv")), "Euler candidates CSV written")
 check(os.path.exists(png) and os.path.getsize(png) > 10000, "PNG produced")
 with open(png, "rb") as f:

@@ -173,20 +173,13 @@ static PetscErrorCode Run(void)
   PetscCall(CheckJacobian(
       "-pattern_kind random -neurons 1000 -memories 10 -seed 3 -activation rectanh -tau 0.5 -input 0.1 -storage aij -indegree 100", 0.7, 0.15, 0.1));
   /* Rectified tanh with τ not a power of two: below threshold φ = 0, but τ f + x = τ (-x/τ) + x rounds
-     to ±1e-17, and RmActivationDerivativeFromValue turns a positive rounding error into φ' = ρ instead
-     of 0 (RmModelJacobianSetUpWithRHS then differs from RmModelJacobianSetUp by ~40%). A known bug in
-     src/, reported; run with -t301_rectanh_tau_rounding (meson suite 'known-bugs') until it is fixed. */
-  {
-    PetscBool check = PETSC_FALSE;
-    PetscCall(PetscOptionsGetBool(NULL, NULL, "-t301_rectanh_tau_rounding", &check, NULL));
-    for (int k = 0; k < 3 && check; k++) {
-      const char *tau[] = {"0.7", "3", "1.1"};
-      char        opts[256];
-      PetscCall(PetscSNPrintf(opts, sizeof(opts), "-pattern_kind random -neurons 1000 -memories 10 -seed 3 -activation rectanh -tau %s", tau[k]));
-      PetscCall(CheckJacobian(opts, 0.7, 0.15, 0.1));
-    }
-    if (!check)
-      PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t301 rectanh with tau 0.7, 3, 1.1: skipped (known bug; run with -t301_rectanh_tau_rounding)\n"));
+     to ±1e-17; RmActivationDerivativeFromValue must still give φ' = 0 there, not ρ (a rounding error once
+     made RmModelJacobianSetUpWithRHS differ from RmModelJacobianSetUp by ~40%). */
+  for (int k = 0; k < 3; k++) {
+    const char *tau[] = {"0.7", "3", "1.1"};
+    char        opts[256];
+    PetscCall(PetscSNPrintf(opts, sizeof(opts), "-pattern_kind random -neurons 1000 -memories 10 -seed 3 -activation rectanh -tau %s", tau[k]));
+    PetscCall(CheckJacobian(opts, 0.7, 0.15, 0.1));
   }
   /* Hebbian voltage model: y = 0.1 cue, so δ y = ±1 is not saturated. */
   PetscCall(CheckJacobian("-pattern_kind random -neurons 1000 -memories 10 -seed 3 -design hebbian", 0.1, 0.0, 0.05));
