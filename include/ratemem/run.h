@@ -74,8 +74,10 @@ PETSC_EXTERN PetscErrorCode RmRunGetResults(RmRun run, const RmTrialResult **res
 PETSC_EXTERN PetscInt       RmRunCountLabel(RmRun run, RmLabel label);
 /* Collective. The JSON summary of docs/output.md (rank 0 writes it atomically). */
 PETSC_EXTERN PetscErrorCode RmRunWriteSummary(RmRun run, const char *path);
-/* Collective. The results table on stdout (the README's demo output). */
-PETSC_EXTERN PetscErrorCode RmRunPrintTable(RmRun run);
+/* Collective. The closing lines of the results table on stdout (retrieval rate and counts, wall times,
+   peak memory). RmRunSolve prints the table's header before the first trial and each trial's row as it
+   ends (unless quiet). */
+PETSC_EXTERN PetscErrorCode RmRunPrintTotals(RmRun run);
 /* Collective. Prints the whole set-up (memories, synapses, model, integrator, cue) to viewer;
    -ratemem_view does this after RmRunSetUp. */
 PETSC_EXTERN PetscErrorCode RmRunView(RmRun run, PetscViewer viewer);

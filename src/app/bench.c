@@ -290,6 +290,7 @@ static PetscErrorCode CaseBuild(Bench *b, Case *c, BenchStorage storage, PetscIn
   PetscCall(RmRunSetFromOptions(c->run));
   PetscCall(SetCaseOptions(b, storage, n, PETSC_FALSE)); /* nothing leaks into the next case */
   PetscCall(RmRunSetTrials(c->run, 1));
+  PetscCall(RmRunSetQuiet(c->run, PETSC_TRUE)); /* the bench prints its own table */
   PetscCall(RmRunSetUpWeights(c->run));
   PetscCall(RmRunGetObjects(c->run, &mem, &c->syn, &c->model, NULL, NULL));
   PetscCall(RmRunGetCue(c->run, &cue));

@@ -113,7 +113,7 @@ static PetscErrorCode Retrieve(MPI_Comm comm, RmRun run, Options *o)
   PetscCall(RmRunSolve(run, &stopped));
   if (stopped) PetscFunctionReturn(PETSC_SUCCESS);
   if (o->has_summary) PetscCall(RmRunWriteSummary(run, o->summary));
-  PetscCall(RmRunPrintTable(run));
+  PetscCall(RmRunPrintTotals(run));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

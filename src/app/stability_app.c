@@ -191,6 +191,7 @@ static PetscErrorCode AnalyseCues(App *app)
   if (!app->cues) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscCalloc1(app->cues, &app->cres));
   PetscCall(RmRunSetTrialCallback(app->run, CueDone, app));
+  PetscCall(RmRunSetQuiet(app->run, PETSC_TRUE)); /* the cues' equilibria are in the stability table */
   PetscCall(RmRunSolve(app->run, NULL));
   app->t_cues = RmWallTime() - t0;
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -289,10 +289,10 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
   integ->products0 = products0;
   integ->t_now     = t_start;
   ierr             = integ->ops.solve(integ, t_start, prior.steps, &st);
-  integ->current   = NULL;
+  if (!ierr) ierr = VecCopy(integ->y, x);
+  if (!ierr) ierr = RmIntegratorStepBoundary_Private(integ, st.t_end, prior.steps + st.steps, x, PETSC_TRUE, NULL); /* the last monitor line may ask for progress */
+  integ->current = NULL;
   PetscCall(ierr);
-  PetscCall(VecCopy(integ->y, x));
-  PetscCall(RmIntegratorStepBoundary_Private(integ, st.t_end, prior.steps + st.steps, x, PETSC_TRUE, NULL));
   PetscCall(PetscLogEventEnd(RM_EVENTS.integrate, 0, 0, 0, 0));
   st.wall_time = RmWallTime() - t0;
   PetscCall(RmModelGetProductCount(integ->model, &products1));

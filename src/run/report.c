@@ -3,9 +3,10 @@
 #include "runimpl.h"
 #include <ratemem/ratemem.h>
 
-PetscErrorCode RmRunPrintTable(RmRun run)
+/* The table's title and column header, printed before the first trial runs. */
+PetscErrorCode RmRunPrintTableHeader_Private(RmRun run)
 {
-  PetscInt         n, P, K, ok;
+  PetscInt         n, P, K;
   RmDesignType     design;
   RmStorageType    storage;
   RmIntegratorType method;
@@ -23,12 +24,29 @@ PetscErrorCode RmRunPrintTable(RmRun run)
   PetscCall(PetscPrintf(run->comm, ", integrator %s, %d rank%s\n\n", method, run->size, run->size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(run->comm, "%6s %4s %6s  %-12s %7s %8s %9s %7s %7s %10s\n", "trial", "cue", "flip", "label", "nearest", "overlap", "t_end", "steps",
                         "rhs", "residual"));
-  for (PetscInt t = 0; t < run->trials; t++) {
-    const RmTrialResult *r = &run->results[t];
-    PetscCall(PetscPrintf(run->comm, "%6" PetscInt_FMT " %4" PetscInt_FMT " %6.3f  %-12s %7" PetscInt_FMT " %8.4f %9.3f %7" PetscInt64_FMT " %7" PetscInt64_FMT " %10.2e\n",
-                          t, r->cue_memory, (double)run->cue.flip, RmLabels[r->label], r->nearest, (double)r->overlap, (double)r->stats.t_end,
-                          r->stats.steps, r->stats.rhs_evals, (double)r->stats.residual));
-  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One trial's row, printed as soon as the trial is classified. */
+PetscErrorCode RmRunPrintTableRow_Private(RmRun run, PetscInt t)
+{
+  const RmTrialResult *r = &run->results[t];
+
+  PetscFunctionBeginUser;
+  if (run->quiet) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscPrintf(run->comm, "%6" PetscInt_FMT " %4" PetscInt_FMT " %6.3f  %-12s %7" PetscInt_FMT " %8.4f %9.3f %7" PetscInt64_FMT " %7" PetscInt64_FMT " %10.2e\n", t,
+                        r->cue_memory, (double)run->cue.flip, RmLabels[r->label], r->nearest, (double)r->overlap, (double)r->stats.t_end, r->stats.steps,
+                        r->stats.rhs_evals, (double)r->stats.residual));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunPrintTotals(RmRun run)
+{
+  PetscInt n, ok;
+
+  PetscFunctionBeginUser;
+  if (run->quiet) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(RmMemoriesGetSizes(run->mem, &n, NULL));
   ok = RmRunCountLabel(run, RM_LABEL_RETRIEVED);
   PetscCall(PetscPrintf(run->comm, "\nretrieval rate: %" PetscInt_FMT "/%" PetscInt_FMT " = %.3f  (retrieved %" PetscInt_FMT ", other %" PetscInt_FMT
                                    ", saturated %" PetscInt_FMT ", quiescent %" PetscInt_FMT ", spurious %" PetscInt_FMT ", unconverged %" PetscInt_FMT ")\n",

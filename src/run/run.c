@@ -119,12 +119,17 @@ PetscErrorCode RmRunSetQuiet(RmRun run, PetscBool quiet)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -monitor: time reached, steps, best overlap so far of the batch's first trial, on stderr. */
+/* -monitor, on stderr: the trial (batch) in progress, time reached, steps, the integrator's residual
+   against -converge_tol, the best overlap so far of the batch's first trial, and the time left at the
+   pace of the trials finished so far. */
 static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, Vec x)
 {
-  RmRun      run = (RmRun)ctx;
-  RmOverlaps ov;
-  PetscInt   P, best = 0;
+  RmRun             run = (RmRun)ctx;
+  RmOverlaps        ov;
+  RmIntegratorStats st;
+  PetscReal         t_final, ctol, dt;
+  PetscInt          P, best = 0, done = run->current_trial - run->progress.completed;
+  char              eta[64] = "";
 
   PetscFunctionBeginUser;
   PetscCall(RmModelReadout(run->model, x, run->r));
@@ -134,8 +139,12 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
   PetscCall(RmMemoriesGetSizes(run->mem, NULL, &P));
   for (PetscInt mu = 1; mu < P; mu++)
     if (ov.normalised[mu] > ov.normalised[best]) best = mu;
-  PetscCall(PetscFPrintf(run->comm, stderr, "[monitor] trial %" PetscInt_FMT ": t = %-10.4g steps = %-6" PetscInt64_FMT " best overlap %.4f (memory %" PetscInt_FMT ")\n",
-                         run->current_trial, (double)t, steps, (double)ov.normalised[best], best));
+  PetscCall(RmIntegratorGetProgress(run->integ, &st));
+  PetscCall(RmIntegratorGetSettings(run->integ, &t_final, &ctol, &dt));
+  if (done > 0) PetscCall(PetscSNPrintf(eta, sizeof(eta), ", ETA %.1f s", (RmWallTime() - run->t_solve0) / done * (run->trials - run->current_trial)));
+  PetscCall(PetscFPrintf(run->comm, stderr,
+                         "[monitor] trial %" PetscInt_FMT " of %" PetscInt_FMT ": t = %-10.4g steps = %-6" PetscInt64_FMT " residual %.2e (tol %.0e) best overlap %.4f (memory %" PetscInt_FMT ")%s\n",
+                         run->current_trial + 1, run->trials, (double)t, steps, (double)st.residual, (double)ctol, (double)ov.normalised[best], best, eta));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -355,6 +364,7 @@ static PetscErrorCode SolveBatch(RmRun run, PetscInt t0, PetscInt count, PetscBo
     run->results[t0 + b].stats = stats; /* the batch's counts */
     PetscCall(ClassifyColumn(run, b, stats.converged, &run->results[t0 + b], &ov));
     PetscCall(RecordTrial(run, t0 + b, b, &ov, ck_ov ? ck_ov + b * P : NULL, ck_raw ? ck_raw + b * P : NULL, P));
+    PetscCall(RmRunPrintTableRow_Private(run, t0 + b));
   }
   if (run->ck) {
     PetscCall(RmRunCheckpointBatchDone_Private(run, t0, count, ck_ov, ck_raw));
@@ -369,6 +379,9 @@ PetscErrorCode RmRunSolve(RmRun run, PetscBool *stopped)
 
   PetscFunctionBeginUser;
   PetscCall(RmRunSetUp(run));
+  PetscCall(RmRunPrintTableHeader_Private(run));
+  for (PetscInt t = 0; t < first; t++) PetscCall(RmRunPrintTableRow_Private(run, t)); /* done before a restart */
+  run->t_solve0 = RmWallTime();
   for (PetscInt t = first; t < run->trials && !run->stopped; t += run->batch)
     PetscCall(SolveBatch(run, t, PetscMin(run->batch, run->trials - t), (PetscBool)(t == first && run->progress.in_progress)));
   if (stopped) *stopped = run->stopped;

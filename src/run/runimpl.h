@@ -20,6 +20,7 @@ struct _p_RmRun {
   Vec           x0n, xn, r; /* initial and final neuron blocks, readout */
   Vec           x0, x;      /* initial and current model state of a batch */
   double        t_generate, t_assemble, t_integrate, t_classify, t_output, t_start, t_total;
+  double        t_solve0; /* wall clock at the start of RmRunSolve's loop (the monitor's ETA) */
   PetscReal     peak_max_rank, peak_total; /* bytes */
   /* -output */
   char          output[PETSC_MAX_PATH_LEN];
@@ -37,6 +38,10 @@ struct _p_RmRun {
   RmCheckpointLayout   layout;
   RmCheckpointProgress progress;
 };
+
+/* report.c: the live results table. */
+PETSC_INTERN PetscErrorCode RmRunPrintTableHeader_Private(RmRun run);
+PETSC_INTERN PetscErrorCode RmRunPrintTableRow_Private(RmRun run, PetscInt t);
 
 /* resume.c: checkpoint and restart of the trial loop. */
 PETSC_INTERN PetscErrorCode RmRunCheckpointSetUp_Private(RmRun run);
