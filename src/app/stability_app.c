@@ -6,6 +6,7 @@
    abscissa over all memories and the two conditions on a gain x threshold grid) as CSV. */
 #include <math.h>
 #include <ratemem/ratemem.h>
+#include "ratemem_version.h"
 #include <ratemem/run.h>
 #include <ratemem/stability.h>
 #include <stdio.h>
@@ -515,6 +516,7 @@ static PetscErrorCode WriteSummaryJSON(void *ctx, FILE *fp)
   PetscFunctionBeginUser;
   PetscCall(RmJSONBegin(&j, fp));
   PetscCall(RmJSONString(&j, "ratemem_version", RATEMEM_VERSION));
+  PetscCall(RmJSONString(&j, "ratemem_commit", RATEMEM_COMMIT));
   PetscCall(RmJSONString(&j, "command", "stability"));
   PetscCall(RmJSONString(&j, "mode", app->phase ? "phase" : "memories"));
   PetscCall(RmJSONInt(&j, "ranks", app->size));

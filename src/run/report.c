@@ -2,6 +2,7 @@
    -ratemem_view; the "model" and "network" objects are shared with the other subcommands' summaries. */
 #include "runimpl.h"
 #include <ratemem/ratemem.h>
+#include "ratemem_version.h"
 
 /* The table's title and column header, printed before the first trial runs. */
 PetscErrorCode RmRunPrintTableHeader_Private(RmRun run)
@@ -162,6 +163,7 @@ static PetscErrorCode SummaryWriter(void *ctx, FILE *fp)
   PetscFunctionBeginUser;
   PetscCall(RmJSONBegin(&j, fp));
   PetscCall(RmJSONString(&j, "ratemem_version", RATEMEM_VERSION));
+  PetscCall(RmJSONString(&j, "ratemem_commit", RATEMEM_COMMIT));
   PetscCall(RmJSONString(&j, "command", "retrieve"));
   PetscCall(RmJSONInt(&j, "ranks", run->size));
   PetscCall(RmJSONBeginArray(&j, "hosts"));
