@@ -327,7 +327,7 @@ static PetscErrorCode CheckpointSetUp(App *app, Vec x)
   PetscCall(RmMemoriesGetSeed(app->mem, &seed));
   PetscCall(RmMemoriesGetKind(app->mem, &pkind));
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
+  PetscCall(RmSynapsesGetType(app->syn, &storage));
   PetscCall(RmSynapsesGetIndegree(app->syn, &K));
   PetscCall(RmModelGetKind(app->model, &kind));
   PetscCall(RmIntegratorGetType(app->integ, &method));
@@ -346,7 +346,7 @@ static PetscErrorCode CheckpointSetUp(App *app, Vec x)
   PetscCall(RmCheckpointAddIdentity(app->ck, "state units", "%" PetscInt_FMT, app->layout.n + app->layout.m));
   PetscCall(RmCheckpointAddIdentity(app->ck, "patterns", "%s", RmPatternKinds[pkind]));
   PetscCall(RmCheckpointAddIdentity(app->ck, "design", "%s", RmDesignTypes[design]));
-  PetscCall(RmCheckpointAddIdentity(app->ck, "storage", "%s", RmStorageTypes[storage]));
+  PetscCall(RmCheckpointAddIdentity(app->ck, "storage", "%s", storage));
   PetscCall(RmCheckpointAddIdentity(app->ck, "indegree", "%" PetscInt_FMT, K));
   PetscCall(RmCheckpointAddIdentity(app->ck, "model", "%s", RmModelKinds[kind]));
   PetscCall(RmCheckpointAddIdentity(app->ck, "cue", "%s", RmCueKinds[app->cue.kind]));
@@ -521,11 +521,11 @@ static PetscErrorCode PrintTable(App *app)
   if (app->quiet) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
+  PetscCall(RmSynapsesGetType(app->syn, &storage));
   PetscCall(RmSynapsesGetIndegree(app->syn, &K));
   PetscCall(RmIntegratorGetType(app->integ, &method));
   PetscCall(PetscPrintf(app->comm, "ratemem retrieve: n = %" PetscInt_FMT ", P = %" PetscInt_FMT ", design %s, storage %s", n, P, RmDesignTypes[design],
-                        RmStorageTypes[storage]));
+                        storage));
   if (K) PetscCall(PetscPrintf(app->comm, " (indegree %" PetscInt_FMT ")", K));
   PetscCall(PetscPrintf(app->comm, ", integrator %s, %d rank%s\n\n", method, app->size, app->size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(app->comm, "%6s %4s %6s  %-12s %7s %8s %9s %7s %7s %10s\n", "trial", "cue", "flip", "label", "nearest", "overlap", "t_end", "steps",

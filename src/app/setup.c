@@ -144,14 +144,14 @@ PetscErrorCode RmAppJSONNetwork_Private(RmJSON *j, RmMemories mem, RmSynapses sy
   PetscCall(RmMemoriesGetSeed(mem, &seed));
   PetscCall(RmMemoriesGetKind(mem, &pkind));
   PetscCall(RmSynapsesGetDesignType(syn, &design));
-  PetscCall(RmSynapsesGetStorageType(syn, &storage));
+  PetscCall(RmSynapsesGetType(syn, &storage));
   PetscCall(RmSynapsesGetIndegree(syn, &K));
   PetscCall(RmSynapsesGetKernelName(syn, &kernel));
   PetscCall(RmJSONBeginObject(j, "network"));
   PetscCall(RmJSONInt(j, "n", n));
   PetscCall(RmJSONInt(j, "memories", P));
   PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
-  PetscCall(RmJSONString(j, "storage", RmStorageTypes[storage]));
+  PetscCall(RmJSONString(j, "storage", storage));
   PetscCall(RmJSONInt(j, "indegree", K));
   PetscCall(RmJSONString(j, "kernel", kernel));
   PetscCall(RmJSONInt(j, "seed", seed));

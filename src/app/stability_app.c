@@ -670,14 +670,14 @@ static PetscErrorCode PrintHeader(App *app)
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   PetscCall(RmMemoriesGetKind(app->mem, &pkind));
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
+  PetscCall(RmSynapsesGetType(app->syn, &storage));
   PetscCall(RmModelGetActivation(app->model, &act));
   PetscCall(RmStabilityGetOperatorType(app->stab, &op));
   PetscCall(RmStabilityGetRefineType(app->stab, &refine));
   PetscCall(RmStabilityGetSettings(app->stab, &nev, &tol, &eq_tol));
   PetscCall(RmStabilityGetSolverType(app->stab, &eps_type));
   PetscCall(PetscPrintf(app->comm, "ratemem stability: n = %" PetscInt_FMT ", P = %" PetscInt_FMT " (%s), design %s, storage %s, activation %s", n, P,
-                        RmPatternKinds[pkind], RmDesignTypes[design], RmStorageTypes[storage], RmActivationTypes[act.type]));
+                        RmPatternKinds[pkind], RmDesignTypes[design], storage, RmActivationTypes[act.type]));
   if (!app->phase) PetscCall(PetscPrintf(app->comm, " (gain %g, threshold %g)", (double)act.gain, (double)act.threshold));
   PetscCall(PetscPrintf(app->comm, ", %d rank%s\n", app->size, app->size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(app->comm, "eigensolver: SLEPc %s, operator %s (%s), %" PetscInt_FMT " rightmost, tol %g; equilibria: %s (tol %g)\n\n", eps_type,
