@@ -100,7 +100,7 @@ PetscErrorCode RmAppJSONModel_Private(RmJSON *j, RmModel model, RmSynapses syn, 
   PetscCall(RmSynapsesGetDesign(syn, &d));
   PetscCall(RmJSONBeginObject(j, "model"));
   PetscCall(RmJSONString(j, "kind", RmModelKinds[kind]));
-  PetscCall(RmJSONString(j, "activation", RmActivationTypes[act.type]));
+  PetscCall(RmJSONString(j, "activation", act.fn->name));
   if (!per_point) {
     PetscCall(RmJSONReal(j, "gain", act.gain));
     PetscCall(RmJSONReal(j, "threshold", act.threshold));
