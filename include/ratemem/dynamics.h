@@ -100,6 +100,16 @@ extern const char *const RmInputModes[];
 PETSC_EXTERN PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model);
 PETSC_EXTERN PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind);
 PETSC_EXTERN PetscErrorCode RmModelSetFromOptions(RmModel model);
+/* Not collective. Prefix of the options RmModelSetFromOptions reads (-PREFIXactivation, ...). */
+PETSC_EXTERN PetscErrorCode RmModelSetOptionsPrefix(RmModel model, const char prefix[]);
+/* Not collective. Setters for apps that do not go through the options database; each must be called
+   before RmModelSetUp, after RmModelSetKind (which resets the activation to the kind's defaults), and
+   called after RmModelSetFromOptions it overrides the option (-activation: a name of the table,
+   checked against the model kind; a new activation takes its default threshold unless a threshold
+   was set; -gain > 0; -threshold). */
+PETSC_EXTERN PetscErrorCode RmModelSetActivation(RmModel model, const char name[]);
+PETSC_EXTERN PetscErrorCode RmModelSetGain(RmModel model, PetscReal gain);
+PETSC_EXTERN PetscErrorCode RmModelSetThreshold(RmModel model, PetscReal threshold);
 /* Collective. Takes a reference to the weight matrix W (row-distributed, square). */
 PETSC_EXTERN PetscErrorCode RmModelSetWeights(RmModel model, Mat W);
 /* Not collective. Integrate B states together (B cues at once): every state vector is then the

@@ -41,6 +41,17 @@ PETSC_EXTERN PetscErrorCode RmSynapsesSetType(RmSynapses syn, RmStorageType type
 /* Not collective. The storage's registered name (owned by syn). */
 PETSC_EXTERN PetscErrorCode RmSynapsesGetType(RmSynapses syn, RmStorageType *type);
 PETSC_EXTERN PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn);
+/* Not collective. Prefix of the options RmSynapsesSetFromOptions reads (-PREFIXstorage, ...). */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetOptionsPrefix(RmSynapses syn, const char prefix[]);
+/* Not collective. Setters for apps that do not go through the options database; each must be called
+   before RmSynapsesSetUp, and called after RmSynapsesSetFromOptions it overrides the option (-design;
+   -a and -b; -balance, r = q when never set; -indegree, 0 = fully connected). They store the value:
+   RmSynapsesSetUp checks the combination (a < b, r in [0,1), K only for a diluted storage) with the
+   same one-line errors as the options. */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetDesignType(RmSynapses syn, RmDesignType type);
+PETSC_EXTERN PetscErrorCode RmSynapsesSetCurrents(RmSynapses syn, PetscReal a, PetscReal b);
+PETSC_EXTERN PetscErrorCode RmSynapsesSetBalance(RmSynapses syn, PetscReal r);
+PETSC_EXTERN PetscErrorCode RmSynapsesSetIndegree(RmSynapses syn, PetscInt K);
 /* Collective. Computes the design coefficients for activation act and assembles W. */
 PETSC_EXTERN PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivation *act);
 PETSC_EXTERN PetscErrorCode RmSynapsesView(RmSynapses syn, PetscViewer viewer);

@@ -24,7 +24,8 @@ PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
 PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind)
 {
   PetscFunctionBeginUser;
-  model->kind = kind;
+  model->kind          = kind;
+  model->threshold_set = PETSC_FALSE;
   if (kind != RM_MODEL_VOLTAGE) {
     PetscCall(RmActivationFind(model->comm, RMACTIVATIONSIGMOID, &model->act.fn));
     model->act.gain      = 4.8;
@@ -34,6 +35,58 @@ PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind)
     model->act.gain      = 10.0;
     model->act.threshold = model->act.fn->default_threshold;
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetOptionsPrefix(RmModel model, const char prefix[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(model->prefix));
+  if (prefix && prefix[0]) PetscCall(PetscStrallocpy(prefix, &model->prefix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The activation fn for this model kind: the rate model takes the rate activations, the Hopfield form tanh. */
+static PetscErrorCode CheckActivation(RmModel model, const RmActivationFunction *fn)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(model->kind != RM_MODEL_VOLTAGE || !fn->rate, model->comm, PETSC_ERR_ARG_INCOMP,
+             "activation %s needs the rate model (-design paper); the hebbian design uses tanh", fn->name);
+  PetscCheck(model->kind == RM_MODEL_VOLTAGE || fn->rate, model->comm, PETSC_ERR_ARG_INCOMP,
+             "activation %s is the hebbian design's; the rate model takes sigmoid or rectanh", fn->name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetActivation(RmModel model, const char name[])
+{
+  const RmActivationFunction *fn;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!model->setup_called, model->comm, PETSC_ERR_ORDER, "set the activation before RmModelSetUp()");
+  PetscCall(RmActivationFind(model->comm, name, &fn));
+  PetscCall(CheckActivation(model, fn));
+  if (fn != model->act.fn && !model->threshold_set) model->act.threshold = fn->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
+  model->act.fn = fn;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetGain(RmModel model, PetscReal gain)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!model->setup_called, model->comm, PETSC_ERR_ORDER, "set the gain before RmModelSetUp()");
+  PetscCall(RmCheckFinite(model->comm, "gain", gain));
+  PetscCheck(gain > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "gain must be > 0, got %g", (double)gain);
+  model->act.gain = gain;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetThreshold(RmModel model, PetscReal threshold)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!model->setup_called, model->comm, PETSC_ERR_ORDER, "set the threshold before RmModelSetUp()");
+  PetscCall(RmCheckFinite(model->comm, "threshold", threshold));
+  model->act.threshold = threshold;
+  model->threshold_set = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -49,7 +102,7 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscReal          stiffness  = model->tau / model->tau_i;
 
   PetscFunctionBeginUser;
-  PetscOptionsBegin(model->comm, NULL, "Dynamics (docs/model.md §3)", "RmModel");
+  PetscOptionsBegin(model->comm, model->prefix, "Dynamics (docs/model.md §3)", "RmModel");
   PetscCall(PetscStrncpy(actname, model->act.fn->name, sizeof(actname)));
   PetscCall(PetscOptionsString("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
                                "RmModelSetActivation", actname, actname, sizeof(actname), &set_type));
@@ -76,13 +129,11 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
                             NULL));
   PetscOptionsEnd();
   if (set_type) {
-    PetscCheck(model->kind != RM_MODEL_VOLTAGE || !type->rate, model->comm, PETSC_ERR_ARG_INCOMP,
-               "activation %s needs the rate model (-design paper); the hebbian design uses tanh", type->name);
-    PetscCheck(model->kind == RM_MODEL_VOLTAGE || type->rate, model->comm, PETSC_ERR_ARG_INCOMP,
-               "activation %s is the hebbian design's; the rate model takes sigmoid or rectanh", type->name);
-    if (type != model->act.fn && !set_thr) model->act.threshold = type->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
+    PetscCall(CheckActivation(model, type));
+    if (type != model->act.fn && !set_thr && !model->threshold_set) model->act.threshold = type->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
     model->act.fn = type;
   }
+  if (set_thr) model->threshold_set = PETSC_TRUE;
   model->input_rate = (PetscBool)(variant == 1);
   if (model->input_rate) { /* docs/model.md §7 firing-rate variant: Φ(s) = 1/(1+exp(δ(1−2s))) is the sigmoid with ρ = δ/2, x* = 1/2 − 1/δ */
     PetscReal delta = set_gain ? model->act.gain : 10.0;
@@ -274,6 +325,7 @@ PetscErrorCode RmModelDestroy(RmModel *model)
 {
   PetscFunctionBeginUser;
   if (!*model) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree((*model)->prefix));
   PetscCall(MatDestroy(&(*model)->W));
   PetscCall(MatDestroy(&(*model)->Xb));
   PetscCall(MatDestroy(&(*model)->Yb));

@@ -7,7 +7,9 @@ typedef struct _n_RmInputRate RmInputRate;
 
 struct _p_RmModel {
   MPI_Comm     comm;
+  char        *prefix;
   PetscBool    setup_called;
+  PetscBool    threshold_set; /* by -threshold or RmModelSetThreshold: a change of activation keeps it */
   RmModelKind  kind;
   RmActivation act;
   PetscReal    tau, input;

@@ -95,6 +95,50 @@ PetscErrorCode RmSynapsesSetType(RmSynapses syn, RmStorageType type)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmSynapsesSetOptionsPrefix(RmSynapses syn, const char prefix[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(syn->prefix));
+  if (prefix && prefix[0]) PetscCall(PetscStrallocpy(prefix, &syn->prefix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The setters only store: RmSynapsesSetUp checks the combination (CheckSettings), as SetFromOptions does. */
+PetscErrorCode RmSynapsesSetDesignType(RmSynapses syn, RmDesignType type)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the design before RmSynapsesSetUp()");
+  PetscCheck(type == RM_DESIGN_PAPER || type == RM_DESIGN_HEBBIAN, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "unknown design type %d", (int)type);
+  syn->design_type = type;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesSetCurrents(RmSynapses syn, PetscReal a, PetscReal b)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the design currents before RmSynapsesSetUp()");
+  syn->design.a = a;
+  syn->design.b = b;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesSetBalance(RmSynapses syn, PetscReal r)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the balance before RmSynapsesSetUp()");
+  syn->design.balance = r;
+  syn->balance_set    = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesSetIndegree(RmSynapses syn, PetscInt K)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the indegree before RmSynapsesSetUp()");
+  syn->indegree = K;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmSynapsesGetType(RmSynapses syn, RmStorageType *type)
 {
   PetscFunctionBeginUser;
