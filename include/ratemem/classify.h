@@ -28,6 +28,8 @@ typedef struct {
 
 PETSC_EXTERN PetscErrorCode RmClassifierCreate(RmMemories mem, RmClassifier *cl);
 PETSC_EXTERN PetscErrorCode RmClassifierSetFromOptions(RmClassifier cl);
+/* Not collective. Prefix of the options RmClassifierSetFromOptions reads (-PREFIXoverlap_threshold, ...). */
+PETSC_EXTERN PetscErrorCode RmClassifierSetOptionsPrefix(RmClassifier cl, const char prefix[]);
 /* Rates of an inactive and an active neuron at a memory (φ_a, φ_b), for the raw overlap. */
 PETSC_EXTERN PetscErrorCode RmClassifierSetRateScale(RmClassifier cl, PetscReal phi_a, PetscReal phi_b);
 PETSC_EXTERN PetscErrorCode RmClassifierSetUp(RmClassifier cl);

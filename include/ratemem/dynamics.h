@@ -3,62 +3,85 @@
 #include <petscmat.h>
 #include <ratemem/sys.h>
 
-typedef enum { RM_ACTIVATION_SIGMOID, RM_ACTIVATION_RECTANH, RM_ACTIVATION_TANH } RmActivationType;
-extern const char *const RmActivationTypes[];
+/* Activations φ (docs/model.md §3), one table: RmActivationFunctions[] (src/dynamics/activation.c)
+   holds, per function, its name, value, value on a whole array, derivative and derivative written
+   through the value. An activation is chosen by name (RmActivationFind); an unknown name is an error. */
+#define RMACTIVATIONSIGMOID "sigmoid" /* 1/(1+exp(-4ρ(s - x* - 1/(2ρ)))), maximum slope ρ at s = x* + 1/(2ρ) */
+#define RMACTIVATIONRECTANH "rectanh" /* tanh(ρ(s - x*)) for s >= x*, else 0 */
+#define RMACTIVATIONTANH    "tanh"    /* tanh(δ s): the Hopfield readout (-design hebbian) */
+
+typedef struct _n_RmActivationFunction RmActivationFunction;
 
 /* Activation φ with gain ρ and threshold x* (docs/model.md §3). */
 typedef struct {
-  RmActivationType type;
-  PetscReal        gain, threshold;
+  const RmActivationFunction *fn; /* an entry of RmActivationFunctions[] */
+  PetscReal                   gain, threshold;
 } RmActivation;
+
+struct _n_RmActivationFunction {
+  const char *name;
+  PetscReal (*value)(const RmActivation *act, PetscReal s);
+  /* out[i] = φ(s[i] + shift) for a whole array (vectorised where the CPU allows; every element takes
+     the same path, so the result does not depend on the partition); out may be s. */
+  void (*value_array)(const RmActivation *act, PetscInt n, const PetscScalar *s, PetscReal shift, PetscScalar *out);
+  PetscReal (*derivative)(const RmActivation *act, PetscReal s);
+  /* out[i] = φ'(s[i] + shift), the scalar derivative in a loop the compiler sees whole; out may be s. */
+  void (*derivative_array)(const RmActivation *act, PetscInt n, const PetscScalar *s, PetscReal shift, PetscScalar *out);
+  /* φ'(s) written through p = φ(s) itself, where that is exact: lets the Jacobian set-up reuse the
+     φ(W x + u) = τ f(x) + x that CVODE already computed, instead of another weight product. NULL
+     where it is not (the rectified tanh: its φ' jumps from 0 to ρ at the threshold, and a φ recovered
+     as τ f + x carries rounding, ±1e-17 where φ = 0, which would turn φ' = 0 into ρ). */
+  PetscReal (*derivative_from_value)(const RmActivation *act, PetscReal p);
+  /* dp[i] = φ'(s_i) from p[i] = φ(s_i) (NULL with derivative_from_value); dp may be p. */
+  void (*derivative_from_value_array)(const RmActivation *act, PetscInt n, const PetscScalar *p, PetscScalar *dp);
+  PetscBool rate;              /* an activation of the rate model (else the Hopfield readout of -design hebbian) */
+  PetscReal default_threshold; /* x* when -threshold is not given */
+};
+
+/* The table, terminated by an entry with name NULL. */
+PETSC_EXTERN const RmActivationFunction RmActivationFunctions[];
+/* Not collective (comm: the error's). The entry called name (any case); an unknown name is an error
+   that lists the known ones. */
+PETSC_EXTERN PetscErrorCode RmActivationFind(MPI_Comm comm, const char name[], const RmActivationFunction **fn);
+/* The names of the table, comma separated (for -help texts and errors). */
+PETSC_EXTERN const char    *RmActivationNames(void);
+/* Which array kernel RmActivationEvalArray runs: avx2-libmvec or scalar-libm. */
+PETSC_EXTERN const char    *RmActivationKernel(void);
 
 static inline PetscReal RmActivationEval(const RmActivation *act, PetscReal s)
 {
-  switch (act->type) {
-  case RM_ACTIVATION_SIGMOID: /* φ(s) = 1/(1+exp(-4ρ(s - x* - 1/(2ρ)))), maximum slope ρ */
-    return 1.0 / (1.0 + PetscExpReal(-4.0 * act->gain * (s - act->threshold - 0.5 / act->gain)));
-  case RM_ACTIVATION_RECTANH: /* φ(s) = tanh(ρ(s - x*)) for s >= x*, else 0 */
-    return s >= act->threshold ? PetscTanhReal(act->gain * (s - act->threshold)) : 0.0;
-  default: /* Hopfield readout tanh(δ y) */
-    return PetscTanhReal(act->gain * s);
-  }
+  return act->fn->value(act, s);
 }
 
-/* out[i] = φ(s[i] + shift) for a whole array (vectorised where the CPU allows; every element takes
-   the same path, so the result does not depend on the partition); src/dynamics/activation.c. */
-void        RmActivationEvalArray(const RmActivation *act, PetscInt n, const PetscScalar *s, PetscReal shift, PetscScalar *out);
-const char *RmActivationKernel(void);
+static inline void RmActivationEvalArray(const RmActivation *act, PetscInt n, const PetscScalar *s, PetscReal shift, PetscScalar *out)
+{
+  act->fn->value_array(act, n, s, shift, out);
+}
 
 static inline PetscReal RmActivationDerivative(const RmActivation *act, PetscReal s)
 {
-  PetscReal p;
-  switch (act->type) {
-  case RM_ACTIVATION_SIGMOID:
-    p = RmActivationEval(act, s);
-    return 4.0 * act->gain * p * (1.0 - p);
-  case RM_ACTIVATION_RECTANH:
-    if (s < act->threshold) return 0.0;
-    p = PetscTanhReal(act->gain * (s - act->threshold));
-    return act->gain * (1.0 - p * p);
-  default:
-    p = PetscTanhReal(act->gain * s);
-    return act->gain * (1.0 - p * p);
-  }
+  return act->fn->derivative(act, s);
 }
 
-/* φ'(s) written through φ(s) itself, where that is exact: lets the Jacobian set-up reuse the
-   φ(W x + u) = τ f(x) + x that CVODE already computed, instead of another weight product. */
+static inline void RmActivationDerivativeArray(const RmActivation *act, PetscInt n, const PetscScalar *s, PetscReal shift, PetscScalar *out)
+{
+  act->fn->derivative_array(act, n, s, shift, out);
+}
+
+/* PETSC_FALSE (dp untouched) where φ' cannot be written through φ exactly. */
 static inline PetscBool RmActivationDerivativeFromValue(const RmActivation *act, PetscReal p, PetscReal *dp)
 {
-  switch (act->type) {
-  case RM_ACTIVATION_SIGMOID:
-    *dp = 4.0 * act->gain * p * (1.0 - p);
-    return PETSC_TRUE;
-  default:
-    /* Not for the rectified tanh: its φ' jumps from 0 to ρ at the threshold, and a φ recovered as
-       τ f + x carries rounding (±1e-17 where φ = 0), which would turn φ' = 0 into ρ. */
-    return PETSC_FALSE;
-  }
+  if (!act->fn->derivative_from_value) return PETSC_FALSE;
+  *dp = act->fn->derivative_from_value(act, p);
+  return PETSC_TRUE;
+}
+
+/* The same on an array (dp may be p); PETSC_FALSE (dp untouched) where not exact. */
+static inline PetscBool RmActivationDerivativeFromValueArray(const RmActivation *act, PetscInt n, const PetscScalar *p, PetscScalar *dp)
+{
+  if (!act->fn->derivative_from_value_array) return PETSC_FALSE;
+  act->fn->derivative_from_value_array(act, n, p, dp);
+  return PETSC_TRUE;
 }
 
 /* Rate model τ ẋ = -x + φ(W x + u), Hopfield voltage form τ ẏ = -y + W tanh(δ y) + u, or the
@@ -77,6 +100,16 @@ extern const char *const RmInputModes[];
 PETSC_EXTERN PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model);
 PETSC_EXTERN PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind);
 PETSC_EXTERN PetscErrorCode RmModelSetFromOptions(RmModel model);
+/* Not collective. Prefix of the options RmModelSetFromOptions reads (-PREFIXactivation, ...). */
+PETSC_EXTERN PetscErrorCode RmModelSetOptionsPrefix(RmModel model, const char prefix[]);
+/* Not collective. Setters for apps that do not go through the options database; each must be called
+   before RmModelSetUp, after RmModelSetKind (which resets the activation to the kind's defaults), and
+   called after RmModelSetFromOptions it overrides the option (-activation: a name of the table,
+   checked against the model kind; a new activation takes its default threshold unless a threshold
+   was set; -gain > 0; -threshold). */
+PETSC_EXTERN PetscErrorCode RmModelSetActivation(RmModel model, const char name[]);
+PETSC_EXTERN PetscErrorCode RmModelSetGain(RmModel model, PetscReal gain);
+PETSC_EXTERN PetscErrorCode RmModelSetThreshold(RmModel model, PetscReal threshold);
 /* Collective. Takes a reference to the weight matrix W (row-distributed, square). */
 PETSC_EXTERN PetscErrorCode RmModelSetWeights(RmModel model, Mat W);
 /* Not collective. Integrate B states together (B cues at once): every state vector is then the

@@ -29,6 +29,8 @@ typedef PetscErrorCode (*RmIntegratorMonitorFn)(void *ctx, PetscReal t, PetscInt
 
 PETSC_EXTERN PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ);
 PETSC_EXTERN PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ);
+/* Not collective. Prefix of the options RmIntegratorSetFromOptions and the methods read (-PREFIXrtol, ...). */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetOptionsPrefix(RmIntegrator integ, const char prefix[]);
 PETSC_EXTERN PetscErrorCode RmIntegratorSetModel(RmIntegrator integ, RmModel model);
 /* Not collective. Selects the method by name; an unknown name is an error listing the registered ones.
    Before RmIntegratorSetUp; a type's own options are read by the RmIntegratorSetFromOptions after it. */

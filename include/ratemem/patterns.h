@@ -23,6 +23,14 @@ extern const char *const RmCueKinds[];
 
 PETSC_EXTERN PetscErrorCode RmMemoriesCreate(MPI_Comm comm, RmMemories *mem);
 PETSC_EXTERN PetscErrorCode RmMemoriesSetEncoding(RmMemories mem, RmEncoding enc);
+/* Not collective. Prefix of the options RmMemoriesSetFromOptions reads (-PREFIXneurons, ...). */
+PETSC_EXTERN PetscErrorCode RmMemoriesSetOptionsPrefix(RmMemories mem, const char prefix[]);
+/* Not collective. Setters for apps that do not go through the options database. Each must be called
+   before RmMemoriesSetUp; called after RmMemoriesSetFromOptions, it overrides the option
+   (-neurons and -memories; -coding; -seed). Generated memories only: -patterns FILE sets n, P and q. */
+PETSC_EXTERN PetscErrorCode RmMemoriesSetSizes(RmMemories mem, PetscInt n, PetscInt P);
+PETSC_EXTERN PetscErrorCode RmMemoriesSetCoding(RmMemories mem, PetscReal q);
+PETSC_EXTERN PetscErrorCode RmMemoriesSetSeed(RmMemories mem, PetscInt64 seed);
 PETSC_EXTERN PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem);
 PETSC_EXTERN PetscErrorCode RmMemoriesSetUp(RmMemories mem);
 PETSC_EXTERN PetscErrorCode RmMemoriesView(RmMemories mem, PetscViewer viewer);

@@ -8,8 +8,13 @@ typedef struct _p_RmSynapses *RmSynapses;
 
 typedef enum { RM_DESIGN_PAPER, RM_DESIGN_HEBBIAN } RmDesignType;
 extern const char *const RmDesignTypes[];
-typedef enum { RM_STORAGE_DENSE, RM_STORAGE_AIJ, RM_STORAGE_LOWRANK, RM_STORAGE_COMPRESSED } RmStorageType;
-extern const char *const RmStorageTypes[];
+/* Weight storages, a registry (RmSynapsesRegister): each one file in src/synapses/ and one line in
+   synapsesregi.c. -storage NAME is RmSynapsesSetType(syn, NAME). */
+typedef const char *RmStorageType;
+#define RMSTORAGEDENSE      "dense"      /* MATDENSE */
+#define RMSTORAGEAIJ        "aij"        /* MATAIJ, fully connected or diluted (-indegree K) */
+#define RMSTORAGELOWRANK    "lowrank"    /* MATSHELL over the memories' bit-packed factors, W never formed */
+#define RMSTORAGECOMPRESSED "compressed" /* diluted, weights recomputed from the memories (~5 bytes per synapse) */
 
 /* The parameters and derived coefficients of a design. For -design paper (docs/model.md §2 general
    design; basic when balance r = q): W = α/N (Ξ-β)(Ξ-β)ᵀ + γ/N 11ᵀ.  For -design hebbian:
@@ -24,14 +29,35 @@ typedef struct {
 } RmDesign;
 
 PETSC_EXTERN PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn);
+/* Not collective. Add a storage: create(syn) fills the ops table of src/synapses/synapsesimpl.h and
+   syn->data. Call after PetscInitialize, before the storage is chosen by name. */
+PETSC_EXTERN PetscErrorCode RmSynapsesRegister(const char name[], PetscErrorCode (*create)(RmSynapses));
+/* Not collective; idempotent (RmSynapsesCreate calls it): registers the built-in storages. */
+PETSC_EXTERN PetscErrorCode RmSynapsesRegisterAll(void);
+/* Collective. The storage (default dense); before RmSynapsesSetUp. Called after SetFromOptions it
+   overrides -storage (the new storage's own options are then its defaults). An unknown name is an
+   error listing the registered ones. */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetType(RmSynapses syn, RmStorageType type);
+/* Not collective. The storage's registered name (owned by syn). */
+PETSC_EXTERN PetscErrorCode RmSynapsesGetType(RmSynapses syn, RmStorageType *type);
 PETSC_EXTERN PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn);
+/* Not collective. Prefix of the options RmSynapsesSetFromOptions reads (-PREFIXstorage, ...). */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetOptionsPrefix(RmSynapses syn, const char prefix[]);
+/* Not collective. Setters for apps that do not go through the options database; each must be called
+   before RmSynapsesSetUp, and called after RmSynapsesSetFromOptions it overrides the option (-design;
+   -a and -b; -balance, r = q when never set; -indegree, 0 = fully connected). They store the value:
+   RmSynapsesSetUp checks the combination (a < b, r in [0,1), K only for a diluted storage) with the
+   same one-line errors as the options. */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetDesignType(RmSynapses syn, RmDesignType type);
+PETSC_EXTERN PetscErrorCode RmSynapsesSetCurrents(RmSynapses syn, PetscReal a, PetscReal b);
+PETSC_EXTERN PetscErrorCode RmSynapsesSetBalance(RmSynapses syn, PetscReal r);
+PETSC_EXTERN PetscErrorCode RmSynapsesSetIndegree(RmSynapses syn, PetscInt K);
 /* Collective. Computes the design coefficients for activation act and assembles W. */
 PETSC_EXTERN PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivation *act);
 PETSC_EXTERN PetscErrorCode RmSynapsesView(RmSynapses syn, PetscViewer viewer);
 PETSC_EXTERN PetscErrorCode RmSynapsesDestroy(RmSynapses *syn);
 
 PETSC_EXTERN PetscErrorCode RmSynapsesGetDesignType(RmSynapses syn, RmDesignType *type);
-PETSC_EXTERN PetscErrorCode RmSynapsesGetStorageType(RmSynapses syn, RmStorageType *type);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetIndegree(RmSynapses syn, PetscInt *K);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design);
 /* Not collective. The kernel that applies W: matdense-blas, mataij, table/avx2/portable (lowrank), avx2/portable (compressed); "none" before set-up. */

@@ -246,7 +246,7 @@ static PetscErrorCode PhasePointRun(App *app, const RmActivation *act, PhasePoin
   PetscCall(RmModelSetKind(model, kind));
   PetscCall(RmModelSetFromOptions(model));
   PetscCall(RmModelGetActivation(model, &got));
-  PetscCheck(got.type == act->type && got.gain == act->gain && got.threshold == act->threshold, app->comm, PETSC_ERR_PLIB,
+  PetscCheck(got.fn == act->fn && got.gain == act->gain && got.threshold == act->threshold, app->comm, PETSC_ERR_PLIB,
              "phase point: the model did not take gain %g, threshold %g", (double)act->gain, (double)act->threshold);
   PetscCall(RmIntegratorCreate(app->comm, &integ));
   PetscCall(RmIntegratorSetFromOptions(integ));
@@ -349,7 +349,7 @@ static PetscErrorCode WritePhaseCSV(void *ctx, FILE *fp)
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   PetscCall(RmMemoriesGetCoding(app->mem, &q));
   fprintf(fp, "# ratemem stability phase diagram (docs/model.md §6): activation %s, n %d, P %d, q %g, a %g, b %g; max_abscissa from SLEPc over all memories\n",
-          RmActivationTypes[act.type], (int)n, (int)P, (double)q, (double)d.a, (double)d.b);
+          act.fn->name, (int)n, (int)P, (double)q, (double)d.a, (double)d.b);
   fprintf(fp, "gain,threshold,valid,phi_a,phi_b,dphi_a,dphi_b,alpha_basic,gamma,stability_value,stability_holds,instability_value_1,"
               "instability_value_2,instability_holds,max_abscissa,numerically_stable,worst_memory,lowrank_abscissa,equilibrium_residual,"
               "at_memory,agrees_stability,agrees_instability,matvecs\n");
@@ -592,14 +592,14 @@ static PetscErrorCode PrintHeader(App *app)
   PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   PetscCall(RmMemoriesGetKind(app->mem, &pkind));
   PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(app->syn, &storage));
+  PetscCall(RmSynapsesGetType(app->syn, &storage));
   PetscCall(RmModelGetActivation(app->model, &act));
   PetscCall(RmStabilityGetOperatorType(app->stab, &op));
   PetscCall(RmStabilityGetRefineType(app->stab, &refine));
   PetscCall(RmStabilityGetSettings(app->stab, &nev, &tol, &eq_tol));
   PetscCall(RmStabilityGetSolverType(app->stab, &eps_type));
   PetscCall(PetscPrintf(app->comm, "ratemem stability: n = %" PetscInt_FMT ", P = %" PetscInt_FMT " (%s), design %s, storage %s, activation %s", n, P,
-                        RmPatternKinds[pkind], RmDesignTypes[design], RmStorageTypes[storage], RmActivationTypes[act.type]));
+                        RmPatternKinds[pkind], RmDesignTypes[design], storage, act.fn->name));
   if (!app->phase) PetscCall(PetscPrintf(app->comm, " (gain %g, threshold %g)", (double)act.gain, (double)act.threshold));
   PetscCall(PetscPrintf(app->comm, ", %d rank%s\n", app->size, app->size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(app->comm, "eigensolver: SLEPc %s, operator %s (%s), %" PetscInt_FMT " rightmost, tol %g; equilibria: %s (tol %g)\n\n", eps_type,

@@ -209,9 +209,9 @@ static PetscErrorCode PointKey(Sweep *sw, PetscInt point, RmMemories mem, RmSyna
   else PetscCall(PetscSNPrintf(load, sizeof(load), "%.8g", (double)P / n));
   /* the network: everything but the cue */
   PetscCall(PetscSNPrintf(net_key, net_len, "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT ",%s,%.8g,%.8g,%.8g,%.8g,%.8g,%s,%" PetscInt64_FMT, RmDesignTypes[design],
-                          RmActivationTypes[act.type], n, P, load, (double)q, (double)act.gain, (double)act.threshold, (double)d.a, (double)d.b, balance, seed));
+                          act.fn->name, n, P, load, (double)q, (double)act.gain, (double)act.threshold, (double)d.a, (double)d.b, balance, seed));
   PetscCall(PetscSNPrintf(key, len, "%s,%s,%" PetscInt_FMT ",%" PetscInt_FMT ",%s,%.8g,%.8g,%.8g,%.8g,%.8g,%.8g,%s,%" PetscInt64_FMT ",%" PetscInt_FMT,
-                          RmDesignTypes[design], RmActivationTypes[act.type], n, P, load, (double)q, (double)cue->flip, (double)act.gain,
+                          RmDesignTypes[design], act.fn->name, n, P, load, (double)q, (double)cue->flip, (double)act.gain,
                           (double)act.threshold, (double)d.a, (double)d.b, balance, seed, sw->trials));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -6,6 +6,7 @@ const char *const RmLabels[] = {"retrieved", "other", "spurious", "unconverged",
 
 struct _p_RmClassifier {
   MPI_Comm   comm;
+  char      *prefix;
   RmMemories mem;
   PetscBool  setup_called;
   PetscReal  threshold, amplitude_tol, phi_a, phi_b, coding;
@@ -61,10 +62,18 @@ PetscErrorCode RmClassifierCreate(RmMemories mem, RmClassifier *cl)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmClassifierSetOptionsPrefix(RmClassifier cl, const char prefix[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(cl->prefix));
+  if (prefix && prefix[0]) PetscCall(PetscStrallocpy(prefix, &cl->prefix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmClassifierSetFromOptions(RmClassifier cl)
 {
   PetscFunctionBeginUser;
-  PetscOptionsBegin(cl->comm, NULL, "Classification (docs/model.md §4)", "RmClassifier");
+  PetscOptionsBegin(cl->comm, cl->prefix, "Classification (docs/model.md §4)", "RmClassifier");
   PetscCall(PetscOptionsReal("-overlap_threshold", "A memory is retrieved when its normalised overlap is at least this", "RmClassifierSetFromOptions",
                              cl->threshold, &cl->threshold, NULL));
   PetscCall(PetscOptionsReal("-amplitude_tolerance",
@@ -140,6 +149,7 @@ PetscErrorCode RmClassifierDestroy(RmClassifier *cl)
 {
   PetscFunctionBeginUser;
   if (!*cl) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree((*cl)->prefix));
   PetscCall(PetscFree3((*cl)->active, (*cl)->sums, (*cl)->local));
   PetscCall(PetscFree4((*cl)->ov.normalised, (*cl)->ov.raw, (*cl)->ov.uncentred, (*cl)->ov.amplitude));
   if ((*cl)->setup_called) {

@@ -3,7 +3,6 @@
 #include "dynamicsimpl.h"
 #include "../synapses/lowrank.h"
 
-const char *const RmActivationTypes[] = {"sigmoid", "rectanh", "tanh", "RmActivationType", "RM_ACTIVATION_", NULL};
 const char *const RmModelKinds[]      = {"rate", "voltage", "ei", "RmModelKind", "RM_MODEL_", NULL};
 const char *const RmInputModes[]      = {"additive", "multiplicative", "RmInputMode", "RM_INPUT_", NULL};
 
@@ -25,16 +24,69 @@ PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
 PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind)
 {
   PetscFunctionBeginUser;
-  model->kind = kind;
+  model->kind          = kind;
+  model->threshold_set = PETSC_FALSE;
   if (kind != RM_MODEL_VOLTAGE) {
-    model->act.type      = RM_ACTIVATION_SIGMOID;
+    PetscCall(RmActivationFind(model->comm, RMACTIVATIONSIGMOID, &model->act.fn));
     model->act.gain      = 4.8;
-    model->act.threshold = 0.2;
+    model->act.threshold = model->act.fn->default_threshold;
   } else {
-    model->act.type      = RM_ACTIVATION_TANH;
+    PetscCall(RmActivationFind(model->comm, RMACTIVATIONTANH, &model->act.fn));
     model->act.gain      = 10.0;
-    model->act.threshold = 0.0;
+    model->act.threshold = model->act.fn->default_threshold;
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetOptionsPrefix(RmModel model, const char prefix[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(model->prefix));
+  if (prefix && prefix[0]) PetscCall(PetscStrallocpy(prefix, &model->prefix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The activation fn for this model kind: the rate model takes the rate activations, the Hopfield form tanh. */
+static PetscErrorCode CheckActivation(RmModel model, const RmActivationFunction *fn)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(model->kind != RM_MODEL_VOLTAGE || !fn->rate, model->comm, PETSC_ERR_ARG_INCOMP,
+             "activation %s needs the rate model (-design paper); the hebbian design uses tanh", fn->name);
+  PetscCheck(model->kind == RM_MODEL_VOLTAGE || fn->rate, model->comm, PETSC_ERR_ARG_INCOMP,
+             "activation %s is the hebbian design's; the rate model takes sigmoid or rectanh", fn->name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetActivation(RmModel model, const char name[])
+{
+  const RmActivationFunction *fn;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!model->setup_called, model->comm, PETSC_ERR_ORDER, "set the activation before RmModelSetUp()");
+  PetscCall(RmActivationFind(model->comm, name, &fn));
+  PetscCall(CheckActivation(model, fn));
+  if (fn != model->act.fn && !model->threshold_set) model->act.threshold = fn->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
+  model->act.fn = fn;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetGain(RmModel model, PetscReal gain)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!model->setup_called, model->comm, PETSC_ERR_ORDER, "set the gain before RmModelSetUp()");
+  PetscCall(RmCheckFinite(model->comm, "gain", gain));
+  PetscCheck(gain > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "gain must be > 0, got %g", (double)gain);
+  model->act.gain = gain;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetThreshold(RmModel model, PetscReal threshold)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!model->setup_called, model->comm, PETSC_ERR_ORDER, "set the threshold before RmModelSetUp()");
+  PetscCall(RmCheckFinite(model->comm, "threshold", threshold));
+  model->act.threshold = threshold;
+  model->threshold_set = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -43,15 +95,18 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscBool          set_type = PETSC_FALSE, set_thr = PETSC_FALSE, set_net, set_stiff, set_taui, set_gain = PETSC_FALSE;
   const char *const  variants[] = {"hopfield", "rate", "RmInputVariant", "RM_INPUT_VARIANT_", NULL};
   PetscInt           variant    = model->input_rate ? 1 : 0;
-  RmActivationType   type     = model->act.type;
+  char               actname[64];
+  const RmActivationFunction *type = model->act.fn;
   const char *const  networks[] = {"single", "ei", "RmNetwork", "RM_NETWORK_", NULL};
   PetscInt           net        = model->kind == RM_MODEL_EI ? 1 : 0;
   PetscReal          stiffness  = model->tau / model->tau_i;
 
   PetscFunctionBeginUser;
-  PetscOptionsBegin(model->comm, NULL, "Dynamics (docs/model.md §3)", "RmModel");
-  PetscCall(PetscOptionsEnum("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
-                             "RmModelSetFromOptions", RmActivationTypes, (PetscEnum)type, (PetscEnum *)&type, &set_type));
+  PetscOptionsBegin(model->comm, model->prefix, "Dynamics (docs/model.md §3)", "RmModel");
+  PetscCall(PetscStrncpy(actname, model->act.fn->name, sizeof(actname)));
+  PetscCall(PetscOptionsString("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
+                               "RmModelSetActivation", actname, actname, sizeof(actname), &set_type));
+  if (set_type) PetscCall(RmActivationFind(model->comm, actname, &type));
   PetscCall(PetscOptionsReal("-gain", "Activation gain rho (rate model) or delta in tanh(delta y) (hebbian)", "RmModelSetFromOptions", model->act.gain,
                              &model->act.gain, &set_gain));
   PetscCall(PetscOptionsReal("-threshold", "Activation threshold x* (default 0.2 sigmoid, 0.75 rectanh)", "RmModelSetFromOptions",
@@ -74,13 +129,11 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
                             NULL));
   PetscOptionsEnd();
   if (set_type) {
-    PetscCheck(model->kind != RM_MODEL_VOLTAGE || type == RM_ACTIVATION_TANH, model->comm, PETSC_ERR_ARG_INCOMP,
-               "activation %s needs the rate model (-design paper); the hebbian design uses tanh", RmActivationTypes[type]);
-    PetscCheck(model->kind == RM_MODEL_VOLTAGE || type != RM_ACTIVATION_TANH, model->comm, PETSC_ERR_ARG_INCOMP,
-               "activation tanh is the hebbian design's; the rate model takes sigmoid or rectanh");
-    model->act.type = type;
-    if (type == RM_ACTIVATION_RECTANH && !set_thr) model->act.threshold = 0.75; /* the authors' value for rectified tanh */
+    PetscCall(CheckActivation(model, type));
+    if (type != model->act.fn && !set_thr && !model->threshold_set) model->act.threshold = type->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
+    model->act.fn = type;
   }
+  if (set_thr) model->threshold_set = PETSC_TRUE;
   model->input_rate = (PetscBool)(variant == 1);
   if (model->input_rate) { /* docs/model.md §7 firing-rate variant: Φ(s) = 1/(1+exp(δ(1−2s))) is the sigmoid with ρ = δ/2, x* = 1/2 − 1/δ */
     PetscReal delta = set_gain ? model->act.gain : 10.0;
@@ -90,7 +143,7 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
     PetscCheck(!(set_net && net == 1), model->comm, PETSC_ERR_ARG_INCOMP, "-input_variant rate needs -network single");
     PetscCall(RmCheckFinite(model->comm, "gain", delta));
     PetscCheck(delta > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "gain (delta) must be > 0, got %g", (double)delta);
-    model->act.type      = RM_ACTIVATION_SIGMOID;
+    PetscCall(RmActivationFind(model->comm, RMACTIVATIONSIGMOID, &model->act.fn));
     model->act.gain      = delta / 2;
     model->act.threshold = 0.5 - 1.0 / delta;
   }
@@ -262,7 +315,7 @@ PetscErrorCode RmModelView(RmModel model, PetscViewer viewer)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscViewerASCIIPrintf(viewer, "Model: %s, activation %s (gain %g, threshold %g), tau %g, input %g\n", RmModelKinds[model->kind],
-                                   RmActivationTypes[model->act.type], (double)model->act.gain, (double)model->act.threshold, (double)model->tau,
+                                   model->act.fn->name, (double)model->act.gain, (double)model->act.threshold, (double)model->tau,
                                    (double)model->input));
   if (model->input_rate) PetscCall(PetscViewerASCIIPrintf(viewer, "  firing-rate input variant of docs/model.md §7 (-input_variant rate)\n"));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -272,6 +325,7 @@ PetscErrorCode RmModelDestroy(RmModel *model)
 {
   PetscFunctionBeginUser;
   if (!*model) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree((*model)->prefix));
   PetscCall(MatDestroy(&(*model)->W));
   PetscCall(MatDestroy(&(*model)->Xb));
   PetscCall(MatDestroy(&(*model)->Yb));
@@ -499,7 +553,10 @@ PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x)
   const PetscReal    shift     = model->kind == RM_MODEL_RATE && !mult_rate ? model->input : 0.0;
   const PetscScalar *uv        = NULL; /* §7 rate variant, classic form: φ'(W₀x + u) */
   if (model->kind == RM_MODEL_RATE && model->input_rate && !mult_rate && model->uvec) PetscCall(VecGetArrayRead(model->uvec, &uv));
-  for (PetscInt i = 0; i < nloc; i++) d[i] = RmActivationDerivative(&model->act, src[i] + shift + (uv ? uv[i] : 0.0));
+  if (uv) {
+    for (PetscInt i = 0; i < nloc; i++) d[i] = src[i] + shift + uv[i];
+    RmActivationDerivativeArray(&model->act, nloc, d, 0.0, d);
+  } else RmActivationDerivativeArray(&model->act, nloc, src, shift, d);
   if (uv) PetscCall(VecRestoreArrayRead(model->uvec, &uv));
   PetscCall(VecRestoreArrayWrite(model->dphi, &d));
   PetscCall(VecRestoreArrayRead(model->kind == RM_MODEL_RATE ? model->h : x, &src));
@@ -529,10 +586,7 @@ PetscErrorCode RmModelJacobianSetUpWithRHS(RmModel model, Vec x, Vec f)
   PetscCall(VecGetArrayRead(x, &xa));
   PetscCall(VecGetArrayRead(f, &fa));
   PetscCall(VecGetArrayWrite(model->dphi, &d));
-  for (PetscInt i = 0; i < nloc; i++) {
-    PetscReal p = model->tau * fa[i] + xa[i]; /* φ(W x + u), §3: τ f = −x + φ */
-    RmActivationDerivativeFromValue(&model->act, PetscMin(PetscMax(p, 0.0), 1.0), &d[i]);
-  }
+  RmDerivativeFromRHS_Private(&model->act, model->tau, nloc, fa, xa, d); /* from φ(W x + u) = τ f + x */
   PetscCall(VecRestoreArrayWrite(model->dphi, &d));
   PetscCall(VecRestoreArrayRead(f, &fa));
   PetscCall(VecRestoreArrayRead(x, &xa));

@@ -7,7 +7,9 @@ typedef struct _n_RmInputRate RmInputRate;
 
 struct _p_RmModel {
   MPI_Comm     comm;
+  char        *prefix;
   PetscBool    setup_called;
+  PetscBool    threshold_set; /* by -threshold or RmModelSetThreshold: a change of activation keeps it */
   RmModelKind  kind;
   RmActivation act;
   PetscReal    tau, input;
@@ -48,3 +50,18 @@ PETSC_INTERN PetscErrorCode RmInputRateMult_Private(RmModel model, Vec x, Vec y)
 PETSC_INTERN PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u);
 PETSC_INTERN PetscErrorCode RmInputRateDestroy_Private(RmModel model);
 PETSC_INTERN PetscErrorCode RmModelApplyInput_Private(RmModel model);
+
+/* d[i] = φ'(s_i) from φ(s_i) = τ f[i] + x[i] (clamped to [0, 1]; §3: τ f = −x + φ), for an activation
+   whose φ' is written through φ (RmActivationDerivativeFromValue). In blocks that stay in L1, so the
+   table's array routine costs no second pass over memory. */
+static inline void RmDerivativeFromRHS_Private(const RmActivation *act, PetscReal tau, PetscInt n, const PetscScalar *f, const PetscScalar *x, PetscScalar *d)
+{
+  for (PetscInt i0 = 0; i0 < n; i0 += 512) {
+    const PetscInt i1 = PetscMin(n, i0 + 512);
+    for (PetscInt i = i0; i < i1; i++) {
+      const PetscReal p = tau * f[i] + x[i];
+      d[i]              = PetscMin(PetscMax(p, 0.0), 1.0);
+    }
+    (void)RmActivationDerivativeFromValueArray(act, i1 - i0, d + i0, d + i0);
+  }
+}

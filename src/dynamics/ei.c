@@ -167,13 +167,10 @@ PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f)
     const PetscScalar *xb = xa + b * ei->L;
     PetscScalar       *db = d + b * model->nloc, *gb = g + b * ei->L, *hb = ha + b * model->nloc;
     if (from_value) {
-      for (PetscInt i = 0; i < model->nloc; i++) {
-        PetscReal p = model->tau * fa[b * ei->L + i] + xb[i];
-        RmActivationDerivativeFromValue(&model->act, PetscMin(PetscMax(p, 0.0), 1.0), &db[i]);
-      }
+      RmDerivativeFromRHS_Private(&model->act, model->tau, model->nloc, fa + b * ei->L, xb, db);
     } else {
       Field(model, b, xb, hb);
-      for (PetscInt i = 0; i < model->nloc; i++) db[i] = RmActivationDerivative(&model->act, hb[i] + model->input);
+      RmActivationDerivativeArray(&model->act, model->nloc, hb, model->input, db);
     }
     for (PetscInt i = 0; i < model->nloc; i++) gb[i] = (-1.0 + db[i] * (ei->a_over_n * ei->count[i] + PetscMax(ei->c1, 0.0) / ei->n)) / model->tau;
     for (PetscInt k = 0; k < model->mloc; k++) gb[model->nloc + k] = -1.0 / model->tau_i;

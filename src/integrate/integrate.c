@@ -70,6 +70,14 @@ PetscErrorCode RmIntegratorSetType(RmIntegrator integ, RmIntegratorType type)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmIntegratorSetOptionsPrefix(RmIntegrator integ, const char prefix[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(integ->prefix));
+  if (prefix && prefix[0]) PetscCall(PetscStrallocpy(prefix, &integ->prefix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
 {
   char      type[64];
@@ -77,7 +85,7 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
 
   PetscFunctionBeginUser;
   PetscCall(RmIntegratorRegisterAll());
-  PetscOptionsBegin(integ->comm, NULL, "Integration (docs/model.md §3)", "RmIntegrator");
+  PetscOptionsBegin(integ->comm, integ->prefix, "Integration (docs/model.md §3)", "RmIntegrator");
   PetscCall(PetscOptionsFList("-integrator",
                               "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step), em "
                               "(Euler–Maruyama with -noise), erk (adaptive explicit Runge–Kutta, ARKODE)",
@@ -103,7 +111,7 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
     PetscBool em;
     PetscCall(PetscStrcmp(integ->type_name, RMINTEGRATOREM, &em));
     if (!em) {
-      PetscCall(PetscOptionsGetReal(NULL, NULL, "-noise", &sigma, &set));
+      PetscCall(PetscOptionsGetReal(NULL, integ->prefix, "-noise", &sigma, &set));
       PetscCheck(!set || sigma == 0, integ->comm, PETSC_ERR_ARG_INCOMP,
                  "-noise %g needs -integrator em (Euler–Maruyama); deterministic runs use bdf, adams, euler or erk", (double)sigma);
     }
@@ -361,6 +369,7 @@ PetscErrorCode RmIntegratorDestroy(RmIntegrator *integ)
   PetscCall(VecDestroy(&it->y));
   PetscCall(VecDestroy(&it->f));
   PetscCall(PetscFree(it->type_name));
+  PetscCall(PetscFree(it->prefix));
   PetscCall(PetscFree(*integ));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -22,6 +22,7 @@ typedef struct {
 struct _p_RmIntegrator {
   MPI_Comm              comm;
   char                 *type_name;
+  char                 *prefix;
   RmIntegratorOps       ops;
   void                 *data;       /* the implementation's */
   PetscBool             fixed_step; /* an explicit fixed-step method: -euler_dt is its step (RmIntegratorIsFixedStep) */

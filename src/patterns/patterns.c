@@ -29,12 +29,68 @@ PetscErrorCode RmMemoriesSetEncoding(RmMemories mem, RmEncoding enc)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmMemoriesSetOptionsPrefix(RmMemories mem, const char prefix[])
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(mem->prefix));
+  if (prefix && prefix[0]) PetscCall(PetscStrallocpy(prefix, &mem->prefix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesSetSizes(RmMemories mem, PetscInt n, PetscInt P)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!mem->setup_called, mem->comm, PETSC_ERR_ORDER, "set the sizes of the memories before RmMemoriesSetUp()");
+  PetscCheck(n > 0, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "neurons must be > 0, got %" PetscInt_FMT, n);
+  PetscCheck(P > 0, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "memories must be > 0, got %" PetscInt_FMT, P);
+  mem->n            = n;
+  mem->P            = P;
+  mem->memories_set = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesSetCoding(RmMemories mem, PetscReal q)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!mem->setup_called, mem->comm, PETSC_ERR_ORDER, "set the coding level before RmMemoriesSetUp()");
+  PetscCall(RmCheckFinite(mem->comm, "coding", q));
+  PetscCheck(q > 0 && q < 1, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "coding level q must be in (0,1), got %g", (double)q);
+  mem->coding = q;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoriesSetSeed(RmMemories mem, PetscInt64 seed)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!mem->setup_called, mem->comm, PETSC_ERR_ORDER, "set the seed before RmMemoriesSetUp()");
+  PetscCheck(seed >= 0, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "seed must be >= 0, got %" PetscInt64_FMT, seed);
+  mem->seed = seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Checks of settings that setters may change after SetFromOptions (which derives the defaults). */
+static PetscErrorCode CheckSizes(RmMemories mem)
+{
+  PetscFunctionBeginUser;
+  if (mem->kind == RM_PATTERNS_FILE) PetscFunctionReturn(PETSC_SUCCESS); /* the file sets them */
+  PetscCheck(mem->P <= mem->n, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "memories (%" PetscInt_FMT ") must not exceed neurons (%" PetscInt_FMT ")", mem->P,
+             mem->n);
+  if (mem->kind == RM_PATTERNS_HADAMARD)
+    PetscCheck(mem->coding < 0 || mem->coding == 0.5, mem->comm, PETSC_ERR_ARG_INCOMP, "hadamard memories have coding 0.5, got %g", (double)mem->coding);
+  if (mem->kind == RM_PATTERNS_DETERMINISTIC && mem->coding > 0) {
+    PetscInt P = (PetscInt)PetscFloorReal(1.0 + 1.0 / mem->coding + 1e-9);
+    PetscCheck(mem->P == P, mem->comm, PETSC_ERR_ARG_INCOMP, "deterministic memories with coding %g have P = floor(1+1/q) = %" PetscInt_FMT ", not %" PetscInt_FMT,
+               (double)mem->coding, P, mem->P);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem)
 {
   PetscBool has_file = PETSC_FALSE, has_kind = PETSC_FALSE;
 
   PetscFunctionBeginUser;
-  PetscOptionsBegin(mem->comm, NULL, "Memories (docs/model.md §1)", "RmMemories");
+  PetscOptionsBegin(mem->comm, mem->prefix, "Memories (docs/model.md §1)", "RmMemories");
   PetscCall(PetscOptionsInt("-neurons", "Number of neurons n", "RmMemoriesSetFromOptions", mem->n, &mem->n, NULL));
   PetscCall(PetscOptionsInt("-memories", "Number of stored memories P", "RmMemoriesSetFromOptions", mem->P, &mem->P, &mem->memories_set));
   PetscInt seed = (PetscInt)mem->seed;
@@ -154,6 +210,8 @@ PetscErrorCode RmMemoriesSetUp(RmMemories mem)
 {
   PetscFunctionBeginUser;
   if (mem->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
+  if (mem->coding < 0 && mem->kind != RM_PATTERNS_FILE) mem->coding = mem->kind == RM_PATTERNS_HADAMARD || mem->encoding == RM_ENCODING_SPIN ? 0.5 : 0.2; /* SetFromOptions not called */
+  PetscCall(CheckSizes(mem));
   PetscCall(PetscLogEventBegin(RM_EVENTS.generate, 0, 0, 0, 0));
   if (mem->kind == RM_PATTERNS_FILE) {
     PetscCall(RmMemoriesLoadHDF5_Private(mem)); /* sets n, P, layout, bits, coding */
@@ -194,6 +252,7 @@ PetscErrorCode RmMemoriesDestroy(RmMemories *mem)
   PetscCall(PetscFree((*mem)->words));
   PetscCall(PetscFree((*mem)->bytes));
   PetscCall(PetscFree((*mem)->neuron_major));
+  PetscCall(PetscFree((*mem)->prefix));
   PetscCall(PetscFree(*mem));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

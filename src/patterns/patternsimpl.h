@@ -3,6 +3,7 @@
 
 struct _p_RmMemories {
   MPI_Comm      comm;
+  char         *prefix;
   PetscBool     setup_called;
   RmPatternKind kind;
   RmEncoding    encoding;

@@ -16,11 +16,11 @@ PetscErrorCode RmRunPrintTableHeader_Private(RmRun run)
   if (run->quiet) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(RmMemoriesGetSizes(run->mem, &n, &P));
   PetscCall(RmSynapsesGetDesignType(run->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(run->syn, &storage));
+  PetscCall(RmSynapsesGetType(run->syn, &storage));
   PetscCall(RmSynapsesGetIndegree(run->syn, &K));
   PetscCall(RmIntegratorGetType(run->integ, &method));
   PetscCall(PetscPrintf(run->comm, "ratemem retrieve: n = %" PetscInt_FMT ", P = %" PetscInt_FMT ", design %s, storage %s", n, P, RmDesignTypes[design],
-                        RmStorageTypes[storage]));
+                        storage));
   if (K) PetscCall(PetscPrintf(run->comm, " (indegree %" PetscInt_FMT ")", K));
   PetscCall(PetscPrintf(run->comm, ", integrator %s, %d rank%s\n\n", method, run->size, run->size > 1 ? "s" : ""));
   PetscCall(PetscPrintf(run->comm, "%6s %4s %6s  %-12s %7s %8s %9s %7s %7s %10s\n", "trial", "cue", "flip", "label", "nearest", "overlap", "t_end", "steps",
@@ -236,7 +236,7 @@ PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBoo
   PetscCall(RmSynapsesGetDesign(syn, &d));
   PetscCall(RmJSONBeginObject(j, "model"));
   PetscCall(RmJSONString(j, "kind", RmModelKinds[kind]));
-  PetscCall(RmJSONString(j, "activation", RmActivationTypes[act.type]));
+  PetscCall(RmJSONString(j, "activation", act.fn->name));
   if (!per_point) {
     PetscCall(RmJSONReal(j, "gain", act.gain));
     PetscCall(RmJSONReal(j, "threshold", act.threshold));
@@ -280,14 +280,14 @@ PetscErrorCode RmRunJSONNetwork(RmJSON *j, RmMemories mem, RmSynapses syn)
   PetscCall(RmMemoriesGetSeed(mem, &seed));
   PetscCall(RmMemoriesGetKind(mem, &pkind));
   PetscCall(RmSynapsesGetDesignType(syn, &design));
-  PetscCall(RmSynapsesGetStorageType(syn, &storage));
+  PetscCall(RmSynapsesGetType(syn, &storage));
   PetscCall(RmSynapsesGetIndegree(syn, &K));
   PetscCall(RmSynapsesGetKernelName(syn, &kernel));
   PetscCall(RmJSONBeginObject(j, "network"));
   PetscCall(RmJSONInt(j, "n", n));
   PetscCall(RmJSONInt(j, "memories", P));
   PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
-  PetscCall(RmJSONString(j, "storage", RmStorageTypes[storage]));
+  PetscCall(RmJSONString(j, "storage", storage));
   PetscCall(RmJSONInt(j, "indegree", K));
   PetscCall(RmJSONString(j, "kernel", kernel));
   PetscCall(RmJSONInt(j, "seed", seed));

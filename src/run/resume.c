@@ -176,7 +176,7 @@ static PetscErrorCode AddIdentity(RmRun run)
   PetscCall(RmMemoriesGetSeed(run->mem, &seed));
   PetscCall(RmMemoriesGetKind(run->mem, &pkind));
   PetscCall(RmSynapsesGetDesignType(run->syn, &design));
-  PetscCall(RmSynapsesGetStorageType(run->syn, &storage));
+  PetscCall(RmSynapsesGetType(run->syn, &storage));
   PetscCall(RmSynapsesGetIndegree(run->syn, &K));
   PetscCall(RmModelGetKind(run->model, &kind));
   PetscCall(RmIntegratorGetType(run->integ, &method));
@@ -192,7 +192,7 @@ static PetscErrorCode AddIdentity(RmRun run)
   PetscCall(RmCheckpointAddIdentity(ck, "state units", "%" PetscInt_FMT, run->layout.n + run->layout.m));
   PetscCall(RmCheckpointAddIdentity(ck, "patterns", "%s", RmPatternKinds[pkind]));
   PetscCall(RmCheckpointAddIdentity(ck, "design", "%s", RmDesignTypes[design]));
-  PetscCall(RmCheckpointAddIdentity(ck, "storage", "%s", RmStorageTypes[storage]));
+  PetscCall(RmCheckpointAddIdentity(ck, "storage", "%s", storage));
   PetscCall(RmCheckpointAddIdentity(ck, "indegree", "%" PetscInt_FMT, K));
   PetscCall(RmCheckpointAddIdentity(ck, "model", "%s", RmModelKinds[kind]));
   PetscCall(RmCheckpointAddIdentity(ck, "cue", "%s", RmCueKinds[run->cue.kind]));

@@ -350,7 +350,7 @@ PetscErrorCode RmStabilityConditionsCompute(RmDesignType type, const RmDesign *d
   PetscCall(PetscMemzero(c, sizeof(*c)));
   c->stability = c->instability[0] = c->instability[1] = RM_NAN;
   c->dphi_a = c->dphi_b = c->eta = RM_NAN;
-  if (type != RM_DESIGN_PAPER || act->type == RM_ACTIVATION_TANH) PetscFunctionReturn(PETSC_SUCCESS);
+  if (type != RM_DESIGN_PAPER || !act->fn->rate) PetscFunctionReturn(PETSC_SUCCESS);
   const PetscReal q = d->coding, al = d->alpha_basic, ga = d->gamma;
   const PetscReal da = RmActivationDerivative(act, d->a), db = RmActivationDerivative(act, d->b);
   c->applicable           = PETSC_TRUE;
@@ -519,7 +519,7 @@ static PetscErrorCode ComputeDiagonal(RmStability st, Vec x, Vec d)
   } else PetscCall(VecCopy(x, h));
   PetscCall(VecGetArrayRead(h, &ha));
   PetscCall(VecGetArrayWrite(d, &da));
-  for (PetscInt i = 0; i < st->nloc; i++) da[i] = RmActivationDerivative(&st->act, ha[i]);
+  RmActivationDerivativeArray(&st->act, st->nloc, ha, 0.0, da);
   PetscCall(VecRestoreArrayWrite(d, &da));
   PetscCall(VecRestoreArrayRead(h, &ha));
   /* consistency with the model's own linearisation (set up by the caller) */

@@ -288,17 +288,47 @@ static inline PetscInt GhostIndex(const uint64_t *bitmap, const PetscInt *prefix
   return prefix[g >> 6] + PopCount64(bitmap[g >> 6] & below);
 }
 
+PetscErrorCode RmCompressedOptionsSetFromOptions_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, RmCompressedOptions *opt)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsInt("-compressed_block_cols", "Columns of x per block, <= 65535 (0: chosen from n and K)", "RmSynapsesSetFromOptions", opt->block_cols,
+                            &opt->block_cols, NULL));
+  PetscCall(PetscOptionsInt("-compressed_panel_rows", "Rows per panel, rounded up to a multiple of 8 (0: 131072)", "RmSynapsesSetFromOptions", opt->panel_rows,
+                            &opt->panel_rows, NULL));
+  PetscCall(PetscOptionsString("-compressed_kernel", "Kernel: avx2 or portable (default: avx2 where the CPU has AVX2 and FMA)", "RmSynapsesSetFromOptions",
+                               opt->kernel, opt->kernel, sizeof(opt->kernel), NULL));
+  PetscCheck(opt->block_cols >= 0 && opt->block_cols <= RM_COMPRESSED_MAX_CB, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-compressed_block_cols must be in [0, %d], got %" PetscInt_FMT, RM_COMPRESSED_MAX_CB, opt->block_cols);
+  PetscCheck(opt->panel_rows >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-compressed_panel_rows must be >= 0, got %" PetscInt_FMT, opt->panel_rows);
+  if (opt->kernel[0]) {
+    PetscBool avx2, portable;
+    PetscCall(PetscStrcmp(opt->kernel, "avx2", &avx2));
+    PetscCall(PetscStrcmp(opt->kernel, "portable", &portable));
+    PetscCheck(avx2 || portable, comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -compressed_kernel %s: use avx2 or portable", opt->kernel);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCompressedOptionsGet_Private(MPI_Comm comm, RmCompressedOptions *opt)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(opt, sizeof(*opt)));
+  PetscOptionsBegin(comm, NULL, "Compressed synapse storage (-storage compressed)", "RmSynapses");
+  PetscCall(RmCompressedOptionsSetFromOptions_Private(PetscOptionsObject, comm, opt));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesignType design, const RmDesign *d, PetscInt K, PetscInt64 seed,
-                                             Mat *W)
+                                             const RmCompressedOptions *opt, Mat *W)
 {
   RmCompressed *c;
   PetscInt      n, P, rstart, rend, nloc, tsize = 1, *table, *cols, nwords, *prefix, wpn, *gcols, *gpos;
-  PetscInt      cb = 0, panel_rows = 0;
+  PetscInt      cb = opt ? opt->block_cols : 0, panel_rows = opt ? opt->panel_rows : 0;
   uint64_t     *bitmap, *packed_g, *packed_r;
   uint8_t      *a_g;
   PetscReal     scale, shift, kappa, betap;
-  char          kernel[16] = "";
-  PetscBool     kernel_set;
+  PetscBool     kernel_set = (PetscBool)(opt && opt->kernel[0]);
   Vec           xtemplate;
   IS            is_from, is_to;
 
@@ -310,14 +340,6 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCheck(P <= 255, comm, PETSC_ERR_SUP, "compressed storage keeps popcounts in one byte: it needs at most 255 memories, got %" PetscInt_FMT " (use -storage aij)", P);
   PetscCheck(K <= 65535, comm, PETSC_ERR_SUP, "compressed storage needs indegree <= 65535, got %" PetscInt_FMT, K);
 
-  PetscOptionsBegin(comm, NULL, "Compressed synapse storage (-storage compressed)", "RmSynapses");
-  PetscCall(PetscOptionsInt("-compressed_block_cols", "Columns of x per block, <= 65535 (0: chosen from n and K)", "RmCompressedCreateMat_Private", cb, &cb, NULL));
-  PetscCall(PetscOptionsInt("-compressed_panel_rows", "Rows per panel, rounded up to a multiple of 8 (0: 131072)", "RmCompressedCreateMat_Private", panel_rows, &panel_rows, NULL));
-  PetscCall(PetscOptionsString("-compressed_kernel", "Kernel: avx2 or portable (default: avx2 where the CPU has AVX2 and FMA)", "RmCompressedCreateMat_Private", kernel, kernel,
-                               sizeof(kernel), &kernel_set));
-  PetscOptionsEnd();
-  PetscCheck(cb >= 0 && cb <= RM_COMPRESSED_MAX_CB, comm, PETSC_ERR_ARG_OUTOFRANGE, "-compressed_block_cols must be in [0, %d], got %" PetscInt_FMT, RM_COMPRESSED_MAX_CB, cb);
-  PetscCheck(panel_rows >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-compressed_panel_rows must be >= 0, got %" PetscInt_FMT, panel_rows);
 
   PetscCall(PetscNew(&c));
   c->n         = n;
@@ -326,7 +348,7 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   c->P         = P;
   c->nsynapses = (PetscInt64)nloc * K;
   c->ngroups   = (nloc + RM_L - 1) / RM_L;
-  PetscCall(SetKernel(c, kernel_set ? kernel : (HaveAVX2FMA() ? "avx2" : "portable")));
+  PetscCall(SetKernel(c, kernel_set ? opt->kernel : (HaveAVX2FMA() ? "avx2" : "portable")));
 
   /* 1. Draw every local row once (the same draws as AssembleAIJ), mark the columns this rank
      reads, then number them: local column l of global column g is its rank among the marked ones. */
@@ -492,5 +514,65 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCall(MatShellSetOperation(*W, MATOP_MULT, (void (*)(void))MatMult_Compressed));
   PetscCall(MatShellSetOperation(*W, MATOP_GET_DIAGONAL, (void (*)(void))MatGetDiagonal_Compressed));
   PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_Compressed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- -storage compressed */
+typedef struct {
+  RmCompressedOptions opt;
+} CompressedStorage;
+
+static PetscErrorCode SetFromOptionsCompressed(PetscOptionItems *PetscOptionsObject, RmSynapses syn)
+{
+  CompressedStorage *st = (CompressedStorage *)syn->data;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmCompressedOptionsSetFromOptions_Private(PetscOptionsObject, syn->comm, &st->opt));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode CheckCompressed(RmSynapses syn)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(syn->indegree > 0, syn->comm, PETSC_ERR_ARG_INCOMP, "-storage compressed needs -indegree K > 0");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode AssembleCompressed(RmSynapses syn, RmMemories mem)
+{
+  CompressedStorage *st = (CompressedStorage *)syn->data;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmCompressedCreateMat_Private(syn->comm, mem, syn->design_type, &syn->design, syn->indegree, syn->seed, &st->opt, &syn->W));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode KernelNameCompressed(RmSynapses syn, const char **name)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmCompressedGetKernelName_Private(syn->W, name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode DestroyCompressedStorage(RmSynapses syn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(syn->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode RmSynapsesCreate_Compressed(RmSynapses syn)
+{
+  CompressedStorage *st;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&st));
+  syn->data               = st;
+  syn->diluted            = PETSC_TRUE;
+  syn->ops.setfromoptions = SetFromOptionsCompressed;
+  syn->ops.check          = CheckCompressed;
+  syn->ops.assemble       = AssembleCompressed;
+  syn->ops.kernelname     = KernelNameCompressed;
+  syn->ops.destroy        = DestroyCompressedStorage;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -16,7 +16,7 @@
    with MATAIJ to about 1e-7 relative (float rounding), not 1e-15. */
 #pragma once
 #include <petscmat.h>
-#include <ratemem/synapses.h>
+#include "synapsesimpl.h"
 #include <stdint.h>
 
 #define RM_COMPRESSED_LANES 8 /* rows per group: the 8 float lanes of an AVX2 register */
@@ -53,15 +53,23 @@ struct _RmCompressed {
   RmCompressedKernel mult;
 };
 
+/* The format's own options (-compressed_block_cols, -compressed_panel_rows, -compressed_kernel),
+   read by the storage's SetFromOptions (RmCompressedOptionsSetFromOptions_Private, inside an options
+   block); all zero / empty: the defaults (block and panel sizes chosen from n and K, kernel avx2
+   where the CPU has AVX2 and FMA). */
+typedef struct {
+  PetscInt block_cols, panel_rows;
+  char     kernel[16];
+} RmCompressedOptions;
+PETSC_INTERN PetscErrorCode RmCompressedOptionsSetFromOptions_Private(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, RmCompressedOptions *opt);
+/* Collective. The same in an options block of its own (tests that build the matrix without RmSynapses). */
+PETSC_INTERN PetscErrorCode RmCompressedOptionsGet_Private(MPI_Comm comm, RmCompressedOptions *opt);
 /* Collective. W (n x n, the rows of mem's ownership) of design `design` with coefficients d
    (RmDesignCompute), K inputs per neuron drawn exactly as the MATAIJ diluted network draws them
-   (seed = the memories' seed). Needs P <= 255 and 1 <= K < n. Options (read here, listed by -help):
-   -compressed_block_cols, -compressed_panel_rows, -compressed_kernel avx2|portable. */
-/* The diluted graph shared by -storage aij and compressed (synapses.c): the K sorted presynaptic
-   partners of neuron i, keyed by (seed, i, draw); table is scratch of tsize (a power of two >= 2K). */
-PETSC_INTERN PetscErrorCode RmSampleInputs_Private(PetscInt64 seed, PetscInt i, PetscInt n, PetscInt K, PetscInt *cols, PetscInt *table, PetscInt tsize);
+   (seed = the memories' seed), laid out and applied as opt says (NULL: the defaults). Needs P <= 255
+   and 1 <= K < n. */
 PETSC_INTERN PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesignType design, const RmDesign *d, PetscInt K,
-                                                          PetscInt64 seed, Mat *W);
+                                                          PetscInt64 seed, const RmCompressedOptions *opt, Mat *W);
 /* Not collective. The kernel in use ("avx2" or "portable"). */
 PETSC_INTERN PetscErrorCode RmCompressedGetKernelName_Private(Mat W, const char **name);
 /* Not collective. Select a kernel by name ("avx2" fails where the CPU lacks AVX2/FMA). */

@@ -10,6 +10,7 @@
    (built per product, 256 ceil(P/8) entries), and the masked sums add v_i into 256-bin histograms
    H_k[byte] from which t_{8k+j} = Σ_{m with bit j} H_k[m]. Same sums in another order (rounding). */
 #include "lowrank.h"
+#include "synapsesimpl.h"
 #include <ratemem/sys.h>
 #if defined(__x86_64__)
   #include <immintrin.h>
@@ -424,5 +425,77 @@ PetscErrorCode RmLowRankSetKernel_Private(Mat W, const char *name)
     PetscCall(PetscFree(lr->tab));
   }
   lr->kernel = table ? "table" : avx2 ? "avx2" : "portable";
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- -storage lowrank */
+typedef struct {
+  char kernel[16]; /* -lowrank_kernel */
+} LowRankStorage;
+
+static PetscErrorCode SetFromOptionsLowRank(PetscOptionItems *PetscOptionsObject, RmSynapses syn)
+{
+  LowRankStorage *st = (LowRankStorage *)syn->data;
+  PetscBool       ok = PETSC_FALSE, t;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsString("-lowrank_kernel", "Kernel of -storage lowrank: table (byte lookup tables, 8 memories per lookup), avx2 or portable (one masked add per memory)",
+                               "RmSynapsesSetFromOptions", st->kernel, st->kernel, sizeof(st->kernel), NULL));
+  for (const char *const *k = (const char *const[]){"table", "avx2", "portable", NULL}; *k; k++) {
+    PetscCall(PetscStrcmp(st->kernel, *k, &t));
+    ok = (PetscBool)(ok || t);
+  }
+  PetscCheck(ok, syn->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown -lowrank_kernel %s: use table, avx2 or portable", st->kernel);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W as factors of the local bit-packed memories: no gather, no n x n storage. */
+static PetscErrorCode AssembleLowRank(RmSynapses syn, RmMemories mem)
+{
+  LowRankStorage *st = (LowRankStorage *)syn->data;
+  PetscInt        n, P, rstart, rend, wpp;
+  const uint64_t *bits;
+  RmDesign       *d = &syn->design;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
+  PetscCall(RmMemoriesGetLocalPacked(mem, &bits, &wpp));
+  if (syn->design_type == RM_DESIGN_HEBBIAN) /* ξ = 2b − 1; zero diagonal removes P/N */
+    PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, 1.0 / n, 2.0, 1.0, 0.0, (PetscReal)P / n, &syn->W));
+  else PetscCall(RmLowRankCreateMat_Private(syn->comm, rend - rstart, n, P, bits, d->alpha / n, 1.0, d->beta, d->gamma / n, 0.0, &syn->W));
+  PetscCall(RmLowRankSetKernel_Private(syn->W, st->kernel));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode KernelNameLowRank(RmSynapses syn, const char **name)
+{
+  RmLowRank *lr;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(syn->W, &lr));
+  *name = lr->kernel;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode DestroyLowRankStorage(RmSynapses syn)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree(syn->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode RmSynapsesCreate_LowRank(RmSynapses syn)
+{
+  LowRankStorage *st;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&st));
+  PetscCall(PetscStrncpy(st->kernel, "table", sizeof(st->kernel)));
+  syn->data               = st;
+  syn->ops.setfromoptions = SetFromOptionsLowRank;
+  syn->ops.assemble       = AssembleLowRank;
+  syn->ops.kernelname     = KernelNameLowRank;
+  syn->ops.destroy        = DestroyLowRankStorage;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

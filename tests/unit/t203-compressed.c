@@ -76,7 +76,11 @@ static PetscErrorCode NetCreate(const char *opts, PetscBool build_aij, Net *net)
 
   PetscCallMPI(MPI_Barrier(net->comm));
   PetscCall(PetscTime(&t0));
-  PetscCall(RmCompressedCreateMat_Private(net->comm, net->mem, net->type, &net->design, net->K, seed, &net->Wc));
+  {
+    RmCompressedOptions copt; /* -compressed_* from the options, as the storage's SetFromOptions reads them */
+    PetscCall(RmCompressedOptionsGet_Private(net->comm, &copt));
+    PetscCall(RmCompressedCreateMat_Private(net->comm, net->mem, net->type, &net->design, net->K, seed, &copt, &net->Wc));
+  }
   PetscCallMPI(MPI_Barrier(net->comm));
   PetscCall(PetscTimeSubtract(&t0));
   net->setup_c = -t0;

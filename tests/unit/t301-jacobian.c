@@ -86,7 +86,7 @@ static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, 
   PetscCheck(fnorm > 1e-3, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] the test state is (nearly) an equilibrium, ||f||_inf = %g", opts, (double)fnorm);
 
   /* Rectified tanh: the stencil must not straddle the kink at the threshold (else the difference is not a derivative). */
-  if (kind == RM_MODEL_RATE && net.act.type == RM_ACTIVATION_RECTANH) {
+  if (kind == RM_MODEL_RATE && net.act.fn == UtActivation(RMACTIVATIONRECTANH)) {
     const PetscScalar *hx, *hv;
     PetscCall(MatMult(net.W, x, Wx));
     PetscCall(MatMult(net.W, v, Wv));

@@ -82,7 +82,7 @@ static PetscErrorCode CheckCase(const char *name, const char *opts, const char *
   if (cond.applicable) {
     const RmDesign *d = &net.design;
     PetscReal       da, db, q = d->coding, al = d->alpha_basic, ga = d->gamma, err = 0;
-    if (net.act.type == RM_ACTIVATION_SIGMOID) {
+    if (net.act.fn == UtActivation(RMACTIVATIONSIGMOID)) {
       PetscReal pa = UtPhi(&net.act, d->a), pb = UtPhi(&net.act, d->b);
       da = 4 * net.act.gain * pa * (1 - pa);
       db = 4 * net.act.gain * pb * (1 - pb);

@@ -82,12 +82,20 @@ static inline PetscReal UtNoise(uint64_t salt, PetscInt gi)
   return RmRandomUniform(0x5EEDULL + salt, (RmStream)7, salt, (uint64_t)gi) - 0.5;
 }
 
+/* The table entry of an activation by name (NULL if there is none). */
+static inline const RmActivationFunction *UtActivation(const char *name)
+{
+  for (const RmActivationFunction *f = RmActivationFunctions; f->name; f++)
+    if (!strcmp(f->name, name)) return f;
+  return NULL;
+}
+
 /* The activations of docs/model.md §3, written out independently of RmActivationEval. */
 static inline PetscReal UtPhi(const RmActivation *act, PetscReal s)
 {
   const PetscReal rho = act->gain, xs = act->threshold;
-  if (act->type == RM_ACTIVATION_SIGMOID) return 1.0 / (1.0 + exp(-4.0 * rho * (s - xs - 1.0 / (2.0 * rho))));
-  if (act->type == RM_ACTIVATION_RECTANH) return s >= xs ? tanh(rho * (s - xs)) : 0.0;
+  if (act->fn == UtActivation(RMACTIVATIONSIGMOID)) return 1.0 / (1.0 + exp(-4.0 * rho * (s - xs - 1.0 / (2.0 * rho))));
+  if (act->fn == UtActivation(RMACTIVATIONRECTANH)) return s >= xs ? tanh(rho * (s - xs)) : 0.0;
   return tanh(rho * s);
 }
 

@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+"""Storage registry from the command line: a storage's own options are read by its SetFromOptions,
+so they are accepted with that storage (-storage compressed -compressed_kernel portable used to be
+refused as an unknown option because it was read only at set-up) and refused with another one;
+-storage names match regardless of case (as the former enum option did); an unknown name is one
+error line naming the registered storages.
+Usage: storage_check.py EXE"""
+import json, os, subprocess, sys, tempfile
+exe = os.path.abspath(sys.argv[1])
+tmp = tempfile.mkdtemp()
+failures = 0
+
+def check(ok, what):
+    global failures
+    print(("ok: " if ok else "FAIL: ") + what)
+    failures += 0 if ok else 1
+
+def run(args):
+    return subprocess.run([exe, "retrieve", "-neurons", "200", "-memories", "3", "-trials", "1", "-quiet"] + args,
+                          capture_output=True, text=True, timeout=120)
+
+def network(args):
+    path = os.path.join(tmp, "s.json")
+    if os.path.exists(path):
+        os.remove(path)
+    p = run(args + ["-summary", path])
+    if p.returncode != 0:
+        return None, p
+    return json.load(open(path))["network"], p
+
+for args, storage, kernel in [
+        (["-storage", "compressed", "-indegree", "20", "-compressed_kernel", "portable", "-compressed_block_cols", "64",
+          "-compressed_panel_rows", "16"], "compressed", "portable"),
+        (["-storage", "lowrank", "-lowrank_kernel", "portable"], "lowrank", "portable"),
+        (["-storage", "aij", "-assembly_block", "100"], "aij", "mataij"),
+        (["-storage", "DENSE"], "dense", "matdense-blas")]:
+    net, p = network(args)
+    check(net is not None and net["storage"] == storage and net["kernel"] == kernel,
+          f"{' '.join(args)}: storage {storage}, kernel {kernel}" + ("" if net else f" (exit {p.returncode}: {p.stderr.strip()})"))
+
+for args, expect in [
+        (["-storage", "nonsense"], "ratemem: error: unknown storage 'nonsense' (known: dense, aij, lowrank, compressed)"),
+        (["-storage", "dense", "-compressed_kernel", "portable"], "ratemem: error: unknown option -compressed_kernel"),
+        (["-storage", "compressed", "-indegree", "20", "-compressed_kernel", "nonsense"], "unknown -compressed_kernel nonsense"),
+        (["-storage", "lowrank", "-lowrank_kernel", "nonsense"], "unknown -lowrank_kernel nonsense"),
+        (["-storage", "compressed"], "-storage compressed needs -indegree K > 0")]:
+    p = run(args)
+    lines = [l for l in p.stderr.splitlines() if l.startswith("ratemem: error: ")]
+    check(p.returncode != 0 and len(lines) == 1 and expect in lines[0],
+          f"{' '.join(args)}: exit {p.returncode}, one error line with '{expect}' (got {lines})")
+
+sys.exit(1 if failures else 0)
