@@ -33,6 +33,9 @@ PETSC_EXTERN PetscErrorCode RmRunCreate(MPI_Comm comm, RmRun *run);
 /* Collective. Creates the five objects and reads their options, in the order the design requires (the
    design type fixes the model kind and the memories' encoding), and the cue's options (-cue, -flip, ...). */
 PETSC_EXTERN PetscErrorCode RmRunSetFromOptions(RmRun run);
+/* Not collective. The design (overrides -design), before RmRunSetFromOptions: it fixes the model kind and
+   the memories' encoding the objects are created with. */
+PETSC_EXTERN PetscErrorCode RmRunSetDesignType(RmRun run, RmDesignType design);
 /* Not collective. Number of trials (trial t cues memory t mod P) and batch size (trials integrated
    together; each weight product serves all of them). Before RmRunSetUp. */
 PETSC_EXTERN PetscErrorCode RmRunSetTrials(RmRun run, PetscInt trials);

@@ -1,9 +1,11 @@
 /* `ratemem sweep`: a grid of (design, activation, coding, n, P or load P/n, a, b, balance, gain,
    threshold, seed, cue corruption) with many trials per point, in one MPI job, one CSV row per point.
 
-   Every point is run through the trial runner of `ratemem retrieve` (include/ratemem/run.h): its grid
-   values are put in the options database (-design, -neurons, -flip, ...), the objects read them in their
-   own SetFromOptions, so a point is exactly `ratemem retrieve` with those options. Trial t of a point cues
+   Every point is run through the trial runner of `ratemem retrieve` (include/ratemem/run.h): the objects
+   read the user's options, then the point's grid values go in through their setters (RmMemoriesSetSizes,
+   RmModelSetGain, ...), so a point is exactly `ratemem retrieve` with those values as options. The
+   activation axis applies to the rate model's points only; an -activation given as an option applies to
+   every point (so it must suit every design of the grid). Trial t of a point cues
    memory t mod P with the cue of (seed, t) (docs/model.md §1; the flipped sets of one trial are nested as
    the flip fraction grows). Points that differ only in the flip fraction share the network.
 
@@ -38,11 +40,19 @@ static const AxisInfo AXES[] = {
   {"flip",      "-flip",       RM_VALUE_REAL  },
 };
 #define NAXES       ((PetscInt)(sizeof(AXES) / sizeof(AXES[0])))
-#define AXIS_DESIGN 0
-#define AXIS_ACT    1
-#define AXIS_MEM    4
-#define AXIS_LOAD   5
-#define AXIS_FLIP   12
+#define AXIS_DESIGN    0
+#define AXIS_ACT       1
+#define AXIS_CODING    2
+#define AXIS_NEURONS   3
+#define AXIS_MEM       4
+#define AXIS_LOAD      5
+#define AXIS_A         6
+#define AXIS_B         7
+#define AXIS_BALANCE   8
+#define AXIS_GAIN      9
+#define AXIS_THRESHOLD 10
+#define AXIS_SEED      11
+#define AXIS_FLIP      12
 #define MAX_VALUES  4096
 #define FIELD_LEN   RM_VALUE_LEN
 
@@ -64,8 +74,6 @@ typedef struct {
   PetscInt     trials, batch, npoints;
   char         csv[PETSC_MAX_PATH_LEN];
   PetscBool    quiet, help;
-  char         activation0[64]; /* -activation as given (restored at rate-model points) */
-  PetscBool    has_activation0;
   RmTable      table;         /* the CSV: one row per point, keyed by its first KEY_COLUMNS fields */
   RmRun        run;           /* the current network */
   char         net_key[1024];
@@ -137,43 +145,62 @@ static PetscErrorCode SweepSetFromOptions(Sweep *sw)
   sw->batch   = PetscMin(sw->batch, sw->trials);
   sw->npoints = 1;
   for (PetscInt a = 0; a < NAXES; a++) sw->npoints *= PetscMax(sw->axes[a].count, 1);
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-activation", sw->activation0, sizeof(sw->activation0), &sw->has_activation0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Put point's grid values in the options database. The Hebbian design has no choice of activation
-   (tanh): -activation is removed at its points, and restored at the rate model's. */
-static PetscErrorCode ApplyPoint(Sweep *sw, PetscInt point)
+/* The design of a point (the design axis, or -design as given): set on the runner before its objects exist. */
+static PetscErrorCode PointDesign(Sweep *sw, const PetscInt idx[], RmRun run)
 {
-  PetscInt  idx[NAXES];
-  char      design[64] = "paper";
-  PetscBool set, hebbian;
+  PetscFunctionBeginUser;
+  if (!sw->axes[AXIS_DESIGN].count) PetscFunctionReturn(PETSC_SUCCESS);
+  for (PetscInt d = 0; RmDesignTypes[d] && d < 2; d++) {
+    PetscBool match;
+    PetscCall(PetscStrcasecmp(sw->axes[AXIS_DESIGN].values[idx[AXIS_DESIGN]], RmDesignTypes[d], &match));
+    if (match) PetscCall(RmRunSetDesignType(run, (RmDesignType)d));
+    if (match) PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  SETERRQ(sw->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-sweep_design: unknown design %s (paper or hebbian)", sw->axes[AXIS_DESIGN].values[idx[AXIS_DESIGN]]);
+}
+
+/* Axis value k of a point as a number (the canonical strings parse exactly). */
+static double Value(Sweep *sw, const PetscInt idx[], PetscInt a)
+{
+  return strtod(sw->axes[a].values[idx[a]], NULL);
+}
+
+/* The point's grid values through the objects' setters, after they read the user's options. The
+   activation axis applies to the rate model's points only (the Hebbian design uses tanh). */
+static PetscErrorCode ConfigurePoint(Sweep *sw, const PetscInt idx[], RmRun run)
+{
+  RmMemories   mem;
+  RmSynapses   syn;
+  RmModel      model;
+  RmCueOptions cue;
+  RmDesignType design;
+  RmDesign     d;
+  PetscInt     n, P;
 
   PetscFunctionBeginUser;
-  PointIndices(sw, point, idx);
-  for (PetscInt a = 0; a < NAXES; a++) {
-    if (!sw->axes[a].count || a == AXIS_LOAD || a == AXIS_ACT) continue;
-    PetscCall(PetscOptionsSetValue(NULL, AXES[a].option, sw->axes[a].values[idx[a]]));
-  }
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-design", design, sizeof(design), &set));
-  PetscCall(PetscStrcasecmp(design, "hebbian", &hebbian));
-  if (hebbian) PetscCall(PetscOptionsClearValue(NULL, "-activation"));
-  else if (sw->axes[AXIS_ACT].count) PetscCall(PetscOptionsSetValue(NULL, "-activation", sw->axes[AXIS_ACT].values[idx[AXIS_ACT]]));
-  else if (sw->has_activation0) PetscCall(PetscOptionsSetValue(NULL, "-activation", sw->activation0));
-  if (sw->axes[AXIS_LOAD].count) { /* P = max(1, round(load n)), with n as the memories object reads it */
-    RmMemories tmp;
-    PetscInt   n;
-    double     load;
-    char       val[32];
-    PetscCall(PetscOptionsSetValue(NULL, "-memories", "1"));
-    PetscCall(RmMemoriesCreate(sw->comm, &tmp));
-    PetscCall(RmMemoriesSetFromOptions(tmp));
-    PetscCall(RmMemoriesGetSizes(tmp, &n, NULL));
-    PetscCall(RmMemoriesDestroy(&tmp));
-    load = strtod(sw->axes[AXIS_LOAD].values[idx[AXIS_LOAD]], NULL);
-    PetscCall(PetscSNPrintf(val, sizeof(val), "%" PetscInt_FMT, PetscMax(1, (PetscInt)RmRoundHalfAway(load * n))));
-    PetscCall(PetscOptionsSetValue(NULL, "-memories", val));
-  }
+  PetscCall(RmRunGetObjects(run, &mem, &syn, &model, NULL, NULL));
+  PetscCall(RmSynapsesGetDesignType(syn, &design));
+  if (sw->axes[AXIS_ACT].count && design != RM_DESIGN_HEBBIAN) PetscCall(RmModelSetActivation(model, sw->axes[AXIS_ACT].values[idx[AXIS_ACT]]));
+  if (sw->axes[AXIS_CODING].count) PetscCall(RmMemoriesSetCoding(mem, Value(sw, idx, AXIS_CODING)));
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  if (sw->axes[AXIS_NEURONS].count) n = (PetscInt)Value(sw, idx, AXIS_NEURONS);
+  if (sw->axes[AXIS_MEM].count) P = (PetscInt)Value(sw, idx, AXIS_MEM);
+  if (sw->axes[AXIS_LOAD].count) P = PetscMax(1, (PetscInt)RmRoundHalfAway(Value(sw, idx, AXIS_LOAD) * n));
+  if (sw->axes[AXIS_NEURONS].count || sw->axes[AXIS_MEM].count || sw->axes[AXIS_LOAD].count) PetscCall(RmMemoriesSetSizes(mem, n, P));
+  PetscCall(RmSynapsesGetDesign(syn, &d));
+  if (sw->axes[AXIS_A].count) d.a = Value(sw, idx, AXIS_A);
+  if (sw->axes[AXIS_B].count) d.b = Value(sw, idx, AXIS_B);
+  if (sw->axes[AXIS_A].count || sw->axes[AXIS_B].count) PetscCall(RmSynapsesSetCurrents(syn, d.a, d.b));
+  if (sw->axes[AXIS_BALANCE].count) PetscCall(RmSynapsesSetBalance(syn, Value(sw, idx, AXIS_BALANCE)));
+  if (sw->axes[AXIS_GAIN].count) PetscCall(RmModelSetGain(model, Value(sw, idx, AXIS_GAIN)));
+  if (sw->axes[AXIS_THRESHOLD].count) PetscCall(RmModelSetThreshold(model, Value(sw, idx, AXIS_THRESHOLD)));
+  if (sw->axes[AXIS_SEED].count) PetscCall(RmMemoriesSetSeed(mem, (PetscInt64)Value(sw, idx, AXIS_SEED)));
+  PetscCall(RmRunGetCue(run, &cue));
+  if (sw->axes[AXIS_FLIP].count) cue.flip = Value(sw, idx, AXIS_FLIP);
+  PetscCall(RmRunSetCue(run, &cue));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -196,6 +223,7 @@ static PetscErrorCode PointKey(Sweep *sw, PetscInt point, RmMemories mem, RmSyna
   PetscFunctionBeginUser;
   PointIndices(sw, point, idx);
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-balance", &r, &has_r)); /* unset: r = q, the basic design (§2) */
+  if (sw->axes[AXIS_BALANCE].count) r = Value(sw, idx, AXIS_BALANCE), has_r = PETSC_TRUE;
   if (has_r) PetscCall(PetscSNPrintf(balance, sizeof(balance), "%.8g", (double)r));
   PetscCall(RmMemoriesGetKind(mem, &kind));
   if (kind == RM_PATTERNS_FILE) PetscCall(RmMemoriesSetUp(mem));
@@ -254,12 +282,17 @@ static PetscErrorCode RunTrials(Sweep *sw, PointStats *ps)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Collective. A runner with the objects of the current options (ApplyPoint). */
-static PetscErrorCode CreateRun(Sweep *sw, RmRun *run)
+/* Collective. A runner with the objects of the user's options and the point's grid values. */
+static PetscErrorCode CreateRun(Sweep *sw, PetscInt point, RmRun *run)
 {
+  PetscInt idx[NAXES];
+
   PetscFunctionBeginUser;
+  PointIndices(sw, point, idx);
   PetscCall(RmRunCreate(sw->comm, run));
+  PetscCall(PointDesign(sw, idx, *run));
   PetscCall(RmRunSetFromOptions(*run));
+  PetscCall(ConfigurePoint(sw, idx, *run));
   PetscCall(RmRunSetTrials(*run, sw->trials));
   PetscCall(RmRunSetBatch(*run, sw->batch));
   PetscCall(RmRunSetQuiet(*run, PETSC_TRUE));
@@ -279,8 +312,7 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
   double       t0   = RmWallTime();
 
   PetscFunctionBeginUser;
-  PetscCall(ApplyPoint(sw, point));
-  PetscCall(CreateRun(sw, &run));
+  PetscCall(CreateRun(sw, point, &run));
   if (validate_only) {
     PetscCall(RmRunDestroy(&run));
     PetscFunctionReturn(PETSC_SUCCESS);
@@ -331,7 +363,7 @@ static PetscErrorCode SweepRun(Sweep *sw)
   PetscCall(SweepSetFromOptions(sw));
   if (sw->help) { /* list the options of every object once */
     RmRun run;
-    PetscCall(CreateRun(sw, &run));
+    PetscCall(CreateRun(sw, 0, &run));
     PetscCall(RmRunDestroy(&run));
     PetscFunctionReturn(PETSC_SUCCESS);
   }

@@ -29,6 +29,7 @@ PetscErrorCode RmRunSetFromOptions(RmRun run)
   PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "RmRunSetFromOptions() may be called once");
   PetscCall(RmSynapsesCreate(run->comm, &run->syn));
   PetscCall(RmSynapsesSetFromOptions(run->syn));
+  if (run->design_set) PetscCall(RmSynapsesSetDesignType(run->syn, run->design));
   PetscCall(RmSynapsesGetDesignType(run->syn, &design));
   PetscCall(RmDesignTypeGetModel(design, &kind, &enc)); /* paper: rate model, {0,1}; hebbian: voltage form, ±1 */
   PetscCall(RmMemoriesCreate(run->comm, &run->mem));
@@ -42,6 +43,15 @@ PetscErrorCode RmRunSetFromOptions(RmRun run)
   PetscCall(RmClassifierCreate(run->mem, &run->cl));
   PetscCall(RmClassifierSetFromOptions(run->cl));
   PetscCall(RmCueOptionsSetFromOptions(run->comm, &run->cue));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetDesignType(RmRun run, RmDesignType design)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "set the design before RmRunSetFromOptions()");
+  run->design     = design;
+  run->design_set = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -13,6 +13,8 @@ struct _p_RmRun {
   RmCueOptions  cue;
   PetscInt      trials, batch, current_trial;
   PetscBool     quiet, setup, weights_setup;
+  RmDesignType  design; /* overrides -design when design_set */
+  PetscBool     design_set;
   RmTrialResult *results;
   RmRunTrialFn  trial_fn;
   void         *trial_ctx;
