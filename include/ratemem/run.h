@@ -36,6 +36,9 @@ PETSC_EXTERN PetscErrorCode RmRunSetFromOptions(RmRun run);
 /* Not collective. The design (overrides -design), before RmRunSetFromOptions: it fixes the model kind and
    the memories' encoding the objects are created with. */
 PETSC_EXTERN PetscErrorCode RmRunSetDesignType(RmRun run, RmDesignType design);
+/* Not collective. The weight storage and its indegree K (0: fully connected), before RmRunSetFromOptions
+   (so the storage's own options are read, and checked with K). */
+PETSC_EXTERN PetscErrorCode RmRunSetStorage(RmRun run, RmStorageType storage, PetscInt indegree);
 /* Not collective. Number of trials (trial t cues memory t mod P) and batch size (trials integrated
    together; each weight product serves all of them). Before RmRunSetUp. */
 PETSC_EXTERN PetscErrorCode RmRunSetTrials(RmRun run, PetscInt trials);

@@ -9,11 +9,10 @@
    and print a table (rank 0) and a CSV file (written atomically).
 
    Each case is assembled exactly as `ratemem retrieve` does (RmMemories -> RmSynapses -> RmModel
-   -> RmIntegrator -> RmClassifier). The per-case settings -neurons, -memories, -storage and
-   -indegree are put in the options database just before the objects read their options and
-   cleared right after, so nothing leaks from one case into the next; every other option of
-   `ratemem retrieve` (-design, -seed, -coding, -activation, -integrator, -rtol, -flip, ...)
-   applies to every case. */
+   -> RmIntegrator -> RmClassifier, through the trial runner). The per-case storage, sizes and
+   indegree go in through setters (RmRunSetStorage, RmMemoriesSetSizes);
+   every other option of `ratemem retrieve` (-design, -seed, -coding, -activation, -integrator, -rtol,
+   -flip, ...) applies to every case. */
 #include <ratemem/app.h>
 #include <ratemem/run.h>
 #include <stdio.h>
@@ -215,34 +214,6 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
 }
 
 /* ---------------------------------------------------------------- one case */
-static PetscErrorCode SetCaseOptions(const Bench *b, BenchStorage storage, PetscInt n, PetscBool set)
-{
-  char v[64];
-
-  PetscFunctionBeginUser;
-  if (!set) {
-    PetscCall(PetscOptionsClearValue(NULL, "-neurons"));
-    PetscCall(PetscOptionsClearValue(NULL, "-memories"));
-    PetscCall(PetscOptionsClearValue(NULL, "-storage"));
-    PetscCall(PetscOptionsClearValue(NULL, "-indegree"));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  PetscCall(PetscSNPrintf(v, sizeof(v), "%" PetscInt_FMT, n));
-  PetscCall(PetscOptionsSetValue(NULL, "-neurons", v));
-  PetscCall(PetscSNPrintf(v, sizeof(v), "%" PetscInt_FMT, b->P));
-  PetscCall(PetscOptionsSetValue(NULL, "-memories", v));
-  PetscCall(PetscOptionsSetValue(NULL, "-storage",
-                                 storage == BENCH_DENSE        ? "dense"
-                                 : storage == BENCH_LOWRANK    ? "lowrank"
-                                 : storage == BENCH_COMPRESSED ? "compressed"
-                                                               : "aij"));
-  if (IsDiluted(storage)) {
-    PetscCall(PetscSNPrintf(v, sizeof(v), "%" PetscInt_FMT, b->K));
-    PetscCall(PetscOptionsSetValue(NULL, "-indegree", v));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* Bytes one weight product must move (global, the formulas of the CSV header and docs/benchmark.md). */
 static double ProductBytes(BenchStorage storage, double n, double P, double nnz, double ranks)
 {
@@ -285,14 +256,15 @@ static PetscErrorCode CaseBuild(Bench *b, Case *c, BenchStorage storage, PetscIn
   PetscInt     cue_memory;
 
   PetscFunctionBeginUser;
-  PetscCall(SetCaseOptions(b, storage, n, PETSC_TRUE));
   PetscCall(RmRunCreate(b->comm, &c->run));
+  PetscCall(RmRunSetStorage(c->run, storage == BENCH_DENSE ? "dense" : storage == BENCH_LOWRANK ? "lowrank" : storage == BENCH_COMPRESSED ? "compressed" : "aij",
+                            IsDiluted(storage) ? b->K : 0));
   PetscCall(RmRunSetFromOptions(c->run));
-  PetscCall(SetCaseOptions(b, storage, n, PETSC_FALSE)); /* nothing leaks into the next case */
+  PetscCall(RmRunGetObjects(c->run, &mem, &c->syn, &c->model, NULL, NULL));
+  PetscCall(RmMemoriesSetSizes(mem, n, b->P));
   PetscCall(RmRunSetTrials(c->run, 1));
   PetscCall(RmRunSetQuiet(c->run, PETSC_TRUE)); /* the bench prints its own table */
   PetscCall(RmRunSetUpWeights(c->run));
-  PetscCall(RmRunGetObjects(c->run, &mem, &c->syn, &c->model, NULL, NULL));
   PetscCall(RmRunGetCue(c->run, &cue));
   PetscCall(RmModelCreateNeuronVec(c->model, &c->xn));
   PetscCall(VecDuplicate(c->xn, &c->yn));

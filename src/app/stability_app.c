@@ -214,16 +214,6 @@ static PetscBool DesignValid(const RmDesign *d, PetscReal q, const RmActivation 
   return (PetscBool)(*phi_b - *phi_a > 1e-12 && (1 - q) * *phi_a + q * *phi_b > 0);
 }
 
-static PetscErrorCode SetRealOption(const char *name, PetscReal value)
-{
-  char buf[64];
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(buf, sizeof(buf), "%.17g", (double)value));
-  PetscCall(PetscOptionsSetValue(NULL, name, buf));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode PhasePointRun(App *app, const RmActivation *act, PhasePoint *pt)
 {
   RmSynapses   syn   = NULL;
@@ -236,8 +226,6 @@ static PetscErrorCode PhasePointRun(App *app, const RmActivation *act, PhasePoin
   Vec          x = NULL;
 
   PetscFunctionBeginUser;
-  PetscCall(SetRealOption("-gain", act->gain));
-  PetscCall(SetRealOption("-threshold", act->threshold));
   PetscCall(RmSynapsesCreate(app->comm, &syn));
   PetscCall(RmSynapsesSetFromOptions(syn));
   PetscCall(RmSynapsesGetDesignType(syn, &dtype));
@@ -245,6 +233,8 @@ static PetscErrorCode PhasePointRun(App *app, const RmActivation *act, PhasePoin
   PetscCall(RmModelCreate(app->comm, &model));
   PetscCall(RmModelSetKind(model, kind));
   PetscCall(RmModelSetFromOptions(model));
+  PetscCall(RmModelSetGain(model, act->gain));
+  PetscCall(RmModelSetThreshold(model, act->threshold));
   PetscCall(RmModelGetActivation(model, &got));
   PetscCheck(got.fn == act->fn && got.gain == act->gain && got.threshold == act->threshold, app->comm, PETSC_ERR_PLIB,
              "phase point: the model did not take gain %g, threshold %g", (double)act->gain, (double)act->threshold);
@@ -286,16 +276,12 @@ static PetscErrorCode RunPhase(App *app)
   RmActivation base;
   RmDesign     d;
   PetscReal    q;
-  char         old_gain[64] = "", old_thr[64] = "";
-  PetscBool    had_gain, had_thr;
   double       t0 = RmWallTime();
 
   PetscFunctionBeginUser;
   PetscCall(RmModelGetActivation(app->model, &base));
   PetscCall(RmSynapsesGetDesign(app->syn, &d)); /* a, b as set by the options */
   PetscCall(RmMemoriesGetCoding(app->mem, &q));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-gain", old_gain, sizeof(old_gain), &had_gain));
-  PetscCall(PetscOptionsGetString(NULL, NULL, "-threshold", old_thr, sizeof(old_thr), &had_thr));
   PetscCall(PetscCalloc1(app->ngain * app->nthreshold, &app->grid));
   for (PetscInt i = 0; i < app->ngain; i++) {
     for (PetscInt j = 0; j < app->nthreshold; j++) {
@@ -312,11 +298,6 @@ static PetscErrorCode RunPhase(App *app)
       PetscCall(PetscFPrintf(app->comm, stderr, "[phase] gain %" PetscInt_FMT "/%" PetscInt_FMT " (%.4g) done, %.1f s\n", i + 1, app->ngain,
                              (double)Linspace(app->phase_gain, app->ngain, i), RmWallTime() - t0));
   }
-  /* put the options back as the user gave them */
-  if (had_gain) PetscCall(PetscOptionsSetValue(NULL, "-gain", old_gain));
-  else PetscCall(PetscOptionsClearValue(NULL, "-gain"));
-  if (had_thr) PetscCall(PetscOptionsSetValue(NULL, "-threshold", old_thr));
-  else PetscCall(PetscOptionsClearValue(NULL, "-threshold"));
   app->t_phase = RmWallTime() - t0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

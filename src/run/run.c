@@ -28,6 +28,10 @@ PetscErrorCode RmRunSetFromOptions(RmRun run)
   PetscFunctionBeginUser;
   PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "RmRunSetFromOptions() may be called once");
   PetscCall(RmSynapsesCreate(run->comm, &run->syn));
+  if (run->storage[0]) { /* before SetFromOptions: the type's own options are read there, and checked with K */
+    PetscCall(RmSynapsesSetType(run->syn, run->storage));
+    PetscCall(RmSynapsesSetIndegree(run->syn, run->indegree));
+  }
   PetscCall(RmSynapsesSetFromOptions(run->syn));
   if (run->design_set) PetscCall(RmSynapsesSetDesignType(run->syn, run->design));
   PetscCall(RmSynapsesGetDesignType(run->syn, &design));
@@ -52,6 +56,15 @@ PetscErrorCode RmRunSetDesignType(RmRun run, RmDesignType design)
   PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "set the design before RmRunSetFromOptions()");
   run->design     = design;
   run->design_set = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunSetStorage(RmRun run, RmStorageType storage, PetscInt indegree)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "set the storage before RmRunSetFromOptions()");
+  PetscCall(PetscStrncpy(run->storage, storage, sizeof(run->storage)));
+  run->indegree = indegree;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

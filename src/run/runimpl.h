@@ -15,6 +15,8 @@ struct _p_RmRun {
   PetscBool     quiet, setup, weights_setup;
   RmDesignType  design; /* overrides -design when design_set */
   PetscBool     design_set;
+  char          storage[64]; /* the storage type set before the options are read ("": -storage or the default) */
+  PetscInt      indegree;    /* ... and its indegree K */
   RmTrialResult *results;
   RmRunTrialFn  trial_fn;
   void         *trial_ctx;

@@ -65,7 +65,10 @@ for r in rows:
         check(positive_finite(r, key), f"{case}: {key} = {r[key]} positive and finite")
     check(float(r["product_ms_min"]) <= float(r["product_ms_median"]), f"{case}: min <= median")
     frac = float(r["fraction_of_triad"])
-    check(math.isfinite(frac) and 0 < frac < 20, f"{case}: fraction of triad {frac} in (0, 20)")
+    # product_GBs / triad_GBs (an in-cache product may beat the triad many times over on a loaded machine)
+    ratio = float(r["product_GBs"]) / float(r["triad_GBs"])
+    check(math.isfinite(frac) and frac > 0 and abs(frac - ratio) <= 1e-3 * ratio + 1e-6,
+          f"{case}: fraction of triad {frac} = product_GBs / triad_GBs ({ratio:.6g})")
     check(int(r["retrieve_steps"]) > 0 and int(r["retrieve_rhs_evals"]) > 0, f"{case}: retrieval steps {r['retrieve_steps']} > 0")
     check(math.isfinite(float(r["bytes_per_neuron"])), f"{case}: bytes per neuron {r['bytes_per_neuron']} finite")
     n, K = int(r["n"]), int(r["K"])
