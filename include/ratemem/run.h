@@ -7,6 +7,7 @@
 #include <ratemem/checkpoint.h>
 #include <ratemem/classify.h>
 #include <ratemem/io.h>
+#include <ratemem/stability.h>
 #include <ratemem/synapses.h>
 
 /* The results of one trial (docs/model.md §4): which memory was cued, what the end state is, and
@@ -109,3 +110,33 @@ typedef struct {
   const char      *history;     /* -overlap_history (NULL: none) */
 } RmScheduleRunOptions;
 PETSC_EXTERN PetscErrorCode RmRunSchedule(RmRun run, const RmScheduleRunOptions *opts);
+
+/* The phase diagram of docs/model.md §6 over gains x thresholds (-phase_gain, -phase_threshold): at each
+   point a network of its own (synapses, model and integrator from the options, the point's gain and
+   threshold through the model's setters), the §6 conditions and the largest abscissa over the memories. */
+typedef struct {
+  PetscReal             gain, threshold, phi_a, phi_b;
+  PetscBool             valid, stable, at_memory; /* valid: the design exists at this activation */
+  RmStabilityConditions cond;
+  PetscReal             max_abscissa, lowrank_abscissa, max_residual;
+  PetscInt              worst_memory;
+  PetscInt64            matvecs;
+} RmPhasePoint;
+/* Counts over the valid points, for tables and summaries. */
+typedef struct {
+  PetscInt  valid, stable, stab_holds, inst_holds, stab_disagree, inst_disagree, not_at_memory;
+  PetscReal lowrank_diff; /* largest |SLEPc - low-rank (P+1)x(P+1)| abscissa difference */
+} RmPhaseCounts;
+typedef struct _p_RmPhaseDiagram *RmPhaseDiagram;
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramCreate(MPI_Comm comm, RmPhaseDiagram *pd);
+/* Not collective. Ranges lo, hi, N (N points from lo to hi). */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramSetRanges(RmPhaseDiagram pd, const PetscReal gain[3], const PetscReal threshold[3]);
+/* Not collective. A line per gain on stderr. */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramSetProgress(RmPhaseDiagram pd, PetscBool progress);
+/* Collective. mem and cl set up; base: the activation whose gain and threshold vary; d: the design's currents. */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramCompute(RmPhaseDiagram pd, RmMemories mem, RmClassifier cl, RmStability stab, const RmActivation *base, const RmDesign *d);
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramGetPoints(RmPhaseDiagram pd, PetscInt *count, const RmPhasePoint **points);
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramGetCounts(RmPhaseDiagram pd, RmPhaseCounts *counts);
+/* Collective. The grid as CSV (one row per point, gain-major), after a "# comment" line; atomic. */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramWriteCSV(RmPhaseDiagram pd, const char *path, const char *comment);
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramDestroy(RmPhaseDiagram *pd);

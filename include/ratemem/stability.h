@@ -75,6 +75,8 @@ PETSC_EXTERN PetscErrorCode RmStabilitySetIntegrator(RmStability stab, RmIntegra
 PETSC_EXTERN PetscErrorCode RmStabilitySetClassifier(RmStability stab, RmClassifier cl);
 /* Collective. Resolves the operator, creates the shells and work vectors; idempotent. */
 PETSC_EXTERN PetscErrorCode RmStabilitySetUp(RmStability stab);
+/* Collective. SetNetwork, SetIntegrator, SetClassifier and SetUp in one call, on objects already set up. */
+PETSC_EXTERN PetscErrorCode RmStabilitySetUpNetwork(RmStability stab, RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl);
 PETSC_EXTERN PetscErrorCode RmStabilityView(RmStability stab, PetscViewer viewer);
 PETSC_EXTERN PetscErrorCode RmStabilityDestroy(RmStability *stab);
 

@@ -30,15 +30,6 @@ typedef struct {
 } CueResult;
 
 typedef struct {
-  PetscReal             gain, threshold, phi_a, phi_b;
-  PetscBool             valid, stable, at_memory;
-  RmStabilityConditions cond;
-  PetscReal             max_abscissa, lowrank_abscissa, max_residual;
-  PetscInt              worst_memory;
-  PetscInt64            matvecs;
-} PhasePoint;
-
-typedef struct {
   MPI_Comm              comm;
   PetscMPIInt           size;
   RmRun                 run; /* owns the five objects below */
@@ -57,7 +48,7 @@ typedef struct {
   PetscInt              ngain, nthreshold;
   MemoryResult         *mres;
   CueResult            *cres;
-  PhasePoint           *grid;
+  RmPhaseDiagram        pd;
   double                t_setup, t_equilibria, t_spectra, t_cues, t_phase, t_total;
   PetscReal             peak_max_rank, peak_total;
   Vec                   x;     /* a model state */
@@ -123,15 +114,6 @@ static PetscErrorCode AppSetFromOptions(App *app)
 }
 
 /* The stability solver on a network set up as a trial runner's (batch 1). */
-static PetscErrorCode SetUpStability(RmStability stab, RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl)
-{
-  PetscFunctionBeginUser;
-  PetscCall(RmStabilitySetNetwork(stab, mem, syn, model));
-  PetscCall(RmStabilitySetIntegrator(stab, integ));
-  PetscCall(RmStabilitySetClassifier(stab, cl));
-  PetscCall(RmStabilitySetUp(stab));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 /* ---------------------------------------------------------------- memories and cues */
 
@@ -200,105 +182,29 @@ static PetscErrorCode AnalyseCues(App *app)
 
 /* ---------------------------------------------------------------- phase diagram */
 
-static PetscReal Linspace(const PetscReal r[3], PetscInt N, PetscInt k)
-{
-  return N > 1 ? r[0] + (r[1] - r[0]) * (PetscReal)k / (PetscReal)(N - 1) : r[0];
-}
-
-/* The design exists at this activation (the checks of RmDesignCompute, made here so that an
-   invalid grid point is marked in the CSV rather than raising an error). */
-static PetscBool DesignValid(const RmDesign *d, PetscReal q, const RmActivation *act, PetscReal *phi_a, PetscReal *phi_b)
-{
-  *phi_a = RmActivationEval(act, d->a);
-  *phi_b = RmActivationEval(act, d->b);
-  return (PetscBool)(*phi_b - *phi_a > 1e-12 && (1 - q) * *phi_a + q * *phi_b > 0);
-}
-
-static PetscErrorCode PhasePointRun(App *app, const RmActivation *act, PhasePoint *pt)
-{
-  RmSynapses   syn   = NULL;
-  RmModel      model = NULL;
-  RmIntegrator integ = NULL;
-  RmActivation got;
-  RmDesignType dtype;
-  RmModelKind  kind;
-  PetscInt     P;
-  Vec          x = NULL;
-
-  PetscFunctionBeginUser;
-  PetscCall(RmSynapsesCreate(app->comm, &syn));
-  PetscCall(RmSynapsesSetFromOptions(syn));
-  PetscCall(RmSynapsesGetDesignType(syn, &dtype));
-  PetscCall(RmDesignTypeGetModel(dtype, &kind, NULL));
-  PetscCall(RmModelCreate(app->comm, &model));
-  PetscCall(RmModelSetKind(model, kind));
-  PetscCall(RmModelSetFromOptions(model));
-  PetscCall(RmModelSetGain(model, act->gain));
-  PetscCall(RmModelSetThreshold(model, act->threshold));
-  PetscCall(RmModelGetActivation(model, &got));
-  PetscCheck(got.fn == act->fn && got.gain == act->gain && got.threshold == act->threshold, app->comm, PETSC_ERR_PLIB,
-             "phase point: the model did not take gain %g, threshold %g", (double)act->gain, (double)act->threshold);
-  PetscCall(RmIntegratorCreate(app->comm, &integ));
-  PetscCall(RmIntegratorSetFromOptions(integ));
-  PetscCall(RmRunSetUpNetwork(app->mem, syn, model, integ, app->cl, 1, NULL, NULL));
-  PetscCall(SetUpStability(app->stab, app->mem, syn, model, integ, app->cl));
-  PetscCall(RmStabilityComputeConditions(app->stab, &pt->cond));
-  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
-  PetscCall(RmModelCreateState(model, &x));
-  pt->max_abscissa     = PETSC_MIN_REAL;
-  pt->lowrank_abscissa = PETSC_MIN_REAL;
-  pt->at_memory        = PETSC_TRUE;
-  for (PetscInt mu = 0; mu < P; mu++) {
-    RmEquilibriumInfo eq;
-    RmSpectrum        sp;
-    PetscCall(RmStabilityComputeMemoryEquilibrium(app->stab, mu, x, &eq));
-    PetscCall(RmStabilityComputeSpectrum(app->stab, x, &sp));
-    if (sp.abscissa > pt->max_abscissa) {
-      pt->max_abscissa = sp.abscissa;
-      pt->worst_memory = mu;
-    }
-    pt->lowrank_abscissa = PetscMax(pt->lowrank_abscissa, sp.lowrank_abscissa);
-    pt->max_residual     = PetscMax(pt->max_residual, eq.residual);
-    pt->at_memory        = (PetscBool)(pt->at_memory && eq.at_memory);
-    pt->matvecs += sp.matvecs;
-  }
-  pt->stable = (PetscBool)(pt->max_abscissa < 0);
-  PetscCall(VecDestroy(&x));
-  PetscCall(RmStabilitySetNetwork(app->stab, NULL, NULL, NULL));
-  PetscCall(RmIntegratorDestroy(&integ));
-  PetscCall(RmModelDestroy(&model));
-  PetscCall(RmSynapsesDestroy(&syn));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode RunPhase(App *app)
 {
-  RmActivation base;
+  RmActivation act;
   RmDesign     d;
+  PetscInt     n, P;
   PetscReal    q;
+  char         comment[512];
   double       t0 = RmWallTime();
 
   PetscFunctionBeginUser;
-  PetscCall(RmModelGetActivation(app->model, &base));
+  PetscCall(RmModelGetActivation(app->model, &act));
   PetscCall(RmSynapsesGetDesign(app->syn, &d)); /* a, b as set by the options */
+  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
   PetscCall(RmMemoriesGetCoding(app->mem, &q));
-  PetscCall(PetscCalloc1(app->ngain * app->nthreshold, &app->grid));
-  for (PetscInt i = 0; i < app->ngain; i++) {
-    for (PetscInt j = 0; j < app->nthreshold; j++) {
-      PhasePoint  *pt  = &app->grid[i * app->nthreshold + j];
-      RmActivation act = base;
-      act.gain         = Linspace(app->phase_gain, app->ngain, i);
-      act.threshold    = Linspace(app->phase_threshold, app->nthreshold, j);
-      pt->gain         = act.gain;
-      pt->threshold    = act.threshold;
-      pt->valid        = DesignValid(&d, q, &act, &pt->phi_a, &pt->phi_b);
-      if (pt->valid) PetscCall(PhasePointRun(app, &act, pt));
-    }
-    if (app->phase_progress)
-      PetscCall(PetscFPrintf(app->comm, stderr, "[phase] gain %" PetscInt_FMT "/%" PetscInt_FMT " (%.4g) done, %.1f s\n", i + 1, app->ngain,
-                             (double)Linspace(app->phase_gain, app->ngain, i), RmWallTime() - t0));
-  }
+  PetscCall(RmPhaseDiagramCreate(app->comm, &app->pd));
+  PetscCall(RmPhaseDiagramSetRanges(app->pd, app->phase_gain, app->phase_threshold));
+  PetscCall(RmPhaseDiagramSetProgress(app->pd, app->phase_progress));
+  PetscCall(RmPhaseDiagramCompute(app->pd, app->mem, app->cl, app->stab, &act, &d));
   app->t_phase = RmWallTime() - t0;
+  PetscCall(PetscSNPrintf(comment, sizeof(comment),
+                          "ratemem stability phase diagram (docs/model.md §6): activation %s, n %d, P %d, q %g, a %g, b %g; max_abscissa from SLEPc over all memories",
+                          act.fn->name, (int)n, (int)P, (double)q, (double)d.a, (double)d.b));
+  PetscCall(RmPhaseDiagramWriteCSV(app->pd, app->phase_csv, comment));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -307,89 +213,6 @@ static PetscErrorCode RunPhase(App *app)
 static const char *Agree(PetscBool holds, PetscBool agrees)
 {
   return holds ? (agrees ? "yes" : "NO") : "-";
-}
-
-static void CSVReal(FILE *fp, PetscReal v, PetscBool last)
-{
-  if (PetscIsInfOrNanReal(v)) fputs("nan", fp);
-  else fprintf(fp, "%.17g", (double)v);
-  fputc(last ? '\n' : ',', fp);
-}
-
-static PetscErrorCode WritePhaseCSV(void *ctx, FILE *fp)
-{
-  App         *app = (App *)ctx;
-  RmActivation act;
-  RmDesign     d;
-  PetscInt     n, P;
-  PetscReal    q;
-
-  PetscFunctionBeginUser;
-  PetscCall(RmModelGetActivation(app->model, &act));
-  PetscCall(RmSynapsesGetDesign(app->syn, &d));
-  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
-  PetscCall(RmMemoriesGetCoding(app->mem, &q));
-  fprintf(fp, "# ratemem stability phase diagram (docs/model.md §6): activation %s, n %d, P %d, q %g, a %g, b %g; max_abscissa from SLEPc over all memories\n",
-          act.fn->name, (int)n, (int)P, (double)q, (double)d.a, (double)d.b);
-  fprintf(fp, "gain,threshold,valid,phi_a,phi_b,dphi_a,dphi_b,alpha_basic,gamma,stability_value,stability_holds,instability_value_1,"
-              "instability_value_2,instability_holds,max_abscissa,numerically_stable,worst_memory,lowrank_abscissa,equilibrium_residual,"
-              "at_memory,agrees_stability,agrees_instability,matvecs\n");
-  for (PetscInt k = 0; k < app->ngain * app->nthreshold; k++) {
-    const PhasePoint            *pt = &app->grid[k];
-    const RmStabilityConditions *c  = &pt->cond;
-    fprintf(fp, "%.17g,%.17g,%d,", (double)pt->gain, (double)pt->threshold, (int)pt->valid);
-    if (!pt->valid) {
-      CSVReal(fp, pt->phi_a, PETSC_FALSE);
-      CSVReal(fp, pt->phi_b, PETSC_FALSE);
-      fputs("nan,nan,nan,nan,nan,,nan,nan,,nan,,,nan,nan,,,,\n", fp);
-      continue;
-    }
-    CSVReal(fp, pt->phi_a, PETSC_FALSE);
-    CSVReal(fp, pt->phi_b, PETSC_FALSE);
-    CSVReal(fp, c->dphi_a, PETSC_FALSE);
-    CSVReal(fp, c->dphi_b, PETSC_FALSE);
-    CSVReal(fp, c->alpha_basic, PETSC_FALSE);
-    CSVReal(fp, c->gamma, PETSC_FALSE);
-    CSVReal(fp, c->stability, PETSC_FALSE);
-    fprintf(fp, "%d,", (int)c->stability_holds);
-    CSVReal(fp, c->instability[0], PETSC_FALSE);
-    CSVReal(fp, c->instability[1], PETSC_FALSE);
-    fprintf(fp, "%d,", (int)c->any_instability_holds);
-    CSVReal(fp, pt->max_abscissa, PETSC_FALSE);
-    fprintf(fp, "%d,%d,", (int)pt->stable, (int)pt->worst_memory);
-    CSVReal(fp, pt->lowrank_abscissa, PETSC_FALSE);
-    CSVReal(fp, pt->max_residual, PETSC_FALSE);
-    fprintf(fp, "%d,", (int)pt->at_memory);
-    if (c->stability_holds) fprintf(fp, "%d,", (int)(pt->max_abscissa < 0));
-    else fputc(',', fp);
-    if (c->any_instability_holds) fprintf(fp, "%d,", (int)(pt->max_abscissa > 0));
-    else fputc(',', fp);
-    fprintf(fp, "%lld\n", (long long)pt->matvecs);
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Counts over the grid, for the table and the summary. */
-typedef struct {
-  PetscInt  valid, stable, stab_holds, inst_holds, stab_disagree, inst_disagree, not_at_memory;
-  PetscReal lowrank_diff;
-} PhaseCounts;
-
-static void CountPhase(App *app, PhaseCounts *pc)
-{
-  PetscMemzero(pc, sizeof(*pc));
-  for (PetscInt k = 0; k < app->ngain * app->nthreshold; k++) {
-    const PhasePoint *pt = &app->grid[k];
-    if (!pt->valid) continue;
-    pc->valid++;
-    pc->stable += pt->stable;
-    pc->stab_holds += pt->cond.stability_holds;
-    pc->inst_holds += pt->cond.any_instability_holds;
-    pc->stab_disagree += pt->cond.stability_holds && !(pt->max_abscissa < 0);
-    pc->inst_disagree += pt->cond.any_instability_holds && !(pt->max_abscissa > 0);
-    pc->not_at_memory += !pt->at_memory;
-    if (!PetscIsInfOrNanReal(pt->lowrank_abscissa)) pc->lowrank_diff = PetscMax(pc->lowrank_diff, PetscAbsReal(pt->lowrank_abscissa - pt->max_abscissa));
-  }
 }
 
 /* The settings of the analysis: model, network, eigensolver. */
@@ -503,8 +326,8 @@ static PetscErrorCode WriteSummaryJSON(void *ctx, FILE *fp)
   PetscCall(RmJSONInt(&j, "ranks", app->size));
   PetscCall(WriteJSONSettings(app, &j));
   if (app->phase) {
-    PhaseCounts pc;
-    CountPhase(app, &pc);
+    RmPhaseCounts pc;
+    PetscCall(RmPhaseDiagramGetCounts(app->pd, &pc));
     PetscCall(RmJSONBeginObject(&j, "phase"));
     PetscCall(RmJSONString(&j, "csv", app->phase_csv));
     PetscCall(RmJSONBeginArray(&j, "gain_range"));
@@ -644,11 +467,11 @@ static PetscErrorCode PrintTable(App *app)
 
 static PetscErrorCode PrintPhase(App *app)
 {
-  PhaseCounts pc;
+  RmPhaseCounts pc;
 
   PetscFunctionBeginUser;
   if (app->quiet) PetscFunctionReturn(PETSC_SUCCESS);
-  CountPhase(app, &pc);
+  PetscCall(RmPhaseDiagramGetCounts(app->pd, &pc));
   PetscCall(PrintHeader(app));
   PetscCall(PetscPrintf(app->comm, "phase diagram: gain %g..%g (%" PetscInt_FMT ") x threshold %g..%g (%" PetscInt_FMT "), written to %s\n",
                         (double)app->phase_gain[0], (double)app->phase_gain[1], app->ngain, (double)app->phase_threshold[0],
@@ -678,11 +501,10 @@ static PetscErrorCode AppRun(App *app)
     PetscCall(RmClassifierSetUp(app->cl));
     app->t_setup = RmWallTime() - t1;
     PetscCall(RunPhase(app));
-    PetscCall(RmWriteFileAtomic(app->comm, app->phase_csv, WritePhaseCSV, app));
   } else {
     PetscCall(RmRunSetTrials(app->run, PetscMax(app->cues, 1)));
     PetscCall(RmRunSetUp(app->run));
-    PetscCall(SetUpStability(app->stab, app->mem, app->syn, app->model, app->integ, app->cl));
+    PetscCall(RmStabilitySetUpNetwork(app->stab, app->mem, app->syn, app->model, app->integ, app->cl));
     PetscCall(RmModelCreateState(app->model, &app->x));
     PetscCall(RmModelCreateNeuronVec(app->model, &app->xn));
     PetscCall(VecDuplicate(app->xn, &app->r));
@@ -709,7 +531,7 @@ static PetscErrorCode AppDestroy(App *app)
   PetscCall(VecDestroy(&app->xn));
   PetscCall(PetscFree(app->mres));
   PetscCall(PetscFree(app->cres));
-  PetscCall(PetscFree(app->grid));
+  PetscCall(RmPhaseDiagramDestroy(&app->pd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

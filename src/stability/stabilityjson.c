@@ -1,6 +1,16 @@
-/* The stability analysis in a JSON summary (include/ratemem/stability.h): the eigensolver settings,
-   the §6 conditions and a spectrum, one schema for every summary that reports them. */
+/* The stability analysis set up on a network in one call, and in a JSON summary (include/ratemem/stability.h):
+   the eigensolver settings, the §6 conditions and a spectrum, one schema for every summary that reports them. */
 #include <ratemem/stability.h>
+
+PetscErrorCode RmStabilitySetUpNetwork(RmStability stab, RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmStabilitySetNetwork(stab, mem, syn, model));
+  PetscCall(RmStabilitySetIntegrator(stab, integ));
+  PetscCall(RmStabilitySetClassifier(stab, cl));
+  PetscCall(RmStabilitySetUp(stab));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode RmStabilitySettingsJSON(RmStability stab, RmJSON *j)
 {
