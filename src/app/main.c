@@ -3,7 +3,7 @@
 #include <ratemem/checkpoint.h> /* RmCheckpointExitStatus: 3 = checkpointed, not finished */
 #include <string.h>
 
-static const char help[] = "ratemem: firing-rate networks as associative memories (distributed, PETSc + SUNDIALS CVODE).\n"
+static const char usage[] = "ratemem: firing-rate networks as associative memories (distributed, PETSc + SUNDIALS CVODE).\n"
                            "Usage: ratemem retrieve|bench|stability|sweep [options] [-options_file_yaml FILE]\n\n";
 
 static void Usage(FILE *fp)
@@ -54,9 +54,23 @@ int main(int argc, char **argv)
       i--;
     }
   }
-  ierr = PetscInitialize(&argc, &argv, NULL, help);
+  /* -help lists ratemem's options only, object by object; -help_petsc adds PETSc's own (printed by
+     PetscInitialize). So -help is held back from PETSc's start-up and given back once it is done. */
+  PetscBool help = PETSC_FALSE;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-help_petsc")) argv[i] = (char *)"-help";
+    else if (!strcmp(argv[i], "-help")) {
+      help = PETSC_TRUE;
+      RemoveArgs(&argc, argv, i--, 1);
+    }
+  }
+  ierr = PetscInitialize(&argc, &argv, NULL, help ? NULL : usage);
   if (ierr) return (int)ierr;
-  ierr = RmPushErrorHandler();
+  if (help) {
+    ierr = PetscPrintf(PETSC_COMM_WORLD, "%s(PETSc's own options: -help_petsc)\n", usage);
+    if (!ierr) ierr = PetscOptionsSetValue(NULL, "-help", NULL);
+  }
+  if (!ierr) ierr = RmPushErrorHandler();
   if (!ierr) ierr = RmInitialize();
   if (!ierr && yaml) ierr = RmInsertOptionsYAML(PETSC_COMM_WORLD, yaml);
   if (!ierr) ierr = bench ? RmBenchMain(PETSC_COMM_WORLD) : stability ? RmStabilityMain(PETSC_COMM_WORLD) : sweep ? RmSweepMain(PETSC_COMM_WORLD) : RmRetrieveMain(PETSC_COMM_WORLD);

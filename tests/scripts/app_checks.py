@@ -41,6 +41,10 @@ if case == "help":
                 "-threshold", "-a ", "-b ", "-balance", "-coding", "-tau", "-pattern_kind", "-cue", "-converge_tol"]:
         check(opt in text, f"-help lists {opt.strip()}")
     check("bdf" in text and "adams" in text and "euler" in text, "-help lists the integrators")
+    check("Options for all PETSc programs" not in text and "PetscDevice" not in text, "-help leaves PETSc's own options out")
+    check(text.index("Synapses") < text.index("Retrieval run"), "-help lists the objects' options first, then the run's")
+    p = run(["-help_petsc"])
+    check(p.returncode == 0 and "Options for all PETSc programs" in p.stdout + p.stderr and "-neurons" in p.stdout, "-help_petsc adds PETSc's own options")
 
 elif case == "retrieval":
     # Issue #3: n=2000, P=10, 10% flipped cues retrieve their memory in every trial, for both designs;
