@@ -142,7 +142,7 @@ PetscErrorCode RmRunSetQuiet(RmRun run, PetscBool quiet)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -monitor, on stderr: the trial (batch) in progress, time reached, steps, the integrator's residual
+/* -monitor, on stderr: the trial (batch) in progress (counted from 0, as in the table), time reached, steps, the integrator's residual
    against -converge_tol, the best overlap so far of the batch's first trial, and the time left at the
    pace of the trials finished so far. */
 static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, Vec x)
@@ -167,7 +167,7 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
   if (done > 0) PetscCall(PetscSNPrintf(eta, sizeof(eta), ", ETA %.1f s", (RmWallTime() - run->t_solve0) / done * (run->trials - run->current_trial)));
   PetscCall(PetscFPrintf(run->comm, stderr,
                          "[monitor] trial %" PetscInt_FMT " of %" PetscInt_FMT ": t = %-10.4g steps = %-6" PetscInt64_FMT " residual %.2e (tol %.0e) best overlap %.4f (memory %" PetscInt_FMT ")%s\n",
-                         run->current_trial + 1, run->trials, (double)t, steps, (double)st.residual, (double)ctol, (double)ov.normalised[best], best, eta));
+                         run->current_trial, run->trials, (double)t, steps, (double)st.residual, (double)ctol, (double)ov.normalised[best], best, eta));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
