@@ -106,7 +106,6 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscStrncpy(actname, model->act.fn->name, sizeof(actname)));
   PetscCall(PetscOptionsString("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
                                "RmModelSetActivation", actname, actname, sizeof(actname), &set_type));
-  if (set_type) PetscCall(RmActivationFind(model->comm, actname, &type));
   PetscCall(PetscOptionsReal("-gain", "Activation gain rho (rate model) or delta in tanh(delta y) (hebbian)", "RmModelSetFromOptions", model->act.gain,
                              &model->act.gain, &set_gain));
   PetscCall(PetscOptionsReal("-threshold", "Activation threshold x* (default 0.2 sigmoid, 0.75 rectanh)", "RmModelSetFromOptions",
@@ -128,7 +127,8 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", model->pool_size, &model->pool_size,
                             NULL));
   PetscOptionsEnd();
-  if (set_type) {
+  if (set_type) { /* looked up after PetscOptionsEnd: an error inside Begin/End would leak its title */
+    PetscCall(RmActivationFind(model->comm, actname, &type));
     PetscCall(CheckActivation(model, type));
     if (type != model->act.fn && !set_thr && !model->threshold_set) model->act.threshold = type->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
     model->act.fn = type;
