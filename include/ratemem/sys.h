@@ -81,7 +81,13 @@ PETSC_EXTERN PetscErrorCode RmCheckFinite(MPI_Comm comm, const char *name, Petsc
 PETSC_EXTERN PetscErrorCode RmCheckOptionsAllUsed(MPI_Comm comm);
 PETSC_EXTERN PetscErrorCode RmInsertOptionsYAML(MPI_Comm comm, const char *file);
 PETSC_EXTERN PetscErrorCode RmFileExists(MPI_Comm comm, const char *path, PetscBool *exists);
-PETSC_EXTERN PetscErrorCode RmAtomicRename(MPI_Comm comm, const char *tmp, const char *path);
+/* Not collective. The -options_file_yaml file loaded by RmInsertOptionsYAML, or NULL. */
+PETSC_EXTERN PetscErrorCode RmGetOptionsYAMLFile(const char **file);
+/* Collective. An error naming the first option given without a value that needs one. */
+PETSC_EXTERN PetscErrorCode RmCheckOptionsHaveValues(MPI_Comm comm);
+/* Collective. An error unless the integer option name (if given) is in [lo, hi], read as 64 bits
+   and shown as typed: PETSc's 32-bit PetscInt wraps 2147483648 to -2147483648. */
+PETSC_EXTERN PetscErrorCode RmOptionsCheckIntRange(MPI_Comm comm, const char *name, PetscInt64 lo, PetscInt64 hi);
 PETSC_EXTERN double         RmWallTime(void);
 /* Collective. Peak resident memory (getrusage ru_maxrss) of the largest rank and summed over ranks, in bytes. */
 PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total);

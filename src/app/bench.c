@@ -42,8 +42,9 @@ typedef struct {
   BenchStorage storage[BENCH_MAX_STORAGE];
   PetscInt     nstorage, neurons[BENCH_MAX_NEURONS], nneurons, P, K, repeat;
   PetscBool    retrieve, has_csv, help;
-  char         csv[PETSC_MAX_PATH_LEN], csv_tmp[PETSC_MAX_PATH_LEN + 16];
-  FILE        *fp;        /* rank 0: the CSV being written (under csv_tmp) */
+  char         csv[PETSC_MAX_PATH_LEN];
+  RmAtomicFile af;        /* the CSV being written (src/io/atomic.c) */
+  FILE        *fp;        /* rank 0: its stream */
   RmCueOptions cue;
   double      *ta, *tb, *tc; /* triad arrays, triad_n each */
   size_t       triad_n;
@@ -254,6 +255,23 @@ static PetscErrorCode ReadObjectOptions(Bench *b)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The bench's files, checked before anything is timed (src/io/atomic.c). */
+static PetscErrorCode CheckFiles(Bench *b)
+{
+  RmFileSet   fs;
+  const char *yaml;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmGetOptionsYAMLFile(&yaml));
+  PetscCall(RmFileSetCreate(b->comm, &fs));
+  PetscCall(RmFileSetAddInput(fs, "-options_file_yaml", yaml));
+  PetscCall(RmFileSetAddOutput(fs, "-bench_csv", b->has_csv ? b->csv : NULL));
+  PetscErrorCode ierr = RmFileSetCheck(fs);
+  PetscCall(RmFileSetDestroy(&fs));
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode BenchSetFromOptions(Bench *b)
 {
   char     *names[BENCH_MAX_STORAGE];
@@ -313,6 +331,7 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
   }
   PetscCall(ReadObjectOptions(b));
   if (!b->help) PetscCall(RmCheckOptionsAllUsed(b->comm));
+  if (!b->help) PetscCall(CheckFiles(b));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -532,14 +551,12 @@ static const char csv_columns[] = "storage,kernel,n,P,K,ranks,synapses,triad_GBs
 static PetscErrorCode CSVOpen(Bench *b)
 {
   PetscFunctionBeginUser;
-  int    failed = 0;
-  PetscCall(PetscSNPrintf(b->csv_tmp, sizeof(b->csv_tmp), "%s.partial", b->csv));
+  PetscCall(RmAtomicFileOpen(b->comm, b->csv, &b->af)); /* src/io/atomic.c: unique temporary name, renamed by CSVCommit */
+  PetscCall(RmAtomicFileGetFILE(b->af, &b->fp));
   if (!b->rank) {
     int    argc;
     char **args;
-    b->fp = fopen(b->csv_tmp, "w");
-    if (!b->fp) failed = 1;
-    else {
+    {
       PetscCall(PetscGetArgs(&argc, &args));
       fprintf(b->fp, "# ratemem %s bench:", RATEMEM_VERSION);
       for (int i = 1; i < argc; i++) fprintf(b->fp, " %s", args[i]);
@@ -562,8 +579,6 @@ static PetscErrorCode CSVOpen(Bench *b)
       fflush(b->fp);
     }
   }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
-  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_OPEN, "cannot write %s", b->csv_tmp);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -586,22 +601,15 @@ static PetscErrorCode CSVRow(Bench *b, const BenchResult *r)
     failed = fflush(b->fp) != 0 || ferror(b->fp);
   }
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
-  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", b->csv_tmp);
+  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", b->csv);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode CSVCommit(Bench *b)
 {
-  int failed = 0;
-
   PetscFunctionBeginUser;
-  if (!b->rank) {
-    failed = fclose(b->fp) != 0;
-    b->fp  = NULL;
-  }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
-  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", b->csv_tmp);
-  PetscCall(RmAtomicRename(b->comm, b->csv_tmp, b->csv));
+  b->fp = NULL; /* closed by the commit */
+  PetscCall(RmAtomicFileCommit(&b->af));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -675,10 +683,7 @@ PetscErrorCode RmBenchMain(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_rank(comm, &b.rank));
   PetscCallMPI(MPI_Comm_size(comm, &b.size));
   ierr = BenchRun(&b);
-  if (b.fp) { /* failed run: no partial CSV survives */
-    fclose(b.fp);
-    remove(b.csv_tmp);
-  }
+  PetscCall(RmAtomicFileDestroy(&b.af)); /* failed run: no partial CSV survives */
   if (b.ta) PetscCall(PetscFree3(b.ta, b.tb, b.tc));
   PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -31,6 +31,7 @@ typedef struct {
   TrialResult *results;
   double       t_generate, t_assemble, t_integrate, t_classify, t_output, t_total;
   PetscReal    peak_max_rank, peak_total; /* bytes */
+  PetscReal    memory_estimate;           /* bytes per rank (largest), estimated before allocating */
   Vec          r; /* readout work vector */
   /* Input schedule (docs/model.md §7, -input_schedule): presentations instead of trials */
   char         schedule_spec[4096], history[PETSC_MAX_PATH_LEN];
@@ -57,6 +58,34 @@ typedef struct {
   RmCheckpointProgress progress;            /* of the run resumed (zero for a fresh run) */
   Vec                  x0s, xs;             /* initial and current state of a batch (destroyed by AppDestroy) */
 } App;
+
+/* The run's inputs and outputs, checked before anything is computed (src/io/atomic.c): no output
+   replaces a device, a directory or an input, and no two outputs are the same file. */
+static PetscErrorCode CheckFiles(App *app)
+{
+  RmFileSet   fs;
+  char        patterns[PETSC_MAX_PATH_LEN];
+  const char *yaml;
+  PetscBool   has_patterns;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-patterns", patterns, sizeof(patterns), &has_patterns));
+  PetscCall(RmGetOptionsYAMLFile(&yaml));
+  PetscCall(RmFileSetCreate(app->comm, &fs));
+  PetscCall(RmFileSetAddInput(fs, "-options_file_yaml", yaml));
+  PetscCall(RmFileSetAddInput(fs, "-patterns", has_patterns ? patterns : NULL));
+  PetscCall(RmFileSetAddInput(fs, "-input_file", app->has_input_file ? app->input_file : NULL));
+  PetscCall(RmFileSetAddInput(fs, "-restart", app->has_restart && strcmp(app->restart, "auto") ? app->restart : NULL));
+  PetscCall(RmFileSetAddOutput(fs, "-summary", app->has_summary ? app->summary : NULL));
+  PetscCall(RmFileSetAddOutput(fs, "-output", app->has_output ? app->output : NULL));
+  PetscCall(RmFileSetAddOutput(fs, "-checkpoint", app->has_checkpoint ? app->checkpoint : NULL));
+  PetscCall(RmFileSetAddOutput(fs, "-overlap_history", app->has_history ? app->history : NULL));
+  PetscCall(RmFileSetAllowSame(fs, "-checkpoint", "-restart")); /* the documented resume */
+  PetscErrorCode ierr = RmFileSetCheck(fs);
+  PetscCall(RmFileSetDestroy(&fs));
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 static PetscErrorCode AppSetFromOptions(App *app)
 {
@@ -133,6 +162,7 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscCheck(!app->has_summary || app->summary[0], app->comm, PETSC_ERR_ARG_WRONG, "-summary needs a file name");
   PetscCheck(!app->has_output || app->output[0], app->comm, PETSC_ERR_ARG_WRONG, "-output needs a file name");
   if (!app->help) PetscCall(RmCheckOptionsAllUsed(app->comm));
+  if (!app->help) PetscCall(CheckFiles(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -642,62 +672,64 @@ static PetscErrorCode GatherHosts(App *app, char **hosts)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WriteSummary(App *app)
+typedef struct {
+  App  *app;
+  char *hosts; /* rank 0: the gathered host names */
+} SummaryCtx;
+
+/* Rank 0 (RmWriteFileAtomic): the JSON summary into fp. */
+static PetscErrorCode WriteSummaryJSON(void *ctx, FILE *fp)
 {
-  PetscMPIInt rank;
-  char        tmp[PETSC_MAX_PATH_LEN + 16], *hosts;
-  int         failed = 0;
+  App     *app   = ((SummaryCtx *)ctx)->app;
+  char    *hosts = ((SummaryCtx *)ctx)->hosts;
+  RmJSON   j;
+  PetscInt ok = CountLabel(app, RM_LABEL_RETRIEVED);
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
-  PetscCall(GatherHosts(app, &hosts));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", app->summary));
-  if (!rank) {
-    FILE  *fp = fopen(tmp, "w");
-    RmJSON j;
-    if (!fp) failed = 1;
-    else {
-      PetscInt ok = CountLabel(app, RM_LABEL_RETRIEVED);
-      PetscCall(RmJSONBegin(&j, fp));
-      PetscCall(RmJSONString(&j, "ratemem_version", RATEMEM_VERSION));
-      PetscCall(RmJSONString(&j, "command", "retrieve"));
-      PetscCall(RmJSONInt(&j, "ranks", app->size));
-      PetscCall(RmJSONBeginArray(&j, "hosts"));
-      for (PetscMPIInt r = 0; r < app->size; r++) PetscCall(RmJSONString(&j, NULL, hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME));
-      PetscCall(RmJSONEndArray(&j));
-      PetscCall(WriteSummarySettings(app, &j));
-      PetscCall(WriteSummaryTrials(app, &j));
-      PetscCall(RmJSONReal(&j, "retrieval_rate", (PetscReal)ok / app->trials));
-      {
-        PetscReal passes = 0; /* each batch's products are shared by its trials */
-        for (PetscInt t = 0; t < app->trials; t += app->batch) passes += (PetscReal)app->results[t].stats.weight_products;
-        PetscCall(RmJSONReal(&j, "weight_passes_per_trial", passes / app->trials));
-      }
-      PetscCall(RmJSONBeginObject(&j, "counts"));
-      for (RmLabel l = RM_LABEL_RETRIEVED; l < RM_LABEL_COUNT; l++) PetscCall(RmJSONInt(&j, RmLabels[l], CountLabel(app, l)));
-      PetscCall(RmJSONEndObject(&j));
-      PetscCall(RmJSONBeginObject(&j, "memory"));
-      PetscCall(RmJSONReal(&j, "peak_rss_max_rank", app->peak_max_rank));
-      PetscCall(RmJSONReal(&j, "peak_rss_total", app->peak_total));
-      PetscCall(RmJSONEndObject(&j));
-      PetscCall(RmJSONBeginObject(&j, "timings"));
-      PetscCall(RmJSONReal(&j, "generate", app->t_generate));
-      PetscCall(RmJSONReal(&j, "assemble", app->t_assemble));
-      PetscCall(RmJSONReal(&j, "integrate", app->t_integrate));
-      PetscCall(RmJSONReal(&j, "classify", app->t_classify));
-      PetscCall(RmJSONReal(&j, "output", app->t_output));
-      PetscCall(RmJSONReal(&j, "total", app->t_total));
-      PetscCall(RmJSONEndObject(&j));
-      PetscCall(RmJSONEnd(&j));
-      failed = ferror(fp) != 0;
-      failed |= fclose(fp) != 0;
-      if (failed) remove(tmp);
-    }
+  PetscCall(RmJSONBegin(&j, fp));
+  PetscCall(RmJSONString(&j, "ratemem_version", RATEMEM_VERSION));
+  PetscCall(RmJSONString(&j, "command", "retrieve"));
+  PetscCall(RmJSONInt(&j, "ranks", app->size));
+  PetscCall(RmJSONBeginArray(&j, "hosts"));
+  for (PetscMPIInt r = 0; r < app->size; r++) PetscCall(RmJSONString(&j, NULL, hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME));
+  PetscCall(RmJSONEndArray(&j));
+  PetscCall(WriteSummarySettings(app, &j));
+  PetscCall(WriteSummaryTrials(app, &j));
+  PetscCall(RmJSONReal(&j, "retrieval_rate", (PetscReal)ok / app->trials));
+  {
+    PetscReal passes = 0; /* each batch's products are shared by its trials */
+    for (PetscInt t = 0; t < app->trials; t += app->batch) passes += (PetscReal)app->results[t].stats.weight_products;
+    PetscCall(RmJSONReal(&j, "weight_passes_per_trial", passes / app->trials));
   }
-  PetscCall(PetscFree(hosts));
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, app->comm));
-  PetscCheck(!failed, app->comm, PETSC_ERR_FILE_WRITE, "cannot write summary %s", tmp);
-  PetscCall(RmAtomicRename(app->comm, tmp, app->summary));
+  PetscCall(RmJSONBeginObject(&j, "counts"));
+  for (RmLabel l = RM_LABEL_RETRIEVED; l < RM_LABEL_COUNT; l++) PetscCall(RmJSONInt(&j, RmLabels[l], CountLabel(app, l)));
+  PetscCall(RmJSONEndObject(&j));
+  PetscCall(RmJSONBeginObject(&j, "memory"));
+  PetscCall(RmJSONReal(&j, "peak_rss_max_rank", app->peak_max_rank));
+  PetscCall(RmJSONReal(&j, "peak_rss_total", app->peak_total));
+  PetscCall(RmJSONReal(&j, "estimate_per_rank", app->memory_estimate));
+  PetscCall(RmJSONEndObject(&j));
+  PetscCall(RmJSONBeginObject(&j, "timings"));
+  PetscCall(RmJSONReal(&j, "generate", app->t_generate));
+  PetscCall(RmJSONReal(&j, "assemble", app->t_assemble));
+  PetscCall(RmJSONReal(&j, "integrate", app->t_integrate));
+  PetscCall(RmJSONReal(&j, "classify", app->t_classify));
+  PetscCall(RmJSONReal(&j, "output", app->t_output));
+  PetscCall(RmJSONReal(&j, "total", app->t_total));
+  PetscCall(RmJSONEndObject(&j));
+  PetscCall(RmJSONEnd(&j));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteSummary(App *app)
+{
+  SummaryCtx ctx = {app, NULL};
+
+  PetscFunctionBeginUser;
+  PetscCall(GatherHosts(app, &ctx.hosts));
+  PetscErrorCode ierr = RmWriteFileAtomic(app->comm, app->summary, WriteSummaryJSON, &ctx); /* src/io/atomic.c */
+  PetscCall(PetscFree(ctx.hosts));
+  PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -736,38 +768,30 @@ static PetscErrorCode RecordHistory(void *ctx, PetscReal t, PetscInt64 steps, Ve
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WriteHistory(App *app)
+/* Rank 0 (RmWriteFileAtomic): the overlap history CSV into fp. */
+static PetscErrorCode WriteHistoryCSV(void *ctx, FILE *fp)
 {
-  PetscMPIInt rank;
-  PetscInt    P;
-  char        tmp[PETSC_MAX_PATH_LEN + 16];
-  int         failed = 0;
+  App     *app = (App *)ctx;
+  PetscInt P;
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
-  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", app->history));
-  if (!rank) {
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) failed = 1;
-    else {
-      fprintf(fp, "t,presentation");
-      for (PetscInt mu = 0; mu < P; mu++) fprintf(fp, ",m_%" PetscInt_FMT, mu);
-      fprintf(fp, "\n");
-      for (PetscInt k = 0; k < app->hist_rows; k++) {
-        const PetscReal *row = app->hist + k * (P + 2);
-        fprintf(fp, "%.10g,%d", (double)row[0], (int)row[1]);
-        for (PetscInt mu = 0; mu < P; mu++) fprintf(fp, ",%.6f", (double)row[2 + mu]);
-        fprintf(fp, "\n");
-      }
-      failed = ferror(fp) != 0;
-      failed |= fclose(fp) != 0;
-      if (failed) remove(tmp);
-    }
+  fprintf(fp, "t,presentation");
+  for (PetscInt mu = 0; mu < P; mu++) fprintf(fp, ",m_%" PetscInt_FMT, mu);
+  fprintf(fp, "\n");
+  for (PetscInt k = 0; k < app->hist_rows; k++) {
+    const PetscReal *row = app->hist + k * (P + 2);
+    fprintf(fp, "%.10g,%d", (double)row[0], (int)row[1]);
+    for (PetscInt mu = 0; mu < P; mu++) fprintf(fp, ",%.6f", (double)row[2 + mu]);
+    fprintf(fp, "\n");
   }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, app->comm));
-  PetscCheck(!failed, app->comm, PETSC_ERR_FILE_WRITE, "cannot write overlap history %s", tmp);
-  PetscCall(RmAtomicRename(app->comm, tmp, app->history));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteHistory(App *app)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmWriteFileAtomic(app->comm, app->history, WriteHistoryCSV, app)); /* src/io/atomic.c */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -75,6 +75,28 @@ static PetscErrorCode CheckRange(App *app, const char *name, PetscInt nread, con
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The run's files, checked before anything is computed (src/io/atomic.c). */
+static PetscErrorCode CheckFiles(App *app)
+{
+  RmFileSet   fs;
+  char        patterns[PETSC_MAX_PATH_LEN];
+  const char *yaml;
+  PetscBool   has_patterns;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-patterns", patterns, sizeof(patterns), &has_patterns));
+  PetscCall(RmGetOptionsYAMLFile(&yaml));
+  PetscCall(RmFileSetCreate(app->comm, &fs));
+  PetscCall(RmFileSetAddInput(fs, "-options_file_yaml", yaml));
+  PetscCall(RmFileSetAddInput(fs, "-patterns", has_patterns ? patterns : NULL));
+  PetscCall(RmFileSetAddOutput(fs, "-summary", app->has_summary ? app->summary : NULL));
+  PetscCall(RmFileSetAddOutput(fs, "-phase_csv", app->has_phase_csv ? app->phase_csv : NULL));
+  PetscErrorCode ierr = RmFileSetCheck(fs);
+  PetscCall(RmFileSetDestroy(&fs));
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode AppSetFromOptions(App *app)
 {
   RmDesignType design;
@@ -115,6 +137,7 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscCheck(!app->phase || design == RM_DESIGN_PAPER, app->comm, PETSC_ERR_ARG_INCOMP, "the phase diagram needs -design paper (gain and threshold of the rate model)");
   PetscCheck(!app->phase || app->cues == 0, app->comm, PETSC_ERR_ARG_INCOMP, "-stability_cues is not available with the phase diagram");
   if (!app->help) PetscCall(RmCheckOptionsAllUsed(app->comm));
+  if (!app->help) PetscCall(CheckFiles(app));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -315,28 +338,26 @@ static const char *Agree(PetscBool holds, PetscBool agrees)
   return holds ? (agrees ? "yes" : "NO") : "-";
 }
 
-static PetscErrorCode WriteAtomic(App *app, const char *path, PetscErrorCode (*writer)(App *, FILE *))
+typedef struct {
+  App *app;
+  PetscErrorCode (*writer)(App *, FILE *);
+} WriterCtx;
+
+static PetscErrorCode CallWriter(void *ctx, FILE *fp)
 {
-  PetscMPIInt rank;
-  char        tmp[PETSC_MAX_PATH_LEN + 16];
-  int         failed = 0;
+  WriterCtx *w = (WriterCtx *)ctx;
 
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(app->comm, &rank));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", path));
-  if (!rank) {
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) failed = 1;
-    else {
-      PetscCall(writer(app, fp));
-      failed = ferror(fp) != 0;
-      failed |= fclose(fp) != 0;
-      if (failed) remove(tmp);
-    }
-  }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, app->comm));
-  PetscCheck(!failed, app->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", tmp);
-  PetscCall(RmAtomicRename(app->comm, tmp, path));
+  PetscCall(w->writer(w->app, fp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode WriteAtomic(App *app, const char *path, PetscErrorCode (*writer)(App *, FILE *))
+{
+  WriterCtx w = {app, writer};
+
+  PetscFunctionBeginUser;
+  PetscCall(RmWriteFileAtomic(app->comm, path, CallWriter, &w)); /* src/io/atomic.c */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -8,7 +8,7 @@
    the flip fraction grows). Points that differ only in the flip fraction share the network.
 
    The CSV is resumable: a point whose grid coordinates (the first KEY_COLUMNS columns) are already in
-   the file is skipped, and after each point the whole file is rewritten to FILE.partial and renamed. */
+   the file is skipped, and after each point the whole file is rewritten to a unique temporary name and renamed. */
 #include "appimpl.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,28 +359,22 @@ static PetscErrorCode ReadCSV(Sweep *sw)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Collective. Rewrite the whole CSV under FILE.partial, then rename it over FILE. */
-static PetscErrorCode WriteCSV(Sweep *sw)
+/* Rank 0 (RmWriteFileAtomic): the whole CSV into fp. */
+static PetscErrorCode WriteCSVRows(void *ctx, FILE *fp)
 {
-  char tmp[PETSC_MAX_PATH_LEN + 16];
-  int  failed = 0;
+  Sweep *sw = (Sweep *)ctx;
 
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", sw->csv));
-  if (!sw->rank) {
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) failed = 1;
-    else {
-      fprintf(fp, "%s,%s\n", KEY_HEADER, RESULT_HEADER);
-      for (PetscInt i = 0; i < sw->nrows; i++) fprintf(fp, "%s\n", sw->rows[i]);
-      failed = ferror(fp) != 0;
-      failed |= fclose(fp) != 0;
-      if (failed) remove(tmp);
-    }
-  }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, sw->comm));
-  PetscCheck(!failed, sw->comm, PETSC_ERR_FILE_WRITE, "cannot write sweep CSV %s", tmp);
-  PetscCall(RmAtomicRename(sw->comm, tmp, sw->csv));
+  fprintf(fp, "%s,%s\n", KEY_HEADER, RESULT_HEADER);
+  for (PetscInt i = 0; i < sw->nrows; i++) fprintf(fp, "%s\n", sw->rows[i]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Collective. Rewrite the whole CSV under a unique temporary name, then rename it over FILE. */
+static PetscErrorCode WriteCSV(Sweep *sw)
+{
+  PetscFunctionBeginUser;
+  PetscCall(RmWriteFileAtomic(sw->comm, sw->csv, WriteCSVRows, sw)); /* src/io/atomic.c */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -524,6 +518,28 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The sweep's files, checked before anything is computed (src/io/atomic.c). The CSV is read and
+   rewritten by design (resume), so it is an output only. */
+static PetscErrorCode CheckFiles(Sweep *sw)
+{
+  RmFileSet   fs;
+  char        patterns[PETSC_MAX_PATH_LEN];
+  const char *yaml;
+  PetscBool   has_patterns;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-patterns", patterns, sizeof(patterns), &has_patterns));
+  PetscCall(RmGetOptionsYAMLFile(&yaml));
+  PetscCall(RmFileSetCreate(sw->comm, &fs));
+  PetscCall(RmFileSetAddInput(fs, "-options_file_yaml", yaml));
+  PetscCall(RmFileSetAddInput(fs, "-patterns", has_patterns ? patterns : NULL));
+  PetscCall(RmFileSetAddOutput(fs, "-sweep_csv", sw->csv));
+  PetscErrorCode ierr = RmFileSetCheck(fs);
+  PetscCall(RmFileSetDestroy(&fs));
+  PetscCall(ierr);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SweepRun(Sweep *sw)
 {
   PetscFunctionBeginUser;
@@ -543,6 +559,7 @@ static PetscErrorCode SweepRun(Sweep *sw)
   /* Every point's options are checked before anything runs, and unknown options refused. */
   for (PetscInt p = 0; p < sw->npoints; p++) PetscCall(RunPoint(sw, p, PETSC_TRUE));
   PetscCall(RmCheckOptionsAllUsed(sw->comm));
+  PetscCall(CheckFiles(sw));
   PetscCall(ReadCSV(sw));
   if (!sw->quiet) {
     PetscCall(PetscPrintf(sw->comm, "ratemem sweep: %" PetscInt_FMT " grid points x %" PetscInt_FMT " trials, %d rank%s, CSV %s (%" PetscInt_FMT " rows already)\n",

@@ -2,6 +2,7 @@
    Also: inputs read from HDF5 (-input_file), and the firing-rate variant of §7 (-input_variant rate). */
 #include <ctype.h>
 #include <hdf5.h>
+#include <ratemem/io.h>
 #include <ratemem/input.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,7 +269,13 @@ PetscErrorCode RmScheduleSetInputFile(RmMemories mem, const char *path, const ch
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  { /* a long name is opened through its directory's descriptor (Open MPI aborts on long names) */
+    char h5path[PETSC_MAX_PATH_LEN + 64];
+    int  dirfd;
+    PetscCall(RmHDF5Path(path, h5path, sizeof(h5path), &dirfd));
+    file = H5Fopen(h5path, H5F_ACC_RDONLY, fapl);
+    PetscCall(RmHDF5PathRestore(&dirfd));
+  }
   H5Pclose(fapl);
   PetscCheck(file >= 0, comm, PETSC_ERR_FILE_OPEN, "input file %s is not an HDF5 file", path);
   if (H5Lexists(file, dataset, H5P_DEFAULT) <= 0 || H5Oexists_by_name(file, dataset, H5P_DEFAULT) <= 0) {
