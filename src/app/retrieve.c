@@ -156,6 +156,8 @@ static PetscErrorCode AppSetFromOptions(App *app)
     PetscCheck(!app->has_summary && !app->has_output, app->comm, PETSC_ERR_ARG_INCOMP,
                "-summary and -output are not written for an input schedule; use -overlap_history");
   }
+  PetscCall(RmOptionsCheckIntRange(app->comm, "-trials", 1, PETSC_MAX_INT));
+  PetscCall(RmOptionsCheckIntRange(app->comm, "-batch", 1, PETSC_MAX_INT));
   PetscCheck(app->trials > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "trials must be > 0, got %" PetscInt_FMT, app->trials);
   PetscCheck(app->batch > 0, app->comm, PETSC_ERR_ARG_OUTOFRANGE, "batch must be > 0, got %" PetscInt_FMT, app->batch);
   app->batch = PetscMin(app->batch, app->trials);

@@ -23,7 +23,7 @@ static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, Petsc
   dur    = strtod(colon + 1, &end);
   PetscCheck(end != colon + 1 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': duration '%s' is not a number", index,
              item, colon + 1);
-  PetscCheck(dur > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be > 0, got %g", index, item, dur);
+  PetscCheck(dur > 0 && !PetscIsInfOrNanReal(dur), comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be a finite number > 0, got %g", index, item, dur);
   pr->duration = dur;
   pr->memory   = -1;
   pr->row      = -1;
@@ -61,6 +61,8 @@ PetscErrorCode RmScheduleParse(MPI_Comm comm, const char *spec, PetscInt P, RmSc
 
   PetscFunctionBeginUser;
   PetscCheck(spec && spec[0], comm, PETSC_ERR_ARG_WRONG, "-input_schedule is empty: give ITEM:DURATION[,ITEM:DURATION...]");
+  PetscCheck(spec[0] != ',' && spec[strlen(spec) - 1] != ',' && !strstr(spec, ",,"), comm, PETSC_ERR_ARG_WRONG,
+             "-input_schedule '%s' has an empty item (two commas, or one at an end)", spec);
   for (const char *p = spec; *p; p++) cap += *p == ',';
   PetscCall(PetscStrallocpy(spec, &buf));
   PetscCall(PetscCalloc1(cap, &sched->items));
@@ -114,6 +116,7 @@ PetscErrorCode RmScheduleGetWeights(MPI_Comm comm, const RmSchedule *sched, Pets
   case RM_PRESENT_WEIGHTS:
     PetscCheck(nweights == P, comm, PETSC_ERR_ARG_SIZ, "input schedule item %" PetscInt_FMT " 'weights' needs -input_weights with %" PetscInt_FMT " numbers (one per memory), got %" PetscInt_FMT,
                k, P, nweights);
+    for (PetscInt mu = 0; mu < P; mu++) PetscCall(RmCheckFinite(comm, "-input_weights entry", weights[mu]));
     for (PetscInt mu = 0; mu < P; mu++) c[mu] = weights[mu];
     break;
   case RM_PRESENT_DOMINANT: {
