@@ -92,6 +92,22 @@ PETSC_EXTERN double         RmWallTime(void);
 /* Collective. Peak resident memory (getrusage ru_maxrss) of the largest rank and summed over ranks, in bytes. */
 PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total);
 
+/* Memory estimate of a run (src/sys/memory.c): sizes of what it allocates, per rank. */
+typedef struct {
+  PetscInt64  n, P, K, batch, extra_units; /* extra_units: state units beyond the neurons (E/I pools) */
+  PetscInt64  krylov_dim;                  /* -cvode_krylov_dim (0: CVODE's 5) */
+  const char *storage, *integrator;        /* dense, aij, lowrank, compressed; bdf, adams, euler, em, erk */
+  PetscInt64  trials, bytes_per_trial;     /* per-trial results every rank keeps */
+  PetscInt64  local_bytes_per_trial;       /* ... and per local neuron (stored final states) */
+} RmMemoryPlan;
+/* Collective. Reads -memory_limit (bytes per rank, or with a unit K, M, G, T). */
+PETSC_EXTERN PetscErrorCode RmMemoryLimitSetFromOptions(MPI_Comm comm);
+/* Collective. Estimated peak bytes of the largest rank. */
+PETSC_EXTERN PetscErrorCode RmMemoryEstimate(MPI_Comm comm, const RmMemoryPlan *plan, PetscReal *bytes);
+/* Collective. "needs about X GB per rank, Y GB available" unless need fits -memory_limit or the
+   node's MemAvailable divided among its ranks. */
+PETSC_EXTERN PetscErrorCode RmMemoryCheck(MPI_Comm comm, PetscReal need);
+
 /* SUNDIALS return flags become PETSc errors that name the failure. Flags > 0 (warnings,
    root and tstop returns) pass. */
 #define RmCallCVODE(call) \

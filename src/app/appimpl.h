@@ -12,6 +12,11 @@ PETSC_INTERN PetscErrorCode RmAppCreateObjects_Private(MPI_Comm comm, RmMemories
    returned in t_generate and t_assemble (either may be NULL). */
 PETSC_INTERN PetscErrorCode RmAppSetUpObjects_Private(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch,
                                                       double *t_generate, double *t_assemble);
+/* Not collective. Per-trial results the caller will keep (bytes on every rank, and per local neuron),
+   counted in the memory estimate of the next RmAppSetUpObjects_Private. */
+PETSC_INTERN PetscErrorCode RmAppSetTrialMemory_Private(PetscInt64 trials, PetscInt64 bytes_per_trial, PetscInt64 local_bytes_per_trial);
+/* Not collective. The estimate (bytes, largest rank) made by the last RmAppSetUpObjects_Private. */
+PETSC_INTERN PetscErrorCode RmAppGetMemoryEstimate_Private(PetscReal *bytes);
 /* Not collective. Destroys what RmAppCreateObjects_Private made (NULL-safe). */
 PETSC_INTERN PetscErrorCode RmAppDestroyObjects_Private(RmMemories *mem, RmSynapses *syn, RmModel *model, RmIntegrator *integ, RmClassifier *cl);
 /* Not collective. Column b of a block neuron vector (n x B, column-major) placed in col (place),

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CK_NINT_  16 /* the checkpoint's result columns (CK_NINT, CK_NREAL below), for the memory estimate */
+#define CK_NREAL_ 8
 typedef struct {
   PetscInt          cue_memory, nearest;
   RmLabel           label;
@@ -192,6 +194,12 @@ static PetscErrorCode AppSetUp(App *app)
 {
   PetscFunctionBeginUser;
   PetscCall(RmIntegratorSetMonitor(app->integ, MonitorProgress, app));
+  { /* per trial: the result, the checkpoint's columns and overlaps, and with -checkpoint -output the final states */
+    PetscInt P;
+    PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
+    PetscCall(RmAppSetTrialMemory_Private(app->trials, (PetscInt64)sizeof(TrialResult) + ((app->has_checkpoint || app->has_restart) ? 8 * (CK_NINT_ + CK_NREAL_ + 2 * (PetscInt64)P) : 0),
+                                          (app->has_checkpoint || app->has_restart) && app->has_output ? 8 : 0));
+  }
   PetscCall(RmAppSetUpObjects_Private(app->mem, app->syn, app->model, app->integ, app->cl, app->batch, &app->t_generate, &app->t_assemble)); /* setup.c */
   PetscCall(RmModelCreateNeuronVec(app->model, &app->r));
   PetscCall(RmModelCreateNeuronVec(app->model, &app->x0n));
@@ -203,6 +211,7 @@ static PetscErrorCode AppSetUp(App *app)
     PetscCall(VecCreateMPIWithArray(app->comm, 1, rend - rstart, n, NULL, &app->col0));
     PetscCall(VecCreateMPIWithArray(app->comm, 1, rend - rstart, n, NULL, &app->col1));
   }
+  PetscCall(RmAppGetMemoryEstimate_Private(&app->memory_estimate));
   PetscCall(PetscCalloc1(app->trials, &app->results));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -8,6 +8,7 @@ PetscErrorCode RmAppCreateObjects_Private(MPI_Comm comm, RmMemories *mem, RmSyna
   RmEncoding   enc;
 
   PetscFunctionBeginUser;
+  PetscCall(RmMemoryLimitSetFromOptions(comm)); /* -memory_limit (src/sys/memory.c) */
   PetscCall(RmSynapsesCreate(comm, syn));
   PetscCall(RmSynapsesSetFromOptions(*syn));
   PetscCall(RmSynapsesGetDesignType(*syn, &design));
@@ -25,6 +26,61 @@ PetscErrorCode RmAppCreateObjects_Private(MPI_Comm comm, RmMemories *mem, RmSyna
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscInt64 plan_trials = 0, plan_bytes_per_trial = 0, plan_local_bytes_per_trial = 0;
+static PetscReal  plan_estimate = 0;
+
+PetscErrorCode RmAppSetTrialMemory_Private(PetscInt64 trials, PetscInt64 bytes_per_trial, PetscInt64 local_bytes_per_trial)
+{
+  PetscFunctionBeginUser;
+  plan_trials                = trials;
+  plan_bytes_per_trial       = bytes_per_trial;
+  plan_local_bytes_per_trial = local_bytes_per_trial;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmAppGetMemoryEstimate_Private(PetscReal *bytes)
+{
+  PetscFunctionBeginUser;
+  *bytes = plan_estimate;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Once the memories exist (n and P are known, also from a file) and before anything large is
+   allocated: the estimate per rank, refused when it cannot fit (src/sys/memory.c). */
+static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, PetscInt batch)
+{
+  RmMemoryPlan     plan = {0};
+  PetscInt         n, P, K, krylov = 0;
+  RmStorageType    storage;
+  RmModelKind      kind;
+  RmIntegratorType method;
+  PetscBool        monitor;
+  MPI_Comm         comm;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetComm(mem, &comm));
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmSynapsesGetStorageType(syn, &storage));
+  PetscCall(RmSynapsesGetIndegree(syn, &K));
+  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmIntegratorGetType(integ, &method));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-cvode_krylov_dim", &krylov, NULL));
+  plan.n = n, plan.P = P, plan.K = K, plan.batch = batch, plan.krylov_dim = krylov;
+  plan.storage    = RmStorageTypes[storage];
+  plan.integrator = method;
+  if (kind == RM_MODEL_EI) {
+    PetscInt pool_size;
+    PetscCall(RmModelGetInhibition(model, NULL, &pool_size));
+    plan.extra_units = (PetscInt64)(P + 1) * pool_size;
+  }
+  plan.trials = plan_trials, plan.bytes_per_trial = plan_bytes_per_trial, plan.local_bytes_per_trial = plan_local_bytes_per_trial;
+  PetscCall(RmMemoryEstimate(comm, &plan, &plan_estimate));
+  PetscCall(RmIntegratorGetMonitor(integ, &monitor));
+  if (monitor) PetscCall(PetscFPrintf(comm, stderr, "[monitor] memory estimate: %.1f MB per rank (largest)\n", plan_estimate / 1048576.0));
+  PetscCall(RmMemoryCheck(comm, plan_estimate));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmAppSetUpObjects_Private(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch,
                                          double *t_generate, double *t_assemble)
 {
@@ -38,6 +94,7 @@ PetscErrorCode RmAppSetUpObjects_Private(RmMemories mem, RmSynapses syn, RmModel
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_generate));
   PetscCall(RmMemoriesSetUp(mem));
   PetscCall(PetscLogStagePop());
+  PetscCall(CheckMemory(mem, syn, model, integ, batch));
   if (t_generate) *t_generate = RmWallTime() - t0;
   t0 = RmWallTime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_assemble));
