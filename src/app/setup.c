@@ -65,7 +65,7 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   PetscCall(RmModelGetKind(model, &kind));
   PetscCall(RmIntegratorGetType(integ, &method));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-cvode_krylov_dim", &krylov, NULL));
-  plan.n = n, plan.P = P, plan.K = K, plan.batch = batch, plan.krylov_dim = krylov;
+  plan.n = n, plan.P = P, plan.K = K, plan.batch = batch, plan.krylov_dim = PetscMin(krylov, n); /* (a larger one is refused by the integrator's set-up, by name) */
   plan.storage    = RmStorageTypes[storage];
   plan.integrator = method;
   if (kind == RM_MODEL_EI) {

@@ -482,9 +482,16 @@ static void StatsFromArrays(RmIntegratorStats *s, const PetscInt64 *i, const Pet
   s->t_end = r[0], s->residual = r[1], s->wall_time = r[2];
 }
 
+/* Collective. Each step runs on every rank unless an earlier one failed on any rank, and its outcome is
+   agreed: a failure on one rank (a full disk seen by the MPI-IO aggregator only) makes every rank skip
+   the same remaining collective calls, so none is left waiting in one. */
 #define CheckH5(call, what) \
   do { \
-    if (PetscUnlikely((call) < 0)) failed = what; \
+    if (!failed) { \
+      PetscBool ok_ = (call) >= 0 ? PETSC_TRUE : PETSC_FALSE; \
+      PetscCall(Agree(ck->comm, &ok_)); \
+      if (!ok_) failed = what; \
+    } \
   } while (0)
 
 /* ---------------------------------------------------------------- write */
@@ -543,7 +550,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   CheckH5(WriteStringAttribute(file, "real_columns", ck->real_names), "attribute real_columns");
 
   /* replicated data: rank 0 writes, the others take part with an empty selection */
-  d = CreateDataset(file, "identity", H5T_NATIVE_UINT8, 1, ck->identity_len, 0);
+  d = failed ? -1 : CreateDataset(file, "identity", H5T_NATIVE_UINT8, 1, ck->identity_len, 0);
   CheckH5(d, "/identity");
   if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_UINT8, 1, 0, 0, rank ? 0 : ck->identity_len, 1, ck->identity, dxpl), "/identity");
   if (d >= 0) H5Dclose(d);
@@ -551,11 +558,11 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   pi[0] = done, pi[1] = pg->in_progress, pi[2] = pg->noise_step, pi[3] = ck->store_final;
   StatsToArrays(&pg->stats, pi + PROGRESS_HEAD, pr + 1);
   pr[0] = pg->t;
-  d     = CreateDataset(file, "progress_ints", H5T_NATIVE_INT64, 1, PROGRESS_INTS, 0);
+  d     = failed ? -1 : CreateDataset(file, "progress_ints", H5T_NATIVE_INT64, 1, PROGRESS_INTS, 0);
   CheckH5(d, "/progress_ints");
   if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_INT64, 1, 0, 0, rank ? 0 : PROGRESS_INTS, 1, pi, dxpl), "/progress_ints");
   if (d >= 0) H5Dclose(d);
-  d = CreateDataset(file, "progress_reals", H5T_NATIVE_DOUBLE, 1, PROGRESS_REALS, 0);
+  d = failed ? -1 : CreateDataset(file, "progress_reals", H5T_NATIVE_DOUBLE, 1, PROGRESS_REALS, 0);
   CheckH5(d, "/progress_reals");
   if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_DOUBLE, 1, 0, 0, rank ? 0 : PROGRESS_REALS, 1, pr, dxpl), "/progress_reals");
   if (d >= 0) H5Dclose(d);
@@ -573,7 +580,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
       {"overlaps_raw",  H5T_NATIVE_DOUBLE, (hsize_t)ck->P,     ck->ov_raw},
     };
     for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
-      d = CreateDataset(file, tables[k].name, tables[k].type, 2, (hsize_t)T, tables[k].cols);
+      d = failed ? -1 : CreateDataset(file, tables[k].name, tables[k].type, 2, (hsize_t)T, tables[k].cols);
       CheckH5(d, tables[k].name);
       if (d >= 0) CheckH5(WriteBlock(d, tables[k].type, 2, 0, 0, rank ? 0 : (hsize_t)T, tables[k].cols, tables[k].buf, dxpl), tables[k].name);
       if (d >= 0) H5Dclose(d);
@@ -582,7 +589,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
 
   /* distributed data: each rank its own units */
   if (ck->store_final) {
-    d = CreateDataset(file, "final_states", H5T_NATIVE_DOUBLE, 2, (hsize_t)T, (hsize_t)L->n);
+    d = failed ? -1 : CreateDataset(file, "final_states", H5T_NATIVE_DOUBLE, 2, (hsize_t)T, (hsize_t)L->n);
     CheckH5(d, "/final_states");
     if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_DOUBLE, 2, 0, (hsize_t)L->rstart, (hsize_t)done, (hsize_t)ck->nloc, ck->final, dxpl), "/final_states");
     if (d >= 0) H5Dclose(d);
@@ -590,7 +597,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   if (pg->in_progress) {
     const PetscInt W = L->nloc + L->mloc;
     PetscCheck(state, ck->comm, PETSC_ERR_ARG_NULL, "a checkpoint of a batch in progress needs its state");
-    d = CreateDataset(file, "state", H5T_NATIVE_DOUBLE, 2, (hsize_t)L->batch, (hsize_t)(L->n + L->m));
+    d = failed ? -1 : CreateDataset(file, "state", H5T_NATIVE_DOUBLE, 2, (hsize_t)L->batch, (hsize_t)(L->n + L->m));
     CheckH5(d, "/state");
     PetscCall(VecGetArrayRead(state, &xa));
     for (PetscInt b = 0; d >= 0 && b < L->batch; b++) {
