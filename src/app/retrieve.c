@@ -584,8 +584,8 @@ static PetscErrorCode PrintTable(App *app)
                         CountLabel(app, RM_LABEL_QUIESCENT), CountLabel(app, RM_LABEL_SPURIOUS), CountLabel(app, RM_LABEL_UNCONVERGED)));
   PetscCall(PetscPrintf(app->comm, "wall time (s): generate %.3f, assemble %.3f, integrate %.3f, classify %.3f, output %.3f, total %.3f\n",
                         app->t_generate, app->t_assemble, app->t_integrate, app->t_classify, app->t_output, app->t_total));
-  PetscCall(PetscPrintf(app->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron)\n", app->peak_max_rank / 1048576.0,
-                        app->peak_total / 1048576.0, app->peak_total / n));
+  PetscCall(PetscPrintf(app->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron); estimated %.1f MB per rank\n",
+                        app->peak_max_rank / 1048576.0, app->peak_total / 1048576.0, app->peak_total / n, app->memory_estimate / 1048576.0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -54,7 +54,6 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   RmStorageType    storage;
   RmModelKind      kind;
   RmIntegratorType method;
-  PetscBool        monitor;
   MPI_Comm         comm;
 
   PetscFunctionBeginUser;
@@ -75,8 +74,6 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   }
   plan.trials = plan_trials, plan.bytes_per_trial = plan_bytes_per_trial, plan.local_bytes_per_trial = plan_local_bytes_per_trial;
   PetscCall(RmMemoryEstimate(comm, &plan, &plan_estimate));
-  PetscCall(RmIntegratorGetMonitor(integ, &monitor));
-  if (monitor) PetscCall(PetscFPrintf(comm, stderr, "[monitor] memory estimate: %.1f MB per rank (largest)\n", plan_estimate / 1048576.0));
   PetscCall(RmMemoryCheck(comm, plan_estimate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

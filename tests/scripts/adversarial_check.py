@@ -373,7 +373,9 @@ def run_all(work, full):
                 why.append(f"checkpoint kck.h5 unreadable: {e}")
         time.sleep(0.3)  # (mpiexec's ranks may still be on their way out)
         left = glob.glob("*.partial*")
-        if left and sig == signal.SIGKILL:  # no chance to clean up: the next writer of the file sweeps them
+        # SIGKILL leaves no chance to clean up (nor does mpiexec, which escalates a SIGTERM of its own to
+        # SIGKILL of the ranks): the next writer of the file sweeps the temporaries of dead processes up
+        if left and (sig == signal.SIGKILL or np_):
             subprocess.run(cmd(0, B + ["-output", "k.h5", "-summary", "k.json"]), env=ENV, capture_output=True, timeout=60)
             left = glob.glob("*.partial*")
         if left:
