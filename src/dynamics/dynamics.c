@@ -165,6 +165,7 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   if (set_stiff) model->tau_i = model->tau / stiffness;
   PetscCall(RmCheckFinite(model->comm, "tau_i", model->tau_i));
   PetscCheck(model->tau_i > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau_i must be > 0, got %g", (double)model->tau_i);
+  PetscCall(RmOptionsCheckIntRange(model->comm, "-pool_size", 1, PETSC_MAX_INT));
   PetscCheck(model->pool_size >= 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "pool_size must be >= 1, got %" PetscInt_FMT, model->pool_size);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
