@@ -1,11 +1,18 @@
 /* Dynamics (docs/model.md §3): the rate model τ ẋ = -x + φ(W x + u) and the Hopfield voltage form
    τ ẏ = -y + W tanh(δ y) + u, their right-hand side and analytic Jacobian-vector product. */
 #include "dynamicsimpl.h"
-#include "../synapses/lowrank.h"
 
 const char *const RmModelKinds[]      = {"rate", "voltage", "ei", "RmModelKind", "RM_MODEL_", NULL};
 const char *const RmInputModes[]      = {"additive", "multiplicative", "RmInputMode", "RM_INPUT_", NULL};
 
+
+PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc)
+{
+  PetscFunctionBeginUser;
+  if (kind) *kind = type == RM_DESIGN_PAPER ? RM_MODEL_RATE : RM_MODEL_VOLTAGE;
+  if (enc) PetscCall(RmDesignTypeGetEncoding(type, enc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
 {
@@ -228,8 +235,9 @@ static PetscErrorCode SetUpBatch(RmModel model)
    (or, for the §7 rate variant, into its own operator: input.c). */
 PetscErrorCode RmModelApplyInput_Private(RmModel model)
 {
-  RmLowRankSetInputFn setinput = NULL;
-  Vec                 u;
+  RmFactors     fac;
+  RmLowRankForm form;
+  Vec           u;
 
   PetscFunctionBeginUser;
   if (model->input_rate) { /* §7 rate variant: α(u) (multiplicative) or α = 1 (additive), zero diagonal */
@@ -244,14 +252,14 @@ PetscErrorCode RmModelApplyInput_Private(RmModel model)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (model->input_mode != RM_INPUT_MULTIPLICATIVE) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscObjectQueryFunction((PetscObject)model->W, "RmLowRankSetInput_C", &setinput));
-  PetscCheck(setinput, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs -design hebbian -storage lowrank");
+  PetscCall(RmSynapsesMatGetFactors(model->W, &fac, &form));
+  PetscCheck(fac && form.design == RM_DESIGN_HEBBIAN, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs -design hebbian -storage lowrank");
   PetscCheck(model->batch == 1, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs batch 1");
   PetscCall(MatCreateVecs(model->W, &u, NULL));
   if (model->uvec) PetscCall(VecCopy(model->uvec, u));
   else PetscCall(VecSet(u, 0.0));
   PetscCall(VecShift(u, model->input));
-  PetscCall(setinput(model->W, u, &model->P, &model->alpha));
+  PetscCall(RmSynapsesMatSetInput(model->W, u, &model->P, &model->alpha));
   PetscCall(VecDestroy(&u));
   PetscCall(MatGetDiagonal(model->W, model->wdiag)); /* zero: keeps the preconditioner consistent */
   PetscFunctionReturn(PETSC_SUCCESS);

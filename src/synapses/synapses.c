@@ -197,11 +197,10 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc)
+PetscErrorCode RmDesignTypeGetEncoding(RmDesignType type, RmEncoding *enc)
 {
   PetscFunctionBeginUser;
-  if (kind) *kind = type == RM_DESIGN_PAPER ? RM_MODEL_RATE : RM_MODEL_VOLTAGE;
-  if (enc) *enc = type == RM_DESIGN_PAPER ? RM_ENCODING_BINARY : RM_ENCODING_SPIN;
+  *enc = type == RM_DESIGN_PAPER ? RM_ENCODING_BINARY : RM_ENCODING_SPIN;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -264,7 +263,7 @@ PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivatio
   if (syn->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(CheckSettings(syn)); /* setters may have changed what SetFromOptions checked */
   PetscCall(RmMemoriesGetEncoding(mem, &enc));
-  PetscCall(RmDesignTypeGetModel(syn->design_type, NULL, &want));
+  PetscCall(RmDesignTypeGetEncoding(syn->design_type, &want));
   PetscCheck(enc == want, syn->comm, PETSC_ERR_ARG_INCOMP, "design %s needs %s memories", RmDesignTypes[syn->design_type], RmEncodings[want]);
   PetscCall(RmMemoriesGetCoding(mem, &syn->design.coding));
   PetscCall(RmMemoriesGetSeed(mem, &syn->seed));
