@@ -113,7 +113,6 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscStrncpy(actname, model->act.fn->name, sizeof(actname)));
   PetscCall(PetscOptionsString("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
                                "RmModelSetActivation", actname, actname, sizeof(actname), &set_type));
-  if (set_type) PetscCall(RmActivationFind(model->comm, actname, &type));
   PetscCall(PetscOptionsReal("-gain", "Activation gain rho (rate model) or delta in tanh(delta y) (hebbian)", "RmModelSetFromOptions", model->act.gain,
                              &model->act.gain, &set_gain));
   PetscCall(PetscOptionsReal("-threshold", "Activation threshold x* (default 0.2 sigmoid, 0.75 rectanh)", "RmModelSetFromOptions",
@@ -135,7 +134,18 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", model->pool_size, &model->pool_size,
                             NULL));
   PetscOptionsEnd();
-  if (set_type) {
+  if (set_type) { /* after the options block (an error inside it would leak the block); PETSc's wording of the former enum option */
+    PetscBool known = PETSC_FALSE;
+    char      list[256] = "";
+    for (const RmActivationFunction *f = RmActivationFunctions; f->name; f++) {
+      PetscBool same;
+      PetscCall(PetscStrcasecmp(f->name, actname, &same));
+      known = (PetscBool)(known || same);
+      PetscCall(PetscStrlcat(list, list[0] ? " " : "", sizeof(list)));
+      PetscCall(PetscStrlcat(list, f->name, sizeof(list)));
+    }
+    PetscCheck(known, model->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown option %s for -activation. Available options: %s", actname, list);
+    PetscCall(RmActivationFind(model->comm, actname, &type));
     PetscCall(CheckActivation(model, type));
     if (type != model->act.fn && !set_thr && !model->threshold_set) model->act.threshold = type->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
     model->act.fn = type;

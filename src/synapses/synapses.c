@@ -39,22 +39,29 @@ static PetscErrorCode ListNames(char *list, size_t len)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -storage was an enum option, which matched names regardless of case: keep accepting "DENSE". */
-static PetscErrorCode CanonicalName(const char *given, char *name, size_t len)
+/* -storage was an enum option, which matched names regardless of case (keep accepting "DENSE") and
+   refused others with PETSc's message (kept: scripts and the Python wrapper match it). */
+static PetscErrorCode CanonicalName(MPI_Comm comm, const char *given, char *name, size_t len)
 {
   const char **names;
   int          n;
   PetscBool    same = PETSC_FALSE;
+  char         list[256] = "";
 
   PetscFunctionBeginUser;
-  PetscCall(PetscStrncpy(name, given, len));
   PetscCall(PetscFunctionListGet(RmSynapsesList, &names, &n));
   for (int k = 0; k < n && !same; k++) {
     if (!names[k]) continue;
     PetscCall(PetscStrcasecmp(names[k], given, &same));
     if (same) PetscCall(PetscStrncpy(name, names[k], len));
   }
+  for (int k = 0; k < n && !same; k++) {
+    if (!names[k] || !names[k][0]) continue;
+    PetscCall(PetscStrlcat(list, list[0] ? " " : "", sizeof(list)));
+    PetscCall(PetscStrlcat(list, names[k], sizeof(list)));
+  }
   PetscCall(PetscFree(names));
+  PetscCheck(same, comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown option %s for -storage. Available options: %s", given, list);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -181,7 +188,7 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
                               "formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse)",
                               "RmSynapsesSetType", RmSynapsesList, syn->type_name, given, sizeof(given), &set));
   if (set) {
-    PetscCall(CanonicalName(given, type, sizeof(type)));
+    PetscCall(CanonicalName(syn->comm, given, type, sizeof(type)));
     PetscCall(RmSynapsesSetType(syn, type));
   }
   PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij or compressed network (0: fully connected)", "RmSynapsesSetIndegree",
