@@ -1,7 +1,8 @@
 /* ratemem: synaptic designs (docs/model.md §2, §3) stored as row-distributed PETSc matrices. */
 #pragma once
 #include <petscmat.h>
-#include <ratemem/dynamics.h>
+#include <ratemem/activation.h>
+#include <ratemem/factors.h>
 #include <ratemem/patterns.h>
 
 typedef struct _p_RmSynapses *RmSynapses;
@@ -66,7 +67,23 @@ PETSC_EXTERN PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char *
    the RmMemories alive while W is used. */
 PETSC_EXTERN PetscErrorCode RmSynapsesGetMat(RmSynapses syn, Mat *W);
 PETSC_EXTERN PetscErrorCode RmSynapsesRestoreMat(RmSynapses syn, Mat *W);
-/* Which model a design drives, and how its memories are encoded. */
-PETSC_EXTERN PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc);
+/* How a design's memories are encoded: {0,1} (paper) or ±1 (hebbian). (Which model it drives:
+   RmDesignTypeGetModel, include/ratemem/dynamics.h.) */
+PETSC_EXTERN PetscErrorCode RmDesignTypeGetEncoding(RmDesignType type, RmEncoding *enc);
+
+/* A lowrank W (-storage lowrank) in factored form: W = s Σ_μ (κ b^μ − β'1)(κ b^μ − β'1)ᵀ + g 11ᵀ − d I
+   over the factors b^μ, with (s, κ, β', g, d) = (α/N, 1, β, γ/N, 0) for the paper design and
+   (1/N, 2, 1, 0, P/N) for the Hebbian one. */
+typedef struct {
+  RmDesignType design;
+  PetscReal    s, kappa, betap, g, d;
+} RmLowRankForm;
+/* Not collective. The factors (borrowed from W) and form of a lowrank W; *f = NULL for any other Mat. */
+PETSC_EXTERN PetscErrorCode RmSynapsesMatGetFactors(Mat W, RmFactors *f, RmLowRankForm *form);
+/* Collective. Input-driven synapses (docs/model.md §7) on a Hebbian lowrank W: with u != NULL,
+   w_μ = α_μ(u) = ξ^μᵀu/N (one MPI_Allreduce of P+1 numbers) and W(u) = (1/N) Ξ diag(α) Ξᵀ with zero
+   diagonal; u == NULL restores W. *P is the number of memories, *alpha (may be NULL) the weights,
+   owned by W (NULL after u == NULL). Any other W: an error naming -design hebbian -storage lowrank. */
+PETSC_EXTERN PetscErrorCode RmSynapsesMatSetInput(Mat W, Vec u, PetscInt *P, const PetscReal **alpha);
 /* Compute the §2 coefficients (pure function; used by RmSynapsesSetUp and tests). */
 PETSC_EXTERN PetscErrorCode RmDesignCompute(MPI_Comm comm, RmDesignType type, const RmActivation *act, RmDesign *design);

@@ -1,11 +1,18 @@
 /* Dynamics (docs/model.md §3): the rate model τ ẋ = -x + φ(W x + u) and the Hopfield voltage form
    τ ẏ = -y + W tanh(δ y) + u, their right-hand side and analytic Jacobian-vector product. */
 #include "dynamicsimpl.h"
-#include "../synapses/lowrank.h"
 
 const char *const RmModelKinds[]      = {"rate", "voltage", "ei", "RmModelKind", "RM_MODEL_", NULL};
 const char *const RmInputModes[]      = {"additive", "multiplicative", "RmInputMode", "RM_INPUT_", NULL};
 
+
+PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc)
+{
+  PetscFunctionBeginUser;
+  if (kind) *kind = type == RM_DESIGN_PAPER ? RM_MODEL_RATE : RM_MODEL_VOLTAGE;
+  if (enc) PetscCall(RmDesignTypeGetEncoding(type, enc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model)
 {
@@ -127,7 +134,17 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", model->pool_size, &model->pool_size,
                             NULL));
   PetscOptionsEnd();
-  if (set_type) { /* looked up after PetscOptionsEnd: an error inside Begin/End would leak its title */
+  if (set_type) { /* after the options block (an error inside it would leak the block); PETSc's wording of the former enum option */
+    PetscBool known = PETSC_FALSE;
+    char      list[256] = "";
+    for (const RmActivationFunction *f = RmActivationFunctions; f->name; f++) {
+      PetscBool same;
+      PetscCall(PetscStrcasecmp(f->name, actname, &same));
+      known = (PetscBool)(known || same);
+      PetscCall(PetscStrlcat(list, list[0] ? " " : "", sizeof(list)));
+      PetscCall(PetscStrlcat(list, f->name, sizeof(list)));
+    }
+    PetscCheck(known, model->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown option %s for -activation. Available options: %s", actname, list);
     PetscCall(RmActivationFind(model->comm, actname, &type));
     PetscCall(CheckActivation(model, type));
     if (type != model->act.fn && !set_thr && !model->threshold_set) model->act.threshold = type->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
@@ -229,8 +246,9 @@ static PetscErrorCode SetUpBatch(RmModel model)
    (or, for the §7 rate variant, into its own operator: input.c). */
 PetscErrorCode RmModelApplyInput_Private(RmModel model)
 {
-  RmLowRankSetInputFn setinput = NULL;
-  Vec                 u;
+  RmFactors     fac;
+  RmLowRankForm form;
+  Vec           u;
 
   PetscFunctionBeginUser;
   if (model->input_rate) { /* §7 rate variant: α(u) (multiplicative) or α = 1 (additive), zero diagonal */
@@ -245,14 +263,14 @@ PetscErrorCode RmModelApplyInput_Private(RmModel model)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (model->input_mode != RM_INPUT_MULTIPLICATIVE) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscObjectQueryFunction((PetscObject)model->W, "RmLowRankSetInput_C", &setinput));
-  PetscCheck(setinput, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs -design hebbian -storage lowrank");
+  PetscCall(RmSynapsesMatGetFactors(model->W, &fac, &form));
+  PetscCheck(fac && form.design == RM_DESIGN_HEBBIAN, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs -design hebbian -storage lowrank");
   PetscCheck(model->batch == 1, model->comm, PETSC_ERR_ARG_INCOMP, "-input_mode multiplicative needs batch 1");
   PetscCall(MatCreateVecs(model->W, &u, NULL));
   if (model->uvec) PetscCall(VecCopy(model->uvec, u));
   else PetscCall(VecSet(u, 0.0));
   PetscCall(VecShift(u, model->input));
-  PetscCall(setinput(model->W, u, &model->P, &model->alpha));
+  PetscCall(RmSynapsesMatSetInput(model->W, u, &model->P, &model->alpha));
   PetscCall(VecDestroy(&u));
   PetscCall(MatGetDiagonal(model->W, model->wdiag)); /* zero: keeps the preconditioner consistent */
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -7,14 +7,13 @@
    §3 with §2's W. E→E weights α/N ξ_iξ_j (+ c1/N if c1 >= 0) are >= 0; inhibition has weights αβ,
    αβ ξ_iμ and |c1| (>= 0). Pools may be populations of pool_size identical units; the excitatory
    neurons read each pool's mean.
-   The memories enter through the low-rank factors of -storage lowrank (bit-packed ξ, α/N, β, γ/N):
+   The memories enter through the factors of -storage lowrank (bit-packed ξ, RmSynapsesMatGetFactors; α/N, β, γ/N):
    one MPI_Allreduce of 2P+2 numbers per column per RHS or J·v, no n x n storage.
    Each column of the state is [x (nloc excitatory neurons), z (mloc local pool units)]. */
 #include "dynamicsimpl.h"
-#include "synapses/lowrank.h"
 
 struct _n_RmEI {
-  RmLowRank *lr;
+  RmFactors  fac;               /* borrowed from W */
   PetscInt   P, npools, n, L;    /* memories, pools, neurons, column stride nloc + mloc */
   PetscReal  a_over_n, ab, c1;  /* α/N, αβ, c1 = αβ²P + γ */
   PetscReal *count;             /* a_i = Σ_μ ξ_iμ for local neurons */
@@ -26,25 +25,24 @@ struct _n_RmEI {
 
 PetscErrorCode RmModelSetUp_EI(RmModel model)
 {
-  RmEI     *ei;
-  MatType   type;
-  PetscBool shell;
-  PetscInt  units;
+  RmEI         *ei;
+  RmFactors     fac;
+  RmLowRankForm form;
+  PetscInt      units;
 
   PetscFunctionBeginUser;
-  PetscCall(MatGetType(model->W, &type));
-  PetscCall(PetscStrcmp(type, MATSHELL, &shell));
-  PetscCheck(shell, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs -storage lowrank (it uses the memories' factors, not an assembled W)");
+  PetscCall(RmSynapsesMatGetFactors(model->W, &fac, &form));
+  PetscCheck(fac, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs -storage lowrank (it uses the memories' factors, not an assembled W)");
+  PetscCheck(form.design == RM_DESIGN_PAPER, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the paper design");
   PetscCall(PetscNew(&ei));
   model->ei = ei;
-  PetscCall(MatShellGetContext(model->W, &ei->lr));
-  PetscCheck(ei->lr->kappa == 1.0 && ei->lr->d == 0.0, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the paper design");
+  ei->fac   = fac;
   PetscCall(MatGetSize(model->W, &ei->n, NULL));
-  ei->P        = ei->lr->P;
+  PetscCall(RmFactorsGetSizes(fac, NULL, &ei->P));
   ei->npools   = ei->P + 1;
-  ei->a_over_n = ei->lr->s;                      /* α/N */
-  ei->ab       = ei->lr->s * ei->n * ei->lr->betap; /* αβ */
-  ei->c1       = ei->ab * ei->lr->betap * ei->P + ei->lr->g * ei->n; /* αβ²P + γ */
+  ei->a_over_n = form.s;                                    /* α/N */
+  ei->ab       = form.s * ei->n * form.betap;               /* αβ */
+  ei->c1       = ei->ab * form.betap * ei->P + form.g * ei->n; /* αβ²P + γ */
   units        = ei->npools * model->pool_size;
   model->mloc  = PETSC_DECIDE;
   PetscCall(PetscSplitOwnership(model->comm, &model->mloc, &units));
@@ -52,11 +50,7 @@ PetscErrorCode RmModelSetUp_EI(RmModel model)
   model->ustart -= model->mloc;
   ei->L = model->nloc + model->mloc;
   PetscCall(PetscMalloc4(model->nloc, &ei->count, RED(ei) * model->batch, &ei->loc, RED(ei) * model->batch, &ei->red, ei->P, &ei->coef));
-  for (PetscInt i = 0; i < model->nloc; i++) {
-    PetscInt c = 0;
-    for (PetscInt mu = 0; mu < ei->P; mu++) c += (PetscInt)((ei->lr->bits[mu * ei->lr->words + i / 64] >> (i % 64)) & 1);
-    ei->count[i] = (PetscReal)c;
-  }
+  PetscCall(RmFactorsGetCounts(fac, ei->count));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -78,10 +72,8 @@ static PetscErrorCode Reduce(RmModel model, const PetscScalar *sa)
   PetscFunctionBeginUser;
   for (PetscInt b = 0; b < model->batch; b++) {
     const PetscScalar *x = sa + b * ei->L, *z = x + model->nloc;
-    PetscReal         *r = ei->loc + b * RED(ei), S = 0;
-    RmLowRankMaskedSums(ei->lr, x, r);
-    for (PetscInt i = 0; i < model->nloc; i++) S += x[i];
-    r[ei->P] = S;
+    PetscReal         *r = ei->loc + b * RED(ei);
+    PetscCall(RmFactorsMaskedSums(ei->fac, x, r)); /* t_μ and r[P] = S */
     for (PetscInt p = 0; p < ei->npools; p++) r[ei->P + 1 + p] = 0;
     for (PetscInt k = 0; k < model->mloc; k++) r[ei->P + 1 + (model->ustart + k) / model->pool_size] += z[k];
   }
@@ -91,20 +83,22 @@ static PetscErrorCode Reduce(RmModel model, const PetscScalar *sa)
 
 /* Input current of the excitatory neurons of column b (without u), from the reduced sums:
    h = α/N Σ_μ ξ^μ t_μ − αβ a_i zbar_0 − αβ Σ_μ zbar_μ + (c1 >= 0 ? c1 S/N : c1 zbar_0). */
-static void Field(RmModel model, PetscInt b, const PetscScalar *x, PetscScalar *h)
+static PetscErrorCode Field(RmModel model, PetscInt b, const PetscScalar *x, PetscScalar *h)
 {
   RmEI            *ei = model->ei;
   const PetscReal *r  = ei->red + b * RED(ei), S = r[ei->P];
   const PetscReal *zbar_sum = r + ei->P + 1, inv = 1.0 / model->pool_size;
   PetscReal        shift = 0, z0 = zbar_sum[0] * inv;
 
+  PetscFunctionBeginUser;
   for (PetscInt mu = 0; mu < ei->P; mu++) {
     ei->coef[mu] = ei->a_over_n * r[mu];
     shift -= ei->ab * zbar_sum[1 + mu] * inv;
   }
   shift += ei->c1 >= 0 ? ei->c1 * S / ei->n : ei->c1 * z0;
-  RmLowRankExpand(ei->lr, ei->coef, shift, x, h); /* d = 0: x is not read */
+  PetscCall(RmFactorsExpand(ei->fac, ei->coef, 1.0, shift, 0.0, x, h)); /* d = 0: x is not read */
   for (PetscInt i = 0; i < model->nloc; i++) h[i] -= ei->ab * ei->count[i] * z0;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Input of pool unit k's pool: (1/N) 1ᵀx for pool 0, (1/N) ξ^μᵀx for pool μ. */
@@ -131,7 +125,7 @@ PetscErrorCode RmModelRHS_EI(RmModel model, Vec x, Vec f)
   for (PetscInt b = 0; b < model->batch; b++) {
     const PetscScalar *xb = xa + b * ei->L;
     PetscScalar       *fb = fa + b * ei->L, *hb = ha + b * model->nloc;
-    Field(model, b, xb, hb);
+    PetscCall(Field(model, b, xb, hb));
     for (PetscInt i = 0; i < model->nloc; i++) fb[i] = itau * (-xb[i] + RmActivationEval(&model->act, hb[i] + model->input));
     for (PetscInt k = 0; k < model->mloc; k++) fb[model->nloc + k] = itau_i * (-xb[model->nloc + k] + PoolInput(model, b, k));
   }
@@ -169,7 +163,7 @@ PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f)
     if (from_value) {
       RmDerivativeFromRHS_Private(&model->act, model->tau, model->nloc, fa + b * ei->L, xb, db);
     } else {
-      Field(model, b, xb, hb);
+      PetscCall(Field(model, b, xb, hb));
       RmActivationDerivativeArray(&model->act, model->nloc, hb, model->input, db);
     }
     for (PetscInt i = 0; i < model->nloc; i++) gb[i] = (-1.0 + db[i] * (ei->a_over_n * ei->count[i] + PetscMax(ei->c1, 0.0) / ei->n)) / model->tau;
@@ -202,7 +196,7 @@ PetscErrorCode RmModelJacobianMult_EI(RmModel model, Vec v, Vec Jv)
   for (PetscInt b = 0; b < model->batch; b++) {
     const PetscScalar *vb = va + b * ei->L, *db = d + b * model->nloc;
     PetscScalar       *jb = ja + b * ei->L, *hb = ha + b * model->nloc;
-    Field(model, b, vb, hb);
+    PetscCall(Field(model, b, vb, hb));
     for (PetscInt i = 0; i < model->nloc; i++) jb[i] = itau * (-vb[i] + db[i] * hb[i]);
     for (PetscInt k = 0; k < model->mloc; k++) jb[model->nloc + k] = itau_i * (-vb[model->nloc + k] + PoolInput(model, b, k));
   }

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dynamicsimpl.h"
-#include "../synapses/lowrank.h"
 
 /* One ITEM:DURATION (item is modified in place). */
 static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, PetscInt P, RmPresentation *pr)
@@ -462,8 +461,8 @@ PetscErrorCode RmScheduleGetItemName(const RmSchedule *sched, PetscInt k, char *
    W(u) x = Σ_μ c_μ ξ^μ − p Σ_μ c_μ 1 + g (1ᵀx) 1 − D ⊙ x with c_μ = s α_μ (ξ^μᵀx − p 1ᵀx): the masked
    sums of the low-rank kernels on the memories' own packed bits, one MPI_Allreduce of P+1 numbers. */
 struct _n_RmInputRate {
-  RmLowRank    lr;    /* kernels' view of the packed memories: κ = 1, d = 0 */
-  PetscInt     n;
+  RmFactors    fac;   /* the factor operator on the memories (masked-sum kernels) */
+  PetscInt     n, nloc, P;
   PetscReal    p, s, g;
   PetscReal   *alpha; /* P */
   PetscScalar *D;     /* local diagonal to remove */
@@ -472,10 +471,9 @@ struct _n_RmInputRate {
 
 PetscErrorCode RmModelSetInputMemories(RmModel model, RmMemories mem)
 {
-  RmInputRate    *ir;
-  const uint64_t *words;
-  PetscInt        wpp, n, P, rstart, rend, nloc;
-  RmEncoding      enc;
+  RmInputRate *ir;
+  PetscInt     n, P, rstart, rend, nloc;
+  RmEncoding   enc;
 
   PetscFunctionBeginUser;
   if (!model->input_rate) PetscFunctionReturn(PETSC_SUCCESS);
@@ -484,7 +482,6 @@ PetscErrorCode RmModelSetInputMemories(RmModel model, RmMemories mem)
   PetscCheck(enc == RM_ENCODING_BINARY, model->comm, PETSC_ERR_ARG_INCOMP, "-input_variant rate needs {0,1} memories (-design paper)");
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
   PetscCall(RmMemoriesGetOwnershipRange(mem, &rstart, &rend));
-  PetscCall(RmMemoriesGetLocalPacked(mem, &words, &wpp));
   nloc = rend - rstart;
   if (model->W) {
     PetscInt wl;
@@ -495,14 +492,10 @@ PetscErrorCode RmModelSetInputMemories(RmModel model, RmMemories mem)
   PetscCall(PetscNew(&ir));
   PetscCall(RmMemoriesGetCoding(mem, &ir->p));
   PetscCheck(ir->p > 0 && ir->p < 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "-input_variant rate needs a coding level in (0,1), got %g", (double)ir->p);
-  ir->n        = n;
-  ir->lr.nloc  = nloc;
-  ir->lr.P     = P;
-  ir->lr.words = wpp;
-  ir->lr.bits  = (uint64_t *)words;
-  ir->lr.kappa = 1.0;
-  ir->lr.betap = ir->p;
-  ir->lr.s     = 1.0;
+  ir->n    = n;
+  ir->nloc = nloc;
+  ir->P    = P;
+  PetscCall(RmFactorsCreate(mem, &ir->fac));
   PetscCall(PetscCalloc1(P, &ir->alpha));
   PetscCall(PetscCalloc1(nloc + 1, &ir->D));
   PetscCall(PetscMalloc3(P + 1, &ir->t, P + 1, &ir->tsum, P, &ir->coef));
@@ -514,20 +507,18 @@ PetscErrorCode RmModelSetInputMemories(RmModel model, RmMemories mem)
 PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u)
 {
   RmInputRate       *ir = model->irate;
-  const PetscInt     P  = ir->lr.P, nloc = ir->lr.nloc;
+  const PetscInt     P  = ir->P, nloc = ir->nloc;
   const PetscReal    p  = ir->p, N = (PetscReal)ir->n;
   const PetscScalar *ua;
+  const uint64_t    *bits;
+  PetscInt           words;
 
   PetscFunctionBeginUser;
   if (model->input_mode == RM_INPUT_MULTIPLICATIVE) {
-    PetscReal S;
     PetscCall(VecGetArrayRead(u, &ua));
-    RmLowRankMaskedSums(&ir->lr, ua, ir->t);
-    S = 0;
-    for (PetscInt i = 0; i < nloc; i++) S += ua[i];
-    ir->t[P] = S;
+    PetscCall(RmFactorsMaskedSums(ir->fac, ua, ir->t));
     PetscCall(VecRestoreArrayRead(u, &ua));
-    PetscCallMPI(MPI_Allreduce(ir->t, ir->tsum, (PetscMPIInt)(P + 1), MPIU_REAL, MPI_SUM, model->comm));
+    PetscCall(RmFactorsReduce(ir->fac, ir->t, ir->tsum));
     for (PetscInt mu = 0; mu < P; mu++) ir->alpha[mu] = (ir->tsum[mu] - p * ir->tsum[P]) / (N * p); /* α_μ = (ξ^μ − p)ᵀu/(N p) */
     ir->s = 1.25 / (N * p * (1 - p));
     ir->g = -1.0 / (N * p);
@@ -536,10 +527,11 @@ PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u)
     ir->s = 1.0 / (N * p * (1 - p));
     ir->g = 0.0;
   }
+  PetscCall(RmFactorsGetLocalPacked(ir->fac, &bits, &words));
   for (PetscInt i = 0; i < nloc; i++) { /* the diagonal of the unzeroed W(u) */
     PetscReal sum = 0;
     for (PetscInt mu = 0; mu < P; mu++) {
-      PetscReal c = (PetscReal)RmPackedBit(ir->lr.bits, ir->lr.words, mu, i) - p;
+      PetscReal c = (PetscReal)RmPackedBit(bits, words, mu, i) - p;
       sum += ir->alpha[mu] * c * c;
     }
     ir->D[i] = ir->s * sum + ir->g;
@@ -552,24 +544,22 @@ PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u)
 PetscErrorCode RmInputRateMult_Private(RmModel model, Vec x, Vec y)
 {
   RmInputRate       *ir = model->irate;
-  const PetscInt     P  = ir->lr.P, nloc = ir->lr.nloc;
+  const PetscInt     P  = ir->P, nloc = ir->nloc;
   const PetscScalar *xa;
   PetscScalar       *ya;
-  PetscReal          S = 0, sum_c = 0;
+  PetscReal          S, sum_c = 0;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetArrayRead(x, &xa));
-  RmLowRankMaskedSums(&ir->lr, xa, ir->t);
-  for (PetscInt i = 0; i < nloc; i++) S += xa[i];
-  ir->t[P] = S;
-  PetscCallMPI(MPI_Allreduce(ir->t, ir->tsum, (PetscMPIInt)(P + 1), MPIU_REAL, MPI_SUM, model->comm));
+  PetscCall(RmFactorsMaskedSums(ir->fac, xa, ir->t));
+  PetscCall(RmFactorsReduce(ir->fac, ir->t, ir->tsum));
   S = ir->tsum[P];
   for (PetscInt mu = 0; mu < P; mu++) {
     ir->coef[mu] = ir->s * ir->alpha[mu] * (ir->tsum[mu] - ir->p * S);
     sum_c += ir->coef[mu];
   }
   PetscCall(VecGetArrayWrite(y, &ya));
-  RmLowRankExpand(&ir->lr, ir->coef, ir->g * S - ir->p * sum_c, xa, ya);
+  PetscCall(RmFactorsExpand(ir->fac, ir->coef, 1.0, ir->g * S - ir->p * sum_c, 0.0, xa, ya));
   for (PetscInt i = 0; i < nloc; i++) ya[i] -= ir->D[i] * xa[i];
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscCall(VecRestoreArrayRead(x, &xa));
@@ -584,6 +574,7 @@ PetscErrorCode RmInputRateDestroy_Private(RmModel model)
   PetscCall(PetscFree(model->irate->alpha));
   PetscCall(PetscFree(model->irate->D));
   PetscCall(PetscFree3(model->irate->t, model->irate->tsum, model->irate->coef));
+  PetscCall(RmFactorsDestroy(&model->irate->fac));
   PetscCall(PetscFree(model->irate));
   model->alpha = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

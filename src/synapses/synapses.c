@@ -39,22 +39,29 @@ static PetscErrorCode ListNames(char *list, size_t len)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* -storage was an enum option, which matched names regardless of case: keep accepting "DENSE". */
-static PetscErrorCode CanonicalName(const char *given, char *name, size_t len)
+/* -storage was an enum option, which matched names regardless of case (keep accepting "DENSE") and
+   refused others with PETSc's message (kept: scripts and the Python wrapper match it). */
+static PetscErrorCode CanonicalName(MPI_Comm comm, const char *given, char *name, size_t len)
 {
   const char **names;
   int          n;
   PetscBool    same = PETSC_FALSE;
+  char         list[256] = "";
 
   PetscFunctionBeginUser;
-  PetscCall(PetscStrncpy(name, given, len));
   PetscCall(PetscFunctionListGet(RmSynapsesList, &names, &n));
   for (int k = 0; k < n && !same; k++) {
     if (!names[k]) continue;
     PetscCall(PetscStrcasecmp(names[k], given, &same));
     if (same) PetscCall(PetscStrncpy(name, names[k], len));
   }
+  for (int k = 0; k < n && !same; k++) {
+    if (!names[k] || !names[k][0]) continue;
+    PetscCall(PetscStrlcat(list, list[0] ? " " : "", sizeof(list)));
+    PetscCall(PetscStrlcat(list, names[k], sizeof(list)));
+  }
   PetscCall(PetscFree(names));
+  PetscCheck(same, comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown option %s for -storage. Available options: %s", given, list);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -181,7 +188,7 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
                               "formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse)",
                               "RmSynapsesSetType", RmSynapsesList, syn->type_name, given, sizeof(given), &set));
   if (set) {
-    PetscCall(CanonicalName(given, type, sizeof(type)));
+    PetscCall(CanonicalName(syn->comm, given, type, sizeof(type)));
     PetscCall(RmSynapsesSetType(syn, type));
   }
   PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij or compressed network (0: fully connected)", "RmSynapsesSetIndegree",
@@ -197,11 +204,10 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc)
+PetscErrorCode RmDesignTypeGetEncoding(RmDesignType type, RmEncoding *enc)
 {
   PetscFunctionBeginUser;
-  if (kind) *kind = type == RM_DESIGN_PAPER ? RM_MODEL_RATE : RM_MODEL_VOLTAGE;
-  if (enc) *enc = type == RM_DESIGN_PAPER ? RM_ENCODING_BINARY : RM_ENCODING_SPIN;
+  *enc = type == RM_DESIGN_PAPER ? RM_ENCODING_BINARY : RM_ENCODING_SPIN;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -264,7 +270,7 @@ PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivatio
   if (syn->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(CheckSettings(syn)); /* setters may have changed what SetFromOptions checked */
   PetscCall(RmMemoriesGetEncoding(mem, &enc));
-  PetscCall(RmDesignTypeGetModel(syn->design_type, NULL, &want));
+  PetscCall(RmDesignTypeGetEncoding(syn->design_type, &want));
   PetscCheck(enc == want, syn->comm, PETSC_ERR_ARG_INCOMP, "design %s needs %s memories", RmDesignTypes[syn->design_type], RmEncodings[want]);
   PetscCall(RmMemoriesGetCoding(mem, &syn->design.coding));
   PetscCall(RmMemoriesGetSeed(mem, &syn->seed));

@@ -3,7 +3,7 @@
 so they are accepted with that storage (-storage compressed -compressed_kernel portable used to be
 refused as an unknown option because it was read only at set-up) and refused with another one;
 -storage names match regardless of case (as the former enum option did); an unknown name is one
-error line naming the registered storages.
+error line naming the registered storages (in the wording of the former enum option).
 Usage: storage_check.py EXE"""
 import json, os, subprocess, sys, tempfile
 exe = os.path.abspath(sys.argv[1])
@@ -39,7 +39,8 @@ for args, storage, kernel in [
           f"{' '.join(args)}: storage {storage}, kernel {kernel}" + ("" if net else f" (exit {p.returncode}: {p.stderr.strip()})"))
 
 for args, expect in [
-        (["-storage", "nonsense"], "ratemem: error: unknown storage 'nonsense' (known: dense, aij, lowrank, compressed)"),
+        (["-storage", "nonsense"], "ratemem: error: Unknown option nonsense for -storage. Available options: dense aij lowrank compressed"),
+        (["-activation", "nonsense"], "ratemem: error: Unknown option nonsense for -activation. Available options: sigmoid rectanh tanh"),
         (["-storage", "dense", "-compressed_kernel", "portable"], "ratemem: error: unknown option -compressed_kernel"),
         (["-storage", "compressed", "-indegree", "20", "-compressed_kernel", "nonsense"], "unknown -compressed_kernel nonsense"),
         (["-storage", "lowrank", "-lowrank_kernel", "nonsense"], "unknown -lowrank_kernel nonsense"),

@@ -11,7 +11,7 @@
    Rank independence: every element goes through the same vector routine, including the last
    (n mod 4) ones, which are padded into a full vector. So φ of a given input is the same bits
    whatever position the neuron has in its rank's local array. */
-#include <ratemem/dynamics.h>
+#include <ratemem/activation.h>
 
 /* ---------------------------------------------------------------- scalar values and derivatives */
 static PetscReal SigmoidValue(const RmActivation *act, PetscReal s)
