@@ -178,6 +178,8 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   cv->y_nv = N_VMake_Petsc(integ->y, cv->sunctx);
   cv->f_nv = N_VMake_Petsc(integ->f, cv->sunctx);
   PetscCheck(cv->y_nv && cv->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
+  PetscCall(RmIntegratorNVectorSetUp_Private(integ, cv->y_nv)); /* fused operations, event RmIntegVec (nvlog.c) */
+  PetscCall(RmIntegratorNVectorSetUp_Private(integ, cv->f_nv));
   cv->cvode = CVodeCreate(cv->lmm, cv->sunctx);
   PetscCheck(cv->cvode, integ->comm, PETSC_ERR_MEM, "CVodeCreate failed");
   RmCallCVODE(CVodeSetErrHandlerFn(cv->cvode, ErrHandlerCallback, cv));
