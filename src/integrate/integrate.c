@@ -33,7 +33,7 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->max_steps     = 100000;
   (*integ)->monitor_every = 1;
   (*integ)->noise_seed    = 1;
-  (*integ)->fused_ops     = PETSC_TRUE;
+  (*integ)->fused_ops     = PETSC_FALSE; /* measured slower with Debian's NVECTOR_PETSC: docs/benchmark.md "Integrator vector work" */
   PetscCall(RmIntegratorSetType(*integ, RMINTEGRATORBDF));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -98,7 +98,7 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
   PetscCall(PetscOptionsInt("-monitor_every", "Print progress every this many steps", "RmIntegratorSetFromOptions", integ->monitor_every,
                             &integ->monitor_every, NULL));
   PetscCall(PetscOptionsBool("-integrator_fused_ops",
-                             "CVODE and ARKODE: NVECTOR_PETSC's fused vector operations (one pass for a linear combination or a group of dot products)",
+                             "CVODE and ARKODE: NVECTOR_PETSC's fused vector operations (measured slower here; docs/benchmark.md)",
                              "RmIntegratorSetFromOptions", integ->fused_ops, &integ->fused_ops, NULL));
   if (integ->ops.setfromoptions) PetscCall(integ->ops.setfromoptions(PetscOptionsObject, integ));
   PetscOptionsEnd();

@@ -1,10 +1,11 @@
 /* The integrator's own vector work, measured and fused. CVODE and ARKODE see the state through
    NVECTOR_PETSC; every vector operation they make (norms, linear sums and combinations of the BDF
    history, SPGMR's Gram–Schmidt, error weights, the interpolant) goes through the ops table of an
-   N_Vector, which their clones copy. RmIntegratorNVectorSetUp_Private enables NVECTOR_PETSC's fused
-   operations on the state vector (N_VEnableFusedOps_Petsc: a linear combination of k vectors is one
-   VecMAXPY pass instead of k VecAXPY passes, k dot products one VecMDot with one reduction), then
-   wraps every operation of the table in the event RmIntegVec, so -log_view shows the time the
+   N_Vector, which their clones copy. RmIntegratorNVectorSetUp_Private enables or disables
+   NVECTOR_PETSC's fused operations on the state vector (-integrator_fused_ops, off by default:
+   N_VEnableFusedOps_Petsc makes a linear combination of k vectors one VecMAXPY, but its vector-array
+   operations are plain loops over one vector at a time, and at n = 10^6 the integrator's vector work
+   took 27% longer with them; docs/benchmark.md "Integrator vector work"), then wraps every operation of the table in the event RmIntegVec, so -log_view shows the time the
    integrator spends outside the RHS, J·v and preconditioner callbacks (which are never called from
    inside a vector operation, so the event holds vector work only). */
 #include "integrateimpl.h"
