@@ -8,6 +8,7 @@ pkgs=(gcc libopenmpi-dev openmpi-bin petsc-dev slepc-dev libsundials-dev meson n
       pkg-config python3-h5py python3-numpy python3-matplotlib python3-yaml hdf5-tools
       python3-sklearn        # its bundled handwritten digits: scripts/digits_example.py (docs/results.md), scripts/make_patterns.py
       python3-pytest         # tests/python/test_ratemem.py (t9-python), the Python package python/ratemem
+      python3-scipy          # solve_ivp RK45 of the reference script scripts/ref_scipy.py (docs/benchmark.md "Whole retrieval")
       libopenblas0-serial    # optimised BLAS for MATDENSE products (2x the reference BLAS here)
       slurm-wlm munge        # the local SLURM cluster of the job tests (t9-slurm, scripts/slurm_local.sh)
       iproute2)              # ip, tc: the emulated nodes of scripts/cluster_local.sh (t9-multinode)

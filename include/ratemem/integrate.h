@@ -13,6 +13,7 @@ typedef const char *RmIntegratorType;
 #define RMINTEGRATOREULER "euler" /* explicit Euler, fixed step -euler_dt */
 #define RMINTEGRATOREM    "em"    /* Euler–Maruyama for dy = f(y) dt + σ dW (docs/model.md §7, -noise σ); σ = 0 is euler, step for step */
 #define RMINTEGRATORERK   "erk"   /* adaptive explicit Runge–Kutta (ARKODE ARKStep, -erk_table) */
+#define RMINTEGRATORAUTO  "auto"  /* erk when the model is not stiff, else bdf: resolved by RmIntegratorSetUp (src/integrate/auto.c) */
 
 /* What one integration did. Counts are CVODE's own plus our convergence checks. */
 typedef struct {
@@ -80,7 +81,14 @@ PETSC_EXTERN PetscErrorCode RmIntegratorGetProgress(RmIntegrator integ, RmIntegr
    global noise step, RmIntegratorSetNoiseStep), so their path is the uninterrupted one bit for bit. */
 PETSC_EXTERN PetscErrorCode RmIntegratorSetResume(RmIntegrator integ, PetscReal t, const RmIntegratorStats *prior);
 
-/* Not collective. The method's name (owned by the integrator). */
+/* Not collective. The scale of W for -integrator auto: an estimate of ‖W‖ on the states the dynamics
+   visit (docs/model.md §2: max(α', |γ|) for the paper design, 1 for the Hebbian one); 0: not known,
+   auto then picks bdf. Before RmIntegratorSetUp. */
+PETSC_EXTERN PetscErrorCode RmIntegratorSetWeightScale(RmIntegrator integ, PetscReal scale);
+/* Not collective. Whether the method was chosen by -integrator auto (after RmIntegratorSetUp; the
+   type is then the chosen one), and why (may be NULL). */
+PETSC_EXTERN PetscErrorCode RmIntegratorGetAuto(RmIntegrator integ, PetscBool *chosen, const char **reason);
+/* Not collective. The method's name (owned by the integrator; after an auto set-up the chosen one). */
 PETSC_EXTERN PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type);
 /* Not collective. Whether the method is explicit with the fixed step -euler_dt (euler, em). */
 PETSC_EXTERN PetscErrorCode RmIntegratorIsFixedStep(RmIntegrator integ, PetscBool *fixed);

@@ -1,6 +1,7 @@
 /* The ratemem command: parses the subcommand and hands over to it. Thin on purpose. */
 #include <ratemem/app.h>
 #include <ratemem/checkpoint.h> /* RmCheckpointExitStatus: 3 = checkpointed, not finished */
+#include <stdlib.h>
 #include <string.h>
 
 static const char usage[] = "ratemem: firing-rate networks as associative memories (distributed, PETSc + SUNDIALS CVODE).\n"
@@ -15,6 +16,25 @@ static void Usage(FILE *fp)
               "  stability  spectral abscissa at every memory (SLEPc), the sufficient conditions of docs/model.md §6, spurious equilibria, phase diagram\n"
               "  sweep      a grid of (design, n, P or load, cue corruption, gain, ...) with many trials per point, one CSV row per point (resumable)\n"
               "Run 'ratemem <subcommand> -help' for the options; any option may also come from -options_file_yaml FILE.\n");
+}
+
+/* A process started without a launcher (build/ratemem retrieve ..., no mpiexec or srun) is an MPI
+   singleton. Open MPI 4.1 then spends ~0.3 s of wall time at start-up waiting, not computing: it
+   forks an orted daemon and waits for it to report back (~0.1 s), and probes every point-to-point
+   component (pml cm -> its mtl/libfabric providers, ucx) before it settles on ob1 (~0.2 s). A
+   singleton talks to no one but itself, so neither is needed: ess_singleton_isolated skips the
+   daemon (we never call MPI_Comm_spawn) and pml ob1 (shared memory + self) skips the probing.
+   Measured with strace -f -tt and scripts/startup_bench.sh (docs/benchmark.md "Start-up").
+   Only for a singleton: under mpiexec or srun (their variables are in the environment) nothing is
+   changed, since ob1 would override UCX on a real interconnect. A value the user set in the
+   environment wins (setenv without overwrite). */
+static void MPISingletonDefaults(void)
+{
+  static const char *const launched[] = {"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", NULL};
+  for (int k = 0; launched[k]; k++)
+    if (getenv(launched[k])) return;
+  setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
+  setenv("OMPI_MCA_pml", "ob1", 0);
 }
 
 /* Remove argv[i] and argv[i+1..i+count-1]. */
@@ -64,6 +84,7 @@ int main(int argc, char **argv)
       RemoveArgs(&argc, argv, i--, 1);
     }
   }
+  MPISingletonDefaults(); /* before MPI_Init (inside PetscInitialize) */
   ierr = PetscInitialize(&argc, &argv, NULL, help ? NULL : usage);
   if (ierr) return (int)ierr;
   if (help) {

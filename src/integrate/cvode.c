@@ -94,11 +94,30 @@ static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, 
 static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  const PetscScalar  *ya;
+  PetscScalar        *wa;
+  PetscInt            nloc;
+  PetscReal           wmin = PETSC_MAX_REAL, gmin;
 
-  N_VAbs(y, ewt);
-  N_VScale(cv->cur_rtol, ewt, ewt);
-  N_VAddConst(ewt, cv->cur_atol, ewt);
-  if (N_VMin(ewt) <= 0) {
+  /* One pass, rounding for rounding the N_VAbs, N_VScale, N_VAddConst, N_VMin, N_VInv sequence of
+     cvEwtSetSS (5 passes and a copy over the state otherwise); logged as the integrator's vector work. */
+  (void)PetscLogEventBegin(RM_EVENTS.integ_vec, 0, 0, 0, 0);
+  VecGetLocalSize(N_VGetVector_Petsc(y), &nloc);
+  VecGetArrayRead(N_VGetVector_Petsc(y), &ya);
+  VecGetArrayWrite(N_VGetVector_Petsc(ewt), &wa);
+  for (PetscInt i = 0; i < nloc; i++) {
+    PetscReal w = cv->cur_rtol * PetscAbsScalar(ya[i]);
+    w           = w + cv->cur_atol;
+    wmin        = PetscMin(wmin, w);
+    wa[i]       = w;
+  }
+  MPI_Allreduce(&wmin, &gmin, 1, MPIU_REAL, MPI_MIN, PetscObjectComm((PetscObject)N_VGetVector_Petsc(y)));
+  if (gmin > 0)
+    for (PetscInt i = 0; i < nloc; i++) wa[i] = 1.0 / wa[i];
+  VecRestoreArrayWrite(N_VGetVector_Petsc(ewt), &wa);
+  VecRestoreArrayRead(N_VGetVector_Petsc(y), &ya);
+  (void)PetscLogEventEnd(RM_EVENTS.integ_vec, 0, 0, 0, 0);
+  if (gmin <= 0) {
     RmIntegratorCallbackStore_Private(&cv->cb,
                                       PetscSNPrintf(cv->ewt_message, sizeof(cv->ewt_message),
                                                     " (an error weight 1/(rtol |y_i| + atol) is infinite: atol %g with a zero state entry; use -atol > 0)",
@@ -106,7 +125,6 @@ static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
                                       "error weight set-up", NAN);
     return -1;
   }
-  N_VInv(ewt, ewt);
   return 0;
 }
 
@@ -182,6 +200,8 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   cv->y_nv = N_VMake_Petsc(integ->y, cv->sunctx);
   cv->f_nv = N_VMake_Petsc(integ->f, cv->sunctx);
   PetscCheck(cv->y_nv && cv->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
+  PetscCall(RmIntegratorNVectorSetUp_Private(integ, cv->y_nv)); /* fused operations, event RmIntegVec (nvlog.c) */
+  PetscCall(RmIntegratorNVectorSetUp_Private(integ, cv->f_nv));
   cv->cvode = CVodeCreate(cv->lmm, cv->sunctx);
   PetscCheck(cv->cvode, integ->comm, PETSC_ERR_MEM, "CVodeCreate failed");
   RmCallCVODE(CVodeSetErrHandlerFn(cv->cvode, ErrHandlerCallback, cv));

@@ -82,6 +82,8 @@ static PetscErrorCode SetUpERK(RmIntegrator integ)
   erk->y_nv = N_VMake_Petsc(integ->y, erk->sunctx);
   erk->f_nv = N_VMake_Petsc(integ->f, erk->sunctx);
   PetscCheck(erk->y_nv && erk->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
+  PetscCall(RmIntegratorNVectorSetUp_Private(integ, erk->y_nv)); /* fused operations, event RmIntegVec (nvlog.c) */
+  PetscCall(RmIntegratorNVectorSetUp_Private(integ, erk->f_nv));
   erk->ark = ARKStepCreate(RHSCallback, NULL, 0.0, erk->y_nv, erk->sunctx);
   PetscCheck(erk->ark, integ->comm, PETSC_ERR_MEM, "ARKStepCreate failed");
   RmCallARK(ARKStepSetErrHandlerFn(erk->ark, ErrHandlerCallback, erk));

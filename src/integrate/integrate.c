@@ -33,6 +33,7 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->max_steps     = 100000;
   (*integ)->monitor_every = 1;
   (*integ)->noise_seed    = 1;
+  (*integ)->fused_ops     = PETSC_FALSE; /* measured slower with Debian's NVECTOR_PETSC: docs/benchmark.md "Integrator vector work" */
   PetscCall(RmIntegratorSetType(*integ, RMINTEGRATORBDF));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -88,7 +89,7 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
   PetscOptionsBegin(integ->comm, integ->prefix, "Integration (docs/model.md §3)", "RmIntegrator");
   PetscCall(PetscOptionsFList("-integrator",
                               "bdf (CVODE BDF, Newton-Krylov with analytic J·v), adams (CVODE Adams, fixed point), euler (explicit, fixed step), em "
-                              "(Euler–Maruyama with -noise), erk (adaptive explicit Runge–Kutta, ARKODE)",
+                              "(Euler–Maruyama with -noise), erk (adaptive explicit Runge–Kutta, ARKODE), auto (erk if the model is not stiff, else bdf)",
                               "RmIntegratorSetType", RmIntegratorList, integ->type_name, type, sizeof(type), &set));
   if (set) PetscCall(RmIntegratorSetType(integ, type));
   PetscCall(PetscOptionsReal("-rtol", "Relative tolerance (CVODE, ARKODE)", "RmIntegratorSetFromOptions", integ->rtol, &integ->rtol, NULL));
@@ -104,6 +105,9 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
                              &integ->monitor, NULL));
   PetscCall(PetscOptionsInt("-monitor_every", "Print progress every this many steps", "RmIntegratorSetFromOptions", integ->monitor_every,
                             &integ->monitor_every, NULL));
+  PetscCall(PetscOptionsBool("-integrator_fused_ops",
+                             "CVODE and ARKODE: NVECTOR_PETSC's fused vector operations (measured slower here; docs/benchmark.md)",
+                             "RmIntegratorSetFromOptions", integ->fused_ops, &integ->fused_ops, NULL));
   if (integ->ops.setfromoptions) PetscCall(integ->ops.setfromoptions(PetscOptionsObject, integ));
   PetscOptionsEnd();
   { /* -noise belongs to em: for any other method a clear error, not "unknown option" (-noise 0 is harmless) */
@@ -152,6 +156,11 @@ PetscErrorCode RmIntegratorSetUp(RmIntegrator integ)
   if (integ->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(integ->model, integ->comm, PETSC_ERR_ORDER, "call RmIntegratorSetModel() first");
   PetscCall(RmModelSetUp(integ->model));
+  {
+    PetscBool isauto;
+    PetscCall(PetscStrcmp(integ->type_name, RMINTEGRATORAUTO, &isauto));
+    if (isauto) PetscCall(RmIntegratorAutoResolve_Private(integ)); /* now that the model is known */
+  }
   integ->setup_called = PETSC_TRUE; /* before the method's set-up: Destroy frees what a failed set-up left */
   PetscCall(RmModelCreateState(integ->model, &integ->y));
   PetscCall(VecDuplicate(integ->y, &integ->f));
@@ -351,7 +360,7 @@ PetscErrorCode RmIntegratorSetResume(RmIntegrator integ, PetscReal t, const RmIn
 PetscErrorCode RmIntegratorView(RmIntegrator integ, PetscViewer viewer)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "Integrator: %s, rtol %g, atol %g, t_final %g, converge_tol %g", integ->type_name, (double)integ->rtol,
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Integrator: %s%s, rtol %g, atol %g, t_final %g, converge_tol %g", integ->auto_chosen ? "auto -> " : "", integ->type_name, (double)integ->rtol,
                                    (double)integ->atol, (double)integ->t_final, (double)integ->converge_tol));
   if (integ->ops.view) PetscCall(integ->ops.view(integ, viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
@@ -425,6 +434,22 @@ PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type)
 {
   PetscFunctionBeginUser;
   *type = integ->type_name;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorSetWeightScale(RmIntegrator integ, PetscReal scale)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(scale >= 0 && !PetscIsInfOrNanReal(scale), integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "weight scale must be finite and >= 0, got %g", (double)scale);
+  integ->weight_scale = scale;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorGetAuto(RmIntegrator integ, PetscBool *chosen, const char **reason)
+{
+  PetscFunctionBeginUser;
+  if (chosen) *chosen = integ->auto_chosen;
+  if (reason) *reason = integ->auto_chosen ? integ->auto_reason : NULL;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

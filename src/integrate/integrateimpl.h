@@ -2,6 +2,7 @@
    implementation fills in its create function (cvode.c: bdf, adams; euler.c; em.c; erk.c). */
 #pragma once
 #include <ratemem/integrate.h>
+#include <sundials/sundials_nvector.h>
 
 typedef struct {
   /* inside the generic SetFromOptions' options block, after the generic options */
@@ -31,6 +32,10 @@ struct _p_RmIntegrator {
   PetscReal             rtol, atol, t_final, converge_tol, euler_dt;
   PetscInt              max_steps, monitor_every;
   PetscBool             monitor;
+  PetscBool             fused_ops; /* -integrator_fused_ops: NVECTOR_PETSC's fused vector operations (CVODE, ARKODE) */
+  PetscReal             weight_scale;    /* ‖W‖ estimate for auto (RmIntegratorSetWeightScale; 0: unknown) */
+  PetscBool             auto_chosen;     /* the type was chosen by -integrator auto */
+  char                  auto_reason[160];
   RmIntegratorMonitorFn monitor_fn;
   void                 *monitor_ctx;
   RmIntegratorMonitorFn step_fn;
@@ -86,6 +91,13 @@ PETSC_INTERN int RmIntegratorCallbackStore_Private(RmCallbackError *cb, PetscErr
 /* After the solver failed at t_solver: raise the stored error, "<what> failed at t = ... (<method>): <message>"
    (the callback's time if known, else t_solver); no-op if none. */
 PETSC_INTERN PetscErrorCode RmIntegratorCallbackRaise_Private(RmIntegrator integ, RmCallbackError *cb, PetscReal t_solver);
+/* -integrator auto (auto.c): the choice for the integrator's model and why; the resolution (sets the type). */
+PETSC_INTERN PetscErrorCode RmIntegratorAutoChoose_Private(RmIntegrator integ, RmIntegratorType *choice, PetscReal *radius, char *why, size_t len);
+PETSC_INTERN PetscErrorCode RmIntegratorAutoResolve_Private(RmIntegrator integ);
+/* For CVODE and ARKODE, on each N_Vector made from a state Vec (before the solver clones it): enables
+   NVECTOR_PETSC's fused operations (-integrator_fused_ops) and logs every vector operation in the
+   event RmIntegVec (nvlog.c). */
+PETSC_INTERN PetscErrorCode RmIntegratorNVectorSetUp_Private(RmIntegrator integ, N_Vector v);
 /* The fixed-step loop of euler and em: y += h f(y) by update (h = -euler_dt, the last step cut at t_final);
    stochastic: never stop at "convergence" (the path is noisy), run to t_final. */
 PETSC_INTERN PetscErrorCode RmIntegratorSolveFixedStep_Private(RmIntegrator integ, PetscErrorCode (*update)(RmIntegrator, PetscReal), PetscBool stochastic,

@@ -6,6 +6,7 @@ PETSC_INTERN PetscErrorCode RmIntegratorCreate_Adams(RmIntegrator);
 PETSC_INTERN PetscErrorCode RmIntegratorCreate_Euler(RmIntegrator);
 PETSC_INTERN PetscErrorCode RmIntegratorCreate_EM(RmIntegrator);
 PETSC_INTERN PetscErrorCode RmIntegratorCreate_ERK(RmIntegrator);
+PETSC_INTERN PetscErrorCode RmIntegratorCreate_Auto(RmIntegrator);
 
 static PetscBool RmIntegratorRegisterAllCalled = PETSC_FALSE;
 
@@ -29,5 +30,6 @@ PetscErrorCode RmIntegratorRegisterAll(void)
   PetscCall(RmIntegratorRegister(RMINTEGRATOREULER, RmIntegratorCreate_Euler));
   PetscCall(RmIntegratorRegister(RMINTEGRATOREM, RmIntegratorCreate_EM));
   PetscCall(RmIntegratorRegister(RMINTEGRATORERK, RmIntegratorCreate_ERK));
+  PetscCall(RmIntegratorRegister(RMINTEGRATORAUTO, RmIntegratorCreate_Auto));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

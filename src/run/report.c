@@ -22,7 +22,11 @@ PetscErrorCode RmRunPrintTableHeader_Private(RmRun run)
   PetscCall(PetscPrintf(run->comm, "ratemem retrieve: n = %" PetscInt_FMT ", P = %" PetscInt_FMT ", design %s, storage %s", n, P, RmDesignTypes[design],
                         storage));
   if (K) PetscCall(PetscPrintf(run->comm, " (indegree %" PetscInt_FMT ")", K));
-  PetscCall(PetscPrintf(run->comm, ", integrator %s, %d rank%s\n\n", method, run->size, run->size > 1 ? "s" : ""));
+  {
+    PetscBool chosen;
+    PetscCall(RmIntegratorGetAuto(run->integ, &chosen, NULL));
+    PetscCall(PetscPrintf(run->comm, ", integrator %s%s, %d rank%s\n\n", chosen ? "auto -> " : "", method, run->size, run->size > 1 ? "s" : ""));
+  }
   PetscCall(PetscPrintf(run->comm, "%6s %4s %6s  %-12s %7s %8s %9s %7s %7s %10s\n", "trial", "cue", "flip", "label", "nearest", "overlap", "t_end", "steps",
                         "rhs", "residual"));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -81,6 +85,15 @@ static PetscErrorCode WriteSummarySettings(RmRun run, RmJSON *j)
   PetscCall(RmIntegratorGetSettings(run->integ, &t_final, &ctol, &dt));
   PetscCall(RmJSONBeginObject(j, "integrator"));
   PetscCall(RmJSONString(j, "method", method));
+  {
+    PetscBool   chosen;
+    const char *reason;
+    PetscCall(RmIntegratorGetAuto(run->integ, &chosen, &reason));
+    if (chosen) { /* -integrator auto: method is its choice */
+      PetscCall(RmJSONString(j, "requested", RMINTEGRATORAUTO));
+      PetscCall(RmJSONString(j, "auto_reason", reason));
+    }
+  }
   PetscCall(RmJSONReal(j, "rtol", rtol));
   PetscCall(RmJSONReal(j, "atol", atol));
   PetscCall(RmJSONReal(j, "t_final", t_final));
