@@ -22,7 +22,8 @@ static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, Petsc
   dur    = strtod(colon + 1, &end);
   PetscCheck(end != colon + 1 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': duration '%s' is not a number", index,
              item, colon + 1);
-  PetscCheck(dur > 0 && !PetscIsInfOrNanReal(dur), comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be a finite number > 0, got %g", index, item, dur);
+  PetscCheck(!PetscIsInfOrNanReal(dur), comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be a finite number, got %g", index, item, dur);
+  PetscCheck(dur > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be > 0, got %g", index, item, dur);
   pr->duration = dur;
   pr->memory   = -1;
   pr->row      = -1;

@@ -164,7 +164,12 @@ PetscErrorCode RmCheckOptionsHaveValues(MPI_Comm comm)
   for (PetscInt i = 0; i < N && !bad[0]; i++)
     if ((!values[i] || !values[i][0]) && !MayBeValueless(names[i])) PetscCall(PetscStrncpy(bad, names[i], sizeof(bad)));
   PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
-  PetscCheck(!bad[0], comm, PETSC_ERR_ARG_WRONG, "option -%s is given without a value (an empty value is not the default: give one, or leave the option out)", bad);
+  if (bad[0]) {
+    static const char *const files[] = {"summary", "output", "checkpoint", "restart", "overlap_history", "patterns", "input_file", "sweep_csv", "bench_csv", "phase_csv", NULL};
+    PetscBool file = PETSC_FALSE;
+    for (int k = 0; files[k]; k++) file |= (PetscBool)!strcmp(bad, files[k]);
+    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "option -%s is given without a value: -%s needs %s (an empty value is not the default)", bad, bad, file ? "a file name" : "a value");
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
