@@ -132,11 +132,12 @@ PetscErrorCode RmGetOptionsYAMLFile(const char **file)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Options that are legitimately given without a value: ratemem's flags (PetscOptionsBool) and
+/* Options that are legitimately given without a value: ratemem's flags (PetscOptionsBool; t9-app-help checks
+   that every flag -help shows is here) and
    PETSc's and SLEPc's own (their objects' prefixes, and the flags read at initialisation). */
 static PetscBool MayBeValueless(const char *name)
 {
-  static const char *const flags[] = {"help", "quiet", "monitor", "cvode_stab_lim_det", "bench_retrieve", "phase_progress", "version", "info", "nox",
+  static const char *const flags[] = {"help", "quiet", "monitor", "ratemem_view", "integrator_fused_ops", "cvode_stab_lim_det", "bench_retrieve", "phase_progress", "version", "info", "nox",
                                       "no_signal_handler", "fp_trap", "memory_view", "objects_dump", "checkstack", "log_view", "log_all", "log_trace",
                                       "log_summary", "options_left", "options_view", "malloc_debug", "malloc_dump", "malloc_view", "malloc_test",
                                       "start_in_debugger", "stop_for_debugger", "on_error_abort", "on_error_attach_debugger", "on_error_emacs",
@@ -145,6 +146,7 @@ static PetscBool MayBeValueless(const char *name)
                                          "draw_", "log_", "malloc_", "options_", "info_", "saws_", "device_", "mpi_", "petsc_", NULL};
   for (int k = 0; flags[k]; k++)
     if (!strcmp(name, flags[k])) return PETSC_TRUE;
+  if (!strncmp(name, "stability_", 10)) name += 10; /* the SLEPc objects of ratemem stability (-stability_eps_*, -stability_st_*, ...) */
   for (int k = 0; prefixes[k]; k++)
     if (!strncmp(name, prefixes[k], strlen(prefixes[k]))) return PETSC_TRUE;
   return PETSC_FALSE;

@@ -2,7 +2,7 @@
 """End-to-end checks of the ratemem command. Usage: app_checks.py CASE EXE [REPO]
 Cases: help, retrieval, yaml, patterns_file, demo, monitor. Each runs the real app and asserts
 on its outputs; exits 1 with a message naming what failed."""
-import json, os, subprocess, sys, tempfile
+import json, os, re, subprocess, sys, tempfile
 import h5py
 import numpy as np
 
@@ -43,6 +43,14 @@ if case == "help":
     check("bdf" in text and "adams" in text and "euler" in text, "-help lists the integrators")
     check("Options for all PETSc programs" not in text and "PetscDevice" not in text, "-help leaves PETSc's own options out")
     check(text.index("Synapses") < text.index("Retrieval run"), "-help lists the objects' options first, then the run's")
+    # every flag (a PetscOptionsBool, shown as "-name: <FALSE : FALSE>") may be given without a value
+    for sub in ["retrieve", "sweep", "stability", "bench"]:
+        h = subprocess.run([exe, sub, "-help"], capture_output=True, text=True, timeout=120)
+        flags = sorted(set(re.findall(r"^\s*-(\w+): <(?:TRUE|FALSE)", h.stdout, re.M)))
+        check(h.returncode == 0 and len(flags) >= (3 if sub == "retrieve" else 1), f"{sub} -help shows its flags ({flags})")
+        for flag in flags:
+            q = subprocess.run([exe, sub, "-" + flag, "-help"], capture_output=True, text=True, timeout=120)
+            check(q.returncode == 0 and "without a value" not in q.stderr, f"{sub} -{flag} may stand alone ({q.stderr.strip()[:120]})")
     p = run(["-help_petsc"])
     check(p.returncode == 0 and "Options for all PETSc programs" in p.stdout + p.stderr and "-neurons" in p.stdout, "-help_petsc adds PETSc's own options")
 
