@@ -82,7 +82,13 @@ PETSC_EXTERN PetscErrorCode RmCheckFinite(MPI_Comm comm, const char *name, Petsc
 PETSC_EXTERN PetscErrorCode RmCheckOptionsAllUsed(MPI_Comm comm);
 PETSC_EXTERN PetscErrorCode RmInsertOptionsYAML(MPI_Comm comm, const char *file);
 PETSC_EXTERN PetscErrorCode RmFileExists(MPI_Comm comm, const char *path, PetscBool *exists);
-PETSC_EXTERN PetscErrorCode RmAtomicRename(MPI_Comm comm, const char *tmp, const char *path);
+/* Not collective. The -options_file_yaml file loaded by RmInsertOptionsYAML, or NULL. */
+PETSC_EXTERN PetscErrorCode RmGetOptionsYAMLFile(const char **file);
+/* Collective. An error naming the first option given without a value that needs one. */
+PETSC_EXTERN PetscErrorCode RmCheckOptionsHaveValues(MPI_Comm comm);
+/* Collective. An error unless the integer option name (if given) is in [lo, hi], read as 64 bits
+   and shown as typed: PETSc's 32-bit PetscInt wraps 2147483648 to -2147483648. */
+PETSC_EXTERN PetscErrorCode RmOptionsCheckIntRange(MPI_Comm comm, const char *name, PetscInt64 lo, PetscInt64 hi);
 PETSC_EXTERN double         RmWallTime(void);
 /* Collective. Peak resident memory (getrusage ru_maxrss) of the largest rank and summed over ranks, in bytes. */
 PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total);
@@ -110,6 +116,21 @@ typedef enum { RM_VALUE_STRING, RM_VALUE_INT, RM_VALUE_REAL } RmValueKind;
 #define RM_VALUE_LEN 64
 PETSC_EXTERN PetscErrorCode RmParseValueList(MPI_Comm comm, const char *opt, const char *spec, RmValueKind kind, PetscInt max, char (*values)[RM_VALUE_LEN],
                                              PetscInt *count);
+/* Memory estimate of a run (src/sys/memory.c): sizes of what it allocates, per rank. */
+typedef struct {
+  PetscInt64  n, P, K, batch, extra_units; /* extra_units: state units beyond the neurons (E/I pools) */
+  PetscInt64  krylov_dim;                  /* -cvode_krylov_dim (0: CVODE's 5) */
+  const char *storage, *integrator;        /* dense, aij, lowrank, compressed; bdf, adams, euler, em, erk */
+  PetscInt64  trials, bytes_per_trial;     /* per-trial results every rank keeps */
+  PetscInt64  local_bytes_per_trial;       /* ... and per local neuron (stored final states) */
+} RmMemoryPlan;
+/* Collective. Reads -memory_limit (bytes per rank, or with a unit K, M, G, T). */
+PETSC_EXTERN PetscErrorCode RmMemoryLimitSetFromOptions(MPI_Comm comm);
+/* Collective. Estimated peak bytes of the largest rank. */
+PETSC_EXTERN PetscErrorCode RmMemoryEstimate(MPI_Comm comm, const RmMemoryPlan *plan, PetscReal *bytes);
+/* Collective. "needs about X GB per rank, Y GB available" unless need fits -memory_limit or the
+   node's MemAvailable divided among its ranks. */
+PETSC_EXTERN PetscErrorCode RmMemoryCheck(MPI_Comm comm, PetscReal need);
 
 /* SUNDIALS return flags become PETSc errors that name the failure. Flags > 0 (warnings,
    root and tstop returns) pass. */

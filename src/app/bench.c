@@ -35,8 +35,9 @@ typedef struct {
   BenchStorage storage[BENCH_MAX_STORAGE];
   PetscInt     nstorage, neurons[BENCH_MAX_NEURONS], nneurons, P, K, repeat;
   PetscBool    retrieve, has_csv, help;
-  char         csv[PETSC_MAX_PATH_LEN], csv_tmp[PETSC_MAX_PATH_LEN + 16];
-  FILE        *fp;        /* rank 0: the CSV being written (under csv_tmp) */
+  char         csv[PETSC_MAX_PATH_LEN];
+  RmAtomicFile af;        /* the CSV being written (src/io/atomic.c) */
+  FILE        *fp;        /* rank 0: its stream */
   double      *ta, *tb, *tc; /* triad arrays, triad_n each */
   size_t       triad_n;
 } Bench;
@@ -210,6 +211,10 @@ static PetscErrorCode BenchSetFromOptions(Bench *b)
   }
   PetscCall(ReadObjectOptions(b));
   if (!b->help) PetscCall(RmCheckOptionsAllUsed(b->comm));
+  if (!b->help) {
+    const RmFileArg files[] = {{"-bench_csv", b->has_csv ? b->csv : NULL, RM_FILE_OUTPUT}, {NULL, NULL, RM_FILE_INPUT}};
+    PetscCall(RmCheckRunFiles(b->comm, files));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -364,14 +369,12 @@ static const char csv_columns[] = "storage,kernel,n,P,K,ranks,synapses,triad_GBs
 static PetscErrorCode CSVOpen(Bench *b)
 {
   PetscFunctionBeginUser;
-  int    failed = 0;
-  PetscCall(PetscSNPrintf(b->csv_tmp, sizeof(b->csv_tmp), "%s.partial", b->csv));
+  PetscCall(RmAtomicFileOpen(b->comm, b->csv, &b->af)); /* unique temporary name, renamed by CSVCommit */
+  PetscCall(RmAtomicFileGetFILE(b->af, &b->fp));
   if (!b->rank) {
     int    argc;
     char **args;
-    b->fp = fopen(b->csv_tmp, "w");
-    if (!b->fp) failed = 1;
-    else {
+    {
       PetscCall(PetscGetArgs(&argc, &args));
       fprintf(b->fp, "# ratemem %s bench:", RATEMEM_VERSION);
       for (int i = 1; i < argc; i++) fprintf(b->fp, " %s", args[i]);
@@ -394,8 +397,6 @@ static PetscErrorCode CSVOpen(Bench *b)
       fflush(b->fp);
     }
   }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
-  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_OPEN, "cannot write %s", b->csv_tmp);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -418,22 +419,15 @@ static PetscErrorCode CSVRow(Bench *b, const BenchResult *r)
     failed = fflush(b->fp) != 0 || ferror(b->fp);
   }
   PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
-  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", b->csv_tmp);
+  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", b->csv);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode CSVCommit(Bench *b)
 {
-  int failed = 0;
-
   PetscFunctionBeginUser;
-  if (!b->rank) {
-    failed = fclose(b->fp) != 0;
-    b->fp  = NULL;
-  }
-  PetscCallMPI(MPI_Bcast(&failed, 1, MPI_INT, 0, b->comm));
-  PetscCheck(!failed, b->comm, PETSC_ERR_FILE_WRITE, "cannot write %s", b->csv_tmp);
-  PetscCall(RmAtomicRename(b->comm, b->csv_tmp, b->csv));
+  b->fp = NULL; /* closed by the commit */
+  PetscCall(RmAtomicFileCommit(&b->af));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -507,10 +501,7 @@ PetscErrorCode RmBenchMain(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_rank(comm, &b.rank));
   PetscCallMPI(MPI_Comm_size(comm, &b.size));
   ierr = BenchRun(&b);
-  if (b.fp) { /* failed run: no partial CSV survives */
-    fclose(b.fp);
-    remove(b.csv_tmp);
-  }
+  PetscCall(RmAtomicFileDestroy(&b.af)); /* failed run: no partial CSV survives */
   if (b.ta) PetscCall(PetscFree3(b.ta, b.tb, b.tc));
   PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);

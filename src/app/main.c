@@ -73,6 +73,8 @@ int main(int argc, char **argv)
   if (!ierr) ierr = RmPushErrorHandler();
   if (!ierr) ierr = RmInitialize();
   if (!ierr && yaml) ierr = RmInsertOptionsYAML(PETSC_COMM_WORLD, yaml);
+  if (!ierr) ierr = RmCheckOptionsHaveValues(PETSC_COMM_WORLD); /* "-neurons" without a value is an error, not the default */
+  if (!ierr) ierr = RmInstallTempCleanup();                    /* SIGINT/SIGHUP/SIGTERM remove temporary output files */
   if (!ierr) ierr = bench ? RmBenchMain(PETSC_COMM_WORLD) : stability ? RmStabilityMain(PETSC_COMM_WORLD) : sweep ? RmSweepMain(PETSC_COMM_WORLD) : RmRetrieveMain(PETSC_COMM_WORLD);
   PetscErrorCode fin = PetscFinalize();
   return ierr ? 1 : (fin ? 1 : RmCheckpointExitStatus());

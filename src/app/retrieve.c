@@ -72,6 +72,26 @@ static PetscErrorCode CheckOptions(MPI_Comm comm, RmModel model, const Options *
     PetscCheck(!o->has_summary && !o->has_output, comm, PETSC_ERR_ARG_INCOMP, "-summary and -output are not written for an input schedule; use -overlap_history");
   }
   PetscCheck(!o->has_summary || o->summary[0], comm, PETSC_ERR_ARG_WRONG, "-summary needs a file name");
+  PetscCall(RmOptionsCheckIntRange(comm, "-trials", 1, PETSC_MAX_INT));
+  PetscCall(RmOptionsCheckIntRange(comm, "-batch", 1, PETSC_MAX_INT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* No output replaces a device, a directory or an input, and no two outputs are the same file. */
+static PetscErrorCode CheckFiles(MPI_Comm comm, const Options *o)
+{
+  const RmFileArg files[] = {
+    {"-input_file",      o->has_input_file ? o->input_file : NULL,                          RM_FILE_INPUT },
+    {"-restart",         o->has_restart && strcmp(o->restart, "auto") ? o->restart : NULL, RM_FILE_INPUT },
+    {"-summary",         o->has_summary ? o->summary : NULL,                                RM_FILE_OUTPUT},
+    {"-output",          o->has_output ? o->output : NULL,                                  RM_FILE_OUTPUT},
+    {"-checkpoint",      o->has_checkpoint ? o->checkpoint : NULL,                          RM_FILE_OUTPUT},
+    {"-overlap_history", o->has_history ? o->history : NULL,                                RM_FILE_OUTPUT},
+    {NULL,               NULL,                                                              RM_FILE_INPUT }
+  };
+
+  PetscFunctionBeginUser;
+  PetscCall(RmCheckRunFiles(comm, files));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -102,6 +122,7 @@ static PetscErrorCode Retrieve(MPI_Comm comm, RmRun run, Options *o)
   PetscCall(Configure(run, o));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(RmCheckOptionsAllUsed(comm));
+  PetscCall(CheckFiles(comm, o));
   PetscCall(RmRunSetUp(run));
   if (o->view) PetscCall(RmRunView(run, PETSC_VIEWER_STDOUT_(comm)));
   if (o->has_schedule || o->has_input_file) {

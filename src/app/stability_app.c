@@ -110,6 +110,14 @@ static PetscErrorCode AppSetFromOptions(App *app)
   PetscCheck(!app->phase || design == RM_DESIGN_PAPER, app->comm, PETSC_ERR_ARG_INCOMP, "the phase diagram needs -design paper (gain and threshold of the rate model)");
   PetscCheck(!app->phase || app->cues == 0, app->comm, PETSC_ERR_ARG_INCOMP, "-stability_cues is not available with the phase diagram");
   if (!app->help) PetscCall(RmCheckOptionsAllUsed(app->comm));
+  if (!app->help) {
+    const RmFileArg files[] = {
+      {"-summary",   app->has_summary ? app->summary : NULL,     RM_FILE_OUTPUT},
+      {"-phase_csv", app->has_phase_csv ? app->phase_csv : NULL, RM_FILE_OUTPUT},
+      {NULL,         NULL,                                       RM_FILE_INPUT }
+    };
+    PetscCall(RmCheckRunFiles(app->comm, files));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

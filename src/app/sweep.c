@@ -370,6 +370,10 @@ static PetscErrorCode SweepRun(Sweep *sw)
   /* Every point's options are checked before anything runs, and unknown options refused. */
   for (PetscInt p = 0; p < sw->npoints; p++) PetscCall(RunPoint(sw, p, PETSC_TRUE));
   PetscCall(RmCheckOptionsAllUsed(sw->comm));
+  { /* the CSV is read and rewritten by design (resume): an output only */
+    const RmFileArg files[] = {{"-sweep_csv", sw->csv, RM_FILE_OUTPUT}, {NULL, NULL, RM_FILE_INPUT}};
+    PetscCall(RmCheckRunFiles(sw->comm, files));
+  }
   {
     char header[1024];
     PetscCall(PetscSNPrintf(header, sizeof(header), "%s,%s", KEY_HEADER, RESULT_HEADER));

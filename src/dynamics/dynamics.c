@@ -106,7 +106,6 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscStrncpy(actname, model->act.fn->name, sizeof(actname)));
   PetscCall(PetscOptionsString("-activation", "Activation of the rate model: sigmoid or rectanh (rectified tanh); the hebbian design uses tanh",
                                "RmModelSetActivation", actname, actname, sizeof(actname), &set_type));
-  if (set_type) PetscCall(RmActivationFind(model->comm, actname, &type));
   PetscCall(PetscOptionsReal("-gain", "Activation gain rho (rate model) or delta in tanh(delta y) (hebbian)", "RmModelSetFromOptions", model->act.gain,
                              &model->act.gain, &set_gain));
   PetscCall(PetscOptionsReal("-threshold", "Activation threshold x* (default 0.2 sigmoid, 0.75 rectanh)", "RmModelSetFromOptions",
@@ -128,7 +127,8 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", model->pool_size, &model->pool_size,
                             NULL));
   PetscOptionsEnd();
-  if (set_type) {
+  if (set_type) { /* looked up after PetscOptionsEnd: an error inside Begin/End would leak its title */
+    PetscCall(RmActivationFind(model->comm, actname, &type));
     PetscCall(CheckActivation(model, type));
     if (type != model->act.fn && !set_thr && !model->threshold_set) model->act.threshold = type->default_threshold; /* e.g. the authors' 0.75 for rectified tanh */
     model->act.fn = type;
@@ -165,6 +165,7 @@ PetscErrorCode RmModelSetFromOptions(RmModel model)
   if (set_stiff) model->tau_i = model->tau / stiffness;
   PetscCall(RmCheckFinite(model->comm, "tau_i", model->tau_i));
   PetscCheck(model->tau_i > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau_i must be > 0, got %g", (double)model->tau_i);
+  PetscCall(RmOptionsCheckIntRange(model->comm, "-pool_size", 1, PETSC_MAX_INT));
   PetscCheck(model->pool_size >= 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "pool_size must be >= 1, got %" PetscInt_FMT, model->pool_size);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

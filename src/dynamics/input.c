@@ -2,6 +2,7 @@
    Also: inputs read from HDF5 (-input_file), and the firing-rate variant of §7 (-input_variant rate). */
 #include <ctype.h>
 #include <hdf5.h>
+#include <ratemem/io.h>
 #include <ratemem/input.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@ static PetscErrorCode ParseItem(MPI_Comm comm, char *item, PetscInt index, Petsc
   dur    = strtod(colon + 1, &end);
   PetscCheck(end != colon + 1 && *end == 0, comm, PETSC_ERR_ARG_WRONG, "input schedule item %" PetscInt_FMT " '%s': duration '%s' is not a number", index,
              item, colon + 1);
-  PetscCheck(dur > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be > 0, got %g", index, item, dur);
+  PetscCheck(dur > 0 && !PetscIsInfOrNanReal(dur), comm, PETSC_ERR_ARG_OUTOFRANGE, "input schedule item %" PetscInt_FMT " '%s': duration must be a finite number > 0, got %g", index, item, dur);
   pr->duration = dur;
   pr->memory   = -1;
   pr->row      = -1;
@@ -60,6 +61,8 @@ PetscErrorCode RmScheduleParse(MPI_Comm comm, const char *spec, PetscInt P, RmSc
 
   PetscFunctionBeginUser;
   PetscCheck(spec && spec[0], comm, PETSC_ERR_ARG_WRONG, "-input_schedule is empty: give ITEM:DURATION[,ITEM:DURATION...]");
+  PetscCheck(spec[0] != ',' && spec[strlen(spec) - 1] != ',' && !strstr(spec, ",,"), comm, PETSC_ERR_ARG_WRONG,
+             "-input_schedule '%s' has an empty item (two commas, or one at an end)", spec);
   for (const char *p = spec; *p; p++) cap += *p == ',';
   PetscCall(PetscStrallocpy(spec, &buf));
   PetscCall(PetscCalloc1(cap, &sched->items));
@@ -113,6 +116,7 @@ PetscErrorCode RmScheduleGetWeights(MPI_Comm comm, const RmSchedule *sched, Pets
   case RM_PRESENT_WEIGHTS:
     PetscCheck(nweights == P, comm, PETSC_ERR_ARG_SIZ, "input schedule item %" PetscInt_FMT " 'weights' needs -input_weights with %" PetscInt_FMT " numbers (one per memory), got %" PetscInt_FMT,
                k, P, nweights);
+    for (PetscInt mu = 0; mu < P; mu++) PetscCall(RmCheckFinite(comm, "-input_weights entry", weights[mu]));
     for (PetscInt mu = 0; mu < P; mu++) c[mu] = weights[mu];
     break;
   case RM_PRESENT_DOMINANT: {
@@ -268,7 +272,13 @@ PetscErrorCode RmScheduleSetInputFile(RmMemories mem, const char *path, const ch
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  { /* a long name is opened through its directory's descriptor (Open MPI aborts on long names) */
+    char h5path[PETSC_MAX_PATH_LEN + 64];
+    int  dirfd;
+    PetscCall(RmHDF5Path(path, h5path, sizeof(h5path), &dirfd));
+    file = H5Fopen(h5path, H5F_ACC_RDONLY, fapl);
+    PetscCall(RmHDF5PathRestore(&dirfd));
+  }
   H5Pclose(fapl);
   PetscCheck(file >= 0, comm, PETSC_ERR_FILE_OPEN, "input file %s is not an HDF5 file", path);
   if (H5Lexists(file, dataset, H5P_DEFAULT) <= 0 || H5Oexists_by_name(file, dataset, H5P_DEFAULT) <= 0) {

@@ -67,6 +67,10 @@ static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, 
   PetscCheck(cv->tail_rtol >= 0 && cv->tail_atol >= 0 && cv->tail_switch > 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-cvode_tail_rtol and -cvode_tail_atol must be >= 0 and -cvode_tail_switch > 0, got %g, %g and %g", (double)cv->tail_rtol, (double)cv->tail_atol,
              (double)cv->tail_switch);
+  PetscCall(RmCheckFinite(integ->comm, "cvode_init_step", cv->init_step));
+  PetscCall(RmCheckFinite(integ->comm, "cvode_nonlin_conv_coef", cv->nonlin_conv_coef));
+  PetscCall(RmCheckFinite(integ->comm, "cvode_eps_lin", cv->eps_lin));
+  PetscCall(RmOptionsCheckIntRange(integ->comm, "-cvode_krylov_dim", 0, PETSC_MAX_INT));
   PetscCheck(cv->init_step >= 0 && cv->nonlin_conv_coef >= 0 && cv->eps_lin >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-cvode_init_step, -cvode_nonlin_conv_coef and -cvode_eps_lin must be >= 0, got %g, %g and %g", (double)cv->init_step, (double)cv->nonlin_conv_coef,
              (double)cv->eps_lin);
@@ -191,6 +195,9 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   if (cv->init_step > 0) RmCallCVODE(CVodeSetInitStep(cv->cvode, cv->init_step));
   if (cv->nonlin_conv_coef > 0) RmCallCVODE(CVodeSetNonlinConvCoef(cv->cvode, cv->nonlin_conv_coef));
   if (cv->lmm == CV_BDF) {
+    PetscInt N;
+    PetscCall(VecGetSize(integ->y, &N)); /* a Krylov space larger than the system only costs memory (n vectors of n) */
+    PetscCheck(cv->krylov_dim <= N, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_krylov_dim %" PetscInt_FMT " exceeds the system size %" PetscInt_FMT, cv->krylov_dim, N);
     cv->ls = SUNLinSol_SPGMR(cv->y_nv, cv->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)cv->krylov_dim, cv->sunctx);
     PetscCheck(cv->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
     RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));

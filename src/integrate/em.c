@@ -57,6 +57,8 @@ static PetscErrorCode SetFromOptionsEM(PetscOptionItems *PetscOptionsObject, RmI
   PetscCall(PetscOptionsReal("-noise", "sigma of the additive white noise dy = f dt + sigma dW (integrator em)", "RmIntegratorSetFromOptions", integ->sigma,
                              &integ->sigma, NULL));
   PetscCall(PetscOptionsInt("-noise_seed", "Seed of the noise increments (integrator em)", "RmIntegratorSetFromOptions", seed, &seed, NULL));
+  PetscCall(RmOptionsCheckIntRange(integ->comm, "-noise_seed", 0, PETSC_MAX_INT));
+  PetscCheck(seed >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "noise_seed must be >= 0, got %" PetscInt_FMT, seed);
   integ->noise_seed = seed;
   PetscCall(RmCheckFinite(integ->comm, "noise", integ->sigma));
   PetscCheck(integ->sigma >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "noise must be >= 0, got %g", (double)integ->sigma);

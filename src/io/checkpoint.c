@@ -11,8 +11,8 @@
      /overlaps, /overlaps_raw  double [T][P]
      /final_states     double [T][n]   with -output only: the completed trials' final neuron states
      /state            double [B][n+m] only while a batch is in progress: global unit order
-   Written under path.partial with MPI-IO (each rank its own units; rank 0 the replicated data), closed
-   by all, synced and renamed by rank 0. Read with independent I/O; each read's success is agreed by
+   Written under a unique temporary name (RmAtomicFile, src/io/atomic.c) with MPI-IO (each rank its own
+   units; rank 0 the replicated data), closed by all, synced and renamed by rank 0. Read with independent I/O; each read's success is agreed by
    all ranks (one MPI_Allreduce) so a corrupt file fails everywhere with the same message. */
 #include <fcntl.h>
 #include <hdf5.h>
@@ -482,22 +482,30 @@ static void StatsFromArrays(RmIntegratorStats *s, const PetscInt64 *i, const Pet
   s->t_end = r[0], s->residual = r[1], s->wall_time = r[2];
 }
 
+/* Collective. Each step runs on every rank unless an earlier one failed on any rank, and its outcome is
+   agreed: a failure on one rank (a full disk seen by the MPI-IO aggregator only) makes every rank skip
+   the same remaining collective calls, so none is left waiting in one. */
 #define CheckH5(call, what) \
   do { \
-    if (PetscUnlikely((call) < 0)) failed = what; \
+    if (!failed) { \
+      PetscBool ok_ = (call) >= 0 ? PETSC_TRUE : PETSC_FALSE; \
+      PetscCall(Agree(ck->comm, &ok_)); \
+      if (!ok_) failed = what; \
+    } \
   } while (0)
 
 /* ---------------------------------------------------------------- write */
 PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmCheckpointProgress *pg, Vec state, const RmCheckpointLayout *L)
 {
-  char               tmp[PETSC_MAX_PATH_LEN + 16];
+  RmAtomicFile       af;
+  const char        *open_path;
   hid_t              fapl, file, dxpl, d;
   PetscMPIInt        rank, size;
   const char        *failed = NULL;
   PetscInt64         pi[PROGRESS_INTS];
   PetscReal          pr[PROGRESS_REALS];
   uint64_t           hash = Hash64(ck->identity, ck->identity_len);
-  int                version = RM_CHECKPOINT_VERSION, ranks, sync_failed = 0;
+  int                version = RM_CHECKPOINT_VERSION, ranks;
   const PetscInt     T = ck->trials, done = pg->completed;
   const PetscScalar *xa = NULL;
 
@@ -506,13 +514,30 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   PetscCallMPI(MPI_Comm_rank(ck->comm, &rank));
   PetscCallMPI(MPI_Comm_size(ck->comm, &size));
   ranks = size;
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.partial", path));
+  PetscCall(RmAtomicFileOpen(ck->comm, path, &af));
+  { /* every dataset at its full size, and room for the metadata: a full disk is found before anything is written */
+    PetscInt64 bytes = (PetscInt64)ck->identity_len + 8 * ((PetscInt64)T * (ck->nint + ck->nreal + 2 * ck->P) + PROGRESS_INTS + PROGRESS_REALS) + 65536;
+    if (ck->store_final) bytes += 8 * (PetscInt64)T * L->n;
+    if (pg->in_progress) bytes += 8 * (PetscInt64)L->batch * (L->n + L->m);
+    PetscErrorCode ierr = RmAtomicFileCheckSpace(af, bytes);
+    if (ierr) PetscCall(RmAtomicFileDestroy(&af));
+    PetscCall(ierr);
+  }
+  PetscCall(RmAtomicFileGetPath(af, &open_path));
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, ck->comm, MPI_INFO_NULL);
-  file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  file = H5Fcreate(open_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  PetscCheck(file >= 0, ck->comm, PETSC_ERR_FILE_OPEN, "cannot create checkpoint %s (is the directory writable?)", tmp);
+  {
+    PetscBool ok = file >= 0 ? PETSC_TRUE : PETSC_FALSE;
+    PetscCall(Agree(ck->comm, &ok));
+    if (!ok) {
+      if (file >= 0) H5Fclose(file);
+      PetscCall(RmAtomicFileDestroy(&af));
+    }
+    PetscCheck(ok, ck->comm, PETSC_ERR_FILE_OPEN, "cannot create checkpoint %s (is the directory writable?)", path);
+  }
   dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
 
@@ -525,7 +550,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   CheckH5(WriteStringAttribute(file, "real_columns", ck->real_names), "attribute real_columns");
 
   /* replicated data: rank 0 writes, the others take part with an empty selection */
-  d = CreateDataset(file, "identity", H5T_NATIVE_UINT8, 1, ck->identity_len, 0);
+  d = failed ? -1 : CreateDataset(file, "identity", H5T_NATIVE_UINT8, 1, ck->identity_len, 0);
   CheckH5(d, "/identity");
   if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_UINT8, 1, 0, 0, rank ? 0 : ck->identity_len, 1, ck->identity, dxpl), "/identity");
   if (d >= 0) H5Dclose(d);
@@ -533,11 +558,11 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   pi[0] = done, pi[1] = pg->in_progress, pi[2] = pg->noise_step, pi[3] = ck->store_final;
   StatsToArrays(&pg->stats, pi + PROGRESS_HEAD, pr + 1);
   pr[0] = pg->t;
-  d     = CreateDataset(file, "progress_ints", H5T_NATIVE_INT64, 1, PROGRESS_INTS, 0);
+  d     = failed ? -1 : CreateDataset(file, "progress_ints", H5T_NATIVE_INT64, 1, PROGRESS_INTS, 0);
   CheckH5(d, "/progress_ints");
   if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_INT64, 1, 0, 0, rank ? 0 : PROGRESS_INTS, 1, pi, dxpl), "/progress_ints");
   if (d >= 0) H5Dclose(d);
-  d = CreateDataset(file, "progress_reals", H5T_NATIVE_DOUBLE, 1, PROGRESS_REALS, 0);
+  d = failed ? -1 : CreateDataset(file, "progress_reals", H5T_NATIVE_DOUBLE, 1, PROGRESS_REALS, 0);
   CheckH5(d, "/progress_reals");
   if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_DOUBLE, 1, 0, 0, rank ? 0 : PROGRESS_REALS, 1, pr, dxpl), "/progress_reals");
   if (d >= 0) H5Dclose(d);
@@ -555,7 +580,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
       {"overlaps_raw",  H5T_NATIVE_DOUBLE, (hsize_t)ck->P,     ck->ov_raw},
     };
     for (size_t k = 0; k < sizeof(tables) / sizeof(tables[0]); k++) {
-      d = CreateDataset(file, tables[k].name, tables[k].type, 2, (hsize_t)T, tables[k].cols);
+      d = failed ? -1 : CreateDataset(file, tables[k].name, tables[k].type, 2, (hsize_t)T, tables[k].cols);
       CheckH5(d, tables[k].name);
       if (d >= 0) CheckH5(WriteBlock(d, tables[k].type, 2, 0, 0, rank ? 0 : (hsize_t)T, tables[k].cols, tables[k].buf, dxpl), tables[k].name);
       if (d >= 0) H5Dclose(d);
@@ -564,7 +589,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
 
   /* distributed data: each rank its own units */
   if (ck->store_final) {
-    d = CreateDataset(file, "final_states", H5T_NATIVE_DOUBLE, 2, (hsize_t)T, (hsize_t)L->n);
+    d = failed ? -1 : CreateDataset(file, "final_states", H5T_NATIVE_DOUBLE, 2, (hsize_t)T, (hsize_t)L->n);
     CheckH5(d, "/final_states");
     if (d >= 0) CheckH5(WriteBlock(d, H5T_NATIVE_DOUBLE, 2, 0, (hsize_t)L->rstart, (hsize_t)done, (hsize_t)ck->nloc, ck->final, dxpl), "/final_states");
     if (d >= 0) H5Dclose(d);
@@ -572,7 +597,7 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   if (pg->in_progress) {
     const PetscInt W = L->nloc + L->mloc;
     PetscCheck(state, ck->comm, PETSC_ERR_ARG_NULL, "a checkpoint of a batch in progress needs its state");
-    d = CreateDataset(file, "state", H5T_NATIVE_DOUBLE, 2, (hsize_t)L->batch, (hsize_t)(L->n + L->m));
+    d = failed ? -1 : CreateDataset(file, "state", H5T_NATIVE_DOUBLE, 2, (hsize_t)L->batch, (hsize_t)(L->n + L->m));
     CheckH5(d, "/state");
     PetscCall(VecGetArrayRead(state, &xa));
     for (PetscInt b = 0; d >= 0 && b < L->batch; b++) {
@@ -583,21 +608,23 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
     if (d >= 0) H5Dclose(d);
   }
   H5Pclose(dxpl);
-  if (H5Fclose(file) < 0 && !failed) failed = "closing the file";
+  /* The metadata are flushed before the close and the outcome agreed: a failed write (full disk)
+     truncates the file first, so that HDF5 can close it (a failed H5Fclose crashes HDF5 later, at
+     MPI_Finalize). The previous checkpoint stays as it was. */
+  if (!failed && H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) failed = "flushing the file";
   {
     PetscBool ok = failed ? PETSC_FALSE : PETSC_TRUE;
     PetscCall(Agree(ck->comm, &ok));
-    if (!ok && !rank) unlink(tmp);
-    PetscCheck(ok, ck->comm, PETSC_ERR_FILE_WRITE, "cannot write checkpoint %s: %s failed", tmp, failed ? failed : "another rank's write");
+    if (!ok) PetscCall(RmAtomicFileDiscardData(af));
+    if (H5Fclose(file) < 0 && ok) {
+      ok     = PETSC_FALSE;
+      failed = "closing the file";
+    }
+    PetscCall(Agree(ck->comm, &ok));
+    if (!ok) PetscCall(RmAtomicFileDestroy(&af));
+    PetscCheck(ok, ck->comm, PETSC_ERR_FILE_WRITE, "cannot write checkpoint %s: %s failed (disk full or not writable?)", path, failed ? failed : "another rank's write");
   }
-  if (!rank) { /* the data reach the disk before the rename makes them the checkpoint */
-    int fd = open(tmp, O_RDONLY);
-    sync_failed = fd < 0 || fsync(fd) != 0;
-    if (fd >= 0) close(fd);
-  }
-  PetscCallMPI(MPI_Bcast(&sync_failed, 1, MPI_INT, 0, ck->comm));
-  PetscCheck(!sync_failed, ck->comm, PETSC_ERR_FILE_WRITE, "cannot sync checkpoint %s", tmp);
-  PetscCall(RmAtomicRename(ck->comm, tmp, path));
+  PetscCall(RmAtomicFileCommit(&af)); /* synced, then renamed over path by rank 0 */
   PetscCall(PetscLogEventEnd(RM_EVENTS.io_write, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -672,7 +699,13 @@ PetscErrorCode RmCheckpointLoad(RmCheckpoint ck, const char *path, RmCheckpointP
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, ck->comm, MPI_INFO_NULL);
-  file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  { /* a long name is opened through its directory's descriptor (Open MPI aborts on long names) */
+    char h5path[PETSC_MAX_PATH_LEN + 64];
+    int  dirfd;
+    PetscCall(RmHDF5Path(path, h5path, sizeof(h5path), &dirfd));
+    file = H5Fopen(h5path, H5F_ACC_RDONLY, fapl);
+    PetscCall(RmHDF5PathRestore(&dirfd));
+  }
   H5Pclose(fapl);
   ok = file >= 0 ? PETSC_TRUE : PETSC_FALSE;
   PetscCall(Agree(ck->comm, &ok));

@@ -1,21 +1,28 @@
-/* Parallel HDF5 output. The file is created under a temporary name and renamed when the run
-   has completed, so a failed run never leaves a partial file behind. */
+/* Parallel HDF5 output. The file is created under a unique temporary name (RmAtomicFile) and
+   renamed when the run has completed, so a failed run never leaves a partial file behind. Every
+   HDF5 call's success is agreed by all ranks, so a failed write cannot leave a rank waiting. */
 #include <hdf5.h>
 #include <ratemem/io.h>
-#include <unistd.h>
 
 struct _p_RmOutput {
-  MPI_Comm  comm;
-  char      path[PETSC_MAX_PATH_LEN], tmp[PETSC_MAX_PATH_LEN + 16];
-  PetscInt  n, P, trials;
-  hid_t     file, patterns, initial, final, overlaps, overlaps_raw, dxpl;
-  PetscBool committed;
+  MPI_Comm     comm;
+  char         path[PETSC_MAX_PATH_LEN];
+  PetscInt     n, P, trials;
+  hid_t        file, patterns, initial, final, overlaps, overlaps_raw, dxpl;
+  RmAtomicFile af; /* the temporary file (NULL once committed) */
 };
 
-#define RmCallH5(call, what) \
-  do { \
-    if (PetscUnlikely((call) < 0)) SETERRQ(out->comm, PETSC_ERR_FILE_WRITE, "HDF5 output %s: %s failed", out->path, what); \
-  } while (0)
+/* Every rank takes part in the decision: an HDF5 failure on one rank (e.g. the MPI-IO aggregator
+   hitting a full disk) becomes the same error on all ranks, before any further collective call. */
+static PetscErrorCode AgreeH5(RmOutput out, herr_t status, const char *what)
+{
+  PetscBool ok = status >= 0 ? PETSC_TRUE : PETSC_FALSE;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmAgree(out->comm, &ok));
+  PetscCheck(ok, out->comm, PETSC_ERR_FILE_WRITE, "cannot write HDF5 output %s: %s failed (disk full or not writable?)", out->path, what);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 static hid_t CreateDataset(hid_t file, const char *name, hid_t type, hsize_t rows, hsize_t cols)
 {
@@ -28,8 +35,9 @@ static hid_t CreateDataset(hid_t file, const char *name, hid_t type, hsize_t row
 
 PetscErrorCode RmOutputCreate(MPI_Comm comm, const char *path, PetscInt n, PetscInt P, PetscInt trials, RmOutput *outp)
 {
-  RmOutput out;
-  hid_t    fapl;
+  RmOutput    out;
+  hid_t       fapl;
+  const char *open_path;
 
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&out));
@@ -40,20 +48,23 @@ PetscErrorCode RmOutputCreate(MPI_Comm comm, const char *path, PetscInt n, Petsc
   out->trials = trials;
   out->file = out->patterns = out->initial = out->final = out->overlaps = out->overlaps_raw = out->dxpl = -1;
   PetscCall(PetscStrncpy(out->path, path, sizeof(out->path)));
-  PetscCall(PetscSNPrintf(out->tmp, sizeof(out->tmp), "%s.partial", path));
+  PetscCall(RmAtomicFileOpen(comm, path, &out->af));
+  /* the data (uint8 patterns, double states and overlaps) and room for the metadata */
+  PetscCall(RmAtomicFileCheckSpace(out->af, (PetscInt64)P * n + 16 * (PetscInt64)trials * (n + P) + 65536));
+  PetscCall(RmAtomicFileGetPath(out->af, &open_path));
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-  out->file = H5Fcreate(out->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  out->file = H5Fcreate(open_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  PetscCheck(out->file >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot create HDF5 output %s (is the directory writable?)", out->tmp);
+  PetscCall(AgreeH5(out, out->file, "H5Fcreate"));
   out->patterns     = CreateDataset(out->file, "patterns", H5T_NATIVE_UINT8, (hsize_t)P, (hsize_t)n);
   out->initial      = CreateDataset(out->file, "initial_states", H5T_NATIVE_DOUBLE, (hsize_t)trials, (hsize_t)n);
   out->final        = CreateDataset(out->file, "final_states", H5T_NATIVE_DOUBLE, (hsize_t)trials, (hsize_t)n);
   out->overlaps     = CreateDataset(out->file, "overlaps", H5T_NATIVE_DOUBLE, (hsize_t)trials, (hsize_t)P);
   out->overlaps_raw = CreateDataset(out->file, "overlaps_raw", H5T_NATIVE_DOUBLE, (hsize_t)trials, (hsize_t)P);
-  PetscCheck(out->patterns >= 0 && out->initial >= 0 && out->final >= 0 && out->overlaps >= 0 && out->overlaps_raw >= 0, comm, PETSC_ERR_FILE_WRITE,
-             "cannot create datasets in %s", out->tmp);
+  PetscCall(AgreeH5(out, out->patterns >= 0 && out->initial >= 0 && out->final >= 0 && out->overlaps >= 0 && out->overlaps_raw >= 0 ? 0 : -1,
+                    "creating the datasets"));
   out->dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE);
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -79,7 +90,7 @@ static PetscErrorCode WriteBlock(RmOutput out, hid_t dset, hid_t type, hsize_t r
   status = H5Dwrite(dset, type, mspace, fspace, out->dxpl, buf);
   H5Sclose(mspace);
   H5Sclose(fspace);
-  RmCallH5(status, "H5Dwrite");
+  PetscCall(AgreeH5(out, status, "H5Dwrite"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -121,38 +132,59 @@ PetscErrorCode RmOutputWriteTrial(RmOutput out, PetscInt trial, Vec initial, Vec
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void CloseAll(RmOutput out)
+static void CloseDatasets(RmOutput out)
 {
-  hid_t *ids[] = {&out->patterns, &out->initial, &out->final, &out->overlaps, &out->overlaps_raw};
+  hid_t *ids[] = {&out->patterns, &out->initial, &out->final, &out->overlaps, &out->overlaps_raw, &out->dxpl};
   for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
     if (*ids[k] >= 0) {
-      H5Dclose(*ids[k]);
+      if (k + 1 < sizeof(ids) / sizeof(ids[0])) H5Dclose(*ids[k]);
+      else H5Pclose(*ids[k]);
       *ids[k] = -1;
     }
-  if (out->dxpl >= 0) H5Pclose(out->dxpl);
-  if (out->file >= 0) H5Fclose(out->file);
-  out->dxpl = out->file = -1;
+}
+
+/* Collective. A file given up: its data are truncated first, so that closing it (HDF5 flushes its
+   metadata) cannot fail on a full disk: a failed H5Fclose leaves HDF5 in a state that crashes at
+   MPI_Finalize. */
+static PetscErrorCode Abandon(RmOutput out)
+{
+  PetscFunctionBeginUser;
+  CloseDatasets(out);
+  if (out->file >= 0) {
+    PetscCall(RmAtomicFileDiscardData(out->af));
+    H5Fclose(out->file);
+    out->file = -1;
+  }
+  PetscCall(RmAtomicFileDestroy(&out->af));
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode RmOutputCommit(RmOutput out)
 {
+  PetscBool ok;
+
   PetscFunctionBeginUser;
-  CloseAll(out);
-  PetscCall(RmAtomicRename(out->comm, out->tmp, out->path));
-  out->committed = PETSC_TRUE;
+  ok = H5Fflush(out->file, H5F_SCOPE_GLOBAL) >= 0 ? PETSC_TRUE : PETSC_FALSE; /* the metadata: the last write that can fail */
+  PetscCall(RmAgree(out->comm, &ok));
+  if (!ok) PetscCall(Abandon(out));
+  PetscCheck(ok, out->comm, PETSC_ERR_FILE_WRITE, "cannot write HDF5 output %s: H5Fflush failed (disk full?)", out->path);
+  CloseDatasets(out);
+  ok = H5Fclose(out->file) >= 0 ? PETSC_TRUE : PETSC_FALSE;
+  out->file = -1;
+  PetscCall(RmAgree(out->comm, &ok));
+  if (!ok) PetscCall(RmAtomicFileDestroy(&out->af));
+  PetscCheck(ok, out->comm, PETSC_ERR_FILE_WRITE, "cannot write HDF5 output %s: H5Fclose failed", out->path);
+  PetscCall(RmAtomicFileCommit(&out->af));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode RmOutputDestroy(RmOutput *outp)
 {
-  RmOutput    out = *outp;
-  PetscMPIInt rank;
+  RmOutput out = *outp;
 
   PetscFunctionBeginUser;
   if (!out) PetscFunctionReturn(PETSC_SUCCESS);
-  CloseAll(out);
-  PetscCallMPI(MPI_Comm_rank(out->comm, &rank));
-  if (!out->committed && !rank) unlink(out->tmp);
+  if (out->af) PetscCall(Abandon(out)); /* an uncommitted file is removed */
   PetscCall(PetscFree(*outp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

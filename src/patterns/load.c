@@ -1,6 +1,7 @@
 /* Loading memories from HDF5: dataset /patterns, uint8 0/1, shape P x n. Each rank reads
    only the columns (neurons) it owns, through MPI-IO. */
 #include <hdf5.h>
+#include <ratemem/io.h>
 #include "patternsimpl.h"
 
 PETSC_INTERN PetscErrorCode RmMemoriesSetLayoutFromFile_Private(RmMemories mem, PetscInt n, PetscInt P);
@@ -23,7 +24,13 @@ static PetscErrorCode OpenPatternsDataset(RmMemories mem, hid_t *file, hid_t *ds
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   fapl = H5Pcreate(H5P_FILE_ACCESS);
   RmCallHDF5(H5Pset_fapl_mpio(fapl, mem->comm, MPI_INFO_NULL), "cannot set MPI-IO access for %s", mem->file);
-  *file = H5Fopen(mem->file, H5F_ACC_RDONLY, fapl);
+  { /* a long name is opened through its directory's descriptor (Open MPI aborts on long names) */
+    char h5path[PETSC_MAX_PATH_LEN + 64];
+    int  dirfd;
+    PetscCall(RmHDF5Path(mem->file, h5path, sizeof(h5path), &dirfd));
+    *file = H5Fopen(h5path, H5F_ACC_RDONLY, fapl);
+    PetscCall(RmHDF5PathRestore(&dirfd));
+  }
   H5Pclose(fapl);
   PetscCheck(*file >= 0, mem->comm, PETSC_ERR_FILE_OPEN, "patterns file %s is not an HDF5 file", mem->file);
   if (H5Lexists(*file, "patterns", H5P_DEFAULT) <= 0) {

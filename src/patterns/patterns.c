@@ -87,11 +87,11 @@ static PetscErrorCode CheckSizes(RmMemories mem)
 
 PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem)
 {
-  PetscBool has_file = PETSC_FALSE, has_kind = PETSC_FALSE;
+  PetscBool has_file = PETSC_FALSE, has_kind = PETSC_FALSE, has_coding = PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscOptionsBegin(mem->comm, mem->prefix, "Memories (docs/model.md §1)", "RmMemories");
-  PetscCall(PetscOptionsInt("-neurons", "Number of neurons n", "RmMemoriesSetFromOptions", mem->n, &mem->n, NULL));
+  PetscCall(PetscOptionsInt("-neurons", "Number of neurons n", "RmMemoriesSetFromOptions", mem->n, &mem->n, &mem->neurons_set));
   PetscCall(PetscOptionsInt("-memories", "Number of stored memories P", "RmMemoriesSetFromOptions", mem->P, &mem->P, &mem->memories_set));
   PetscInt seed = (PetscInt)mem->seed;
   PetscCall(PetscOptionsInt("-seed", "Seed of the counter-based generator (>= 0)", "RmMemoriesSetFromOptions", seed, &seed, NULL));
@@ -99,10 +99,18 @@ PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem)
   PetscCall(PetscOptionsEnum("-pattern_kind", "Memories: random (coding q), deterministic (§1 exact construction), hadamard (orthogonal ±1)",
                              "RmMemoriesSetFromOptions", RmPatternKinds, (PetscEnum)mem->kind, (PetscEnum *)&mem->kind, &has_kind));
   PetscCall(PetscOptionsReal("-coding", "Coding level q: fraction of active neurons per memory (default 0.2, or 0.5 for ±1 designs)",
-                             "RmMemoriesSetFromOptions", mem->coding, &mem->coding, NULL));
+                             "RmMemoriesSetFromOptions", mem->coding, &mem->coding, &has_coding));
   PetscCall(PetscOptionsString("-patterns", "HDF5 file with dataset /patterns (uint8 0/1, P x n); sets n and P", "RmMemoriesSetFromOptions",
                                mem->file, mem->file, sizeof(mem->file), &has_file));
   PetscOptionsEnd();
+  /* 64-bit reads: PetscInt wraps 2147483648 to -2147483648; a given -coding is checked, never taken for "unset" */
+  PetscCall(RmOptionsCheckIntRange(mem->comm, "-neurons", 1, PETSC_MAX_INT));
+  PetscCall(RmOptionsCheckIntRange(mem->comm, "-memories", 1, PETSC_MAX_INT));
+  PetscCall(RmOptionsCheckIntRange(mem->comm, "-seed", 0, PETSC_MAX_INT));
+  if (has_coding) {
+    PetscCall(RmCheckFinite(mem->comm, "coding", mem->coding));
+    PetscCheck(mem->coding > 0 && mem->coding < 1, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "coding level q must be in (0,1), got %g", (double)mem->coding);
+  }
   if (has_file) {
     PetscCheck(!has_kind || mem->kind == RM_PATTERNS_FILE, mem->comm, PETSC_ERR_ARG_INCOMP, "-patterns and -pattern_kind %s are exclusive",
                RmPatternKinds[mem->kind]);
@@ -228,6 +236,10 @@ PetscErrorCode RmMemoriesSetUp(RmMemories mem)
 PETSC_INTERN PetscErrorCode RmMemoriesSetLayoutFromFile_Private(RmMemories mem, PetscInt n, PetscInt P)
 {
   PetscFunctionBeginUser;
+  PetscCheck(!mem->neurons_set || mem->n == n, mem->comm, PETSC_ERR_ARG_INCOMP,
+             "-neurons %" PetscInt_FMT " differs from the %" PetscInt_FMT " neurons of patterns file %s (leave -neurons out: the file sets n)", mem->n, n, mem->file);
+  PetscCheck(!mem->memories_set || mem->P == P, mem->comm, PETSC_ERR_ARG_INCOMP,
+             "-memories %" PetscInt_FMT " differs from the %" PetscInt_FMT " memories of patterns file %s (leave -memories out: the file sets P)", mem->P, P, mem->file);
   mem->n = n;
   mem->P = P;
   PetscCheck(P > 0 && n > 0, mem->comm, PETSC_ERR_FILE_UNEXPECTED, "patterns file %s: /patterns is empty", mem->file);

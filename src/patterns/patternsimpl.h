@@ -10,7 +10,7 @@ struct _p_RmMemories {
   PetscInt      n, P, rstart, rend;
   PetscInt64    seed;
   PetscReal     coding;
-  PetscBool     memories_set;
+  PetscBool     memories_set, neurons_set; /* given explicitly: must agree with a -patterns file */
   char          file[PETSC_MAX_PATH_LEN];
   uint64_t     *words; /* local, bit-packed, pattern-major: wpp words per memory */
   PetscInt      wpp;

@@ -55,8 +55,8 @@ PetscErrorCode RmRunPrintTotals(RmRun run)
                         RmRunCountLabel(run, RM_LABEL_QUIESCENT), RmRunCountLabel(run, RM_LABEL_SPURIOUS), RmRunCountLabel(run, RM_LABEL_UNCONVERGED)));
   PetscCall(PetscPrintf(run->comm, "wall time (s): generate %.3f, assemble %.3f, integrate %.3f, classify %.3f, output %.3f, total %.3f\n",
                         run->t_generate, run->t_assemble, run->t_integrate, run->t_classify, run->t_output, run->t_total));
-  PetscCall(PetscPrintf(run->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron)\n", run->peak_max_rank / 1048576.0,
-                        run->peak_total / 1048576.0, run->peak_total / n));
+  PetscCall(PetscPrintf(run->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron); estimated %.1f MB per rank\n",
+                        run->peak_max_rank / 1048576.0, run->peak_total / 1048576.0, run->peak_total / n, run->memory_estimate / 1048576.0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -182,6 +182,7 @@ static PetscErrorCode SummaryWriter(void *ctx, FILE *fp)
   PetscCall(RmJSONBeginObject(&j, "memory"));
   PetscCall(RmJSONReal(&j, "peak_rss_max_rank", run->peak_max_rank));
   PetscCall(RmJSONReal(&j, "peak_rss_total", run->peak_total));
+  PetscCall(RmJSONReal(&j, "estimate_per_rank", run->memory_estimate));
   PetscCall(RmJSONEndObject(&j));
   PetscCall(RmJSONBeginObject(&j, "timings"));
   PetscCall(RmJSONReal(&j, "generate", run->t_generate));

@@ -27,6 +27,7 @@ PetscErrorCode RmRunSetFromOptions(RmRun run)
 
   PetscFunctionBeginUser;
   PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "RmRunSetFromOptions() may be called once");
+  PetscCall(RmMemoryLimitSetFromOptions(run->comm)); /* -memory_limit (src/sys/memory.c) */
   PetscCall(RmSynapsesCreate(run->comm, &run->syn));
   if (run->storage[0]) { /* before SetFromOptions: the type's own options are read there, and checked with K */
     PetscCall(RmSynapsesSetType(run->syn, run->storage));
@@ -171,9 +172,45 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Generate (or load) the memories, compute the design and W at the model's activation, set up the
-   model for batch B: the assembly stages. */
-static PetscErrorCode SetUpWeights(RmMemories mem, RmSynapses syn, RmModel model, PetscInt batch, double *t_generate, double *t_assemble)
+/* Once the memories exist (n and P are known, also from a file) and before anything large is
+   allocated: the peak per rank estimated, and refused when it cannot fit (src/sys/memory.c). trial
+   holds what the caller keeps per trial (trials, bytes on every rank, bytes per local neuron). */
+static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, PetscInt batch, const PetscInt64 trial[3],
+                                  PetscReal *estimate)
+{
+  RmMemoryPlan     plan = {0};
+  PetscInt         n, P, K, krylov = 0;
+  RmStorageType    storage;
+  RmModelKind      kind;
+  RmIntegratorType method;
+  MPI_Comm         comm;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmMemoriesGetComm(mem, &comm));
+  PetscCall(RmMemoriesGetSizes(mem, &n, &P));
+  PetscCall(RmSynapsesGetType(syn, &storage));
+  PetscCall(RmSynapsesGetIndegree(syn, &K));
+  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmIntegratorGetType(integ, &method));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-cvode_krylov_dim", &krylov, NULL));
+  plan.n = n, plan.P = P, plan.K = K, plan.batch = batch, plan.krylov_dim = PetscMin(krylov, n); /* (a larger one is refused by the integrator's set-up, by name) */
+  plan.storage    = storage;
+  plan.integrator = method;
+  if (kind == RM_MODEL_EI) {
+    PetscInt pool_size;
+    PetscCall(RmModelGetInhibition(model, NULL, &pool_size));
+    plan.extra_units = (PetscInt64)(P + 1) * pool_size;
+  }
+  if (trial) plan.trials = trial[0], plan.bytes_per_trial = trial[1], plan.local_bytes_per_trial = trial[2];
+  PetscCall(RmMemoryEstimate(comm, &plan, estimate));
+  PetscCall(RmMemoryCheck(comm, *estimate));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Generate (or load) the memories, check the memory estimate, compute the design and W at the model's
+   activation, set up the model for batch B: the assembly stages. */
+static PetscErrorCode SetUpWeights(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, PetscInt batch, const PetscInt64 trial[3],
+                                   PetscReal *estimate, double *t_generate, double *t_assemble)
 {
   RmActivation act;
   Mat          W;
@@ -184,6 +221,7 @@ static PetscErrorCode SetUpWeights(RmMemories mem, RmSynapses syn, RmModel model
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_generate));
   PetscCall(RmMemoriesSetUp(mem));
   PetscCall(PetscLogStagePop());
+  PetscCall(CheckMemory(mem, syn, model, integ, batch, trial, estimate));
   if (t_generate) *t_generate = RmWallTime() - t0;
   t0 = RmWallTime();
   PetscCall(PetscLogStagePush(RM_EVENTS.stage_assemble));
@@ -216,8 +254,10 @@ static PetscErrorCode SetUpSolvers(RmSynapses syn, RmModel model, RmIntegrator i
 PetscErrorCode RmRunSetUpNetwork(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, RmClassifier cl, PetscInt batch, double *t_generate,
                                  double *t_assemble)
 {
+  PetscReal estimate;
+
   PetscFunctionBeginUser;
-  PetscCall(SetUpWeights(mem, syn, model, batch, t_generate, t_assemble));
+  PetscCall(SetUpWeights(mem, syn, model, integ, batch, NULL, &estimate, t_generate, t_assemble));
   PetscCall(SetUpSolvers(syn, model, integ, cl));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -229,7 +269,18 @@ PetscErrorCode RmRunSetUpWeights(RmRun run)
   if (run->weights_setup) PetscFunctionReturn(PETSC_SUCCESS);
   run->t_start = RmWallTime();
   run->batch   = PetscMin(run->batch, run->trials);
-  PetscCall(SetUpWeights(run->mem, run->syn, run->model, run->batch, &run->t_generate, &run->t_assemble));
+  {
+    /* per trial: the result, with a checkpoint its columns (16 integers, 8 reals) and overlaps, and with
+       -checkpoint -output the final states */
+    PetscInt   P;
+    PetscBool  ck = (PetscBool)(run->checkpoint[0] || run->restart[0]);
+    PetscInt64 trial[3];
+    PetscCall(RmMemoriesGetSizes(run->mem, NULL, &P));
+    trial[0] = run->trials;
+    trial[1] = (PetscInt64)sizeof(RmTrialResult) + (ck ? 8 * (16 + 8 + 2 * (PetscInt64)P) : 0);
+    trial[2] = ck && run->output[0] ? 8 : 0;
+    PetscCall(SetUpWeights(run->mem, run->syn, run->model, run->integ, run->batch, trial, &run->memory_estimate, &run->t_generate, &run->t_assemble));
+  }
   run->weights_setup = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -26,6 +26,7 @@ struct _p_RmRun {
   double        t_generate, t_assemble, t_integrate, t_classify, t_output, t_start, t_total;
   double        t_solve0; /* wall clock at the start of RmRunSolve's loop (the monitor's ETA) */
   PetscReal     peak_max_rank, peak_total; /* bytes */
+  PetscReal     memory_estimate;           /* bytes per rank (largest), estimated before allocating */
   /* -output */
   char          output[PETSC_MAX_PATH_LEN];
   RmOutput      out;

@@ -1,8 +1,10 @@
 /* System layer: initialisation of logging, the one-line error handler, option helpers,
-   SUNDIALS flag names and atomic file replacement. */
+   SUNDIALS flag names. (Atomic file replacement is the io layer's: src/io/atomic.c.) */
 #include <cvode/cvode.h>
 #include <ratemem/sys.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -120,6 +122,67 @@ PetscErrorCode RmCheckOptionsAllUsed(MPI_Comm comm)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static char yaml_file[PETSC_MAX_PATH_LEN] = "";
+
+PetscErrorCode RmGetOptionsYAMLFile(const char **file)
+{
+  PetscFunctionBeginUser;
+  *file = yaml_file[0] ? yaml_file : NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Options that are legitimately given without a value: ratemem's flags (PetscOptionsBool) and
+   PETSc's and SLEPc's own (their objects' prefixes, and the flags read at initialisation). */
+static PetscBool MayBeValueless(const char *name)
+{
+  static const char *const flags[] = {"help", "quiet", "monitor", "cvode_stab_lim_det", "bench_retrieve", "phase_progress", "version", "info", "nox",
+                                      "no_signal_handler", "fp_trap", "memory_view", "objects_dump", "checkstack", "log_view", "log_all", "log_trace",
+                                      "log_summary", "options_left", "options_view", "malloc_debug", "malloc_dump", "malloc_view", "malloc_test",
+                                      "start_in_debugger", "stop_for_debugger", "on_error_abort", "on_error_attach_debugger", "on_error_emacs",
+                                      "skip_petscrc", "history", "use_gpu_aware_mpi", NULL};
+  static const char *const prefixes[] = {"eps_", "st_", "bv_", "ds_", "rg_", "fn_", "ksp_", "pc_", "mat_", "vec_", "sf_", "snes_", "ts_", "dm_", "viewer_",
+                                         "draw_", "log_", "malloc_", "options_", "info_", "saws_", "device_", "mpi_", "petsc_", NULL};
+  for (int k = 0; flags[k]; k++)
+    if (!strcmp(name, flags[k])) return PETSC_TRUE;
+  for (int k = 0; prefixes[k]; k++)
+    if (!strncmp(name, prefixes[k], strlen(prefixes[k]))) return PETSC_TRUE;
+  return PETSC_FALSE;
+}
+
+/* PETSc reads "-neurons" without a value (end of the line, "-neurons -summary x", -storage "", YAML
+   "neurons:") as not given at all, so the default would be used silently: refuse it. Run once after
+   the options are in the database and before any is read (they are all still unused then). */
+PetscErrorCode RmCheckOptionsHaveValues(MPI_Comm comm)
+{
+  PetscInt N;
+  char   **names, **values;
+  char     bad[256] = "";
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &N, &names, &values));
+  for (PetscInt i = 0; i < N && !bad[0]; i++)
+    if ((!values[i] || !values[i][0]) && !MayBeValueless(names[i])) PetscCall(PetscStrncpy(bad, names[i], sizeof(bad)));
+  PetscCall(PetscOptionsLeftRestore(NULL, &N, &names, &values));
+  PetscCheck(!bad[0], comm, PETSC_ERR_ARG_WRONG, "option -%s is given without a value (an empty value is not the default: give one, or leave the option out)", bad);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmOptionsCheckIntRange(MPI_Comm comm, const char *name, PetscInt64 lo, PetscInt64 hi)
+{
+  char      buf[256], *end;
+  PetscBool set;
+  long long v;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, name, buf, sizeof(buf), &set));
+  if (!set || !buf[0] || !((buf[0] >= '0' && buf[0] <= '9') || buf[0] == '-' || buf[0] == '+')) PetscFunctionReturn(PETSC_SUCCESS); /* PETSC_DECIDE etc.: PETSc's */
+  errno = 0;
+  v     = strtoll(buf, &end, 10);
+  PetscCheck(errno != ERANGE && (*end || (v >= lo && v <= hi)), comm, PETSC_ERR_ARG_OUTOFRANGE, "%s must be an integer in [%" PetscInt64_FMT ", %" PetscInt64_FMT "], got %s", name,
+             lo, hi, buf);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Load a YAML options file under the command line: options already set (command line) win. */
 PetscErrorCode RmInsertOptionsYAML(MPI_Comm comm, const char *file)
 {
@@ -129,6 +192,7 @@ PetscErrorCode RmInsertOptionsYAML(MPI_Comm comm, const char *file)
   PetscBool    exists;
 
   PetscFunctionBeginUser;
+  PetscCall(PetscStrncpy(yaml_file, file, sizeof(yaml_file))); /* an input: no output may overwrite it (RmFileSet) */
   PetscCall(RmFileExists(comm, file, &exists));
   PetscCheck(exists, comm, PETSC_ERR_FILE_OPEN, "config file %s does not exist or cannot be read", file);
   PetscCall(PetscOptionsCreate(&yaml));
@@ -162,20 +226,6 @@ PetscErrorCode RmFileExists(MPI_Comm comm, const char *path, PetscBool *exists)
   if (!rank) ok = access(path, R_OK) == 0;
   PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
   *exists = ok ? PETSC_TRUE : PETSC_FALSE;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Rank 0 renames tmp over path: readers see the old file or the complete new one. */
-PetscErrorCode RmAtomicRename(MPI_Comm comm, const char *tmp, const char *path)
-{
-  PetscMPIInt rank;
-  int         err = 0;
-
-  PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  if (!rank) err = rename(tmp, path) != 0;
-  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", tmp, path);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -182,7 +182,7 @@ def test_out_dir_and_load(tmp_path):
 def test_errors(tmp_path):
     with pytest.raises(ratemem.RatememError) as e:
         ratemem.run(np=2, neurons=300, storage="nope")
-    assert str(e.value) == "Unknown option nope for -storage. Available options: dense aij lowrank compressed"
+    assert str(e.value) == "unknown storage 'nope' (known: dense, aij, lowrank, compressed)"
     assert e.value.returncode == 1 and e.value.command[0] in ("mpiexec", "srun") and "retrieve" in e.value.command
     with pytest.raises(ratemem.RatememError) as e:
         ratemem.run(np=1, neurons=300, bogus=3)
