@@ -12,6 +12,10 @@ with no RATEMEM_*, PYTHONPATH, MPLBACKEND or OMPI_ALLOW_RUN_AS_ROOT* in the envi
 results/*.png and results/*.csv the blocks name must exist and be non-empty (PNGs: a PNG signature).
 The blocks must use scripts/ratemem-mpi and the Python package (ratemem.load / ratemem.load_sweep).
 
+Also the scripts the front door relies on: `bash -n` and `--dry-run` of scripts/ratemem-mpi (the mpiexec
+line for -n/--np/default) and of scripts/make_figures.sh (every config of configs/experiments/ swept into
+results/, the results copied into docs/results/), and every experiment config's sweep_csv under results/.
+
 Before that, a self-test of the extractor and of failure detection. Plain python3, no third-party modules."""
 import os
 import re
@@ -110,6 +114,46 @@ def copy_checkout(repo, dest):
         shutil.copy2(src, target, follow_symlinks=False)
 
 
+def check_scripts(repo):
+    """scripts/ratemem-mpi and scripts/make_figures.sh: syntax, and what --dry-run prints. Returns problems."""
+    problems = []
+    for script in ("scripts/ratemem-mpi", "scripts/make_figures.sh"):
+        p = subprocess.run(["bash", "-n", os.path.join(repo, script)], capture_output=True, text=True)
+        if p.returncode:
+            problems.append(f"bash -n {script}: {p.stderr.strip()}")
+    env = clean_env()
+    env.pop("SLURM_JOB_ID", None)
+    launcher = os.path.join(repo, "scripts", "ratemem-mpi")
+    for args, np_ in ((["-n", "3"], "3"), (["--np", "4"], "4"), ([], "2")):
+        p = subprocess.run([launcher, "--dry-run"] + args + ["retrieve", "-neurons", "10"], capture_output=True, text=True, env=env)
+        want = (["mpiexec"] + (["--allow-run-as-root"] if os.geteuid() == 0 else []) + ["--oversubscribe", "-n", np_,
+                os.path.join(repo, "build", "ratemem"), "retrieve", "-neurons", "10"])
+        if p.returncode or p.stdout.split() != want:
+            problems.append(f"ratemem-mpi --dry-run {' '.join(args)}: printed {p.stdout.strip()!r}, expected {' '.join(want)!r}")
+    p = subprocess.run([launcher, "-n", "x", "retrieve"], capture_output=True, text=True, env=env)
+    if p.returncode != 2 or "positive integer" not in p.stderr:
+        problems.append(f"ratemem-mpi -n x: exit {p.returncode}, {p.stderr.strip()!r}")
+    p = subprocess.run(["bash", os.path.join(repo, "scripts", "make_figures.sh"), "--dry-run"], capture_output=True, text=True, env=env)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("+ ")]
+    sweeps = [l for l in lines if " sweep -options_file_yaml " in l]
+    configs = sorted(f[:-5] for f in os.listdir(os.path.join(repo, "configs", "experiments")) if f.endswith(".yaml"))
+    ran = sorted(re.search(r"configs/experiments/(\w+)\.yaml", l).group(1) for l in sweeps)
+    if p.returncode or ran != configs:
+        problems.append(f"make_figures.sh --dry-run (exit {p.returncode}) sweeps {ran}, expected every config {configs}")
+    if any("-sweep_csv results/" not in l for l in sweeps):
+        problems.append("make_figures.sh: a sweep does not write under results/")
+    if not any(l.startswith("+ cp results/") and " docs/results/" in l for l in lines):
+        problems.append("make_figures.sh --dry-run copies nothing into docs/results/")
+    for f in configs:
+        text = open(os.path.join(repo, "configs", "experiments", f + ".yaml")).read()
+        m = re.search(r"^sweep_csv:\s*(\S+)", text, re.M)
+        if not m or m.group(1) != f"results/{f}.csv":
+            problems.append(f"configs/experiments/{f}.yaml: sweep_csv is {m.group(1) if m else 'missing'}, expected results/{f}.csv")
+    if not problems:
+        print(f"ok: ratemem-mpi and make_figures.sh (--dry-run: {len(sweeps)} sweeps into results/, copies into docs/results/)")
+    return problems
+
+
 def main():
     if len(sys.argv) != 3:
         print("usage: readme_check.py EXE REPO", file=sys.stderr)
@@ -118,7 +162,7 @@ def main():
     self_test()
     blocks = extract(open(os.path.join(repo, "README.md"), encoding="utf-8").read())
     code = "".join(blocks)
-    failures = []
+    failures = check_scripts(repo)
     for needed in ("scripts/ratemem-mpi", "ratemem.load(", "ratemem.load_sweep("):
         if needed not in code:
             failures.append(f"the experiment does not use {needed}")
