@@ -2,7 +2,7 @@
 """Real patterns (issue #8): scikit-learn's bundled handwritten digits (Debian python3-sklearn) stored as
 memories, cued with corrupted digits, and the retrieved states shown as images.
 
-Usage: digits_example.py [--exe build/ratemem] [--np 2] [--out docs/results] [--digits 1,3,5,6]
+Usage: digits_example.py [--exe build/ratemem] [--np 2] [--out results/digits] [--digits 1,3,5,6]
                          [--binarize 10] [--upsample 4] [--flip 0.1] [--sweep-flips 0:0.4:9] [--repeats 5]
 
 1. Memories: the mean image of each chosen digit class (8 x 8, values 0..16), upsampled by pixel
@@ -54,7 +54,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--exe", default=os.path.join(ROOT, "build", "ratemem"))
     ap.add_argument("--np", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "results", "digits"))
     ap.add_argument("--digits", default="1,3,5,6")
     ap.add_argument("--binarize", type=float, default=10.0)
     ap.add_argument("--upsample", type=int, default=4)

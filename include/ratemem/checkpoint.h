@@ -12,7 +12,7 @@
        -output their final states, so that a resumed run writes the same summary and HDF5 output;
      * the state of the batch in progress, B x (n + m) in natural (global) unit order, neurons first
        then the m extra units (E/I pools), so any number of ranks can read it back.
-   See README.md "Checkpoint and restart" and docs/design.md (io). */
+   See docs/checkpoint.md and docs/design.md (io). */
 #pragma once
 #include <ratemem/integrate.h>
 

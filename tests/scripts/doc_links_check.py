@@ -6,7 +6,10 @@
 * Every section reference "§N" (e.g. "docs/model.md §4", "[model.md](model.md) §1–§3", or a bare
   "§6") names a section that exists in docs/model.md, whose headings start with "§N".
 * No doc points outside the repository for the model or measurements (../shared, shared/model.md,
-  measurements.md), and no doc carries development-log wording ("issue #N", "session N").
+  measurements.md), and no doc carries development-log wording ("issue #N", "session N", "round 3",
+  "the earlier round", "older kernels").
+* No usage line says `mpiexec -n N build/...`, which fails as root and lacks slots on a small machine:
+  the docs use scripts/ratemem-mpi.
 
 Usage: doc_links_check.py REPO. Before checking REPO it checks a small synthetic repository with
 known faults, so that a checker that finds nothing cannot pass. Plain python3, no third-party modules.
@@ -27,6 +30,13 @@ FORBIDDEN = [
     (re.compile(r"measurements\.md"), "'measurements.md' (not in the repository)"),
     (re.compile(r"issue\s*#\s*\d+", re.I), "development-log wording 'issue #N'"),
     (re.compile(r"\bsessions?[\s-]*\d+", re.I), "development-log wording 'session N'"),
+    (re.compile(r"\bissues?\s+\d+", re.I), "development-log wording 'issue N'"),
+    (re.compile(r"\b(work\s+)?rounds?\s+\d+\b|\b(earlier|previous|last|this|next)\s+(work\s+)?round\b", re.I),
+     "development-log wording (numbered or earlier work rounds)"),
+    (re.compile(r"\bolder\s+(kernels?|versions?|builds?|code)\b|\b(earlier|previous|old)\s+(kernels?|versions?|builds?)\b", re.I),
+     "development-log wording ('older kernels', 'an earlier version': state the current facts, or the commit measured)"),
+    (re.compile(r"\bmpiexec\s+(-n|-np)\s+\d+\s+(\./)?build/"),
+     "'mpiexec -n N build/...' (refused as root, and short of slots on a small machine): use scripts/ratemem-mpi -n N"),
 ]
 
 
@@ -153,12 +163,16 @@ def self_test():
             fh.write("# A\n\n## Good heading\n\n[ok](model.md) §1–§2, [ok](#good-heading), [ok](model.md#2-design)\n"
                      "[bad](missing.md) and [bad](model.md) §3 and [bad](#no-such-anchor)\n"
                      "```\n[not a link](nowhere.md) docs/model.md §9\n```\n"
-                     "see ../shared/model.md and measurements.md; fixed in issue #4, session 3\n")
+                     "see ../shared/model.md and measurements.md; fixed in issue #4, session 3\n"
+                     "as filed in issue 17, done in round 3 with the older kernels;\n"
+                     "    mpiexec -n 4 build/ratemem retrieve\n"
+                     "but round(f n) entries, and scripts/ratemem-mpi -n 4 retrieve are fine\n")
         with open(os.path.join(tmp, "README.md"), "w", encoding="utf-8") as fh:
             fh.write("[ok](docs/a.md) [bad](../outside.md) `[code](nowhere.md)` ![img](docs/none.png)\n")
         problems, counts = check(tmp)
         expect = ["missing.md", "§3 is not", "#no-such-anchor", "§9 is not", "'../shared'", "'shared/model.md'",
-                  "'measurements.md'", "'issue #N'", "'session N'", "leaves the repository", "docs/none.png"]
+                  "'measurements.md'", "'issue #N'", "'session N'", "leaves the repository", "docs/none.png",
+                  "'issue N'", "work rounds", "'older kernels'", "use scripts/ratemem-mpi"]
         for e in expect:
             assert any(e in p for p in problems), f"self-test: the checker missed a fault ({e}); found: {problems}"
         assert len(problems) == len(expect), f"self-test: expected {len(expect)} problems, got {len(problems)}: {problems}"

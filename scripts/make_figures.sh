@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Regenerates the committed figures and CSVs of docs/results.md (docs/results/) from the experiment
+# configs of configs/experiments/: each sweep runs into results/NAME.csv (git-ignored; a rerun skips
+# the points already there, so an interrupted run resumes), is plotted into results/, and the CSV,
+# PNG (and JSON) are then copied over docs/results/. It can take hours (the Hebbian capacity curve at
+# n = 16000 alone takes about an hour on 2 ranks); the test suite does not run it.
+#
+# Usage: scripts/make_figures.sh [--dry-run] [--np N] [--fresh] [EXPERIMENT ...]
+#   EXPERIMENT   basin capacity stabmap authors digits (default: all five)
+#   --dry-run    print the commands, run nothing
+#   --np N       MPI ranks (default: $RATEMEM_NP, else 2)
+#   --fresh      delete the experiment's results/ CSV first, so every point is computed again
+# stabmap also needs the phase diagram docs/phase.csv, which `phase` regenerates (scripts/plot_phase.py
+# --run, docs/stability.md); it is not in the default list because it rewrites docs/phase.{csv,json,png}.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+dry=0 fresh=0 np=${RATEMEM_NP:-2} names=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --dry-run) dry=1 ;;
+    --fresh) fresh=1 ;;
+    --np) [ $# -ge 2 ] || { echo "make_figures: --np needs a number" >&2; exit 2; }; np=$2; shift ;;
+    --np=*) np=${1#--np=} ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    basin|capacity|stabmap|authors|digits|phase) names+=("$1") ;;
+    *) echo "make_figures: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ ${#names[@]} -gt 0 ] || names=(basin capacity stabmap authors digits)
+[[ $np =~ ^[1-9][0-9]*$ ]] || { echo "make_figures: --np must be a positive integer" >&2; exit 2; }
+
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+MPI=(scripts/ratemem-mpi -n "$np")
+
+# run CMD...: print it; run it unless --dry-run
+run() {
+  printf '+'; printf ' %q' "$@"; printf '\n'
+  [ "$dry" -eq 1 ] || "$@"
+}
+sweep() {   # sweep CONFIG_NAME: the experiment's sweep into results/CONFIG_NAME.csv
+  if [ "$fresh" -eq 1 ]; then run rm -f "results/$1.csv"; fi
+  run "${MPI[@]}" sweep -options_file_yaml "configs/experiments/$1.yaml" -sweep_csv "results/$1.csv"
+}
+publish() {   # publish FILE...: copy results/FILE over docs/results/FILE
+  local f
+  for f in "$@"; do run cp "results/$f" "docs/results/$f"; done
+}
+
+if [ "$dry" -eq 0 ] && [ ! -x build/ratemem ]; then
+  echo "make_figures: build/ratemem not found; run bash scripts/build.sh first" >&2; exit 1
+fi
+run mkdir -p results
+
+for name in "${names[@]}"; do
+  echo "== $name" >&2
+  case $name in
+    basin)
+      sweep basin
+      run "$PY" scripts/plot_basin.py results/basin.csv results/basin.png
+      publish basin.csv basin.png ;;
+    capacity)
+      sweep capacity
+      sweep capacity_paper
+      run "$PY" scripts/plot_capacity.py results/capacity.csv results/capacity.png --paper results/capacity_paper.csv --table
+      publish capacity.csv capacity_paper.csv capacity.png ;;
+    stabmap)
+      sweep stabmap
+      run "$PY" scripts/plot_stabmap.py docs/phase.csv results/stabmap.csv results/stabmap.png --summary results/stabmap.json
+      publish stabmap.csv stabmap.png stabmap.json ;;
+    authors)
+      sweep authors
+      sweep authors_converged
+      run "$PY" scripts/plot_authors.py results/authors.csv results/authors.png --converged results/authors_converged.csv
+      publish authors.csv authors_converged.csv authors.png ;;
+    digits)
+      run "$PY" scripts/digits_example.py --exe build/ratemem --np "$np" --out results/digits
+      for f in digits.csv digits.h5 digits.png digits_rate.png; do run cp "results/digits/$f" "docs/results/$f"; done ;;
+    phase)
+      run "$PY" scripts/plot_phase.py --run build/ratemem --np "$np" results/phase.csv results/phase.png
+      for f in phase.csv phase.json phase.png; do run cp "results/$f" "docs/$f"; done ;;
+  esac
+done
+echo "make_figures: done (${names[*]})" >&2
