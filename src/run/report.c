@@ -153,6 +153,16 @@ static PetscErrorCode SummaryWriter(void *ctx, FILE *fp)
   PetscCall(RmJSONBeginObject(&j, "counts"));
   for (RmLabel l = RM_LABEL_RETRIEVED; l < RM_LABEL_COUNT; l++) PetscCall(RmJSONInt(&j, RmLabels[l], RmRunCountLabel(run, l)));
   PetscCall(RmJSONEndObject(&j));
+  PetscCall(RmJSONBeginObject(&j, "fractions_ci95")); /* each label's fraction of the trials, 95% Wilson interval */
+  for (RmLabel l = RM_LABEL_RETRIEVED; l < RM_LABEL_COUNT; l++) {
+    double lo, hi;
+    RmWilsonInterval(RmRunCountLabel(run, l), run->trials, 1.96, &lo, &hi);
+    PetscCall(RmJSONBeginArray(&j, RmLabels[l]));
+    PetscCall(RmJSONReal(&j, NULL, lo));
+    PetscCall(RmJSONReal(&j, NULL, hi));
+    PetscCall(RmJSONEndArray(&j));
+  }
+  PetscCall(RmJSONEndObject(&j));
   PetscCall(RmJSONBeginObject(&j, "memory"));
   PetscCall(RmJSONReal(&j, "peak_rss_max_rank", run->peak_max_rank));
   PetscCall(RmJSONReal(&j, "peak_rss_total", run->peak_total));
