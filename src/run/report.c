@@ -276,6 +276,10 @@ PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBoo
     PetscCall(RmJSONReal(j, "phi_a", d.phi_a));
     PetscCall(RmJSONReal(j, "phi_b", d.phi_b));
   }
+  if (d.gram_cond > 0) { /* -design projection (docs/model.md §2): W 1 = λ 1 and cond(G), G = UᵀU */
+    PetscCall(RmJSONReal(j, "lambda", d.lambda));
+    PetscCall(RmJSONReal(j, "gram_cond", d.gram_cond));
+  }
   PetscCall(RmJSONEndObject(j));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
