@@ -32,6 +32,7 @@ typedef struct {
   /* -design projection only (docs/model.md §2 "Projection design"): W = U K Uᵀ over U = [ξ⁰ … ξ^{P−1}, 1],
      W 1 = λ 1, and the condition number of G = UᵀU (2-norm, from its eigenvalues). 0 otherwise. */
   PetscReal lambda, gram_cond;
+  PetscReal weight_norm; /* projection: ‖W‖₂ = ‖G^{1/2} K G^{1/2}‖₂ (the -integrator auto bound); 0 otherwise */
 } RmDesign;
 
 PETSC_EXTERN PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn);

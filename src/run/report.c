@@ -279,6 +279,7 @@ PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBoo
   if (d.gram_cond > 0) { /* -design projection (docs/model.md §2): W 1 = λ 1 and cond(G), G = UᵀU */
     PetscCall(RmJSONReal(j, "lambda", d.lambda));
     PetscCall(RmJSONReal(j, "gram_cond", d.gram_cond));
+    PetscCall(RmJSONReal(j, "weight_norm", d.weight_norm));
   }
   PetscCall(RmJSONEndObject(j));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -96,7 +96,55 @@ PetscErrorCode RmProjectionCompute_Private(RmSynapses syn, RmMemories mem)
         K[i * m + j] += s;
       }
   }
-  PetscCall(PetscInfo(NULL, "projection design: cond(G) = %g, lambda = %g, c = %g\n", (double)d->gram_cond, (double)d->lambda, (double)c));
+  { /* ‖W‖₂: U = Q G^{1/2} with Q orthonormal, so ‖W‖₂ = ‖M‖₂, M = G^{1/2} K G^{1/2}; power iteration on MᵀM */
+    PetscReal *S = Gi, *T = G, *M = R, x[2 * 64], *xv = x, *yv, nrm = 0;
+    PetscReal *buf = NULL;
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt j = 0; j < m; j++) {
+        PetscReal s = 0;
+        for (PetscInt k = 0; k < m; k++) s += V[i + k * m] * PetscSqrtReal(lam[k]) * V[j + k * m];
+        S[i * m + j] = s;
+      }
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt j = 0; j < m; j++) {
+        PetscReal s = 0;
+        for (PetscInt k = 0; k < m; k++) s += K[i * m + k] * S[k * m + j];
+        T[i * m + j] = s;
+      }
+    for (PetscInt i = 0; i < m; i++)
+      for (PetscInt j = 0; j < m; j++) {
+        PetscReal s = 0;
+        for (PetscInt k = 0; k < m; k++) s += S[i * m + k] * T[k * m + j];
+        M[i * m + j] = s;
+      }
+    if (m > 64) {
+      PetscCall(PetscMalloc1(2 * m, &buf));
+      xv = buf;
+    }
+    yv = xv + m;
+    for (PetscInt i = 0; i < m; i++) xv[i] = 1.0 + 0.01 * i;
+    for (int it = 0; it < 300; it++) { /* x <- Mᵀ M x / ‖·‖ */
+      PetscReal n2 = 0;
+      for (PetscInt i = 0; i < m; i++) {
+        PetscReal s = 0;
+        for (PetscInt k = 0; k < m; k++) s += M[i * m + k] * xv[k];
+        yv[i] = s;
+      }
+      for (PetscInt i = 0; i < m; i++) {
+        PetscReal s = 0;
+        for (PetscInt k = 0; k < m; k++) s += M[k * m + i] * yv[k];
+        xv[i] = s;
+        n2 += s * s;
+      }
+      n2 = PetscSqrtReal(n2);
+      if (!(n2 > 0)) break;
+      nrm = PetscSqrtReal(n2);
+      for (PetscInt i = 0; i < m; i++) xv[i] /= n2;
+    }
+    d->weight_norm = nrm;
+    PetscCall(PetscFree(buf));
+  }
+  PetscCall(PetscInfo(NULL, "projection design: ‖W‖ = %g, cond(G) = %g, lambda = %g, c = %g\n", (double)d->weight_norm, (double)d->gram_cond, (double)d->lambda, (double)c));
   PetscCall(PetscFree6(G, V, lam, Gi, A, R));
   PetscCall(PetscFree2(gl, gg));
   PetscFunctionReturn(PETSC_SUCCESS);
