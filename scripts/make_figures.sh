@@ -78,7 +78,12 @@ for name in "${names[@]}"; do
       publish authors.csv authors_converged.csv authors.png ;;
     digits)
       run "$PY" scripts/digits_example.py --exe build/ratemem --np "$np" --out results/digits
-      for f in digits.csv digits.h5 digits.png digits_rate.png; do run cp "results/digits/$f" "docs/results/$f"; done ;;
+      for f in digits.csv digits.h5 digits.png digits_rate.png; do run cp "results/digits/$f" "docs/results/$f"; done
+      # the projection design on the ten class means (docs/results.md "Projection design on real data")
+      run "$PY" scripts/make_patterns.py --sklearn digits --digits-mode means --upsample 32x32 --threshold common-mean \
+        --out results/digits_means32.h5 --force
+      sweep digits_projection
+      publish digits_projection.csv ;;
     phase)
       run "$PY" scripts/plot_phase.py --run build/ratemem --np "$np" results/phase.csv results/phase.png
       for f in phase.csv phase.json phase.png; do run cp "results/$f" "docs/$f"; done ;;

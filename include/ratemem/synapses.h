@@ -7,7 +7,9 @@
 
 typedef struct _p_RmSynapses *RmSynapses;
 
-typedef enum { RM_DESIGN_PAPER, RM_DESIGN_HEBBIAN } RmDesignType;
+/* paper: docs/model.md §2 (rate model, {0,1}); hebbian: the Hopfield baseline (±1); projection: the
+   projection design of §2 (rate model, {0,1}): every memory an exact equilibrium whatever the overlaps. */
+typedef enum { RM_DESIGN_PAPER, RM_DESIGN_HEBBIAN, RM_DESIGN_PROJECTION } RmDesignType;
 extern const char *const RmDesignTypes[];
 /* Weight storages, a registry (RmSynapsesRegister): each one file in src/synapses/ and one line in
    synapsesregi.c. -storage NAME is RmSynapsesSetType(syn, NAME). */
@@ -27,6 +29,10 @@ typedef struct {
   PetscReal alpha, beta, gamma;
   PetscReal alpha_basic; /* α' = (b-a)/(φ_b-φ_a), the eigenvalue of W on the memory subspace (§6) */
   PetscReal phi_a, phi_b;
+  /* -design projection only (docs/model.md §2 "Projection design"): W = U K Uᵀ over U = [ξ⁰ … ξ^{P−1}, 1],
+     W 1 = λ 1, and the condition number of G = UᵀU (2-norm, from its eigenvalues). 0 otherwise. */
+  PetscReal lambda, gram_cond;
+  PetscReal weight_norm; /* projection: ‖W‖₂ = ‖G^{1/2} K G^{1/2}‖₂ (the -integrator auto bound); 0 otherwise */
 } RmDesign;
 
 PETSC_EXTERN PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn);
@@ -53,6 +59,10 @@ PETSC_EXTERN PetscErrorCode RmSynapsesSetDesignType(RmSynapses syn, RmDesignType
 PETSC_EXTERN PetscErrorCode RmSynapsesSetCurrents(RmSynapses syn, PetscReal a, PetscReal b);
 PETSC_EXTERN PetscErrorCode RmSynapsesSetBalance(RmSynapses syn, PetscReal r);
 PETSC_EXTERN PetscErrorCode RmSynapsesSetIndegree(RmSynapses syn, PetscInt K);
+/* Not collective. -design projection: refuse G = UᵀU with a condition number above maxcond
+   (-projection_max_cond, default 1e8); λ of W 1 = λ 1 (-projection_lambda; default: γ of the basic
+   paper design, see docs/model.md §2). */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetProjection(RmSynapses syn, PetscReal maxcond, PetscBool lambda_set, PetscReal lambda);
 /* Collective. Computes the design coefficients for activation act and assembles W. */
 PETSC_EXTERN PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivation *act);
 PETSC_EXTERN PetscErrorCode RmSynapsesView(RmSynapses syn, PetscViewer viewer);
@@ -73,10 +83,12 @@ PETSC_EXTERN PetscErrorCode RmDesignTypeGetEncoding(RmDesignType type, RmEncodin
 
 /* A lowrank W (-storage lowrank) in factored form: W = s Σ_μ (κ b^μ − β'1)(κ b^μ − β'1)ᵀ + g 11ᵀ − d I
    over the factors b^μ, with (s, κ, β', g, d) = (α/N, 1, β, γ/N, 0) for the paper design and
-   (1/N, 2, 1, 0, P/N) for the Hebbian one. */
+   (1/N, 2, 1, 0, P/N) for the Hebbian one. For the projection design W = U K Uᵀ with
+   U = [b⁰ … b^{P−1}, 1] and K (P+1)×(P+1) row-major (borrowed from W); s, κ, β', g, d are then 0. */
 typedef struct {
-  RmDesignType design;
-  PetscReal    s, kappa, betap, g, d;
+  RmDesignType     design;
+  PetscReal        s, kappa, betap, g, d;
+  const PetscReal *K;
 } RmLowRankForm;
 /* Not collective. The factors (borrowed from W) and form of a lowrank W; *f = NULL for any other Mat. */
 PETSC_EXTERN PetscErrorCode RmSynapsesMatGetFactors(Mat W, RmFactors *f, RmLowRankForm *form);

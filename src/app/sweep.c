@@ -153,13 +153,13 @@ static PetscErrorCode PointDesign(Sweep *sw, const PetscInt idx[], RmRun run)
 {
   PetscFunctionBeginUser;
   if (!sw->axes[AXIS_DESIGN].count) PetscFunctionReturn(PETSC_SUCCESS);
-  for (PetscInt d = 0; RmDesignTypes[d] && d < 2; d++) {
+  for (PetscInt d = 0; RmDesignTypes[d] && d < 3; d++) {
     PetscBool match;
     PetscCall(PetscStrcasecmp(sw->axes[AXIS_DESIGN].values[idx[AXIS_DESIGN]], RmDesignTypes[d], &match));
     if (match) PetscCall(RmRunSetDesignType(run, (RmDesignType)d));
     if (match) PetscFunctionReturn(PETSC_SUCCESS);
   }
-  SETERRQ(sw->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-sweep_design: unknown design %s (paper or hebbian)", sw->axes[AXIS_DESIGN].values[idx[AXIS_DESIGN]]);
+  SETERRQ(sw->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "-sweep_design: unknown design %s (paper, hebbian or projection)", sw->axes[AXIS_DESIGN].values[idx[AXIS_DESIGN]]);
 }
 
 /* Axis value k of a point as a number (the canonical strings parse exactly). */

@@ -9,7 +9,7 @@ const char *const RmInputModes[]      = {"additive", "multiplicative", "RmInputM
 PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc)
 {
   PetscFunctionBeginUser;
-  if (kind) *kind = type == RM_DESIGN_PAPER ? RM_MODEL_RATE : RM_MODEL_VOLTAGE;
+  if (kind) *kind = type == RM_DESIGN_HEBBIAN ? RM_MODEL_VOLTAGE : RM_MODEL_RATE; /* paper, projection: the rate model */
   if (enc) PetscCall(RmDesignTypeGetEncoding(type, enc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

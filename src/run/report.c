@@ -248,6 +248,11 @@ static PetscErrorCode DescribeModel(RmKV *kv, RmModel model, RmSynapses syn, Pet
     PetscCall(kv->real(kv->ctx, "phi_a", d.phi_a));
     PetscCall(kv->real(kv->ctx, "phi_b", d.phi_b));
   }
+  if (d.gram_cond > 0) { /* -design projection (docs/model.md §2): W 1 = λ 1 and cond(G), G = UᵀU */
+    PetscCall(kv->real(kv->ctx, "lambda", d.lambda));
+    PetscCall(kv->real(kv->ctx, "gram_cond", d.gram_cond));
+    PetscCall(kv->real(kv->ctx, "weight_norm", d.weight_norm));
+  }
   PetscCall(kv->end(kv->ctx));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

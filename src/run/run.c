@@ -246,7 +246,8 @@ static PetscErrorCode SetUpSolvers(RmSynapses syn, RmModel model, RmIntegrator i
   PetscCall(RmIntegratorSetModel(integ, model));
   PetscCall(RmSynapsesGetDesign(syn, &design));
   /* ‖W‖ on the memories' span and on 1 (docs/model.md §2), for -integrator auto's stiffness bound */
-  PetscCall(RmIntegratorSetWeightScale(integ, PetscMax(PetscAbsReal(design.alpha_basic), PetscAbsReal(design.gamma))));
+  PetscCall(RmIntegratorSetWeightScale(integ, design.weight_norm > 0 ? design.weight_norm /* projection: ‖W‖₂ computed */
+                                                                     : PetscMax(PetscAbsReal(design.alpha_basic), PetscAbsReal(design.gamma))));
   PetscCall(RmIntegratorSetUp(integ));
   PetscCall(RmClassifierSetRateScale(cl, design.phi_a, design.phi_b));
   PetscCall(RmClassifierSetUp(cl));

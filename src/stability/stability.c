@@ -257,7 +257,11 @@ PetscErrorCode RmStabilitySetUp(RmStability st)
   PetscCall(VecGetSize(x, &st->ns));
   const PetscBool single = (PetscBool)(st->kind == RM_MODEL_RATE || st->kind == RM_MODEL_VOLTAGE);
   st->op                 = st->op_requested;
-  if (st->op == RM_STABILITY_OPERATOR_AUTO) st->op = single ? RM_STABILITY_OPERATOR_SYMMETRIC : RM_STABILITY_OPERATOR_JACOBIAN;
+  /* the projection design's W is not symmetric in general (docs/model.md §2), so neither is D^{1/2} W D^{1/2}: use J itself */
+  const PetscBool symmetric_w = (PetscBool)(st->design_type != RM_DESIGN_PROJECTION);
+  if (st->op == RM_STABILITY_OPERATOR_AUTO) st->op = single && symmetric_w ? RM_STABILITY_OPERATOR_SYMMETRIC : RM_STABILITY_OPERATOR_JACOBIAN;
+  PetscCheck(st->op != RM_STABILITY_OPERATOR_SYMMETRIC || symmetric_w, st->comm, PETSC_ERR_SUP,
+             "-stability_operator symmetric needs a symmetric W; the projection design's is not (use jacobian or auto)");
   PetscCheck(st->op != RM_STABILITY_OPERATOR_SYMMETRIC || single, st->comm, PETSC_ERR_SUP,
              "-stability_operator symmetric needs the rate or voltage model (its J is similar to a symmetric matrix); use jacobian for model %s",
              RmModelKinds[st->kind]);

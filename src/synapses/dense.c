@@ -38,6 +38,36 @@ static PetscErrorCode AssembleDense(RmSynapses syn, RmMemories mem)
   PetscCall(PetscMalloc2((size_t)bcols * e.wpn, &cb, bcols, &cols));
   PetscCall(MatDenseGetLDA(syn->W, &lda));
   PetscCall(MatDenseGetArrayWrite(syn->W, &w));
+  if (syn->design_type == RM_DESIGN_PROJECTION) { /* W_ij = u_iᵀ K u_j = r_iᵀ u_j with r_i = Kᵀ u_i, u_i = (b_i, 1) */
+    const PetscInt m = P + 1;
+    PetscReal     *R;
+    PetscInt      *on;
+    PetscCall(PetscCalloc2((size_t)nloc * m + 1, &R, m, &on));
+    for (PetscInt i = 0; i < nloc; i++)
+      for (PetscInt mu = 0; mu < m; mu++) {
+        if (mu < P && !((rb[(size_t)i * e.wpn + mu / 64] >> (mu % 64)) & 1)) continue;
+        for (PetscInt nu = 0; nu < m; nu++) R[(size_t)i * m + nu] += syn->projK[mu * m + nu];
+      }
+    for (PetscInt j0 = 0; j0 < n; j0 += bcols) {
+      const PetscInt nb = PetscMin(bcols, n - j0);
+      for (PetscInt l = 0; l < nb; l++) cols[l] = j0 + l;
+      PetscCall(RmMemoriesGetNeuronBits(mem, nb, cols, cb));
+      for (PetscInt l = 0; l < nb; l++) {
+        const uint64_t *bj  = cb + (size_t)l * e.wpn;
+        PetscScalar    *col = w + (size_t)(j0 + l) * lda;
+        PetscInt        non = 0;
+        for (PetscInt nu = 0; nu < P; nu++)
+          if ((bj[nu / 64] >> (nu % 64)) & 1) on[non++] = nu;
+        for (PetscInt i = 0; i < nloc; i++) {
+          const PetscReal *ri = R + (size_t)i * m;
+          PetscReal        s  = ri[P];
+          for (PetscInt k = 0; k < non; k++) s += ri[on[k]];
+          col[i] = s;
+        }
+      }
+    }
+    PetscCall(PetscFree2(R, on));
+  } else
   for (PetscInt j0 = 0; j0 < n; j0 += bcols) { /* same block count on every rank: n is global */
     const PetscInt nb = PetscMin(bcols, n - j0);
     for (PetscInt l = 0; l < nb; l++) cols[l] = j0 + l;

@@ -34,6 +34,84 @@ static PetscErrorCode MatMult_LowRank(Mat W, Vec v, Vec y)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Projection design: t = Uᵀv (one MPI_Allreduce of P+1 numbers), c = K t (or Kᵀ t for Wᵀ),
+   y = Σ_μ c_μ b^μ + c_P 1. */
+static PetscErrorCode ProjectionApply(Mat W, const PetscReal *K, Vec v, Vec y)
+{
+  RmLowRank         *lr;
+  const PetscScalar *va;
+  PetscScalar       *ya;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  const PetscInt mm = lr->P + 1;
+  PetscReal     *c  = lr->t; /* the local sums are consumed by the reduction: reuse them for c */
+  PetscCall(VecGetArrayRead(v, &va));
+  PetscCall(RmFactorsMaskedSums(lr->fac, va, lr->t));
+  PetscCall(RmFactorsReduce(lr->fac, lr->t, lr->tsum));
+  for (PetscInt i = 0; i < mm; i++) {
+    PetscReal s = 0;
+    for (PetscInt k = 0; k < mm; k++) s += K[i * mm + k] * lr->tsum[k];
+    c[i] = s;
+  }
+  PetscCall(VecGetArrayWrite(y, &ya));
+  PetscCall(RmFactorsExpand(lr->fac, c, 1.0, c[lr->P], 0.0, va, ya));
+  PetscCall(VecRestoreArrayWrite(y, &ya));
+  PetscCall(VecRestoreArrayRead(v, &va));
+  PetscCall(PetscLogFlops(2.0 * lr->P * lr->nloc + 2.0 * mm * mm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MatMult_Projection(Mat W, Vec v, Vec y)
+{
+  RmLowRank *lr;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  PetscCall(ProjectionApply(W, lr->K, v, y));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode MatMultTranspose_Projection(Mat W, Vec v, Vec y)
+{
+  RmLowRank *lr;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  PetscCall(ProjectionApply(W, lr->Kt, v, y));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* diag(W)_i = u_iᵀ K u_i, u_i = (b_i0 … b_i,P−1, 1) */
+static PetscErrorCode MatGetDiagonal_Projection(Mat W, Vec dg)
+{
+  RmLowRank      *lr;
+  PetscScalar    *da;
+  const uint64_t *bits;
+  PetscInt        words;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  const PetscInt mm = lr->P + 1;
+  PetscInt      *act;
+  PetscCall(PetscMalloc1(mm, &act));
+  PetscCall(RmFactorsGetLocalPacked(lr->fac, &bits, &words));
+  PetscCall(VecGetArrayWrite(dg, &da));
+  for (PetscInt i = 0; i < lr->nloc; i++) {
+    PetscInt  na  = 0;
+    PetscReal sum = 0;
+    for (PetscInt mu = 0; mu < lr->P; mu++)
+      if ((bits[mu * words + i / 64] >> (i % 64)) & 1) act[na++] = mu;
+    act[na++] = lr->P;
+    for (PetscInt a = 0; a < na; a++)
+      for (PetscInt b = 0; b < na; b++) sum += lr->K[act[a] * mm + act[b]];
+    da[i] = sum;
+  }
+  PetscCall(VecRestoreArrayWrite(dg, &da));
+  PetscCall(PetscFree(act));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* diag(W)_i = s Σ_μ (κ b_iμ − β')² + g − d */
 static PetscErrorCode MatGetDiagonal_LowRank(Mat W, Vec dg)
 {
@@ -66,6 +144,7 @@ static PetscErrorCode MatDestroy_LowRank(Mat W)
   PetscCall(MatShellGetContext(W, &lr));
   PetscCall(PetscFree2(lr->t, lr->tsum));
   PetscCall(PetscFree(lr->wmu));
+  PetscCall(PetscFree2(lr->K, lr->Kt));
   PetscCall(RmFactorsDestroy(&lr->fac));
   PetscCall(PetscFree(lr));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -125,6 +204,7 @@ static PetscErrorCode GetFactors_LowRank(Mat W, RmFactors *f, RmLowRankForm *for
     form->betap  = lr->betap;
     form->g      = lr->g;
     form->d      = lr->d;
+    form->K      = lr->K;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -158,6 +238,37 @@ PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesig
   PetscCall(MatSetOption(*W, MAT_SYMMETRIC, PETSC_TRUE));
   PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatGetFactors_C", GetFactors_LowRank));
   if (design == RM_DESIGN_HEBBIAN) PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatSetInput_C", SetInput_LowRank));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmLowRankCreateProjectionMat_Private(MPI_Comm comm, RmMemories mem, const PetscReal K[], Mat *W)
+{
+  RmLowRank *lr;
+  PetscInt   n, P, nloc, m;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&lr));
+  PetscCall(RmFactorsCreate(mem, &lr->fac));
+  PetscCall(RmFactorsSetKernel(lr->fac, "table"));
+  PetscCall(RmFactorsGetSizes(lr->fac, &nloc, &P));
+  PetscCall(RmMemoriesGetSizes(mem, &n, NULL));
+  m          = P + 1;
+  lr->nloc   = nloc;
+  lr->P      = P;
+  lr->design = RM_DESIGN_PROJECTION;
+  PetscCall(PetscMalloc2(m * m, &lr->K, m * m, &lr->Kt));
+  for (PetscInt i = 0; i < m; i++)
+    for (PetscInt j = 0; j < m; j++) {
+      lr->K[i * m + j]  = K[i * m + j];
+      lr->Kt[j * m + i] = K[i * m + j];
+    }
+  PetscCall(PetscMalloc2(m, &lr->t, m, &lr->tsum));
+  PetscCall(MatCreateShell(comm, nloc, nloc, n, n, lr, W));
+  PetscCall(MatShellSetOperation(*W, MATOP_MULT, (void (*)(void))MatMult_Projection));
+  PetscCall(MatShellSetOperation(*W, MATOP_MULT_TRANSPOSE, (void (*)(void))MatMultTranspose_Projection)); /* W is not symmetric in general */
+  PetscCall(MatShellSetOperation(*W, MATOP_GET_DIAGONAL, (void (*)(void))MatGetDiagonal_Projection));
+  PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_LowRank));
+  PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatGetFactors_C", GetFactors_LowRank));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -229,7 +340,8 @@ static PetscErrorCode AssembleLowRank(RmSynapses syn, RmMemories mem)
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
-  if (syn->design_type == RM_DESIGN_HEBBIAN) /* ξ = 2b − 1; zero diagonal removes P/N */
+  if (syn->design_type == RM_DESIGN_PROJECTION) PetscCall(RmLowRankCreateProjectionMat_Private(syn->comm, mem, syn->projK, &syn->W));
+  else if (syn->design_type == RM_DESIGN_HEBBIAN) /* ξ = 2b − 1; zero diagonal removes P/N */
     PetscCall(RmLowRankCreateMat_Private(syn->comm, mem, RM_DESIGN_HEBBIAN, 1.0 / n, 2.0, 1.0, 0.0, (PetscReal)P / n, &syn->W));
   else PetscCall(RmLowRankCreateMat_Private(syn->comm, mem, RM_DESIGN_PAPER, d->alpha / n, 1.0, d->beta, d->gamma / n, 0.0, &syn->W));
   PetscCall(RmLowRankSetKernel_Private(syn->W, st->kernel));

@@ -12,10 +12,13 @@ typedef struct {
   PetscReal    s, kappa, betap, g, d;
   PetscReal   *t, *tsum;      /* P+1 partial and reduced sums */
   PetscReal   *wmu;           /* per-memory weights w_μ (input-driven synapses, docs/model.md §7); NULL: all 1 */
+  PetscReal   *K, *Kt;        /* projection design: W = U K Uᵀ, U = [b⁰ … b^{P−1}, 1], (P+1)² row-major, and Kᵀ; NULL otherwise */
 } RmLowRank;
 
 /* Collective. The lowrank Mat of mem's rows (kernel table); s, κ, β', g, d as above. */
 PETSC_INTERN PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesignType design, PetscReal s, PetscReal kappa, PetscReal betap,
                                                        PetscReal g, PetscReal d, Mat *W);
+/* Collective. The lowrank Mat W = U K Uᵀ of the projection design (K of (P+1)², row-major, copied). */
+PETSC_INTERN PetscErrorCode RmLowRankCreateProjectionMat_Private(MPI_Comm comm, RmMemories mem, const PetscReal K[], Mat *W);
 /* Not collective. Select the kernel of a lowrank Mat: table (default), avx2 or portable. */
 PETSC_INTERN PetscErrorCode RmLowRankSetKernel_Private(Mat W, const char *name);

@@ -3,7 +3,7 @@
    The storages are dense.c, aij.c, lowrank.c and compressed.c, registered in synapsesregi.c. */
 #include "synapsesimpl.h"
 
-const char *const RmDesignTypes[] = {"paper", "hebbian", "RmDesignType", "RM_DESIGN_", NULL};
+const char *const RmDesignTypes[] = {"paper", "hebbian", "projection", "RmDesignType", "RM_DESIGN_", NULL};
 
 static PetscFunctionList RmSynapsesList = NULL;
 
@@ -73,6 +73,7 @@ PetscErrorCode RmSynapsesCreate(MPI_Comm comm, RmSynapses *syn)
   (*syn)->comm     = comm;
   (*syn)->design.a = -0.3; /* the authors' example (docs/model.md §2) */
   (*syn)->design.b = 0.95;
+  (*syn)->proj_maxcond = 1e8;
   PetscCall(RmSynapsesSetType(*syn, RMSTORAGEDENSE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -115,7 +116,7 @@ PetscErrorCode RmSynapsesSetDesignType(RmSynapses syn, RmDesignType type)
 {
   PetscFunctionBeginUser;
   PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the design before RmSynapsesSetUp()");
-  PetscCheck(type == RM_DESIGN_PAPER || type == RM_DESIGN_HEBBIAN, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "unknown design type %d", (int)type);
+  PetscCheck(type == RM_DESIGN_PAPER || type == RM_DESIGN_HEBBIAN || type == RM_DESIGN_PROJECTION, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "unknown design type %d", (int)type);
   syn->design_type = type;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -135,6 +136,16 @@ PetscErrorCode RmSynapsesSetBalance(RmSynapses syn, PetscReal r)
   PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the balance before RmSynapsesSetUp()");
   syn->design.balance = r;
   syn->balance_set    = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesSetProjection(RmSynapses syn, PetscReal maxcond, PetscBool lambda_set, PetscReal lambda)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the projection design before RmSynapsesSetUp()");
+  syn->proj_maxcond    = maxcond;
+  syn->proj_lambda_set = lambda_set;
+  if (lambda_set) syn->proj_lambda = lambda;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -164,7 +175,18 @@ static PetscErrorCode CheckSettings(RmSynapses syn)
   PetscCheck(syn->indegree == 0 || syn->diluted, syn->comm, PETSC_ERR_ARG_INCOMP, "-indegree needs -storage aij or compressed (storage %s is not diluted)",
              syn->type_name);
   if (syn->ops.check) PetscCall(syn->ops.check(syn));
-  if (syn->design_type == RM_DESIGN_PAPER) {
+  if (syn->design_type == RM_DESIGN_PROJECTION) {
+    PetscBool ok_storage = PETSC_FALSE, t;
+    PetscCall(PetscStrcmp(syn->type_name, RMSTORAGELOWRANK, &t));
+    ok_storage = t;
+    PetscCall(PetscStrcmp(syn->type_name, RMSTORAGEDENSE, &t));
+    ok_storage = (PetscBool)(ok_storage || t);
+    PetscCheck(ok_storage, syn->comm, PETSC_ERR_SUP, "-design projection needs -storage lowrank (or dense); storage %s is not supported", syn->type_name);
+    PetscCheck(!syn->balance_set, syn->comm, PETSC_ERR_ARG_INCOMP, "-balance is the paper design's overlap ratio; -design projection uses the measured overlaps (drop -balance)");
+    PetscCheck(syn->proj_maxcond >= 1, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "projection_max_cond must be >= 1, got %g", (double)syn->proj_maxcond);
+    PetscCall(RmCheckFinite(syn->comm, "projection_lambda", syn->proj_lambda));
+  }
+  if (syn->design_type == RM_DESIGN_PAPER || syn->design_type == RM_DESIGN_PROJECTION) {
     PetscCheck(syn->design.a < syn->design.b, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "design needs a < b, got a = %g, b = %g", (double)syn->design.a,
                (double)syn->design.b);
     PetscCheck(!syn->balance_set || (syn->design.balance >= 0 && syn->design.balance < 1), syn->comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -181,7 +203,9 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscFunctionBeginUser;
   PetscCall(RmSynapsesRegisterAll());
   PetscOptionsBegin(syn->comm, syn->prefix, "Synapses (docs/model.md §2)", "RmSynapses");
-  PetscCall(PetscOptionsEnum("-design", "Synaptic design: paper (docs/model.md §2, rate model) or hebbian (Hopfield baseline, ±1 memories)",
+  PetscCall(PetscOptionsEnum("-design",
+                             "Synaptic design: paper (docs/model.md §2, rate model), hebbian (Hopfield baseline, ±1 memories) or projection (rate model, "
+                             "every memory an exact equilibrium whatever its overlaps; -storage lowrank or dense)",
                              "RmSynapsesSetDesignType", RmDesignTypes, (PetscEnum)syn->design_type, (PetscEnum *)&syn->design_type, NULL));
   PetscCall(PetscOptionsFList("-storage",
                               "Weight storage: dense (MATDENSE), aij (MATAIJ, diluted with -indegree), lowrank (factored, bit-packed memories, W never "
@@ -198,6 +222,11 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscCall(PetscOptionsReal("-balance", "Pairwise overlap ratio r of the memories (general design; default r = q, the basic design)",
                              "RmSynapsesSetBalance", syn->design.balance, &syn->design.balance, &set));
   if (set) syn->balance_set = PETSC_TRUE;
+  PetscCall(PetscOptionsReal("-projection_max_cond", "-design projection: refuse a Gram matrix of the memories with a larger condition number",
+                             "RmSynapsesSetProjection", syn->proj_maxcond, &syn->proj_maxcond, NULL));
+  PetscCall(PetscOptionsReal("-projection_lambda", "-design projection: eigenvalue lambda of W on 1 (default: gamma of the basic paper design)",
+                             "RmSynapsesSetProjection", syn->proj_lambda, &syn->proj_lambda, &set));
+  if (set) syn->proj_lambda_set = PETSC_TRUE;
   if (syn->ops.setfromoptions) PetscCall(syn->ops.setfromoptions(PetscOptionsObject, syn));
   PetscOptionsEnd();
   PetscCall(CheckSettings(syn));
@@ -207,7 +236,7 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
 PetscErrorCode RmDesignTypeGetEncoding(RmDesignType type, RmEncoding *enc)
 {
   PetscFunctionBeginUser;
-  *enc = type == RM_DESIGN_PAPER ? RM_ENCODING_BINARY : RM_ENCODING_SPIN;
+  *enc = type == RM_DESIGN_HEBBIAN ? RM_ENCODING_SPIN : RM_ENCODING_BINARY;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -221,6 +250,7 @@ PetscErrorCode RmDesignCompute(MPI_Comm comm, RmDesignType type, const RmActivat
     d->beta = d->gamma = 0.0;
     d->phi_a           = -1.0;
     d->phi_b           = 1.0;
+    d->lambda = d->gram_cond = 0.0;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   d->phi_a = RmActivationEval(act, d->a);
@@ -276,6 +306,7 @@ PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivatio
   PetscCall(RmMemoriesGetSeed(mem, &syn->seed));
   if (!syn->balance_set) syn->design.balance = syn->design.coding; /* basic design */
   PetscCall(RmDesignCompute(syn->comm, syn->design_type, act, &syn->design));
+  if (syn->design_type == RM_DESIGN_PROJECTION) PetscCall(RmProjectionCompute_Private(syn, mem));
   PetscCall(PetscLogEventBegin(RM_EVENTS.assemble, 0, 0, 0, 0));
   PetscCall(syn->ops.assemble(syn, mem));
   PetscCall(PetscLogEventEnd(RM_EVENTS.assemble, 0, 0, 0, 0));
@@ -292,6 +323,9 @@ PetscErrorCode RmSynapsesView(RmSynapses syn, PetscViewer viewer)
   if (syn->indegree) PetscCall(PetscViewerASCIIPrintf(viewer, ", indegree %" PetscInt_FMT, syn->indegree));
   if (syn->ops.view) PetscCall(syn->ops.view(syn, viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+  if (syn->design_type == RM_DESIGN_PROJECTION)
+    PetscCall(PetscViewerASCIIPrintf(viewer, "  a %g, b %g, q %g -> alpha' %g, lambda %g, cond(G) %g (phi(a) %g, phi(b) %g)\n", (double)d->a, (double)d->b,
+                                     (double)d->coding, (double)d->alpha_basic, (double)d->lambda, (double)d->gram_cond, (double)d->phi_a, (double)d->phi_b));
   if (syn->design_type == RM_DESIGN_PAPER)
     PetscCall(PetscViewerASCIIPrintf(viewer, "  a %g, b %g, q %g, r %g -> alpha %g, beta %g, gamma %g (phi(a) %g, phi(b) %g)\n", (double)d->a,
                                      (double)d->b, (double)d->coding, (double)d->balance, (double)d->alpha, (double)d->beta, (double)d->gamma,
@@ -305,6 +339,7 @@ PetscErrorCode RmSynapsesDestroy(RmSynapses *syn)
   if (!*syn) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(MatDestroy(&(*syn)->W)); /* first: W may read the storage's data */
   if ((*syn)->ops.destroy) PetscCall((*syn)->ops.destroy(*syn));
+  PetscCall(PetscFree((*syn)->projK));
   PetscCall(PetscFree((*syn)->type_name));
   PetscCall(PetscFree((*syn)->prefix));
   PetscCall(PetscFree(*syn));

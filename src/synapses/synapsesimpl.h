@@ -31,7 +31,17 @@ struct _p_RmSynapses {
   RmDesign      design;
   PetscBool     balance_set;
   Mat           W;
+  /* -design projection (projection.c): -projection_max_cond, -projection_lambda, and K ((P+1)², row-major) */
+  PetscReal     proj_maxcond, proj_lambda;
+  PetscBool     proj_lambda_set;
+  PetscReal    *projK;
 };
+
+/* Collective. -design projection (docs/model.md §2 "Projection design"): G = UᵀU from local bit counts
+   and one MPI_Allreduce of (P+1)² integers, its condition number (refused above syn->proj_maxcond), λ,
+   and K = A G⁻¹, replicated (the same on every rank: G is an exact count). Fills syn->projK and
+   syn->design.lambda, .gram_cond; needs syn->design's φ_a, φ_b, α', γ. */
+PETSC_INTERN PetscErrorCode RmProjectionCompute_Private(RmSynapses syn, RmMemories mem);
 
 /* The registry (synapses.c): RmSynapsesRegisterAll (synapsesregi.c) frees it at PetscFinalize. */
 PETSC_INTERN PetscErrorCode RmSynapsesListDestroy_Private(void);
