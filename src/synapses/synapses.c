@@ -161,7 +161,7 @@ static PetscErrorCode CheckSettings(RmSynapses syn)
   PetscCall(RmCheckFinite(syn->comm, "b", syn->design.b));
   PetscCall(RmCheckFinite(syn->comm, "balance", syn->design.balance));
   PetscCheck(syn->indegree >= 0, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "indegree must be >= 0, got %" PetscInt_FMT, syn->indegree);
-  PetscCheck(syn->indegree == 0 || syn->diluted, syn->comm, PETSC_ERR_ARG_INCOMP, "-indegree needs -storage aij or compressed (storage %s is not diluted)",
+  PetscCheck(syn->indegree == 0 || syn->diluted, syn->comm, PETSC_ERR_ARG_INCOMP, "-indegree needs -storage aij, compressed or spatial (storage %s is not diluted)",
              syn->type_name);
   if (syn->ops.check) PetscCall(syn->ops.check(syn));
   if (syn->design_type == RM_DESIGN_PAPER) {
@@ -191,7 +191,7 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
     PetscCall(CanonicalName(syn->comm, given, type, sizeof(type)));
     PetscCall(RmSynapsesSetType(syn, type));
   }
-  PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij or compressed network (0: fully connected)", "RmSynapsesSetIndegree",
+  PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij, compressed or spatial network (0: fully connected)", "RmSynapsesSetIndegree",
                             syn->indegree, &syn->indegree, NULL));
   PetscCall(PetscOptionsReal("-a", "Design current a of an inactive neuron at a memory", "RmSynapsesSetCurrents", syn->design.a, &syn->design.a, NULL));
   PetscCall(PetscOptionsReal("-b", "Design current b of an active neuron at a memory", "RmSynapsesSetCurrents", syn->design.b, &syn->design.b, NULL));

@@ -39,7 +39,7 @@ for args, storage, kernel in [
           f"{' '.join(args)}: storage {storage}, kernel {kernel}" + ("" if net else f" (exit {p.returncode}: {p.stderr.strip()})"))
 
 for args, expect in [
-        (["-storage", "nonsense"], "ratemem: error: Unknown option nonsense for -storage. Available options: dense aij lowrank compressed"),
+        (["-storage", "nonsense"], "ratemem: error: Unknown option nonsense for -storage. Available options: dense aij lowrank compressed spatial"),
         (["-activation", "nonsense"], "ratemem: error: Unknown option nonsense for -activation. Available options: sigmoid rectanh tanh"),
         (["-storage", "dense", "-compressed_kernel", "portable"], "ratemem: error: unknown option -compressed_kernel"),
         (["-storage", "compressed", "-indegree", "20", "-compressed_kernel", "nonsense"], "unknown -compressed_kernel nonsense"),
