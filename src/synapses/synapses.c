@@ -1,6 +1,6 @@
 /* Synaptic designs (docs/model.md §2 and the Hebbian baseline of §3) and the generic RmSynapses:
    its registry of weight storages, the design coefficients and the options common to all storages.
-   The storages are dense.c, aij.c, lowrank.c and compressed.c, registered in synapsesregi.c. */
+   The storages are dense.c, aij.c, lowrank.c, compressed.c and spatial.c, registered in synapsesregi.c. */
 #include "synapsesimpl.h"
 
 const char *const RmDesignTypes[] = {"paper", "hebbian", "RmDesignType", "RM_DESIGN_", NULL};
@@ -185,7 +185,8 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
                              "RmSynapsesSetDesignType", RmDesignTypes, (PetscEnum)syn->design_type, (PetscEnum *)&syn->design_type, NULL));
   PetscCall(PetscOptionsFList("-storage",
                               "Weight storage: dense (MATDENSE), aij (MATAIJ, diluted with -indegree), lowrank (factored, bit-packed memories, W never "
-                              "formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse)",
+                              "formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse), spatial (diluted MATAIJ on ring/grid2d "
+                              "connectivity, -connectivity -radius -rewire)",
                               "RmSynapsesSetType", RmSynapsesList, syn->type_name, given, sizeof(given), &set));
   if (set) {
     PetscCall(CanonicalName(syn->comm, given, type, sizeof(type)));
