@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_sweeplib import crossing, plt, read_sweep, save  # noqa: E402
+from plot_sweeplib import crossing, errorbar, plt, read_sweep, save  # noqa: E402
 
 
 def main():
@@ -31,7 +31,10 @@ def main():
             xs, ys = [p[0] for p in pts], [p[1] for p in pts]
             c = crossing(xs, ys)
             P = int(next(r["memories"] for r in rs if r["load"] == load))
-            ax.plot(xs, ys, "o-", label=f"P/n = {load:g} (P = {P})")
+            if args.column == "retrieval_rate":  # 95% binomial interval of each rate
+                errorbar(ax, xs, ys, rs[0]["trials"], label=f"P/n = {load:g} (P = {P})")
+            else:
+                ax.plot(xs, ys, "o-", label=f"P/n = {load:g} (P = {P})")
             print(f"{design} load={load:g} P={P}: rate 0.5 at flip = {'none' if c is None else f'{c:.3f}'}; "
                   + ", ".join(f"{x:g}:{y:.2f}" for x, y in pts))
         title = "paper design (q = %g, sigmoid ρ = %g)" % (rs[0]["coding"], rs[0]["gain"]) if design == "paper" else \

@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_sweeplib import crossing, plt, read_sweep, save  # noqa: E402
+from plot_sweeplib import crossing, errorbar, plt, read_sweep, save  # noqa: E402
 
 AGS = 0.138
 
@@ -51,7 +51,7 @@ def main():
             result[(design, n)] = a
             trials = int(rows[0]["trials"])
             label = f"n = {n}" + (f": 0.5 at α = {a:.3f}" if a is not None else "")
-            ax.plot(xs, ys, "o-", label=label)
+            errorbar(ax, xs, ys, trials, label=label)  # 95% binomial interval of each rate
             print(f"{design} n={n}: transition alpha = {'none' if a is None else f'{a:.4f}'} ({len(xs)} loads, {trials} trials each)")
         if design == "hebbian":
             ax.axvspan(AGS - 0.02, AGS + 0.02, color="0.9", zorder=0, label="0.138 ± 0.02")

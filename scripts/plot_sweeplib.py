@@ -1,6 +1,7 @@
-"""Shared helpers of the issue #8 plotting scripts: read a `ratemem sweep` CSV, write a PNG atomically,
-find where a curve crosses a level."""
+"""Shared helpers of the sweep plotting scripts: read a `ratemem sweep` CSV, write a PNG atomically,
+find where a curve crosses a level, binomial error bars of a rate."""
 import csv
+import math
 import os
 import sys
 
@@ -10,8 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402,F401
 
 NUMERIC = {"neurons", "memories", "load", "coding", "flip", "gain", "threshold", "a", "b", "seed", "trials", "retrieval_rate", "final_rate",
-           "overlap_mean", "overlap_std", "frac_other", "frac_spurious", "frac_unconverged", "steps_mean", "rhs_mean", "products_per_trial",
-           "t_end_mean", "wall_time"}
+           "overlap_mean", "overlap_std", "frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent",
+           "retrieval_ci_lo", "retrieval_ci_hi", "steps_mean", "rhs_mean", "products_per_trial", "t_end_mean", "wall_time"}
 
 
 def read_sweep(path):
@@ -43,3 +44,21 @@ def crossing(xs, ys, level=0.5):
         if y0 >= level > y1:
             return x0 + (y0 - level) * (x1 - x0) / (y0 - y1)
     return None
+
+
+def wilson(rate, trials, z=1.96):
+    """95% Wilson score interval of a proportion measured as `rate` over `trials` trials (as ratemem's C)."""
+    n = max(int(round(trials)), 1)
+    k = round(rate * n)
+    p, z2 = k / n, z * z
+    den = 1 + z2 / n
+    c = (p + z2 / (2 * n)) / den
+    h = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / den
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def errorbar(ax, xs, rates, trials, fmt="o-", **kw):
+    """A rate curve with its 95% binomial (Wilson) interval at each point."""
+    lo_hi = [wilson(r, trials) for r in rates]
+    yerr = [[max(0.0, r - lo) for r, (lo, _) in zip(rates, lo_hi)], [max(0.0, hi - r) for r, (_, hi) in zip(rates, lo_hi)]]
+    return ax.errorbar(xs, rates, yerr=yerr, fmt=fmt, capsize=2, elinewidth=0.8, **kw)

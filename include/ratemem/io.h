@@ -70,6 +70,15 @@ PETSC_EXTERN PetscErrorCode RmOutputCreate(MPI_Comm comm, const char *path, Pets
 /* Collective. Row mu of /patterns: this rank's nloc bits starting at neuron rstart. */
 PETSC_EXTERN PetscErrorCode RmOutputWritePattern(RmOutput out, PetscInt mu, PetscInt rstart, PetscInt nloc, const uint8_t *row);
 PETSC_EXTERN PetscErrorCode RmOutputWriteTrial(RmOutput out, PetscInt trial, Vec initial, Vec final, const PetscReal *overlaps, const PetscReal *raw);
+/* Collective, with the same values on every rank. Attributes of the file (its root group), so that the
+   file describes the run that wrote it (h5dump -A shows them). */
+PETSC_EXTERN PetscErrorCode RmOutputSetAttributeString(RmOutput out, const char *name, const char *value);
+PETSC_EXTERN PetscErrorCode RmOutputSetAttributeReal(RmOutput out, const char *name, PetscReal value);
+PETSC_EXTERN PetscErrorCode RmOutputSetAttributeInt(RmOutput out, const char *name, PetscInt64 value);
+/* Not collective; plain C, callable before PETSc and MPI are initialised. The "rerun" attribute: the
+   subcommand and options that reproduce the run (`ratemem rerun FILE.h5`). Returns 0 when read, 1 when
+   path does not open as HDF5, 2 when it has no "rerun" attribute. */
+PETSC_EXTERN int RmOutputReadRerun(const char *path, char *buf, size_t len);
 /* Collective. Close the file and move it to its final name. */
 PETSC_EXTERN PetscErrorCode RmOutputCommit(RmOutput out);
 /* Collective. An uncommitted file is removed: no partial output survives a failed run. */

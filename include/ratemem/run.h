@@ -93,6 +93,19 @@ PETSC_EXTERN PetscErrorCode RmRunDestroy(RmRun *run);
 /* Not collective. Column b of a block neuron vector (n x B, column-major) placed in col (place), or
    col reset (!place). */
 PETSC_EXTERN PetscErrorCode RmVecColumnView(Vec col, Vec block, PetscInt b, PetscBool place);
+/* A sink for a description of settings: named groups of named strings, reals and integers. The JSON
+   summary (groups are objects) and the HDF5 output's attributes (groups are name prefixes) are two. */
+typedef struct {
+  void *ctx;
+  PetscErrorCode (*begin)(void *ctx, const char *group);
+  PetscErrorCode (*end)(void *ctx);
+  PetscErrorCode (*string)(void *ctx, const char *key, const char *value);
+  PetscErrorCode (*real)(void *ctx, const char *key, PetscReal value);
+  PetscErrorCode (*integer)(void *ctx, const char *key, PetscInt64 value);
+} RmKV;
+PETSC_EXTERN PetscErrorCode RmKVFromJSON(RmJSON *j, RmKV *kv);
+/* Not collective. Everything the run was set up with: model, network, cue, integrator, overlap threshold. */
+PETSC_EXTERN PetscErrorCode RmRunDescribe(RmRun run, RmKV *kv);
 /* Not collective. The "model" and "network" objects of a JSON summary (one schema for every
    subcommand); per_point leaves out what a phase-diagram sweep varies per point. */
 PETSC_EXTERN PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBool per_point);

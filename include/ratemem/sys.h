@@ -110,6 +110,19 @@ PETSC_EXTERN double RmLoadAverage(void);
 /* Lists of option values: items separated by commas (or spaces, brackets); for numeric kinds an item
    lo:hi:N stands for N equally spaced values from lo to hi. Each value is stored as its canonical
    string (integers as integers, reals with 8 significant digits). opt names the option in errors. */
+/* The Wilson score interval of a binomial proportion k/n at z standard errors (z = 1.96: 95%): what a
+   retrieval rate or a census fraction from n trials can be said to be. n = 0 gives [0, 1]. */
+static inline void RmWilsonInterval(PetscInt64 k, PetscInt64 n, double z, double *lo, double *hi)
+{
+  if (n <= 0) {
+    *lo = 0, *hi = 1;
+    return;
+  }
+  double p = (double)k / (double)n, z2 = z * z, den = 1 + z2 / (double)n;
+  double c = (p + z2 / (2.0 * (double)n)) / den, h = z * PetscSqrtReal(p * (1 - p) / (double)n + z2 / (4.0 * (double)n * (double)n)) / den;
+  *lo = PetscMax(0.0, c - h), *hi = PetscMin(1.0, c + h);
+}
+
 /* v rounded to the nearest integer, halves away from zero. */
 static inline double RmRoundHalfAway(double v)
 {

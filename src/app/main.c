@@ -1,5 +1,6 @@
 /* The ratemem command: parses the subcommand and hands over to it. Thin on purpose. */
 #include <ratemem/app.h>
+#include <ratemem/io.h> /* RmOutputReadRerun */
 #include <ratemem/checkpoint.h> /* RmCheckpointExitStatus: 3 = checkpointed, not finished */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@ static void Usage(FILE *fp)
               "  retrieve   store memories, cue the network, integrate the rate dynamics, classify the final state\n"
               "  bench      triad bandwidth, weight product, RHS, memory and retrieval cost per storage and size\n"
               "  stability  spectral abscissa at every memory (SLEPc), the sufficient conditions of docs/model.md §6, spurious equilibria, phase diagram\n"
+              "  rerun      FILE.h5 [options]: the retrieve that wrote FILE.h5 (-output), again; options after the file override\n"
               "  sweep      a grid of (design, n, P or load, cue corruption, gain, ...) with many trials per point, one CSV row per point (resumable)\n"
               "Run 'ratemem <subcommand> -help' for the options; any option may also come from -options_file_yaml FILE.\n");
 }
@@ -44,6 +46,38 @@ static void RemoveArgs(int *argc, char **argv, int i, int count)
   *argc -= count;
 }
 
+/* `ratemem rerun FILE.h5 [options]`: the retrieve that wrote FILE.h5 (its "rerun" attribute), with
+   the options given after the file overriding the stored ones. argv is replaced (never freed: it
+   lives as long as the process). Returns nonzero after printing an error. */
+static int Rerun(int *argc, char ***argv)
+{
+  static char line[8192];
+  char       *tok, *save = NULL, **args;
+  int         n = 0, rc;
+
+  if (*argc < 3) {
+    fprintf(stderr, "ratemem: error: rerun needs an output file: ratemem rerun FILE.h5 [options]\n");
+    return 1;
+  }
+  rc = RmOutputReadRerun((*argv)[2], line, sizeof(line));
+  if (rc) {
+    fprintf(stderr, "ratemem: error: %s %s\n", (*argv)[2], rc == 1 ? "does not open as an HDF5 file" : "has no 'rerun' attribute (not a ratemem -output file?)");
+    return 1;
+  }
+  fprintf(stderr, "ratemem rerun: ratemem %s", line);
+  for (int i = 3; i < *argc; i++) fprintf(stderr, " %s", (*argv)[i]);
+  fprintf(stderr, "\n");
+  args = (char **)malloc(sizeof(char *) * ((size_t)*argc + sizeof(line) / 2 + 2));
+  if (!args) return 1;
+  args[n++] = (*argv)[0];
+  for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) args[n++] = tok;
+  for (int i = 3; i < *argc; i++) args[n++] = (*argv)[i];
+  args[n] = NULL;
+  *argc   = n;
+  *argv   = args;
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   PetscErrorCode ierr;
@@ -53,6 +87,7 @@ int main(int argc, char **argv)
     Usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 1 : 0;
   }
+  if (!strcmp(argv[1], "rerun") && Rerun(&argc, &argv)) return 1; /* from here on: the retrieve it describes */
   PetscBool bench     = !strcmp(argv[1], "bench") ? PETSC_TRUE : PETSC_FALSE;
   PetscBool stability = !strcmp(argv[1], "stability") ? PETSC_TRUE : PETSC_FALSE;
   PetscBool sweep     = !strcmp(argv[1], "sweep") ? PETSC_TRUE : PETSC_FALSE;

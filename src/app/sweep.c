@@ -58,7 +58,7 @@ static const AxisInfo AXES[] = {
 
 static const char KEY_HEADER[] = "design,activation,neurons,memories,load,coding,flip,gain,threshold,a,b,balance,seed,trials";
 #define KEY_COLUMNS 14
-static const char RESULT_HEADER[] = "retrieval_rate,final_rate,overlap_mean,overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,"
+static const char RESULT_HEADER[] = "retrieval_rate,final_rate,overlap_mean,overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,"
                                     "steps_mean,rhs_mean,"
                                     "products_per_trial,t_end_mean,wall_time";
 
@@ -342,9 +342,11 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
     PetscCall(RunTrials(sw, &ps));
     mean = ps.ov_sum / T;
     sd   = sw->trials > 1 ? PetscSqrtReal(PetscMax(0.0, (ps.ov_sq - T * mean * mean) / (T - 1))) : 0.0;
-    PetscCall(PetscSNPrintf(row, sizeof(row), "%s,%.6g,%.6g,%.6f,%.6f,%.6g,%.6g,%.6g,%.6g,%.6g,%.2f,%.2f,%.2f,%.4f,%.3f", key, ps.counts[RM_LABEL_RETRIEVED] / T,
+    double lo, hi; /* 95% Wilson interval of the retrieval rate */
+    RmWilsonInterval(ps.counts[RM_LABEL_RETRIEVED], sw->trials, 1.96, &lo, &hi);
+    PetscCall(PetscSNPrintf(row, sizeof(row), "%s,%.6g,%.6g,%.6f,%.6f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.2f,%.2f,%.2f,%.4f,%.3f", key, ps.counts[RM_LABEL_RETRIEVED] / T,
                             ps.final_ok / T, (double)mean, (double)sd, ps.counts[RM_LABEL_OTHER] / T, ps.counts[RM_LABEL_SPURIOUS] / T,
-                            ps.counts[RM_LABEL_UNCONVERGED] / T, ps.counts[RM_LABEL_SATURATED] / T, ps.counts[RM_LABEL_QUIESCENT] / T, (double)(ps.steps / T), (double)(ps.rhs / T), (double)(ps.products / T),
+                            ps.counts[RM_LABEL_UNCONVERGED] / T, ps.counts[RM_LABEL_SATURATED] / T, ps.counts[RM_LABEL_QUIESCENT] / T, lo, hi, (double)(ps.steps / T), (double)(ps.rhs / T), (double)(ps.products / T),
                             (double)(ps.t_end / T), RmWallTime() - t0));
     PetscCall(RmTableAppend(sw->table, row));
     sw->computed++;

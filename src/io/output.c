@@ -3,6 +3,7 @@
    HDF5 call's success is agreed by all ranks, so a failed write cannot leave a rank waiting. */
 #include <hdf5.h>
 #include <ratemem/io.h>
+#include <string.h>
 
 struct _p_RmOutput {
   MPI_Comm     comm;
@@ -68,6 +69,76 @@ PetscErrorCode RmOutputCreate(MPI_Comm comm, const char *path, PetscInt n, Petsc
   out->dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(out->dxpl, H5FD_MPIO_COLLECTIVE);
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Collective (same values on every rank): one attribute of the file's root group. */
+static PetscErrorCode SetAttribute(RmOutput out, const char *name, hid_t type, const void *value, size_t len)
+{
+  hid_t space, attr, t = type;
+  herr_t status = -1;
+
+  PetscFunctionBeginUser;
+  if (type == H5T_C_S1) {
+    t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, PetscMax(len, 1));
+  }
+  space = H5Screate(H5S_SCALAR);
+  attr  = H5Acreate2(out->file, name, t, space, H5P_DEFAULT, H5P_DEFAULT);
+  if (attr >= 0) status = H5Awrite(attr, t, value);
+  if (attr >= 0) H5Aclose(attr);
+  H5Sclose(space);
+  if (type == H5T_C_S1) H5Tclose(t);
+  PetscCall(AgreeH5(out, status, name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmOutputSetAttributeString(RmOutput out, const char *name, const char *value)
+{
+  PetscFunctionBeginUser;
+  PetscCall(SetAttribute(out, name, H5T_C_S1, value, strlen(value)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmOutputSetAttributeReal(RmOutput out, const char *name, PetscReal value)
+{
+  double v = (double)value;
+
+  PetscFunctionBeginUser;
+  PetscCall(SetAttribute(out, name, H5T_NATIVE_DOUBLE, &v, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmOutputSetAttributeInt(RmOutput out, const char *name, PetscInt64 value)
+{
+  long long v = (long long)value;
+
+  PetscFunctionBeginUser;
+  PetscCall(SetAttribute(out, name, H5T_NATIVE_LLONG, &v, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Not collective, and before PETSc and MPI exist (plain C, serial HDF5): the "rerun" attribute of an
+   output file. 0: read; 1: not an HDF5 file that opens; 2: no readable "rerun" attribute. */
+int RmOutputReadRerun(const char *path, char *buf, size_t len)
+{
+  hid_t  file, attr, type;
+  herr_t status = -1;
+
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) return 1;
+  attr = H5Aopen(file, "rerun", H5P_DEFAULT);
+  if (attr >= 0) {
+    type = H5Aget_type(attr);
+    if (H5Tget_class(type) == H5T_STRING && H5Tget_size(type) < len) {
+      memset(buf, 0, len);
+      status = H5Aread(attr, type, buf);
+    }
+    H5Tclose(type);
+    H5Aclose(attr);
+  }
+  H5Fclose(file);
+  return status >= 0 ? 0 : 2;
 }
 
 /* Collective write of the block [row0, row0+rows) x [col0, col0+cols); rows = 0 selects nothing. */

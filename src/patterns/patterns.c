@@ -98,8 +98,12 @@ PetscErrorCode RmMemoriesSetFromOptions(RmMemories mem)
   mem->seed = seed;
   PetscCall(PetscOptionsEnum("-pattern_kind", "Memories: random (coding q), deterministic (§1 exact construction), hadamard (orthogonal ±1)",
                              "RmMemoriesSetFromOptions", RmPatternKinds, (PetscEnum)mem->kind, (PetscEnum *)&mem->kind, &has_kind));
-  PetscCall(PetscOptionsReal("-coding", "Coding level q: fraction of active neurons per memory (default 0.2, or 0.5 for ±1 designs)",
-                             "RmMemoriesSetFromOptions", mem->coding, &mem->coding, &has_coding));
+  { /* -help shows the default this encoding gets (0.2 binary, 0.5 ±1), not the "unset" marker */
+    PetscReal q = mem->coding < 0 ? (mem->encoding == RM_ENCODING_SPIN ? 0.5 : 0.2) : mem->coding;
+    PetscCall(PetscOptionsReal("-coding", "Coding level q: fraction of active neurons per memory (default 0.2, or 0.5 for ±1 designs)",
+                               "RmMemoriesSetFromOptions", q, &q, &has_coding));
+    if (has_coding) mem->coding = q;
+  }
   PetscCall(PetscOptionsString("-patterns", "HDF5 file with dataset /patterns (uint8 0/1, P x n); sets n and P", "RmMemoriesSetFromOptions",
                                mem->file, mem->file, sizeof(mem->file), &has_file));
   PetscOptionsEnd();

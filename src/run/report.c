@@ -64,49 +64,6 @@ PetscErrorCode RmRunPrintTotals(RmRun run)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The settings of the run: model, network, cue, integrator, overlap threshold. */
-static PetscErrorCode WriteSummarySettings(RmRun run, RmJSON *j)
-{
-  RmIntegratorType method;
-  PetscReal        rtol, atol, t_final, ctol, dt, thr;
-  PetscBool        fixed;
-
-  PetscFunctionBeginUser;
-  PetscCall(RmRunJSONModel(j, run->model, run->syn, PETSC_FALSE));
-  PetscCall(RmRunJSONNetwork(j, run->mem, run->syn));
-  PetscCall(RmJSONBeginObject(j, "cue"));
-  PetscCall(RmJSONString(j, "kind", RmCueKinds[run->cue.kind]));
-  PetscCall(RmJSONReal(j, "flip", run->cue.flip));
-  PetscCall(RmJSONInt(j, "mixture_count", run->cue.mixture_count));
-  PetscCall(RmJSONReal(j, "keep", run->cue.keep));
-  PetscCall(RmJSONEndObject(j));
-  PetscCall(RmIntegratorGetType(run->integ, &method));
-  PetscCall(RmIntegratorGetTolerances(run->integ, &rtol, &atol));
-  PetscCall(RmIntegratorGetSettings(run->integ, &t_final, &ctol, &dt));
-  PetscCall(RmJSONBeginObject(j, "integrator"));
-  PetscCall(RmJSONString(j, "method", method));
-  {
-    PetscBool   chosen;
-    const char *reason;
-    PetscCall(RmIntegratorGetAuto(run->integ, &chosen, &reason));
-    if (chosen) { /* -integrator auto: method is its choice */
-      PetscCall(RmJSONString(j, "requested", RMINTEGRATORAUTO));
-      PetscCall(RmJSONString(j, "auto_reason", reason));
-    }
-  }
-  PetscCall(RmJSONReal(j, "rtol", rtol));
-  PetscCall(RmJSONReal(j, "atol", atol));
-  PetscCall(RmJSONReal(j, "t_final", t_final));
-  PetscCall(RmJSONReal(j, "converge_tol", ctol));
-  PetscCall(RmJSONInt(j, "batch", run->batch));
-  PetscCall(RmIntegratorIsFixedStep(run->integ, &fixed));
-  if (fixed) PetscCall(RmJSONReal(j, "dt", dt)); /* euler, em */
-  PetscCall(RmJSONEndObject(j));
-  PetscCall(RmClassifierGetThreshold(run->cl, &thr));
-  PetscCall(RmJSONReal(j, "overlap_threshold", thr));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode WriteSummaryTrial(RmJSON *j, PetscInt t, const RmTrialResult *r, PetscReal flip)
 {
   const RmIntegratorStats *s = &r->stats;
@@ -145,7 +102,7 @@ static PetscErrorCode WriteSummaryTrial(RmJSON *j, PetscInt t, const RmTrialResu
 
 /* Collective. Each rank's host name, gathered on rank 0 (*hosts: size blocks of MPI_MAX_PROCESSOR_NAME
    chars there, NULL elsewhere): the summary's "hosts" says where the ranks ran, e.g. on how many nodes. */
-static PetscErrorCode GatherHosts(RmRun run, char **hosts)
+PetscErrorCode RmRunGatherHosts_Private(RmRun run, char **hosts)
 {
   char        name[MPI_MAX_PROCESSOR_NAME] = {0};
   int         len;
@@ -182,7 +139,11 @@ static PetscErrorCode SummaryWriter(void *ctx, FILE *fp)
   PetscCall(RmJSONBeginArray(&j, "hosts"));
   for (PetscMPIInt r = 0; r < run->size; r++) PetscCall(RmJSONString(&j, NULL, sc->hosts + (size_t)r * MPI_MAX_PROCESSOR_NAME));
   PetscCall(RmJSONEndArray(&j));
-  PetscCall(WriteSummarySettings(run, &j));
+  {
+    RmKV kv;
+    PetscCall(RmKVFromJSON(&j, &kv));
+    PetscCall(RmRunDescribe(run, &kv)); /* model, network, cue, integrator, overlap threshold */
+  }
   PetscCall(RmJSONBeginArray(&j, "trials"));
   for (PetscInt t = 0; t < run->trials; t++) PetscCall(WriteSummaryTrial(&j, t, &run->results[t], run->cue.flip));
   PetscCall(RmJSONEndArray(&j));
@@ -191,6 +152,16 @@ static PetscErrorCode SummaryWriter(void *ctx, FILE *fp)
   PetscCall(RmJSONReal(&j, "weight_passes_per_trial", passes / run->trials));
   PetscCall(RmJSONBeginObject(&j, "counts"));
   for (RmLabel l = RM_LABEL_RETRIEVED; l < RM_LABEL_COUNT; l++) PetscCall(RmJSONInt(&j, RmLabels[l], RmRunCountLabel(run, l)));
+  PetscCall(RmJSONEndObject(&j));
+  PetscCall(RmJSONBeginObject(&j, "fractions_ci95")); /* each label's fraction of the trials, 95% Wilson interval */
+  for (RmLabel l = RM_LABEL_RETRIEVED; l < RM_LABEL_COUNT; l++) {
+    double lo, hi;
+    RmWilsonInterval(RmRunCountLabel(run, l), run->trials, 1.96, &lo, &hi);
+    PetscCall(RmJSONBeginArray(&j, RmLabels[l]));
+    PetscCall(RmJSONReal(&j, NULL, lo));
+    PetscCall(RmJSONReal(&j, NULL, hi));
+    PetscCall(RmJSONEndArray(&j));
+  }
   PetscCall(RmJSONEndObject(&j));
   PetscCall(RmJSONBeginObject(&j, "memory"));
   PetscCall(RmJSONReal(&j, "peak_rss_max_rank", run->peak_max_rank));
@@ -214,7 +185,7 @@ PetscErrorCode RmRunWriteSummary(RmRun run, const char *path)
   SummaryCtx sc = {run, NULL};
 
   PetscFunctionBeginUser;
-  PetscCall(GatherHosts(run, &sc.hosts));
+  PetscCall(RmRunGatherHosts_Private(run, &sc.hosts));
   PetscCall(RmWriteFileAtomic(run->comm, path, SummaryWriter, &sc));
   PetscCall(PetscFree(sc.hosts));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -234,9 +205,10 @@ PetscErrorCode RmRunView(RmRun run, PetscViewer viewer)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* ---------------------------------------------------------------- JSON summary sections
-   The "model" and "network" objects of the retrieve and stability summaries: one schema for both. */
-PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBool per_point)
+/* ---------------------------------------------------------------- descriptions of the set-up
+   The "model" and "network" objects of every summary, and the same settings as the HDF5 output's
+   attributes: one list of settings (RmRunDescribe*), written through an RmKV. */
+static PetscErrorCode DescribeModel(RmKV *kv, RmModel model, RmSynapses syn, PetscBool per_point)
 {
   RmActivation act;
   RmDesign     d;
@@ -248,39 +220,39 @@ PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBoo
   PetscCall(RmModelGetKind(model, &kind));
   PetscCall(RmModelGetTau(model, &tau));
   PetscCall(RmSynapsesGetDesign(syn, &d));
-  PetscCall(RmJSONBeginObject(j, "model"));
-  PetscCall(RmJSONString(j, "kind", RmModelKinds[kind]));
-  PetscCall(RmJSONString(j, "activation", act.fn->name));
+  PetscCall(kv->begin(kv->ctx, "model"));
+  PetscCall(kv->string(kv->ctx, "kind", RmModelKinds[kind]));
+  PetscCall(kv->string(kv->ctx, "activation", act.fn->name));
   if (!per_point) {
-    PetscCall(RmJSONReal(j, "gain", act.gain));
-    PetscCall(RmJSONReal(j, "threshold", act.threshold));
+    PetscCall(kv->real(kv->ctx, "gain", act.gain));
+    PetscCall(kv->real(kv->ctx, "threshold", act.threshold));
   }
-  PetscCall(RmJSONReal(j, "a", d.a));
-  PetscCall(RmJSONReal(j, "b", d.b));
-  PetscCall(RmJSONReal(j, "coding", d.coding));
-  PetscCall(RmJSONReal(j, "balance", d.balance));
-  PetscCall(RmJSONReal(j, "tau", tau));
+  PetscCall(kv->real(kv->ctx, "a", d.a));
+  PetscCall(kv->real(kv->ctx, "b", d.b));
+  PetscCall(kv->real(kv->ctx, "coding", d.coding));
+  PetscCall(kv->real(kv->ctx, "balance", d.balance));
+  PetscCall(kv->real(kv->ctx, "tau", tau));
   if (kind == RM_MODEL_EI) {
     PetscReal tau_i;
     PetscInt  pool_size;
     PetscCall(RmModelGetInhibition(model, &tau_i, &pool_size));
-    PetscCall(RmJSONReal(j, "tau_i", tau_i));
-    PetscCall(RmJSONReal(j, "stiffness", tau / tau_i));
-    PetscCall(RmJSONInt(j, "pool_size", pool_size));
+    PetscCall(kv->real(kv->ctx, "tau_i", tau_i));
+    PetscCall(kv->real(kv->ctx, "stiffness", tau / tau_i));
+    PetscCall(kv->integer(kv->ctx, "pool_size", pool_size));
   }
   if (!per_point) { /* the design coefficients depend on the activation */
-    PetscCall(RmJSONReal(j, "alpha", d.alpha));
-    PetscCall(RmJSONReal(j, "alpha_basic", d.alpha_basic));
-    PetscCall(RmJSONReal(j, "beta", d.beta));
-    PetscCall(RmJSONReal(j, "gamma", d.gamma));
-    PetscCall(RmJSONReal(j, "phi_a", d.phi_a));
-    PetscCall(RmJSONReal(j, "phi_b", d.phi_b));
+    PetscCall(kv->real(kv->ctx, "alpha", d.alpha));
+    PetscCall(kv->real(kv->ctx, "alpha_basic", d.alpha_basic));
+    PetscCall(kv->real(kv->ctx, "beta", d.beta));
+    PetscCall(kv->real(kv->ctx, "gamma", d.gamma));
+    PetscCall(kv->real(kv->ctx, "phi_a", d.phi_a));
+    PetscCall(kv->real(kv->ctx, "phi_b", d.phi_b));
   }
-  PetscCall(RmJSONEndObject(j));
+  PetscCall(kv->end(kv->ctx));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmRunJSONNetwork(RmJSON *j, RmMemories mem, RmSynapses syn)
+static PetscErrorCode DescribeNetwork(RmKV *kv, RmMemories mem, RmSynapses syn)
 {
   PetscInt      n, P, K;
   PetscInt64    seed;
@@ -297,15 +269,107 @@ PetscErrorCode RmRunJSONNetwork(RmJSON *j, RmMemories mem, RmSynapses syn)
   PetscCall(RmSynapsesGetType(syn, &storage));
   PetscCall(RmSynapsesGetIndegree(syn, &K));
   PetscCall(RmSynapsesGetKernelName(syn, &kernel));
-  PetscCall(RmJSONBeginObject(j, "network"));
-  PetscCall(RmJSONInt(j, "n", n));
-  PetscCall(RmJSONInt(j, "memories", P));
-  PetscCall(RmJSONString(j, "design", RmDesignTypes[design]));
-  PetscCall(RmJSONString(j, "storage", storage));
-  PetscCall(RmJSONInt(j, "indegree", K));
-  PetscCall(RmJSONString(j, "kernel", kernel));
-  PetscCall(RmJSONInt(j, "seed", seed));
-  PetscCall(RmJSONString(j, "patterns", RmPatternKinds[pkind]));
-  PetscCall(RmJSONEndObject(j));
+  PetscCall(kv->begin(kv->ctx, "network"));
+  PetscCall(kv->integer(kv->ctx, "n", n));
+  PetscCall(kv->integer(kv->ctx, "memories", P));
+  PetscCall(kv->string(kv->ctx, "design", RmDesignTypes[design]));
+  PetscCall(kv->string(kv->ctx, "storage", storage));
+  PetscCall(kv->integer(kv->ctx, "indegree", K));
+  PetscCall(kv->string(kv->ctx, "kernel", kernel));
+  PetscCall(kv->integer(kv->ctx, "seed", seed));
+  PetscCall(kv->string(kv->ctx, "patterns", RmPatternKinds[pkind]));
+  PetscCall(kv->end(kv->ctx));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Collective-free: everything a run was set up with (model, network, cue, integrator, threshold). */
+PetscErrorCode RmRunDescribe(RmRun run, RmKV *kv)
+{
+  RmIntegratorType method;
+  PetscReal        rtol, atol, t_final, ctol, dt, thr;
+  PetscBool        fixed;
+
+  PetscFunctionBeginUser;
+  PetscCall(DescribeModel(kv, run->model, run->syn, PETSC_FALSE));
+  PetscCall(DescribeNetwork(kv, run->mem, run->syn));
+  PetscCall(kv->begin(kv->ctx, "cue"));
+  PetscCall(kv->string(kv->ctx, "kind", RmCueKinds[run->cue.kind]));
+  PetscCall(kv->real(kv->ctx, "flip", run->cue.flip));
+  PetscCall(kv->integer(kv->ctx, "mixture_count", run->cue.mixture_count));
+  PetscCall(kv->real(kv->ctx, "keep", run->cue.keep));
+  PetscCall(kv->end(kv->ctx));
+  PetscCall(RmIntegratorGetType(run->integ, &method));
+  PetscCall(RmIntegratorGetTolerances(run->integ, &rtol, &atol));
+  PetscCall(RmIntegratorGetSettings(run->integ, &t_final, &ctol, &dt));
+  PetscCall(kv->begin(kv->ctx, "integrator"));
+  PetscCall(kv->string(kv->ctx, "method", method));
+  {
+    PetscBool   chosen;
+    const char *reason;
+    PetscCall(RmIntegratorGetAuto(run->integ, &chosen, &reason));
+    if (chosen) { /* -integrator auto: method is its choice */
+      PetscCall(kv->string(kv->ctx, "requested", RMINTEGRATORAUTO));
+      PetscCall(kv->string(kv->ctx, "auto_reason", reason));
+    }
+  }
+  PetscCall(kv->real(kv->ctx, "rtol", rtol));
+  PetscCall(kv->real(kv->ctx, "atol", atol));
+  PetscCall(kv->real(kv->ctx, "t_final", t_final));
+  PetscCall(kv->real(kv->ctx, "converge_tol", ctol));
+  PetscCall(kv->integer(kv->ctx, "batch", run->batch));
+  PetscCall(RmIntegratorIsFixedStep(run->integ, &fixed));
+  if (fixed) PetscCall(kv->real(kv->ctx, "dt", dt)); /* euler, em */
+  PetscCall(kv->end(kv->ctx));
+  PetscCall(RmClassifierGetThreshold(run->cl, &thr));
+  PetscCall(kv->real(kv->ctx, "overlap_threshold", thr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* RmKV over the JSON writer: groups are objects. */
+static PetscErrorCode JSONBegin(void *ctx, const char *key)
+{
+  return RmJSONBeginObject((RmJSON *)ctx, key);
+}
+static PetscErrorCode JSONEnd(void *ctx)
+{
+  return RmJSONEndObject((RmJSON *)ctx);
+}
+static PetscErrorCode JSONString(void *ctx, const char *key, const char *v)
+{
+  return RmJSONString((RmJSON *)ctx, key, v);
+}
+static PetscErrorCode JSONReal(void *ctx, const char *key, PetscReal v)
+{
+  return RmJSONReal((RmJSON *)ctx, key, v);
+}
+static PetscErrorCode JSONInt(void *ctx, const char *key, PetscInt64 v)
+{
+  return RmJSONInt((RmJSON *)ctx, key, v);
+}
+
+PetscErrorCode RmKVFromJSON(RmJSON *j, RmKV *kv)
+{
+  PetscFunctionBeginUser;
+  *kv = (RmKV){j, JSONBegin, JSONEnd, JSONString, JSONReal, JSONInt};
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunJSONModel(RmJSON *j, RmModel model, RmSynapses syn, PetscBool per_point)
+{
+  RmKV kv;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmKVFromJSON(j, &kv));
+  PetscCall(DescribeModel(&kv, model, syn, per_point));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunJSONNetwork(RmJSON *j, RmMemories mem, RmSynapses syn)
+{
+  RmKV kv;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmKVFromJSON(j, &kv));
+  PetscCall(DescribeNetwork(&kv, mem, syn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -304,6 +304,7 @@ static PetscErrorCode OutputSetUp(RmRun run)
   PetscCall(RmMemoriesGetSizes(run->mem, &n, &P));
   PetscCall(RmMemoriesGetOwnershipRange(run->mem, &rstart, &rend));
   PetscCall(RmOutputCreate(run->comm, run->output, n, P, run->trials, &run->out));
+  PetscCall(RmRunOutputAttributes_Private(run));
   PetscCall(PetscMalloc1(rend - rstart + 1, &row));
   for (PetscInt mu = 0; mu < P; mu++) {
     PetscCall(RmMemoriesGetLocalPattern(run->mem, mu, row));

@@ -47,6 +47,10 @@ struct _p_RmRun {
 /* report.c: the live results table. */
 PETSC_INTERN PetscErrorCode RmRunPrintTableHeader_Private(RmRun run);
 PETSC_INTERN PetscErrorCode RmRunPrintTableRow_Private(RmRun run, PetscInt t);
+PETSC_INTERN PetscErrorCode RmRunGatherHosts_Private(RmRun run, char **hosts);
+
+/* describe.c: the HDF5 output's attributes. */
+PETSC_INTERN PetscErrorCode RmRunOutputAttributes_Private(RmRun run);
 
 /* resume.c: checkpoint and restart of the trial loop. */
 PETSC_INTERN PetscErrorCode RmRunCheckpointSetUp_Private(RmRun run);

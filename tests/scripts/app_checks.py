@@ -112,6 +112,25 @@ elif case == "monitor":
     check(len(lines) >= 2, f"-monitor prints progress to stderr ({len(lines)} lines)")
     check(all("best overlap" in l for l in lines), "progress lines show the best overlap")
     check(len(p.stderr.splitlines()) == len(lines), "progress printed once (rank 0), nothing else on stderr")
+elif case == "rerun":
+    # The HDF5 output describes its run (h5dump -A shows every setting), and `ratemem rerun` repeats it.
+    a, b = os.path.join(tmp, "a.h5"), os.path.join(tmp, "b.h5")
+    run(["-neurons", 300, "-memories", 4, "-trials", 2, "-seed", 5, "-a", -0.25, "-storage", "lowrank", "-output", a, "-quiet"], 2)
+    with h5py.File(a) as f:
+        attrs = dict(f.attrs)
+    for key in ["network.n", "network.seed", "network.storage", "model.alpha", "model.beta", "model.gamma", "model.phi_a", "model.phi_b",
+                "integrator.method", "cue.flip", "trials", "ratemem_version", "ratemem_commit", "date", "ranks", "hosts", "options", "rerun"]:
+        check(key in attrs, f"-output carries the attribute {key}")
+    check(int(attrs.get("network.seed", -1)) == 5 and int(attrs.get("ranks", 0)) == 2, "the attributes hold the run's values")
+    rerun = attrs.get("rerun", b"").decode()
+    check(rerun.startswith("retrieve") and "-a -0.25" in rerun and "-output" not in rerun, f"rerun line {rerun!r}")
+    p = subprocess.run(MPI + ["-n", "1", exe, "rerun", a, "-output", b, "-quiet"], capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0 and "ratemem rerun: ratemem retrieve" in p.stderr, f"ratemem rerun runs ({p.stderr.strip()[-200:]})")
+    with h5py.File(a) as fa, h5py.File(b) as fb:
+        same = np.array_equal(fa["patterns"][()], fb["patterns"][()]) and np.allclose(fa["final_states"][()], fb["final_states"][()], atol=1e-6)
+    check(same, "the rerun (1 rank) has the same patterns and final states as the run (2 ranks)")
+    p = subprocess.run([exe, "rerun", os.path.join(tmp, "missing.h5")], capture_output=True, text=True, timeout=60)
+    check(p.returncode != 0 and "does not open as an HDF5 file" in p.stderr, "rerun of a missing file is a clear error")
 else:
     sys.exit(f"unknown case {case}")
 

@@ -23,6 +23,7 @@ Checks, each of which can fail:
   general design retrieves every uncorrupted digit."""
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -82,8 +83,8 @@ def pick(rs, **kw):
 
 
 HEADER = ("design,activation,neurons,memories,load,coding,flip,gain,threshold,a,b,balance,seed,trials,retrieval_rate,final_rate,overlap_mean,"
-          "overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time").split(",")
-EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent"]
+          "overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time").split(",")
+EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent", "retrieval_ci_lo", "retrieval_ci_hi"]
 COUNTS = ["steps_mean", "rhs_mean", "products_per_trial", "t_end_mean"]
 
 with tempfile.TemporaryDirectory() as d:
@@ -95,6 +96,14 @@ with tempfile.TemporaryDirectory() as d:
     out = run(basin + ["-sweep_csv", c2], np=2).stdout
     r1, r2 = rows(c1), rows(c2)
     check(list(r2[0].keys()) == HEADER, "sweep CSV header")
+    ok_ci = True  # the 95% Wilson interval of each retrieval rate, as computed here
+    for r in r2:
+        n, k = int(r["trials"]), round(float(r["retrieval_rate"]) * int(r["trials"]))
+        p, z2 = k / n, 1.96 ** 2
+        c, h = (p + z2 / (2 * n)) / (1 + z2 / n), 1.96 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+        ok_ci &= abs(float(r["retrieval_ci_lo"]) - max(0, c - h)) < 1e-5 and abs(float(r["retrieval_ci_hi"]) - min(1, c + h)) < 1e-5
+        ok_ci &= float(r["retrieval_ci_lo"]) <= float(r["retrieval_rate"]) <= float(r["retrieval_ci_hi"])
+    check(ok_ci, "retrieval_ci_lo/hi are the 95% Wilson interval of every row's rate")
     check(len(r2) == 8 and "8 points computed, 0 skipped" in out, f"one row per grid point (2 designs x 2 loads x 2 flips): {len(r2)}")
     same = len(r1) == len(r2)
     for a, b in zip(r1, r2):
