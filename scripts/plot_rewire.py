@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Retrieval against rewiring on a small-world ring (docs/results.md): merges the per-(K, p) sweep CSVs
-of scripts/rewire_sweep.sh (DIR/K<K>_p<p>.csv) into one CSV with the columns indegree and rewire in
-front, and plots the retrieval rate against p, one curve per indegree K and cue corruption.
+of `scripts/make_figures.sh rewire` (DIR/K<K>_p<p>.csv) into one CSV with the columns indegree and
+rewire in front, and plots the retrieval rate (with 95% Wilson intervals) against p, one curve per
+indegree K and cue corruption.
 
 Usage: plot_rewire.py DIR CSV PNG [--column retrieval_rate]
 
@@ -14,7 +15,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_sweeplib import plt, read_sweep, save  # noqa: E402
+from plot_sweeplib import errorbar, plt, read_sweep, save  # noqa: E402
 
 
 def main():
@@ -35,7 +36,7 @@ def main():
             r["indegree"], r["rewire"] = int(m.group(1)), float(m.group(2))
             rows.append(r)
     if not rows:
-        sys.exit(f"plot_rewire.py: no K<K>_p<p>.csv in {args.dir} (run scripts/rewire_sweep.sh first)")
+        sys.exit(f"plot_rewire.py: no K<K>_p<p>.csv in {args.dir} (run scripts/make_figures.sh rewire first)")
     rows.sort(key=lambda r: (r["indegree"], r["flip"], r["rewire"]))
     tmp = args.csv + ".partial"
     with open(tmp, "w", newline="") as f:
@@ -51,7 +52,11 @@ def main():
         for K in sorted({r["indegree"] for r in rows}):
             pts = sorted((r["rewire"], r[args.column]) for r in rows if r["indegree"] == K and r["flip"] == flip)
             xs = [max(x, 1e-3) for x, _ in pts]  # p = 0 drawn at 1e-3 on the log axis
-            ax.plot(xs, [y for _, y in pts], "o-", label=f"K = {K}")
+            trials = next(r["trials"] for r in rows if r["indegree"] == K and r["flip"] == flip)
+            if args.column == "retrieval_rate":  # 95% Wilson intervals, as the other sweep plots
+                errorbar(ax, xs, [y for _, y in pts], trials, label=f"K = {K}")
+            else:
+                ax.plot(xs, [y for _, y in pts], "o-", label=f"K = {K}")
             print(f"K={K} flip={flip:g}: " + ", ".join(f"p={x:g}:{y:.2f}" for x, y in pts))
         r0 = rows[0]
         ax.set_xscale("log")
