@@ -6,7 +6,7 @@
 # n = 16000 alone takes about an hour on 2 ranks); the test suite does not run it.
 #
 # Usage: scripts/make_figures.sh [--dry-run] [--np N] [--fresh] [EXPERIMENT ...]
-#   EXPERIMENT   basin capacity stabmap authors digits (default: all five)
+#   EXPERIMENT   basin capacity stabmap authors digits rewire (default: all six)
 #   --dry-run    print the commands, run nothing
 #   --np N       MPI ranks (default: $RATEMEM_NP, else 2)
 #   --fresh      delete the experiment's results/ CSV first, so every point is computed again
@@ -24,12 +24,12 @@ while [ $# -gt 0 ]; do
     --np) [ $# -ge 2 ] || { echo "make_figures: --np needs a number" >&2; exit 2; }; np=$2; shift ;;
     --np=*) np=${1#--np=} ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    basin|capacity|stabmap|authors|digits|phase) names+=("$1") ;;
+    basin|capacity|stabmap|authors|digits|rewire|phase) names+=("$1") ;;
     *) echo "make_figures: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#names[@]} -gt 0 ] || names=(basin capacity stabmap authors digits)
+[ ${#names[@]} -gt 0 ] || names=(basin capacity stabmap authors digits rewire)
 [[ $np =~ ^[1-9][0-9]*$ ]] || { echo "make_figures: --np must be a positive integer" >&2; exit 2; }
 
 PY=/usr/bin/python3
@@ -84,6 +84,18 @@ for name in "${names[@]}"; do
         --out results/digits_means32.h5 --force
       sweep digits_projection
       publish digits_projection.csv ;;
+    rewire)
+      # the sweep CSV's key has no K or p: one sweep per (K, p) into results/rewire/, merged by the plot script
+      if [ "$fresh" -eq 1 ]; then run rm -rf results/rewire; fi
+      run mkdir -p results/rewire
+      for k in 50 100 200; do
+        for p in 0 0.01 0.03 0.1 0.3 1; do
+          run "${MPI[@]}" sweep -options_file_yaml configs/experiments/rewire.yaml -indegree "$k" -rewire "$p" -sweep_csv "results/rewire/K${k}_p${p}.csv" -quiet
+        done
+      done
+      run "$PY" scripts/plot_rewire.py results/rewire results/rewire/merged.csv results/rewire.png
+      run cp results/rewire/merged.csv docs/results/rewire.csv
+      publish rewire.png ;;
     phase)
       run "$PY" scripts/plot_phase.py --run build/ratemem --np "$np" results/phase.csv results/phase.png
       for f in phase.csv phase.json phase.png; do run cp "results/$f" "docs/$f"; done ;;

@@ -20,6 +20,8 @@ typedef enum {
   RM_STREAM_CUE_KEEP = 6, /* delete cues: which active neurons are kept (a = trial, b = neuron) */
   RM_STREAM_UNSTORED = 7, /* unstored cues: the fresh random pattern (a = trial, b = neuron) */
   RM_STREAM_CUE_RANDOM = 8, /* random cues: uniform initial values (a = trial, b = neuron) */
+  RM_STREAM_SPATIAL  = 9,  /* -storage spatial: the K inputs drawn within the radius (a = neuron, b = draw) */
+  RM_STREAM_REWIRE   = 10, /* -storage spatial: rewiring coins (b = input) and targets (b = attempt << 32 | input), a = neuron */
 } RmStream;
 
 /* splitmix64 finaliser: a bijective 64-bit mixer with full avalanche. */

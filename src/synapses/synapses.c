@@ -1,6 +1,6 @@
 /* Synaptic designs (docs/model.md §2 and the Hebbian baseline of §3) and the generic RmSynapses:
    its registry of weight storages, the design coefficients and the options common to all storages.
-   The storages are dense.c, aij.c, lowrank.c and compressed.c, registered in synapsesregi.c. */
+   The storages are dense.c, aij.c, lowrank.c, compressed.c and spatial.c, registered in synapsesregi.c. */
 #include "synapsesimpl.h"
 
 const char *const RmDesignTypes[] = {"paper", "hebbian", "projection", "RmDesignType", "RM_DESIGN_", NULL};
@@ -172,7 +172,7 @@ static PetscErrorCode CheckSettings(RmSynapses syn)
   PetscCall(RmCheckFinite(syn->comm, "b", syn->design.b));
   PetscCall(RmCheckFinite(syn->comm, "balance", syn->design.balance));
   PetscCheck(syn->indegree >= 0, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "indegree must be >= 0, got %" PetscInt_FMT, syn->indegree);
-  PetscCheck(syn->indegree == 0 || syn->diluted, syn->comm, PETSC_ERR_ARG_INCOMP, "-indegree needs -storage aij or compressed (storage %s is not diluted)",
+  PetscCheck(syn->indegree == 0 || syn->diluted, syn->comm, PETSC_ERR_ARG_INCOMP, "-indegree needs -storage aij, compressed or spatial (storage %s is not diluted)",
              syn->type_name);
   if (syn->ops.check) PetscCall(syn->ops.check(syn));
   if (syn->design_type == RM_DESIGN_PROJECTION) {
@@ -209,13 +209,14 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
                              "RmSynapsesSetDesignType", RmDesignTypes, (PetscEnum)syn->design_type, (PetscEnum *)&syn->design_type, NULL));
   PetscCall(PetscOptionsFList("-storage",
                               "Weight storage: dense (MATDENSE), aij (MATAIJ, diluted with -indegree), lowrank (factored, bit-packed memories, W never "
-                              "formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse)",
+                              "formed), compressed (diluted, weights recomputed from the memories, ~5 bytes/synapse), spatial (diluted MATAIJ on ring/grid2d "
+                              "connectivity, -connectivity -radius -rewire)",
                               "RmSynapsesSetType", RmSynapsesList, syn->type_name, given, sizeof(given), &set));
   if (set) {
     PetscCall(CanonicalName(syn->comm, given, type, sizeof(type)));
     PetscCall(RmSynapsesSetType(syn, type));
   }
-  PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij or compressed network (0: fully connected)", "RmSynapsesSetIndegree",
+  PetscCall(PetscOptionsInt("-indegree", "Inputs per neuron K of a diluted aij, compressed or spatial network (0: fully connected)", "RmSynapsesSetIndegree",
                             syn->indegree, &syn->indegree, NULL));
   PetscCall(PetscOptionsReal("-a", "Design current a of an inactive neuron at a memory", "RmSynapsesSetCurrents", syn->design.a, &syn->design.a, NULL));
   PetscCall(PetscOptionsReal("-b", "Design current b of an active neuron at a memory", "RmSynapsesSetCurrents", syn->design.b, &syn->design.b, NULL));

@@ -1,6 +1,6 @@
 /* Private structure of RmSynapses: the generic object (synapses.c: the registry, the design and the
    options common to every storage) and the ops table a storage fills in its create function
-   (dense.c, aij.c, lowrank.c, compressed.c; registered in synapsesregi.c). */
+   (dense.c, aij.c, lowrank.c, compressed.c, spatial.c; registered in synapsesregi.c). */
 #pragma once
 #include <ratemem/synapses.h>
 

@@ -5,6 +5,7 @@ PETSC_INTERN PetscErrorCode RmSynapsesCreate_Dense(RmSynapses);
 PETSC_INTERN PetscErrorCode RmSynapsesCreate_AIJ(RmSynapses);
 PETSC_INTERN PetscErrorCode RmSynapsesCreate_LowRank(RmSynapses);
 PETSC_INTERN PetscErrorCode RmSynapsesCreate_Compressed(RmSynapses);
+PETSC_INTERN PetscErrorCode RmSynapsesCreate_Spatial(RmSynapses);
 
 static PetscBool RmSynapsesRegisterAllCalled = PETSC_FALSE;
 
@@ -27,5 +28,6 @@ PetscErrorCode RmSynapsesRegisterAll(void)
   PetscCall(RmSynapsesRegister(RMSTORAGEAIJ, RmSynapsesCreate_AIJ));
   PetscCall(RmSynapsesRegister(RMSTORAGELOWRANK, RmSynapsesCreate_LowRank));
   PetscCall(RmSynapsesRegister(RMSTORAGECOMPRESSED, RmSynapsesCreate_Compressed));
+  PetscCall(RmSynapsesRegister("spatial", RmSynapsesCreate_Spatial));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

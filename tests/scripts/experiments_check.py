@@ -17,6 +17,8 @@ Checks, each of which can fail:
   the map matches all 9 points; cues are retrieved wherever the §6 stability condition holds and wherever
   the computed abscissa is negative, and some unstable point is not retrieved; PNG drawn.
 * authors: the sigmoid, a = -0.3 retrieves from 5%-flipped cues (rate >= 0.9); PNG drawn.
+* rewire: on the ring lattice (K = 50, n = 1000) 10%-flipped cues are not retrieved (rate <= 0.25), on the
+  random graph (p = 1) they are (>= 0.75); merged CSV and PNG drawn.
 * digits: scikit-learn's digits written as /patterns HDF5, images and rate PNGs and the CSV; the paper's
   general design retrieves every uncorrupted digit."""
 import csv
@@ -170,6 +172,19 @@ with tempfile.TemporaryDirectory() as d:
     check(float(pick(ra, activation="sigmoid", a=-0.3, flip=0.05)["final_rate"]) >= 0.9, "authors: sigmoid, a = -0.3 retrieves 5%-flipped cues")
     script("plot_authors.py", ca, os.path.join(d, "authors.png"), "--converged", ca)
     check(png_ok(os.path.join(d, "authors.png")), "authors PNG")
+
+    # ---- retrieval against rewiring (one sweep per K, p; merged by plot_rewire.py) ----------------
+    rw = os.path.join(d, "rewire")
+    os.makedirs(rw)
+    for p in ("0", "1"):
+        run(["sweep", "-options_file_yaml", os.path.join(cfg, "rewire.yaml"), "-neurons", 1000, "-indegree", 50, "-rewire", p,
+             "-sweep_flip", "0.1", "-trials", 4, "-t_final", 30, "-sweep_csv", os.path.join(rw, f"K50_p{p}.csv"), "-quiet"], np=2)
+    script("plot_rewire.py", rw, os.path.join(rw, "merged.csv"), os.path.join(d, "rewire.png"))
+    rr = rows(os.path.join(rw, "merged.csv"))
+    check(len(rr) == 2 and list(rr[0].keys()) == ["indegree", "rewire"] + HEADER, "rewire: merged CSV, indegree and rewire in front of the sweep's columns")
+    check(float(pick(rr, rewire=1.0)["retrieval_rate"]) >= 0.75 and float(pick(rr, rewire=0.0)["retrieval_rate"]) <= 0.25,
+          "rewire: K = 50 retrieves on the random graph (p = 1), not on the ring lattice (p = 0)")
+    check(png_ok(os.path.join(d, "rewire.png")), "rewire PNG")
 
     # ---- digits ---------------------------------------------------------------------------------
     try:

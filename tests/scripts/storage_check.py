@@ -33,18 +33,22 @@ for args, storage, kernel in [
           "-compressed_panel_rows", "16"], "compressed", "portable"),
         (["-storage", "lowrank", "-lowrank_kernel", "portable"], "lowrank", "portable"),
         (["-storage", "aij", "-assembly_block", "100"], "aij", "mataij"),
+        (["-storage", "spatial", "-indegree", "20", "-connectivity", "ring", "-radius", "15", "-rewire", "0.1", "-assembly_block", "100"],
+         "spatial", "mataij"),
         (["-storage", "DENSE"], "dense", "matdense-blas")]:
     net, p = network(args)
     check(net is not None and net["storage"] == storage and net["kernel"] == kernel,
           f"{' '.join(args)}: storage {storage}, kernel {kernel}" + ("" if net else f" (exit {p.returncode}: {p.stderr.strip()})"))
 
 for args, expect in [
-        (["-storage", "nonsense"], "ratemem: error: Unknown option nonsense for -storage. Available options: dense aij lowrank compressed"),
+        (["-storage", "nonsense"], "ratemem: error: Unknown option nonsense for -storage. Available options: dense aij lowrank compressed spatial"),
         (["-activation", "nonsense"], "ratemem: error: Unknown option nonsense for -activation. Available options: sigmoid rectanh tanh"),
         (["-storage", "dense", "-compressed_kernel", "portable"], "ratemem: error: unknown option -compressed_kernel"),
         (["-storage", "compressed", "-indegree", "20", "-compressed_kernel", "nonsense"], "unknown -compressed_kernel nonsense"),
         (["-storage", "lowrank", "-lowrank_kernel", "nonsense"], "unknown -lowrank_kernel nonsense"),
-        (["-storage", "compressed"], "-storage compressed needs -indegree K > 0")]:
+        (["-storage", "compressed"], "-storage compressed needs -indegree K > 0"),
+        (["-storage", "aij", "-indegree", "20", "-rewire", "0.1"], "ratemem: error: unknown option -rewire"),
+        (["-storage", "spatial", "-indegree", "20", "-connectivity", "nonsense"], "nonsense")]:
     p = run(args)
     lines = [l for l in p.stderr.splitlines() if l.startswith("ratemem: error: ")]
     check(p.returncode != 0 and len(lines) == 1 and expect in lines[0],
