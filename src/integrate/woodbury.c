@@ -1,0 +1,338 @@
+/* The exact low-rank Newton solver (include/ratemem/woodbury.h, docs/model.md §3): M = I − γJ
+   inverted by the Woodbury identity over the factors of W, and its SUNDIALS linear solver
+   (-cvode_ls woodbury, a matrix-embedded SUNLinearSolver) and preconditioner (-cvode_pc woodbury).
+
+   S, the (P+1) × (P+1) coefficients of W = U S Uᵀ − d I: with κb^μ − β'1 = U (κ e_μ − β' e_P),
+     S_μν = s κ² δ_μν,  S_μP = S_Pμ = −s κ β',  S_PP = s P β'² + g      (μ, ν < P).
+   K = Uᵀ diag(w) U, w = D/A, from nibble histograms: the bits of 4 memories of a neuron form a nibble
+   q_k (13 nibbles for P = 50); per neuron, w is added to one bin of each 16-bin histogram H_k[q_k] and
+   of each 256-bin histogram H_kl[16 q_k + q_l] (k < l), 91 adds for P = 50, all histograms in L2.
+   K_μν = the sum of the bins whose nibbles have both bits; K_μP from H_k, K_PP = Σ w. */
+#include "integrateimpl.h"
+#include <ratemem/woodbury.h>
+#include <ratemem/synapses.h>
+#include <ratemem/factors.h>
+#include <cvode/cvode.h>
+#include <nvector/nvector_petsc.h>
+
+struct _p_RmWoodbury {
+  MPI_Comm      comm;
+  RmModel       model;
+  RmModelKind   kind;
+  RmFactors     fac;
+  RmLowRankForm form;
+  PetscReal     tau;
+  PetscInt      nloc, P, k, B, nn; /* local neurons, memories, k = P+1, batch columns, nibbles per neuron */
+  uint8_t      *nib;               /* nloc × nn nibbles (one per byte), neuron-major */
+  PetscReal    *S;                 /* k × k */
+  PetscReal    *K, *C;             /* B × k × k: the reduced Gram matrices, the LU factors of the capacitances */
+  PetscInt     *piv;               /* B × k */
+  PetscReal    *hist, *t, *tsum;   /* histogram work; B × k sums */
+  PetscReal     gamma, c;          /* of the last set-up; c = γ/τ */
+  Vec           ainv, wa, q, e;    /* 1/A; D/A (rate) or D (voltage); work */
+  PetscInt64    setups, solves;
+};
+
+PetscErrorCode RmWoodburyApplicable(RmModel model, PetscBool *ok, const char **why)
+{
+  Mat         W;
+  RmFactors   fac = NULL;
+  RmModelKind kind;
+  RmInputMode mode;
+
+  PetscFunctionBeginUser;
+  *ok = PETSC_FALSE;
+  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmModelGetInputMode(model, &mode));
+  PetscCall(RmModelGetJacobianFactors(model, &W, NULL));
+  if (W) PetscCall(RmSynapsesMatGetFactors(W, &fac, NULL));
+  if (kind == RM_MODEL_EI) {
+    if (why) *why = "the E/I network";
+  } else if (!W) {
+    if (why) *why = "-input_variant rate";
+  } else if (!fac) {
+    if (why) *why = "weights without factors (not -storage lowrank)";
+  } else if (mode == RM_INPUT_MULTIPLICATIVE) {
+    if (why) *why = "-input_mode multiplicative";
+  } else {
+    *ok = PETSC_TRUE;
+    if (why) *why = "";
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wbp)
+{
+  RmWoodbury      wb;
+  Mat             W;
+  PetscBool       ok;
+  const char     *why;
+  const uint64_t *bits;
+  PetscInt        words, P, k, npairs;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmWoodburyApplicable(model, &ok, &why));
+  PetscCall(RmModelGetJacobianFactors(model, &W, NULL));
+  PetscCheck(ok, W ? PetscObjectComm((PetscObject)W) : PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+             "the low-rank Newton solver (woodbury) needs a single population with -storage lowrank and additive input, not %s", why);
+  PetscCall(PetscNew(&wb));
+  wb->comm  = PetscObjectComm((PetscObject)W);
+  wb->model = model;
+  PetscCall(RmModelGetKind(model, &wb->kind));
+  PetscCall(RmModelGetTau(model, &wb->tau));
+  PetscCall(RmModelGetBatch(model, &wb->B));
+  PetscCall(RmSynapsesMatGetFactors(W, &wb->fac, &wb->form));
+  PetscCall(RmFactorsGetSizes(wb->fac, &wb->nloc, &P));
+  wb->P  = P;
+  wb->k  = k = P + 1;
+  wb->nn = (P + 3) / 4;
+  npairs = wb->nn * (wb->nn - 1) / 2;
+  PetscCall(PetscCalloc1((size_t)wb->nloc * wb->nn + 1, &wb->nib));
+  PetscCall(RmFactorsGetLocalPacked(wb->fac, &bits, &words));
+  for (PetscInt mu = 0; mu < P; mu++)
+    for (PetscInt w = 0; w < words; w++)
+      for (uint64_t word = bits[mu * words + w]; word; word &= word - 1) {
+        const PetscInt i = 64 * w + __builtin_ctzll(word);
+        if (i < wb->nloc) wb->nib[(size_t)i * wb->nn + (mu >> 2)] |= (uint8_t)(1u << (mu & 3));
+      }
+  PetscCall(PetscCalloc1(k * k, &wb->S));
+  for (PetscInt mu = 0; mu < P; mu++) {
+    wb->S[mu * k + mu] = wb->form.s * wb->form.kappa * wb->form.kappa;
+    wb->S[mu * k + P] = wb->S[P * k + mu] = -wb->form.s * wb->form.kappa * wb->form.betap;
+  }
+  wb->S[P * k + P] = wb->form.s * P * wb->form.betap * wb->form.betap + wb->form.g;
+  PetscCall(PetscMalloc4(wb->B * k * k, &wb->K, wb->B * k * k, &wb->C, wb->B * k, &wb->piv, 16 * wb->nn + 256 * npairs, &wb->hist));
+  PetscCall(PetscMalloc2(wb->B * k, &wb->t, wb->B * k, &wb->tsum));
+  PetscCall(RmModelCreateNeuronVec(model, &wb->ainv));
+  PetscCall(VecDuplicate(wb->ainv, &wb->wa));
+  PetscCall(VecDuplicate(wb->ainv, &wb->q));
+  PetscCall(VecDuplicate(wb->ainv, &wb->e));
+  *wbp = wb;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmWoodburyDestroy(RmWoodbury *wb)
+{
+  PetscFunctionBeginUser;
+  if (!*wb) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree((*wb)->nib));
+  PetscCall(PetscFree((*wb)->S));
+  PetscCall(PetscFree4((*wb)->K, (*wb)->C, (*wb)->piv, (*wb)->hist));
+  PetscCall(PetscFree2((*wb)->t, (*wb)->tsum));
+  PetscCall(VecDestroy(&(*wb)->ainv));
+  PetscCall(VecDestroy(&(*wb)->wa));
+  PetscCall(VecDestroy(&(*wb)->q));
+  PetscCall(VecDestroy(&(*wb)->e));
+  PetscCall(PetscFree(*wb));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The local Gram matrix G = Uᵀ diag(w) U (k × k, full) of one column's weights w. */
+static void LocalGram(RmWoodbury wb, const PetscScalar *w, PetscReal *G)
+{
+  const PetscInt nn = wb->nn, P = wb->P, k = wb->k, npairs = nn * (nn - 1) / 2;
+  PetscReal     *H1 = wb->hist, *H2 = wb->hist + 16 * nn, sum = 0;
+
+  for (PetscInt j = 0; j < 16 * nn + 256 * npairs; j++) wb->hist[j] = 0;
+  for (PetscInt i = 0; i < wb->nloc; i++) {
+    const uint8_t  *q  = wb->nib + (size_t)i * nn;
+    const PetscReal wi = w[i];
+    PetscReal      *h  = H2;
+    sum += wi;
+    for (PetscInt a = 0; a < nn; a++) {
+      const PetscInt qa = 16 * q[a];
+      H1[16 * a + q[a]] += wi;
+      for (PetscInt b = a + 1; b < nn; b++, h += 256) h[qa + q[b]] += wi;
+    }
+  }
+  for (PetscInt j = 0; j < k * k; j++) G[j] = 0;
+  G[P * k + P] = sum;
+  for (PetscInt a = 0; a < nn; a++) { /* within nibble a, and with the ones column */
+    const PetscReal *h = H1 + 16 * a;
+    for (PetscInt m = 0; m < 16; m++) {
+      if (h[m] == 0) continue;
+      for (PetscInt j1 = 0; j1 < 4; j1++) {
+        const PetscInt mu = 4 * a + j1;
+        if (mu >= P || !((m >> j1) & 1)) continue;
+        G[mu * k + P] += h[m];
+        for (PetscInt j2 = 0; j2 < 4; j2++) {
+          const PetscInt nu = 4 * a + j2;
+          if (nu < P && ((m >> j2) & 1)) G[mu * k + nu] += h[m];
+        }
+      }
+    }
+  }
+  {
+    const PetscReal *h = H2;
+    for (PetscInt a = 0; a < nn; a++)
+      for (PetscInt b = a + 1; b < nn; b++, h += 256)
+        for (PetscInt m = 0; m < 256; m++) {
+          const PetscInt ma = m >> 4, mb = m & 15;
+          if (h[m] == 0) continue;
+          for (PetscInt j1 = 0; j1 < 4; j1++) {
+            const PetscInt mu = 4 * a + j1;
+            if (mu >= P || !((ma >> j1) & 1)) continue;
+            for (PetscInt j2 = 0; j2 < 4; j2++) {
+              const PetscInt nu = 4 * b + j2;
+              if (nu < P && ((mb >> j2) & 1)) G[mu * k + nu] += h[m];
+            }
+          }
+        }
+  }
+  for (PetscInt mu = 0; mu < k; mu++) /* symmetric: fill the lower triangle and the ones row */
+    for (PetscInt nu = mu + 1; nu < k; nu++) G[nu * k + mu] = G[mu * k + nu];
+}
+
+/* LU with partial pivoting of the k × k row-major A, in place. */
+static PetscErrorCode LUFactor(PetscInt k, PetscReal *A, PetscInt *piv)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt j = 0; j < k; j++) {
+    PetscInt  p   = j;
+    PetscReal big = PetscAbsReal(A[j * k + j]);
+    for (PetscInt i = j + 1; i < k; i++)
+      if (PetscAbsReal(A[i * k + j]) > big) big = PetscAbsReal(A[i * k + j]), p = i;
+    PetscCheck(big > 0 && PetscIsNormalReal(big), PETSC_COMM_SELF, PETSC_ERR_MAT_LU_ZRPVT, "the capacitance matrix of the low-rank Newton solver is singular (column %" PetscInt_FMT ")", j);
+    piv[j] = p;
+    if (p != j)
+      for (PetscInt c = 0; c < k; c++) {
+        PetscReal tmp = A[j * k + c];
+        A[j * k + c]  = A[p * k + c];
+        A[p * k + c]  = tmp;
+      }
+    for (PetscInt i = j + 1; i < k; i++) {
+      const PetscReal l = A[i * k + j] / A[j * k + j];
+      A[i * k + j]      = l;
+      for (PetscInt c = j + 1; c < k; c++) A[i * k + c] -= l * A[j * k + c];
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void LUSolve(PetscInt k, const PetscReal *A, const PetscInt *piv, PetscReal *x)
+{
+  for (PetscInt j = 0; j < k; j++)
+    if (piv[j] != j) {
+      PetscReal tmp = x[j];
+      x[j]          = x[piv[j]];
+      x[piv[j]]     = tmp;
+    }
+  for (PetscInt i = 0; i < k; i++)
+    for (PetscInt j = 0; j < i; j++) x[i] -= A[i * k + j] * x[j];
+  for (PetscInt i = k - 1; i >= 0; i--) {
+    for (PetscInt j = i + 1; j < k; j++) x[i] -= A[i * k + j] * x[j];
+    x[i] /= A[i * k + i];
+  }
+}
+
+PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma)
+{
+  const PetscInt     k = wb->k, nloc = wb->nloc;
+  const PetscReal    c = gamma / wb->tau, d = wb->form.d;
+  Vec                dphi;
+  const PetscScalar *da;
+  PetscScalar       *ai, *wa;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(RM_EVENTS.wb_setup, 0, 0, 0, 0));
+  PetscCall(RmModelGetJacobianFactors(wb->model, NULL, &dphi));
+  PetscCall(VecGetArrayRead(dphi, &da));
+  PetscCall(VecGetArrayWrite(wb->ainv, &ai));
+  PetscCall(VecGetArrayWrite(wb->wa, &wa));
+  for (PetscInt j = 0; j < nloc * wb->B; j++) {
+    ai[j] = 1.0 / (1.0 + c + c * d * da[j]);
+    wa[j] = wb->kind == RM_MODEL_RATE ? da[j] * ai[j] : da[j];
+  }
+  for (PetscInt b = 0; b < wb->B; b++) { /* Gram of D/A */
+    if (wb->kind == RM_MODEL_RATE) LocalGram(wb, wa + b * nloc, wb->C + b * k * k);
+    else {
+      PetscScalar *tmp;
+      PetscCall(VecGetArrayWrite(wb->q, &tmp));
+      for (PetscInt i = 0; i < nloc; i++) tmp[i] = da[b * nloc + i] * ai[b * nloc + i];
+      LocalGram(wb, tmp, wb->C + b * k * k);
+      PetscCall(VecRestoreArrayWrite(wb->q, &tmp));
+    }
+  }
+  PetscCall(VecRestoreArrayWrite(wb->wa, &wa));
+  PetscCall(VecRestoreArrayWrite(wb->ainv, &ai));
+  PetscCall(VecRestoreArrayRead(dphi, &da));
+  PetscCallMPI(MPI_Allreduce(wb->C, wb->K, (PetscMPIInt)(wb->B * k * k), MPIU_REAL, MPI_SUM, wb->comm));
+  for (PetscInt b = 0; b < wb->B; b++) { /* C = I − c S K, factored redundantly on every rank */
+    const PetscReal *K = wb->K + b * k * k;
+    PetscReal       *C = wb->C + b * k * k;
+    for (PetscInt i = 0; i < k; i++)
+      for (PetscInt j = 0; j < k; j++) {
+        PetscReal sk = 0;
+        for (PetscInt l = 0; l < k; l++) sk += wb->S[i * k + l] * K[l * k + j];
+        C[i * k + j] = (i == j ? 1.0 : 0.0) - c * sk;
+      }
+    PetscCall(LUFactor(k, C, wb->piv + b * k));
+  }
+  wb->gamma = gamma;
+  wb->c     = c;
+  wb->setups++;
+  PetscCall(PetscLogEventEnd(RM_EVENTS.wb_setup, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
+{
+  const PetscInt     k = wb->k, nloc = wb->nloc, P = wb->P;
+  const PetscScalar *ra, *ai, *wa;
+  PetscScalar       *qa, *ea, *za;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(RM_EVENTS.wb_solve, 0, 0, 0, 0));
+  PetscCheck(wb->setups, wb->comm, PETSC_ERR_ORDER, "RmWoodburySetUp() before RmWoodburySolve()");
+  PetscCall(VecGetArrayRead(r, &ra));
+  PetscCall(VecGetArrayRead(wb->ainv, &ai));
+  PetscCall(VecGetArrayRead(wb->wa, &wa));
+  PetscCall(VecGetArrayWrite(wb->q, &qa));
+  PetscCall(VecGetArrayWrite(wb->e, &ea));
+  for (PetscInt j = 0; j < nloc * wb->B; j++) qa[j] = ai[j] * ra[j];
+  PetscCall(VecRestoreArrayRead(r, &ra));
+  for (PetscInt b = 0; b < wb->B; b++) { /* t = Uᵀ q (rate) or Uᵀ D q (voltage) */
+    const PetscScalar *src = qa + b * nloc;
+    if (wb->kind != RM_MODEL_RATE) {
+      for (PetscInt i = 0; i < nloc; i++) ea[b * nloc + i] = wa[b * nloc + i] * qa[b * nloc + i];
+      src = ea + b * nloc;
+    }
+    PetscCall(RmFactorsMaskedSums(wb->fac, src, wb->t + b * k));
+  }
+  PetscCall(PetscLogEventBegin(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
+  PetscCallMPI(MPI_Allreduce(wb->t, wb->tsum, (PetscMPIInt)(wb->B * k), MPIU_REAL, MPI_SUM, wb->comm));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
+  for (PetscInt b = 0; b < wb->B; b++) { /* y = C⁻¹ S t, then e = U y */
+    PetscReal *y = wb->t + b * k, *tb = wb->tsum + b * k;
+    for (PetscInt i = 0; i < k; i++) {
+      PetscReal s = 0;
+      for (PetscInt l = 0; l < k; l++) s += wb->S[i * k + l] * tb[l];
+      y[i] = s;
+    }
+    LUSolve(k, wb->C + b * k * k, wb->piv + b * k, y);
+    PetscCall(RmFactorsExpand(wb->fac, y, 1.0, y[P], 0.0, NULL, ea + b * nloc));
+  }
+  PetscCall(VecGetArrayWrite(z, &za));
+  if (wb->kind == RM_MODEL_RATE) /* z = q + c (D/A) ⊙ e */
+    for (PetscInt j = 0; j < nloc * wb->B; j++) za[j] = qa[j] + wb->c * wa[j] * ea[j];
+  else /* z = q + c A⁻¹ ⊙ e */
+    for (PetscInt j = 0; j < nloc * wb->B; j++) za[j] = qa[j] + wb->c * ai[j] * ea[j];
+  PetscCall(VecRestoreArrayWrite(z, &za));
+  PetscCall(VecRestoreArrayWrite(wb->e, &ea));
+  PetscCall(VecRestoreArrayWrite(wb->q, &qa));
+  PetscCall(VecRestoreArrayRead(wb->wa, &wa));
+  PetscCall(VecRestoreArrayRead(wb->ainv, &ai));
+  PetscCall(PetscLogFlops(4.0 * P * nloc * wb->B));
+  wb->solves++;
+  PetscCall(PetscLogEventEnd(RM_EVENTS.wb_solve, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmWoodburyGetInfo(RmWoodbury wb, PetscReal *gamma, PetscInt64 *setups, PetscInt64 *solves)
+{
+  PetscFunctionBeginUser;
+  if (gamma) *gamma = wb->gamma;
+  if (setups) *setups = wb->setups;
+  if (solves) *solves = wb->solves;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
