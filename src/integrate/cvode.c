@@ -7,12 +7,17 @@
 #include <nvector/nvector_petsc.h>
 #include <sunlinsol/sunlinsol_spgmr.h>
 #include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
+#include <ratemem/woodbury.h>
 
 typedef struct {
   int                lmm; /* CV_BDF or CV_ADAMS */
   PetscInt           krylov_dim, max_order;
   PetscBool          stab_lim_det;
-  PetscInt           pc;                                   /* 0 none, 1 jacobi */
+  PetscInt           pc;                                   /* 0 none, 1 jacobi, 2 woodbury */
+  PetscInt           ls_type;                              /* -cvode_ls: 0 auto, 1 spgmr, 2 woodbury (BDF) */
+  PetscBool          woodbury;                             /* the linear solver in use is the low-rank Newton solver */
+  PetscInt           wb_msbj;                              /* -cvode_woodbury_max_steps: steps between its refreshes (0: CVODE's 20) */
+  RmWoodbury         wbpc;                                 /* -cvode_pc woodbury */
   PetscReal          init_step, nonlin_conv_coef, eps_lin; /* -cvode_init_step, -cvode_nonlin_conv_coef, -cvode_eps_lin (0: CVODE's choice) */
   PetscReal          tail_rtol, tail_atol, tail_switch;    /* -cvode_tail_*: tolerances once the residual is below tail_switch (0: off) */
   PetscInt           tail_stall_steps;                     /* -cvode_tail_stall_steps: tighten 10x after this many steps without halving */
@@ -75,9 +80,19 @@ static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, 
              "-cvode_init_step, -cvode_nonlin_conv_coef and -cvode_eps_lin must be >= 0, got %g, %g and %g", (double)cv->init_step, (double)cv->nonlin_conv_coef,
              (double)cv->eps_lin);
   {
-    const char *const pcs[] = {"none", "jacobi", "RmPC", "RM_PC_", NULL};
-    PetscCall(PetscOptionsEList("-cvode_pc", "Preconditioner of the Newton-Krylov solve (BDF): none or jacobi (diagonal of I - gamma J)",
-                                "RmIntegratorSetFromOptions", pcs, 2, pcs[cv->pc], &cv->pc, NULL));
+    const char *const pcs[] = {"none", "jacobi", "woodbury", "RmPC", "RM_PC_", NULL};
+    const char *const lss[] = {"auto", "spgmr", "woodbury", "RmLS", "RM_LS_", NULL};
+    PetscCall(PetscOptionsEList("-cvode_pc",
+                                "Preconditioner of the Newton-Krylov solve (BDF, -cvode_ls spgmr): none, jacobi (diagonal of I - gamma J) or woodbury (the exact "
+                                "low-rank inverse at the last set-up; -storage lowrank)",
+                                "RmIntegratorSetFromOptions", pcs, 3, pcs[cv->pc], &cv->pc, NULL));
+    PetscCall(PetscOptionsEList("-cvode_ls",
+                                "Newton linear solver (BDF): spgmr (matrix-free Krylov), woodbury (exact low-rank solve, -storage lowrank, one population) or "
+                                "auto (woodbury where it applies, else spgmr)",
+                                "RmIntegratorSetFromOptions", lss, 3, lss[cv->ls_type], &cv->ls_type, NULL));
+    PetscCall(PetscOptionsInt("-cvode_woodbury_max_steps", "Steps between refreshes of the low-rank Newton solver's factorisation (0: CVODE's 20)",
+                              "RmIntegratorSetFromOptions", cv->wb_msbj, &cv->wb_msbj, NULL));
+    PetscCheck(cv->wb_msbj >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_woodbury_max_steps must be >= 0, got %" PetscInt_FMT, cv->wb_msbj);
   }
   PetscCheck(cv->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
   PetscCheck(cv->max_order >= 0 && cv->max_order <= max_order, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -141,6 +156,13 @@ static int JacTimesSetupCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
                                            "Jacobian set-up", t);
 }
 
+/* -cvode_ls woodbury: CVODE calls this before every linear solve with the Newton iterate and its f. */
+static int WoodburyPointCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
+{
+  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmWoodburyLinSolSetPoint_Private(cv->ls, y, fy), "low-rank Newton set-up", t);
+}
+
 static int JacTimesCallback(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, void *ctx, N_Vector tmp)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
@@ -154,6 +176,11 @@ static PetscErrorCode PCSetUp(RmIntegrator_CVODE *cv, N_Vector y, N_Vector fy, b
   PetscCall(PetscLogEventBegin(RM_EVENTS.pc_setup, 0, 0, 0, 0));
   if (!jok) PetscCall(RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)));
   *jcur = jok ? SUNFALSE : SUNTRUE;
+  if (cv->wbpc) {
+    PetscCall(RmWoodburySetUp(cv->wbpc, gamma));
+    PetscCall(PetscLogEventEnd(RM_EVENTS.pc_setup, 0, 0, 0, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(RmModelJacobianDiagonal(cv->model, cv->pinv));
   PetscCall(VecScale(cv->pinv, -gamma));
   PetscCall(VecShift(cv->pinv, 1.0));
@@ -172,7 +199,8 @@ static PetscErrorCode PCApply(RmIntegrator_CVODE *cv, N_Vector r, N_Vector z)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.prec, 0, 0, 0, 0));
-  PetscCall(VecPointwiseMult(N_VGetVector_Petsc(z), cv->pinv, N_VGetVector_Petsc(r)));
+  if (cv->wbpc) PetscCall(RmWoodburySolve(cv->wbpc, N_VGetVector_Petsc(r), N_VGetVector_Petsc(z)));
+  else PetscCall(VecPointwiseMult(N_VGetVector_Petsc(z), cv->pinv, N_VGetVector_Petsc(r)));
   PetscCall(PetscLogEventEnd(RM_EVENTS.prec, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -218,13 +246,27 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
     PetscInt N;
     PetscCall(VecGetSize(integ->y, &N)); /* a Krylov space larger than the system only costs memory (n vectors of n) */
     PetscCheck(cv->krylov_dim <= N, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_krylov_dim %" PetscInt_FMT " exceeds the system size %" PetscInt_FMT, cv->krylov_dim, N);
-    cv->ls = SUNLinSol_SPGMR(cv->y_nv, cv->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)cv->krylov_dim, cv->sunctx);
-    PetscCheck(cv->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
-    RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
-    RmCallCVODE(CVodeSetJacTimes(cv->cvode, JacTimesSetupCallback, JacTimesCallback));
-    if (cv->pc) {
-      PetscCall(VecDuplicate(integ->y, &cv->pinv));
-      RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, PrecSolveCallback));
+    PetscBool   applicable;
+    const char *why;
+    PetscCall(RmWoodburyApplicable(integ->model, &applicable, &why));
+    PetscCheck(cv->ls_type != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_ls woodbury needs -storage lowrank, a single population and additive input, not %s", why);
+    PetscCheck(cv->pc != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_pc woodbury needs -storage lowrank, a single population and additive input, not %s", why);
+    cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && cv->pc != 2));
+    if (cv->woodbury) {
+      PetscCall(RmWoodburyLinSolCreate_Private(integ->model, cv->cvode, &cv->cb, cv->sunctx, &cv->ls));
+      PetscCall(RmWoodburyLinSolReset_Private(cv->ls, cv->wb_msbj, NULL));
+      RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
+      RmCallCVODE(CVodeSetJacTimes(cv->cvode, WoodburyPointCallback, JacTimesCallback));
+    } else {
+      cv->ls = SUNLinSol_SPGMR(cv->y_nv, cv->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)cv->krylov_dim, cv->sunctx);
+      PetscCheck(cv->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
+      RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
+      RmCallCVODE(CVodeSetJacTimes(cv->cvode, JacTimesSetupCallback, JacTimesCallback));
+      if (cv->pc == 2) PetscCall(RmWoodburyCreate(integ->model, &cv->wbpc));
+      if (cv->pc) {
+        PetscCall(VecDuplicate(integ->y, &cv->pinv));
+        RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, PrecSolveCallback));
+      }
     }
     if (cv->stab_lim_det) RmCallCVODE(CVodeSetStabLimDet(cv->cvode, SUNTRUE));
     if (cv->eps_lin > 0) RmCallCVODE(CVodeSetEpsLin(cv->cvode, cv->eps_lin));
@@ -350,6 +392,7 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
   RmCallCVODE(CVodeSetStopTime(cv->cvode, integ->t_final));
   cv->cur_rtol = integ->rtol; /* the previous trial may have ended in its tail */
   cv->cur_atol = integ->atol;
+  if (cv->woodbury) PetscCall(RmWoodburyLinSolReset_Private(cv->ls, cv->wb_msbj, NULL)); /* a new trial: a new factorisation */
   for (;;) {
     int flag = 0;
     PetscCall(CVodeStep(integ, &t, &flag));
@@ -387,7 +430,8 @@ static PetscErrorCode ViewCVODE(RmIntegrator integ, PetscViewer viewer)
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
 
   PetscFunctionBeginUser;
-  if (cv->lmm == CV_BDF) PetscCall(PetscViewerASCIIPrintf(viewer, ", preconditioner %s", cv->pc ? "jacobi" : "none"));
+  if (cv->lmm == CV_BDF && cv->woodbury) PetscCall(PetscViewerASCIIPrintf(viewer, ", linear solver woodbury%s", cv->ls_type == 0 ? " (auto)" : ""));
+  else if (cv->lmm == CV_BDF) PetscCall(PetscViewerASCIIPrintf(viewer, ", preconditioner %s", cv->pc == 2 ? "woodbury" : cv->pc ? "jacobi" : "none"));
   if (cv->tail_rtol > 0 || cv->tail_atol > 0)
     PetscCall(PetscViewerASCIIPrintf(viewer, ", tail rtol %g atol %g below %g", (double)cv->tail_rtol, (double)cv->tail_atol, (double)cv->tail_switch));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -405,6 +449,7 @@ static PetscErrorCode DestroyCVODE(RmIntegrator integ)
   if (cv->f_nv) N_VDestroy(cv->f_nv);
   if (cv->sunctx) SUNContext_Free(&cv->sunctx);
   PetscCall(VecDestroy(&cv->pinv));
+  PetscCall(RmWoodburyDestroy(&cv->wbpc));
   PetscCall(PetscFree(integ->data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

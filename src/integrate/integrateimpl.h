@@ -102,3 +102,12 @@ PETSC_INTERN PetscErrorCode RmIntegratorNVectorSetUp_Private(RmIntegrator integ,
    stochastic: never stop at "convergence" (the path is noisy), run to t_final. */
 PETSC_INTERN PetscErrorCode RmIntegratorSolveFixedStep_Private(RmIntegrator integ, PetscErrorCode (*update)(RmIntegrator, PetscReal), PetscBool stochastic,
                                                                PetscReal t0, PetscInt64 step0, RmIntegratorStats *st);
+/* The low-rank Newton solver as CVODE's linear solver (woodbury.c, -cvode_ls woodbury): a matrix-embedded
+   SUNLinearSolver over RmWoodbury for the model (which must be set up); cb receives its errors. Before each
+   solve CVODE calls the J·v set-up, which hands the linearisation point over (SetPoint); Reset at the start of
+   a solve forgets the last factorisation (and sets the refresh interval in steps, if msbj > 0). */
+#include <sundials/sundials_linearsolver.h>
+typedef struct _p_RmWoodbury *RmWoodbury;
+PETSC_INTERN PetscErrorCode RmWoodburyLinSolCreate_Private(RmModel model, void *cvode, RmCallbackError *cb, SUNContext sunctx, SUNLinearSolver *S);
+PETSC_INTERN PetscErrorCode RmWoodburyLinSolSetPoint_Private(SUNLinearSolver S, N_Vector y, N_Vector f);
+PETSC_INTERN PetscErrorCode RmWoodburyLinSolReset_Private(SUNLinearSolver S, PetscInt msbj, RmWoodbury *wb);

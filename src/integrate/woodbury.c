@@ -336,3 +336,123 @@ PetscErrorCode RmWoodburyGetInfo(RmWoodbury wb, PetscReal *gamma, PetscInt64 *se
   if (solves) *solves = wb->solves;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* ---------------------------------------------------------------- -cvode_ls woodbury
+   A matrix-embedded SUNLinearSolver: CVODE calls no set-up for it (SUNDIALS 6.4 cvLsInitialize), only
+   SUNLinSolSolve, once per Newton iteration. The solver refreshes D and the capacitance itself, with
+   CVODE's own rules for a direct solver: at the first solve, when msbj steps have passed since the
+   last refresh, when γ has changed by more than dgmax, or after a Newton convergence failure; between
+   refreshes the solution is scaled by 2/(1 + γ/γ_setup) as CVODE does for BDF with a direct solver.
+   The linearisation point (the Newton iterate y and f(y)) comes from the J·v set-up callback, which
+   CVODE calls before every solve (RmWoodburyLinSolSetPoint_Private). */
+typedef struct {
+  RmWoodbury       wb;
+  void            *cvode;
+  RmCallbackError *cb;
+  N_Vector         y, f;
+  PetscBool        have;
+  long             nst_setup, ncfn_setup, msbj;
+  realtype         gamma_setup, dgmax;
+  int              last_flag;
+} WoodburyLS;
+
+static SUNLinearSolver_Type WbGetType(SUNLinearSolver S) { return SUNLINEARSOLVER_MATRIX_EMBEDDED; }
+static SUNLinearSolver_ID   WbGetID(SUNLinearSolver S) { return SUNLINEARSOLVER_CUSTOM; }
+static int                  WbSetATimes(SUNLinearSolver S, void *A_data, SUNATimesFn ATimes) { return SUNLS_SUCCESS; } /* never used: M⁻¹ is exact */
+static int                  WbNumIters(SUNLinearSolver S) { return 1; }
+static sunindextype         WbLastFlag(SUNLinearSolver S) { return ((WoodburyLS *)S->content)->last_flag; }
+
+static PetscErrorCode WbSolve(WoodburyLS *ls, Vec x, Vec b)
+{
+  realtype gamma;
+  long     nst, ncfn;
+  PetscBool refresh;
+
+  PetscFunctionBeginUser;
+  RmCallCVODE(CVodeGetCurrentGamma(ls->cvode, &gamma));
+  RmCallCVODE(CVodeGetNumSteps(ls->cvode, &nst));
+  RmCallCVODE(CVodeGetNumNonlinSolvConvFails(ls->cvode, &ncfn));
+  refresh = (PetscBool)(!ls->have || nst < ls->nst_setup || nst >= ls->nst_setup + ls->msbj || ncfn != ls->ncfn_setup ||
+                        PetscAbsReal(gamma / ls->gamma_setup - 1.0) > ls->dgmax);
+  if (refresh) {
+    PetscCheck(ls->y && ls->f, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the low-rank Newton solver has no linearisation point");
+    PetscCall(RmModelJacobianSetUpWithRHS(ls->wb->model, N_VGetVector_Petsc(ls->y), N_VGetVector_Petsc(ls->f)));
+    PetscCall(RmWoodburySetUp(ls->wb, gamma));
+    ls->have = PETSC_TRUE, ls->nst_setup = nst, ls->ncfn_setup = ncfn, ls->gamma_setup = gamma;
+  }
+  PetscCall(RmWoodburySolve(ls->wb, b, x));
+  if (gamma != ls->gamma_setup) PetscCall(VecScale(x, 2.0 / (1.0 + gamma / ls->gamma_setup)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static int WbSolveCallback(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector b, realtype tol)
+{
+  WoodburyLS *ls = (WoodburyLS *)S->content;
+  realtype    t  = NAN;
+
+  (void)CVodeGetCurrentTime(ls->cvode, &t);
+  if (RmIntegratorCallbackStore_Private(ls->cb, WbSolve(ls, N_VGetVector_Petsc(x), N_VGetVector_Petsc(b)), "low-rank Newton solve", t)) {
+    ls->last_flag = SUNLS_PACKAGE_FAIL_UNREC;
+    return SUNLS_PACKAGE_FAIL_UNREC;
+  }
+  ls->last_flag = SUNLS_SUCCESS;
+  return SUNLS_SUCCESS;
+}
+
+static int WbFree(SUNLinearSolver S)
+{
+  if (!S) return SUNLS_SUCCESS;
+  if (S->content) {
+    (void)RmWoodburyDestroy(&((WoodburyLS *)S->content)->wb);
+    free(S->content);
+    S->content = NULL;
+  }
+  SUNLinSolFreeEmpty(S);
+  return SUNLS_SUCCESS;
+}
+
+PetscErrorCode RmWoodburyLinSolCreate_Private(RmModel model, void *cvode, RmCallbackError *cb, SUNContext sunctx, SUNLinearSolver *S)
+{
+  WoodburyLS *ls;
+
+  PetscFunctionBeginUser;
+  *S = SUNLinSolNewEmpty(sunctx);
+  PetscCheck(*S, PETSC_COMM_SELF, PETSC_ERR_MEM, "SUNLinSolNewEmpty failed");
+  ls = (WoodburyLS *)calloc(1, sizeof(*ls));
+  PetscCheck(ls, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory");
+  (*S)->content         = ls;
+  (*S)->ops->gettype    = WbGetType;
+  (*S)->ops->getid      = WbGetID;
+  (*S)->ops->setatimes  = WbSetATimes;
+  (*S)->ops->solve      = WbSolveCallback;
+  (*S)->ops->numiters   = WbNumIters;
+  (*S)->ops->lastflag   = WbLastFlag;
+  (*S)->ops->free       = WbFree;
+  ls->cvode             = cvode;
+  ls->cb                = cb;
+  ls->msbj              = 20;  /* CVODE's CVLS_MSBJ */
+  ls->dgmax             = 0.3; /* CVODE's DGMAX */
+  PetscCall(RmWoodburyCreate(model, &ls->wb));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmWoodburyLinSolSetPoint_Private(SUNLinearSolver S, N_Vector y, N_Vector f)
+{
+  WoodburyLS *ls = (WoodburyLS *)S->content;
+
+  PetscFunctionBeginUser;
+  ls->y = y;
+  ls->f = f;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmWoodburyLinSolReset_Private(SUNLinearSolver S, PetscInt msbj, RmWoodbury *wb)
+{
+  WoodburyLS *ls = (WoodburyLS *)S->content;
+
+  PetscFunctionBeginUser;
+  ls->have = PETSC_FALSE;
+  if (msbj > 0) ls->msbj = (long)msbj;
+  if (wb) *wb = ls->wb;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -139,10 +139,8 @@ static PetscErrorCode Run(void)
     PetscCheck(!ok, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "woodbury reported applicable to dense weights");
     PetscCall(UtNetDestroy(&net));
   }
-#if defined(T403_RETRIEVAL)
   PetscCall(CheckRetrieval("-pattern_kind random -neurons 1000 -memories 8 -seed 4 -storage lowrank"));
   PetscCall(CheckRetrieval("-pattern_kind random -neurons 1000 -memories 8 -seed 4 -storage lowrank -design hebbian"));
-#endif
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
