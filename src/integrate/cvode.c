@@ -16,8 +16,8 @@ typedef struct {
   PetscInt           pc;                                   /* 0 none, 1 jacobi, 2 woodbury */
   PetscInt           ls_type;                              /* -cvode_ls: 0 auto, 1 spgmr, 2 woodbury (BDF) */
   PetscBool          woodbury;                             /* the linear solver in use is the low-rank Newton solver */
-  PetscInt           wb_msbj;                              /* -cvode_woodbury_max_steps: steps between its refreshes (0: CVODE's 20) */
-  RmWoodbury         wbpc;                                 /* -cvode_pc woodbury */
+  PetscInt           wb_msbj;                              /* -cvode_jac_eval_frequency (0: CVODE's) */
+  RmWoodbury         wbpc;                                 /* -cvode_pc woodbury, or the one of -cvode_ls woodbury */
   PetscReal          init_step, nonlin_conv_coef, eps_lin; /* -cvode_init_step, -cvode_nonlin_conv_coef, -cvode_eps_lin (0: CVODE's choice) */
   PetscReal          tail_rtol, tail_atol, tail_switch;    /* -cvode_tail_*: tolerances once the residual is below tail_switch (0: off) */
   PetscInt           tail_stall_steps;                     /* -cvode_tail_stall_steps: tighten 10x after this many steps without halving */
@@ -90,9 +90,10 @@ static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, 
                                 "Newton linear solver (BDF): spgmr (matrix-free Krylov), woodbury (exact low-rank solve, -storage lowrank, one population) or "
                                 "auto (woodbury where it applies, else spgmr)",
                                 "RmIntegratorSetFromOptions", lss, 3, lss[cv->ls_type], &cv->ls_type, NULL));
-    PetscCall(PetscOptionsInt("-cvode_woodbury_max_steps", "Steps between refreshes of the low-rank Newton solver's factorisation (0: CVODE's 20)",
+    PetscCall(PetscOptionsInt("-cvode_jac_eval_frequency",
+                              "Steps after which a Newton set-up re-evaluates the linearisation (D = phi') rather than keep it (CVodeSetJacEvalFrequency; 0: CVODE's 51)",
                               "RmIntegratorSetFromOptions", cv->wb_msbj, &cv->wb_msbj, NULL));
-    PetscCheck(cv->wb_msbj >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_woodbury_max_steps must be >= 0, got %" PetscInt_FMT, cv->wb_msbj);
+    PetscCheck(cv->wb_msbj >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_jac_eval_frequency must be >= 0, got %" PetscInt_FMT, cv->wb_msbj);
   }
   PetscCheck(cv->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
   PetscCheck(cv->max_order >= 0 && cv->max_order <= max_order, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -154,13 +155,6 @@ static int JacTimesSetupCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
   return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)),
                                            "Jacobian set-up", t);
-}
-
-/* -cvode_ls woodbury: CVODE calls this before every linear solve with the Newton iterate and its f. */
-static int WoodburyPointCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
-{
-  RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, RmWoodburyLinSolSetPoint_Private(cv->ls, y, fy), "low-rank Newton set-up", t);
 }
 
 static int JacTimesCallback(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, void *ctx, N_Vector tmp)
@@ -253,10 +247,9 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
     PetscCheck(cv->pc != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_pc woodbury needs -storage lowrank, a single population and additive input, not %s", why);
     cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && cv->pc != 2));
     if (cv->woodbury) {
-      PetscCall(RmWoodburyLinSolCreate_Private(integ->model, cv->cvode, &cv->cb, cv->sunctx, &cv->ls));
-      PetscCall(RmWoodburyLinSolReset_Private(cv->ls, cv->wb_msbj, NULL));
+      PetscCall(RmWoodburyLinSolCreate_Private(integ->model, cv->cvode, &cv->cb, cv->sunctx, &cv->ls, &cv->wbpc));
       RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
-      RmCallCVODE(CVodeSetJacTimes(cv->cvode, WoodburyPointCallback, JacTimesCallback));
+      RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, NULL)); /* its set-up: D and C (PCSetUp) */
     } else {
       cv->ls = SUNLinSol_SPGMR(cv->y_nv, cv->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)cv->krylov_dim, cv->sunctx);
       PetscCheck(cv->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
@@ -268,6 +261,7 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
         RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, PrecSolveCallback));
       }
     }
+    if (cv->wb_msbj) RmCallCVODE(CVodeSetJacEvalFrequency(cv->cvode, (long)cv->wb_msbj));
     if (cv->stab_lim_det) RmCallCVODE(CVodeSetStabLimDet(cv->cvode, SUNTRUE));
     if (cv->eps_lin > 0) RmCallCVODE(CVodeSetEpsLin(cv->cvode, cv->eps_lin));
   } else {
@@ -392,7 +386,6 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
   RmCallCVODE(CVodeSetStopTime(cv->cvode, integ->t_final));
   cv->cur_rtol = integ->rtol; /* the previous trial may have ended in its tail */
   cv->cur_atol = integ->atol;
-  if (cv->woodbury) PetscCall(RmWoodburyLinSolReset_Private(cv->ls, cv->wb_msbj, NULL)); /* a new trial: a new factorisation */
   for (;;) {
     int flag = 0;
     PetscCall(CVodeStep(integ, &t, &flag));
@@ -449,7 +442,7 @@ static PetscErrorCode DestroyCVODE(RmIntegrator integ)
   if (cv->f_nv) N_VDestroy(cv->f_nv);
   if (cv->sunctx) SUNContext_Free(&cv->sunctx);
   PetscCall(VecDestroy(&cv->pinv));
-  PetscCall(RmWoodburyDestroy(&cv->wbpc));
+  if (!cv->woodbury) PetscCall(RmWoodburyDestroy(&cv->wbpc)); /* else the linear solver's */
   PetscCall(PetscFree(integ->data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

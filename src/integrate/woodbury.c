@@ -5,8 +5,10 @@
    S, the (P+1) × (P+1) coefficients of W = U S Uᵀ − d I: with κb^μ − β'1 = U (κ e_μ − β' e_P),
      S_μν = s κ² δ_μν,  S_μP = S_Pμ = −s κ β',  S_PP = s P β'² + g      (μ, ν < P).
    K = Uᵀ diag(w) U, w = D/A, from nibble histograms: the bits of 4 memories of a neuron form a nibble
-   q_k (13 nibbles for P = 50); per neuron, w is added to one bin of each 16-bin histogram H_k[q_k] and
-   of each 256-bin histogram H_kl[16 q_k + q_l] (k < l), 91 adds for P = 50, all histograms in L2.
+   q_k (13 nibbles for P = 50); per neuron, w is added to one bin of the 16-bin histogram H_k[q_k] and
+   of the 256-bin histogram H_kl[16 q_k + q_l] (k < l) of each of its nonzero nibbles and pairs of
+   them (a zero nibble adds nothing to K): at coding 0.2 about 8 of 13 nibbles, 36 adds per neuron
+   for P = 50 (91 at coding 0.5), all histograms (160 KB) in L2.
    K_μν = the sum of the bins whose nibbles have both bits; K_μP from H_k, K_PP = Σ w. */
 #include "integrateimpl.h"
 #include <ratemem/woodbury.h>
@@ -23,7 +25,9 @@ struct _p_RmWoodbury {
   RmLowRankForm form;
   PetscReal     tau;
   PetscInt      nloc, P, k, B, nn; /* local neurons, memories, k = P+1, batch columns, nibbles per neuron */
-  uint8_t      *nib;               /* nloc × nn nibbles (one per byte), neuron-major */
+  uint16_t     *nz;                /* per neuron, its nonzero nibbles as 16 a + q_a (a: the nibble's index) */
+  size_t       *nzoff;             /* neuron i's are nz[nzoff[i] .. nzoff[i+1]) */
+  PetscInt     *pairoff;           /* nn × nn: the 256-bin histogram of the nibble pair a < b */
   PetscReal    *S;                 /* k × k */
   PetscReal    *K, *C;             /* B × k × k: the reduced Gram matrices, the LU factors of the capacitances */
   PetscInt     *piv;               /* B × k */
@@ -87,14 +91,31 @@ PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wbp)
   wb->k  = k = P + 1;
   wb->nn = (P + 3) / 4;
   npairs = wb->nn * (wb->nn - 1) / 2;
-  PetscCall(PetscCalloc1((size_t)wb->nloc * wb->nn + 1, &wb->nib));
-  PetscCall(RmFactorsGetLocalPacked(wb->fac, &bits, &words));
-  for (PetscInt mu = 0; mu < P; mu++)
-    for (PetscInt w = 0; w < words; w++)
-      for (uint64_t word = bits[mu * words + w]; word; word &= word - 1) {
-        const PetscInt i = 64 * w + __builtin_ctzll(word);
-        if (i < wb->nloc) wb->nib[(size_t)i * wb->nn + (mu >> 2)] |= (uint8_t)(1u << (mu & 3));
-      }
+  {
+    uint8_t *nib; /* nloc × nn nibbles, neuron-major, then the nonzero ones listed */
+    size_t   cnt = 0;
+    PetscCall(PetscCalloc1((size_t)wb->nloc * wb->nn + 1, &nib));
+    PetscCall(RmFactorsGetLocalPacked(wb->fac, &bits, &words));
+    for (PetscInt mu = 0; mu < P; mu++)
+      for (PetscInt w = 0; w < words; w++)
+        for (uint64_t word = bits[mu * words + w]; word; word &= word - 1) {
+          const PetscInt i = 64 * w + __builtin_ctzll(word);
+          if (i < wb->nloc) nib[(size_t)i * wb->nn + (mu >> 2)] |= (uint8_t)(1u << (mu & 3));
+        }
+    for (size_t j = 0; j < (size_t)wb->nloc * wb->nn; j++) cnt += nib[j] != 0;
+    PetscCall(PetscMalloc2(cnt + 1, &wb->nz, wb->nloc + 1, &wb->nzoff));
+    cnt = 0;
+    for (PetscInt i = 0; i < wb->nloc; i++) {
+      wb->nzoff[i] = cnt;
+      for (PetscInt a = 0; a < wb->nn; a++)
+        if (nib[(size_t)i * wb->nn + a]) wb->nz[cnt++] = (uint16_t)(16 * a + nib[(size_t)i * wb->nn + a]);
+    }
+    wb->nzoff[wb->nloc] = cnt;
+    PetscCall(PetscFree(nib));
+    PetscCall(PetscMalloc1(wb->nn * wb->nn, &wb->pairoff));
+    for (PetscInt a = 0, p = 0; a < wb->nn; a++)
+      for (PetscInt b = a + 1; b < wb->nn; b++) wb->pairoff[a * wb->nn + b] = 256 * p++;
+  }
   PetscCall(PetscCalloc1(k * k, &wb->S));
   for (PetscInt mu = 0; mu < P; mu++) {
     wb->S[mu * k + mu] = wb->form.s * wb->form.kappa * wb->form.kappa;
@@ -115,7 +136,8 @@ PetscErrorCode RmWoodburyDestroy(RmWoodbury *wb)
 {
   PetscFunctionBeginUser;
   if (!*wb) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscFree((*wb)->nib));
+  PetscCall(PetscFree2((*wb)->nz, (*wb)->nzoff));
+  PetscCall(PetscFree((*wb)->pairoff));
   PetscCall(PetscFree((*wb)->S));
   PetscCall(PetscFree4((*wb)->K, (*wb)->C, (*wb)->piv, (*wb)->hist));
   PetscCall(PetscFree2((*wb)->t, (*wb)->tsum));
@@ -134,15 +156,16 @@ static void LocalGram(RmWoodbury wb, const PetscScalar *w, PetscReal *G)
   PetscReal     *H1 = wb->hist, *H2 = wb->hist + 16 * nn, sum = 0;
 
   for (PetscInt j = 0; j < 16 * nn + 256 * npairs; j++) wb->hist[j] = 0;
-  for (PetscInt i = 0; i < wb->nloc; i++) {
-    const uint8_t  *q  = wb->nib + (size_t)i * nn;
+  for (PetscInt i = 0; i < wb->nloc; i++) { /* only the nonzero nibbles: a zero one adds to no entry of K */
     const PetscReal wi = w[i];
-    PetscReal      *h  = H2;
+    const uint16_t *e = wb->nz + wb->nzoff[i], *end = wb->nz + wb->nzoff[i + 1];
     sum += wi;
-    for (PetscInt a = 0; a < nn; a++) {
-      const PetscInt qa = 16 * q[a];
-      H1[16 * a + q[a]] += wi;
-      for (PetscInt b = a + 1; b < nn; b++, h += 256) h[qa + q[b]] += wi;
+    if (wi == 0) continue;
+    for (; e < end; e++) {
+      const PetscInt  a = e[0] >> 4, qa = 16 * (e[0] & 15);
+      const PetscInt *po = wb->pairoff + a * nn;
+      H1[e[0]] += wi;
+      for (const uint16_t *f = e + 1; f < end; f++) H2[po[f[0] >> 4] + qa + (f[0] & 15)] += wi;
     }
   }
   for (PetscInt j = 0; j < k * k; j++) G[j] = 0;
@@ -338,50 +361,56 @@ PetscErrorCode RmWoodburyGetInfo(RmWoodbury wb, PetscReal *gamma, PetscInt64 *se
 }
 
 /* ---------------------------------------------------------------- -cvode_ls woodbury
-   A matrix-embedded SUNLinearSolver: CVODE calls no set-up for it (SUNDIALS 6.4 cvLsInitialize), only
-   SUNLinSolSolve, once per Newton iteration. The solver refreshes D and the capacitance itself, with
-   CVODE's own rules for a direct solver: at the first solve, when msbj steps have passed since the
-   last refresh, when γ has changed by more than dgmax, or after a Newton convergence failure; between
-   refreshes the solution is scaled by 2/(1 + γ/γ_setup) as CVODE does for BDF with a direct solver.
-   The linearisation point (the Newton iterate y and f(y)) comes from the J·v set-up callback, which
-   CVODE calls before every solve (RmWoodburyLinSolSetPoint_Private). */
+   A SUNLinearSolver of the "iterative" kind whose one iteration is exact, so that CVODE drives it as
+   it drives SPGMR with a preconditioner: the set-up (SUNLinSolSetup -> the integrator's
+   preconditioner set-up, with CVODE's rules: every 20 steps, after a change of γ by more than 30% or
+   a failure; jok says whether D may be kept) refactors C at the current γ, and each Newton iteration
+   calls one solve. (A matrix-embedded solver would lose CVODE's convergence-rate memory: with no
+   set-up CVODE resets it to 1 every step and takes more Newton iterations.) Between set-ups γ may
+   drift; the solution is scaled by 2/(1 + γ/γ_setup), as CVODE does for a direct solver with BDF. */
 typedef struct {
   RmWoodbury       wb;
   void            *cvode;
   RmCallbackError *cb;
-  N_Vector         y, f;
-  PetscBool        have;
-  long             nst_setup, ncfn_setup, msbj;
-  realtype         gamma_setup, dgmax;
+  void            *P_data;
+  SUNPSetupFn      pset;
   int              last_flag;
 } WoodburyLS;
 
-static SUNLinearSolver_Type WbGetType(SUNLinearSolver S) { return SUNLINEARSOLVER_MATRIX_EMBEDDED; }
+static SUNLinearSolver_Type WbGetType(SUNLinearSolver S) { return SUNLINEARSOLVER_ITERATIVE; }
 static SUNLinearSolver_ID   WbGetID(SUNLinearSolver S) { return SUNLINEARSOLVER_CUSTOM; }
 static int                  WbSetATimes(SUNLinearSolver S, void *A_data, SUNATimesFn ATimes) { return SUNLS_SUCCESS; } /* never used: M⁻¹ is exact */
+static int                  WbSetScaling(SUNLinearSolver S, N_Vector s1, N_Vector s2) { return SUNLS_SUCCESS; }         /* nothing to scale */
 static int                  WbNumIters(SUNLinearSolver S) { return 1; }
 static sunindextype         WbLastFlag(SUNLinearSolver S) { return ((WoodburyLS *)S->content)->last_flag; }
+
+static int WbSetPreconditioner(SUNLinearSolver S, void *P_data, SUNPSetupFn Pset, SUNPSolveFn Psol)
+{
+  WoodburyLS *ls = (WoodburyLS *)S->content;
+  ls->P_data     = P_data;
+  ls->pset       = Pset;
+  return SUNLS_SUCCESS;
+}
+
+static int WbSetup(SUNLinearSolver S, SUNMatrix A)
+{
+  WoodburyLS *ls = (WoodburyLS *)S->content;
+  int         ret;
+
+  if (!ls->pset) return (ls->last_flag = SUNLS_SUCCESS);
+  ret           = ls->pset(ls->P_data);
+  ls->last_flag = ret == 0 ? SUNLS_SUCCESS : ret < 0 ? SUNLS_PSET_FAIL_UNREC : SUNLS_PSET_FAIL_REC;
+  return ls->last_flag;
+}
 
 static PetscErrorCode WbSolve(WoodburyLS *ls, Vec x, Vec b)
 {
   realtype gamma;
-  long     nst, ncfn;
-  PetscBool refresh;
 
   PetscFunctionBeginUser;
   RmCallCVODE(CVodeGetCurrentGamma(ls->cvode, &gamma));
-  RmCallCVODE(CVodeGetNumSteps(ls->cvode, &nst));
-  RmCallCVODE(CVodeGetNumNonlinSolvConvFails(ls->cvode, &ncfn));
-  refresh = (PetscBool)(!ls->have || nst < ls->nst_setup || nst >= ls->nst_setup + ls->msbj || ncfn != ls->ncfn_setup ||
-                        PetscAbsReal(gamma / ls->gamma_setup - 1.0) > ls->dgmax);
-  if (refresh) {
-    PetscCheck(ls->y && ls->f, PETSC_COMM_SELF, PETSC_ERR_ORDER, "the low-rank Newton solver has no linearisation point");
-    PetscCall(RmModelJacobianSetUpWithRHS(ls->wb->model, N_VGetVector_Petsc(ls->y), N_VGetVector_Petsc(ls->f)));
-    PetscCall(RmWoodburySetUp(ls->wb, gamma));
-    ls->have = PETSC_TRUE, ls->nst_setup = nst, ls->ncfn_setup = ncfn, ls->gamma_setup = gamma;
-  }
   PetscCall(RmWoodburySolve(ls->wb, b, x));
-  if (gamma != ls->gamma_setup) PetscCall(VecScale(x, 2.0 / (1.0 + gamma / ls->gamma_setup)));
+  if (gamma != ls->wb->gamma) PetscCall(VecScale(x, 2.0 / (1.0 + gamma / ls->wb->gamma)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -391,12 +420,9 @@ static int WbSolveCallback(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector 
   realtype    t  = NAN;
 
   (void)CVodeGetCurrentTime(ls->cvode, &t);
-  if (RmIntegratorCallbackStore_Private(ls->cb, WbSolve(ls, N_VGetVector_Petsc(x), N_VGetVector_Petsc(b)), "low-rank Newton solve", t)) {
-    ls->last_flag = SUNLS_PACKAGE_FAIL_UNREC;
-    return SUNLS_PACKAGE_FAIL_UNREC;
-  }
-  ls->last_flag = SUNLS_SUCCESS;
-  return SUNLS_SUCCESS;
+  if (RmIntegratorCallbackStore_Private(ls->cb, WbSolve(ls, N_VGetVector_Petsc(x), N_VGetVector_Petsc(b)), "low-rank Newton solve", t))
+    return (ls->last_flag = SUNLS_PACKAGE_FAIL_UNREC);
+  return (ls->last_flag = SUNLS_SUCCESS);
 }
 
 static int WbFree(SUNLinearSolver S)
@@ -411,7 +437,7 @@ static int WbFree(SUNLinearSolver S)
   return SUNLS_SUCCESS;
 }
 
-PetscErrorCode RmWoodburyLinSolCreate_Private(RmModel model, void *cvode, RmCallbackError *cb, SUNContext sunctx, SUNLinearSolver *S)
+PetscErrorCode RmWoodburyLinSolCreate_Private(RmModel model, void *cvode, RmCallbackError *cb, SUNContext sunctx, SUNLinearSolver *S, RmWoodbury *wb)
 {
   WoodburyLS *ls;
 
@@ -420,39 +446,20 @@ PetscErrorCode RmWoodburyLinSolCreate_Private(RmModel model, void *cvode, RmCall
   PetscCheck(*S, PETSC_COMM_SELF, PETSC_ERR_MEM, "SUNLinSolNewEmpty failed");
   ls = (WoodburyLS *)calloc(1, sizeof(*ls));
   PetscCheck(ls, PETSC_COMM_SELF, PETSC_ERR_MEM, "out of memory");
-  (*S)->content         = ls;
-  (*S)->ops->gettype    = WbGetType;
-  (*S)->ops->getid      = WbGetID;
-  (*S)->ops->setatimes  = WbSetATimes;
-  (*S)->ops->solve      = WbSolveCallback;
-  (*S)->ops->numiters   = WbNumIters;
-  (*S)->ops->lastflag   = WbLastFlag;
-  (*S)->ops->free       = WbFree;
-  ls->cvode             = cvode;
-  ls->cb                = cb;
-  ls->msbj              = 20;  /* CVODE's CVLS_MSBJ */
-  ls->dgmax             = 0.3; /* CVODE's DGMAX */
+  (*S)->content                 = ls;
+  (*S)->ops->gettype            = WbGetType;
+  (*S)->ops->getid              = WbGetID;
+  (*S)->ops->setatimes          = WbSetATimes;
+  (*S)->ops->setpreconditioner  = WbSetPreconditioner;
+  (*S)->ops->setscalingvectors  = WbSetScaling;
+  (*S)->ops->setup              = WbSetup;
+  (*S)->ops->solve              = WbSolveCallback;
+  (*S)->ops->numiters           = WbNumIters;
+  (*S)->ops->lastflag           = WbLastFlag;
+  (*S)->ops->free               = WbFree;
+  ls->cvode                     = cvode;
+  ls->cb                        = cb;
   PetscCall(RmWoodburyCreate(model, &ls->wb));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode RmWoodburyLinSolSetPoint_Private(SUNLinearSolver S, N_Vector y, N_Vector f)
-{
-  WoodburyLS *ls = (WoodburyLS *)S->content;
-
-  PetscFunctionBeginUser;
-  ls->y = y;
-  ls->f = f;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode RmWoodburyLinSolReset_Private(SUNLinearSolver S, PetscInt msbj, RmWoodbury *wb)
-{
-  WoodburyLS *ls = (WoodburyLS *)S->content;
-
-  PetscFunctionBeginUser;
-  ls->have = PETSC_FALSE;
-  if (msbj > 0) ls->msbj = (long)msbj;
-  if (wb) *wb = ls->wb;
+  *wb = ls->wb;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
