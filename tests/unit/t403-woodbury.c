@@ -3,6 +3,7 @@
      P = 7, 13 and 50 memories (nibble groups of 4 full and partial), τ = 1 and 2, γ = 0.05, 0.7 and 30,
      at a random state: z = M⁻¹ r for random r satisfies ‖M z − r‖₂ ≤ 1e-10 ‖r‖₂, with
      M z = z − γ J z through the model's own analytic J·v (RmModelJacobianMult);
+   - the same with the avx2 and portable kernels of the factor operator;
    - a dense W has no factors: RmWoodburyApplicable says no;
    - retrieval with CVODE BDF, -cvode_ls woodbury against -cvode_ls spgmr (-rtol 1e-8): both converge,
      to final states within 1e-6, and the woodbury run makes no J·v product. */
@@ -58,6 +59,7 @@ static PetscErrorCode CheckInverse(const char *opts, PetscReal gamma)
   PetscCall(VecDestroy(&z));
   PetscCall(VecDestroy(&Jz));
   PetscCall(UtNetDestroy(&net));
+  PetscCall(PetscOptionsClearValue(NULL, "-lowrank_kernel"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -125,6 +127,8 @@ static PetscErrorCode Run(void)
                               "-pattern_kind random -neurons 600 -memories 7 -seed 3 -storage lowrank -design hebbian",
                               "-pattern_kind random -neurons 650 -memories 50 -seed 8 -storage lowrank -design hebbian -tau 2",
                               "-pattern_kind random -neurons 600 -memories 13 -seed 5 -storage lowrank -activation rectanh",
+                              "-pattern_kind random -neurons 600 -memories 13 -seed 5 -storage lowrank -lowrank_kernel avx2",
+                              "-pattern_kind random -neurons 600 -memories 7 -seed 3 -storage lowrank -design hebbian -lowrank_kernel portable",
                               NULL};
   const PetscReal   gammas[] = {0.05, 0.7, 30.0};
 
