@@ -7,14 +7,15 @@
    with c = γ/τ, D = diag(φ'), A = (1 + c) I + c d D and the capacitance C = I − c S K,
    K = Uᵀ diag(D/A) U. The set-up builds K from the local bits (per batch column) and one
    MPI_Allreduce of B (P+1)² numbers, and factors each C on every rank; a solve is one masked-sum pass,
-   one MPI_Allreduce of B (P+1) numbers and one expansion. */
+   one MPI_Allreduce of B (P+1) numbers and one expansion. The E/I network (§5) eliminates its pool
+   units first and has the same cost (docs/model.md §3). */
 #pragma once
 #include <ratemem/dynamics.h>
 
 typedef struct _p_RmWoodbury *RmWoodbury;
 
-/* Not collective. Whether the model's Jacobian has the factored form (single population, weights
-   with factors, additive input); if not, *why says what is missing (may be NULL). */
+/* Not collective. Whether the model's Jacobian has the factored form (weights with factors, additive
+   input; one population or the E/I network of §5); if not, *why says what is missing (may be NULL). */
 PETSC_EXTERN PetscErrorCode RmWoodburyApplicable(RmModel model, PetscBool *ok, const char **why);
 /* Collective. For a set-up model whose RmWoodburyApplicable is true (an error otherwise). */
 PETSC_EXTERN PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wb);

@@ -548,7 +548,7 @@ static PetscErrorCode SingleDiagonal(RmModel model)
 PetscErrorCode RmModelGetJacobianFactors(RmModel model, Mat *W, Vec *dphi)
 {
   PetscFunctionBeginUser;
-  if (W) *W = model->kind == RM_MODEL_EI || model->irate || model->input_rate ? NULL : model->W;
+  if (W) *W = model->irate || model->input_rate ? NULL : model->W;
   if (dphi) *dphi = model->dphi;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -87,8 +87,8 @@ static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, 
                                 "low-rank inverse at the last set-up; -storage lowrank)",
                                 "RmIntegratorSetFromOptions", pcs, 3, pcs[cv->pc], &cv->pc, NULL));
     PetscCall(PetscOptionsEList("-cvode_ls",
-                                "Newton linear solver (BDF): spgmr (matrix-free Krylov), woodbury (exact low-rank solve, -storage lowrank, one population) or "
-                                "auto (woodbury where it applies, else spgmr)",
+                                "Newton linear solver (BDF): spgmr (matrix-free Krylov), woodbury (exact low-rank solve, -storage lowrank, also -network ei) or "
+                                "auto (woodbury for one population on lowrank weights, else spgmr)",
                                 "RmIntegratorSetFromOptions", lss, 3, lss[cv->ls_type], &cv->ls_type, NULL));
     PetscCall(PetscOptionsInt("-cvode_jac_eval_frequency",
                               "Steps after which a Newton set-up re-evaluates the linearisation (D = phi') rather than keep it (CVodeSetJacEvalFrequency; 0: CVODE's 51)",
@@ -243,9 +243,13 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
     PetscBool   applicable;
     const char *why;
     PetscCall(RmWoodburyApplicable(integ->model, &applicable, &why));
-    PetscCheck(cv->ls_type != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_ls woodbury needs -storage lowrank, a single population and additive input, not %s", why);
-    PetscCheck(cv->pc != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_pc woodbury needs -storage lowrank, a single population and additive input, not %s", why);
-    cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && cv->pc != 2));
+    PetscCheck(cv->ls_type != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_ls woodbury needs -storage lowrank and additive input, not %s", why);
+    PetscCheck(cv->pc != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_pc woodbury needs -storage lowrank and additive input, not %s", why);
+    {
+      RmModelKind kind;
+      PetscCall(RmModelGetKind(integ->model, &kind)); /* auto: one population only for now (the E/I network keeps SPGMR unless asked) */
+      cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && kind != RM_MODEL_EI && cv->pc != 2));
+    }
     if (cv->woodbury) {
       PetscCall(RmWoodburyLinSolCreate_Private(integ->model, cv->cvode, &cv->cb, cv->sunctx, &cv->ls, &cv->wbpc));
       RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));

@@ -24,6 +24,10 @@ struct _p_RmWoodbury {
   RmFactors     fac;
   RmLowRankForm form;
   PetscReal     tau;
+  /* E/I network (docs/model.md §5): column stride L = nloc + mloc, first local pool unit, units per pool,
+     N, τ_I, α/N, αβ, c1 */
+  PetscInt      L, mloc, ustart, pool_size, N;
+  PetscReal     tau_i, a_over_n, ab, c1;
   PetscInt      nloc, P, k, B, nn; /* local neurons, memories, k = P+1, batch columns, nibbles per neuron */
   uint16_t     *nz;                /* per neuron, its nonzero nibbles as 16 a + q_a (a: the nibble's index) */
   size_t       *nzoff;             /* neuron i's are nz[nzoff[i] .. nzoff[i+1]) */
@@ -50,9 +54,7 @@ PetscErrorCode RmWoodburyApplicable(RmModel model, PetscBool *ok, const char **w
   PetscCall(RmModelGetInputMode(model, &mode));
   PetscCall(RmModelGetJacobianFactors(model, &W, NULL));
   if (W) PetscCall(RmSynapsesMatGetFactors(W, &fac, NULL));
-  if (kind == RM_MODEL_EI) {
-    if (why) *why = "the E/I network";
-  } else if (!W) {
+  if (!W) {
     if (why) *why = "-input_variant rate";
   } else if (!fac) {
     if (why) *why = "weights without factors (not -storage lowrank)";
@@ -78,7 +80,7 @@ PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wbp)
   PetscCall(RmWoodburyApplicable(model, &ok, &why));
   PetscCall(RmModelGetJacobianFactors(model, &W, NULL));
   PetscCheck(ok, W ? PetscObjectComm((PetscObject)W) : PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
-             "the low-rank Newton solver (woodbury) needs a single population with -storage lowrank and additive input, not %s", why);
+             "the low-rank Newton solver (woodbury) needs -storage lowrank and additive input, not %s", why);
   PetscCall(PetscNew(&wb));
   wb->comm  = PetscObjectComm((PetscObject)W);
   wb->model = model;
@@ -124,6 +126,25 @@ PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wbp)
   wb->S[P * k + P] = wb->form.s * P * wb->form.betap * wb->form.betap + wb->form.g;
   PetscCall(PetscMalloc4(wb->B * k * k, &wb->K, wb->B * k * k, &wb->C, wb->B * k, &wb->piv, 16 * wb->nn + 256 * npairs, &wb->hist));
   PetscCall(PetscMalloc2(wb->B * k, &wb->t, wb->B * k, &wb->tsum));
+  wb->L = wb->nloc;
+  if (wb->kind == RM_MODEL_EI) { /* the pools' coefficients G replace S (built at each set-up: they depend on γ) */
+    Vec      x;
+    PetscInt len;
+    PetscCall(RmModelCreateState(model, &x));
+    PetscCall(VecGetLocalSize(x, &len));
+    PetscCall(VecDestroy(&x));
+    wb->L    = len / wb->B;
+    wb->mloc = wb->L - wb->nloc;
+    PetscCallMPI(MPI_Scan(&wb->mloc, &wb->ustart, 1, MPIU_INT, MPI_SUM, wb->comm));
+    wb->ustart -= wb->mloc;
+    PetscCall(RmModelGetInhibition(model, &wb->tau_i, &wb->pool_size));
+    PetscCall(MatGetSize(W, &wb->N, NULL));
+    wb->a_over_n = wb->form.s;
+    wb->ab       = wb->form.s * wb->N * wb->form.betap;
+    wb->c1       = wb->ab * wb->form.betap * P + wb->form.g * wb->N;
+    PetscCall(PetscFree2(wb->t, wb->tsum));
+    PetscCall(PetscMalloc2(2 * wb->B * k, &wb->t, 2 * wb->B * k, &wb->tsum)); /* masked sums and pool sums */
+  }
   PetscCall(RmModelCreateNeuronVec(model, &wb->ainv));
   PetscCall(VecDuplicate(wb->ainv, &wb->wa));
   PetscCall(VecDuplicate(wb->ainv, &wb->q));
@@ -258,16 +279,26 @@ PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma)
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.wb_setup, 0, 0, 0, 0));
+  if (wb->kind == RM_MODEL_EI) { /* G: δh = U (G Uᵀv + y0(r_z)) once the pools are eliminated (docs/model.md §3) */
+    const PetscReal cI = gamma / wb->tau_i, sigma = cI / (wb->N * (1.0 + cI));
+    const PetscInt  P  = wb->P;
+    PetscCall(PetscArrayzero(wb->S, k * k));
+    for (PetscInt mu = 0; mu < P; mu++) {
+      wb->S[mu * k + mu] = wb->a_over_n;
+      wb->S[mu * k + P] = wb->S[P * k + mu] = -wb->ab * sigma;
+    }
+    wb->S[P * k + P] = wb->c1 >= 0 ? wb->c1 / wb->N : wb->c1 * sigma;
+  }
   PetscCall(RmModelGetJacobianFactors(wb->model, NULL, &dphi));
   PetscCall(VecGetArrayRead(dphi, &da));
   PetscCall(VecGetArrayWrite(wb->ainv, &ai));
   PetscCall(VecGetArrayWrite(wb->wa, &wa));
   for (PetscInt j = 0; j < nloc * wb->B; j++) {
     ai[j] = 1.0 / (1.0 + c + c * d * da[j]);
-    wa[j] = wb->kind == RM_MODEL_RATE ? da[j] * ai[j] : da[j];
+    wa[j] = wb->kind != RM_MODEL_VOLTAGE ? da[j] * ai[j] : da[j];
   }
   for (PetscInt b = 0; b < wb->B; b++) { /* Gram of D/A */
-    if (wb->kind == RM_MODEL_RATE) LocalGram(wb, wa + b * nloc, wb->C + b * k * k);
+    if (wb->kind != RM_MODEL_VOLTAGE) LocalGram(wb, wa + b * nloc, wb->C + b * k * k);
     else {
       PetscScalar *tmp;
       PetscCall(VecGetArrayWrite(wb->q, &tmp));
@@ -298,6 +329,77 @@ PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* E/I (docs/model.md §3): the pool rows give v_z = ρ (r_z + c_I in_p(Uᵀv_x)/N), ρ = 1/(1 + c_I); with
+   them the neuron rows are A v_x − c_E D U (G Uᵀ v_x + y0) = r_x (A = 1 + c_E), y0 from the pool means
+   of r_z. So v_x = A⁻¹r_x + c_E A⁻¹ D U w with w = y0 + C⁻¹ G (Uᵀ A⁻¹ r_x + c_E K y0), and
+   Uᵀ v_x = Uᵀ A⁻¹ r_x + c_E K w needs no second pass. */
+static PetscErrorCode SolveEI(RmWoodbury wb, Vec r, Vec z)
+{
+  const PetscInt     k = wb->k, nloc = wb->nloc, P = wb->P, L = wb->L;
+  const PetscReal    cE = wb->c, cI = wb->gamma / wb->tau_i, rho = 1.0 / (1.0 + cI);
+  const PetscScalar *ra, *ai, *wa;
+  PetscScalar       *qa, *ea, *za;
+  PetscReal          y0[1024], tmp[1024], u[1024];
+
+  PetscFunctionBeginUser;
+  PetscCheck(k <= 1024, PETSC_COMM_SELF, PETSC_ERR_SUP, "the E/I low-rank Newton solver supports up to 1023 memories");
+  PetscCall(VecGetArrayRead(r, &ra));
+  PetscCall(VecGetArrayRead(wb->ainv, &ai));
+  PetscCall(VecGetArrayRead(wb->wa, &wa));
+  PetscCall(VecGetArrayWrite(wb->q, &qa));
+  PetscCall(VecGetArrayWrite(wb->e, &ea));
+  for (PetscInt b = 0; b < wb->B; b++) {
+    const PetscScalar *rx = ra + b * L, *rz = rx + nloc;
+    PetscReal         *t  = wb->t + 2 * b * k;
+    for (PetscInt i = 0; i < nloc; i++) qa[b * nloc + i] = ai[b * nloc + i] * rx[i];
+    PetscCall(RmFactorsMaskedSums(wb->fac, qa + b * nloc, t));
+    for (PetscInt p = 0; p < k; p++) t[k + p] = 0;
+    for (PetscInt j = 0; j < wb->mloc; j++) t[k + (wb->ustart + j) / wb->pool_size] += rz[j];
+  }
+  PetscCall(PetscLogEventBegin(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
+  PetscCallMPI(MPI_Allreduce(wb->t, wb->tsum, (PetscMPIInt)(2 * wb->B * k), MPIU_REAL, MPI_SUM, wb->comm));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.lowrank_reduce, 0, 0, 0, 0));
+  PetscCall(VecGetArrayWrite(z, &za));
+  for (PetscInt b = 0; b < wb->B; b++) {
+    const PetscReal *tr = wb->tsum + 2 * b * k, *rbar = tr + k, *K = wb->K + b * k * k, inv = 1.0 / wb->pool_size;
+    PetscReal        sum_rbar = 0, *w = wb->t + 2 * b * k;
+    const PetscScalar *rz = ra + b * L + nloc;
+    for (PetscInt mu = 0; mu < P; mu++) sum_rbar += rbar[1 + mu] * inv;
+    for (PetscInt mu = 0; mu < P; mu++) y0[mu] = -wb->ab * rho * rbar[0] * inv;
+    y0[P] = -wb->ab * rho * sum_rbar + (wb->c1 < 0 ? wb->c1 * rho * rbar[0] * inv : 0.0);
+    for (PetscInt i = 0; i < k; i++) { /* tmp = tr + c_E K y0 */
+      PetscReal s = 0;
+      for (PetscInt l = 0; l < k; l++) s += K[i * k + l] * y0[l];
+      tmp[i] = tr[i] + cE * s;
+    }
+    for (PetscInt i = 0; i < k; i++) { /* w = G tmp, then C⁻¹, then + y0 */
+      PetscReal s = 0;
+      for (PetscInt l = 0; l < k; l++) s += wb->S[i * k + l] * tmp[l];
+      w[i] = s;
+    }
+    LUSolve(k, wb->C + b * k * k, wb->piv + b * k, w);
+    for (PetscInt i = 0; i < k; i++) w[i] += y0[i];
+    for (PetscInt i = 0; i < k; i++) { /* u = Uᵀ v_x = tr + c_E K w */
+      PetscReal s = 0;
+      for (PetscInt l = 0; l < k; l++) s += K[i * k + l] * w[l];
+      u[i] = tr[i] + cE * s;
+    }
+    PetscCall(RmFactorsExpand(wb->fac, w, 1.0, w[P], 0.0, NULL, ea + b * nloc));
+    for (PetscInt i = 0; i < nloc; i++) za[b * L + i] = qa[b * nloc + i] + cE * wa[b * nloc + i] * ea[b * nloc + i];
+    for (PetscInt j = 0; j < wb->mloc; j++) {
+      const PetscInt p = (wb->ustart + j) / wb->pool_size;
+      za[b * L + nloc + j] = rho * (rz[j] + cI * (p == 0 ? u[P] : u[p - 1]) / wb->N);
+    }
+  }
+  PetscCall(VecRestoreArrayWrite(z, &za));
+  PetscCall(VecRestoreArrayWrite(wb->e, &ea));
+  PetscCall(VecRestoreArrayWrite(wb->q, &qa));
+  PetscCall(VecRestoreArrayRead(wb->wa, &wa));
+  PetscCall(VecRestoreArrayRead(wb->ainv, &ai));
+  PetscCall(VecRestoreArrayRead(r, &ra));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
 {
   const PetscInt     k = wb->k, nloc = wb->nloc, P = wb->P;
@@ -307,6 +409,12 @@ PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.wb_solve, 0, 0, 0, 0));
   PetscCheck(wb->setups, wb->comm, PETSC_ERR_ORDER, "RmWoodburySetUp() before RmWoodburySolve()");
+  if (wb->kind == RM_MODEL_EI) {
+    PetscCall(SolveEI(wb, r, z));
+    wb->solves++;
+    PetscCall(PetscLogEventEnd(RM_EVENTS.wb_solve, 0, 0, 0, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(VecGetArrayRead(r, &ra));
   PetscCall(VecGetArrayRead(wb->ainv, &ai));
   PetscCall(VecGetArrayRead(wb->wa, &wa));

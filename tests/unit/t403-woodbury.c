@@ -1,5 +1,6 @@
 /* t403-woodbury: the exact low-rank Newton solver (include/ratemem/woodbury.h, docs/model.md §3).
-   - For the rate model (paper design) and the voltage model (Hebbian design) on -storage lowrank, with
+   - For the rate model (paper design), the voltage model (Hebbian design) and the E/I network (§5;
+     stiffness 100 to 10⁴, pools of 1 to 3 units, c1 of both signs) on -storage lowrank, with
      P = 7, 13 and 50 memories (nibble groups of 4 full and partial), τ = 1 and 2, γ = 0.05, 0.7 and 30,
      at a random state: z = M⁻¹ r for random r satisfies ‖M z − r‖₂ ≤ 1e-10 ‖r‖₂, with
      M z = z − γ J z through the model's own analytic J·v (RmModelJacobianMult);
@@ -99,7 +100,13 @@ static PetscErrorCode CheckRetrieval(const char *base)
   PetscCall(RmModelCreateState(net.model, &x0));
   PetscCall(VecDuplicate(x0, &xs));
   PetscCall(VecDuplicate(x0, &xw));
-  PetscCall(RmMemoriesCreateCue(net.mem, &co, 1, x0, &cue_memory));
+  {
+    Vec xn;
+    PetscCall(RmModelCreateNeuronVec(net.model, &xn));
+    PetscCall(RmMemoriesCreateCue(net.mem, &co, 1, xn, &cue_memory));
+    PetscCall(RmModelStateFromNeurons(net.model, xn, x0));
+    PetscCall(VecDestroy(&xn));
+  }
   PetscCall(Integrate(&net, "spgmr", x0, xs, &ss));
   PetscCall(Integrate(&net, "woodbury", x0, xw, &sw));
   PetscCall(VecAXPY(xw, -1.0, xs));
@@ -129,6 +136,9 @@ static PetscErrorCode Run(void)
                               "-pattern_kind random -neurons 600 -memories 13 -seed 5 -storage lowrank -activation rectanh",
                               "-pattern_kind random -neurons 600 -memories 13 -seed 5 -storage lowrank -lowrank_kernel avx2",
                               "-pattern_kind random -neurons 600 -memories 7 -seed 3 -storage lowrank -design hebbian -lowrank_kernel portable",
+                              "-pattern_kind random -neurons 600 -memories 7 -seed 3 -storage lowrank -network ei -stiffness 100",
+                              "-pattern_kind random -neurons 700 -memories 50 -seed 6 -storage lowrank -network ei -stiffness 10000 -pool_size 3",
+                              "-pattern_kind random -neurons 600 -memories 13 -seed 5 -storage lowrank -network ei -stiffness 1000 -a -0.3 -pool_size 2 -tau 2",
                               NULL};
   const PetscReal   gammas[] = {0.05, 0.7, 30.0};
 
@@ -145,6 +155,7 @@ static PetscErrorCode Run(void)
   }
   PetscCall(CheckRetrieval("-pattern_kind random -neurons 1000 -memories 8 -seed 4 -storage lowrank"));
   PetscCall(CheckRetrieval("-pattern_kind random -neurons 1000 -memories 8 -seed 4 -storage lowrank -design hebbian"));
+  PetscCall(CheckRetrieval("-pattern_kind random -neurons 1000 -memories 8 -seed 4 -storage lowrank -network ei -stiffness 1000 -pool_size 2"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
