@@ -22,7 +22,10 @@ PETSC_EXTERN PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wb);
 PETSC_EXTERN PetscErrorCode RmWoodburyDestroy(RmWoodbury *wb);
 /* Collective. Factors M = I − γJ at the model's last Jacobian set-up (its D = φ'). */
 PETSC_EXTERN PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma);
+/* Collective. The same for a new γ with D as at the last RmWoodburySetUp: without the Gram pass when
+   d = 0 (paper design, E/I network: A is a multiple of I and K scales with it), else with it. */
+PETSC_EXTERN PetscErrorCode RmWoodburySetGamma(RmWoodbury wb, PetscReal gamma);
 /* Collective. z = M⁻¹ r for the M of the last set-up (z may be r). */
 PETSC_EXTERN PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z);
-/* Not collective. γ of the last set-up (0 before the first) and the set-ups and solves so far. */
-PETSC_EXTERN PetscErrorCode RmWoodburyGetInfo(RmWoodbury wb, PetscReal *gamma, PetscInt64 *setups, PetscInt64 *solves);
+/* Not collective. γ of the last set-up (0 before the first), the set-ups, the Gram passes among them and the solves so far. */
+PETSC_EXTERN PetscErrorCode RmWoodburyGetInfo(RmWoodbury wb, PetscReal *gamma, PetscInt64 *setups, PetscInt64 *grams, PetscInt64 *solves);

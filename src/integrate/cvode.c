@@ -170,8 +170,9 @@ static PetscErrorCode PCSetUp(RmIntegrator_CVODE *cv, N_Vector y, N_Vector fy, b
   PetscCall(PetscLogEventBegin(RM_EVENTS.pc_setup, 0, 0, 0, 0));
   if (!jok) PetscCall(RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)));
   *jcur = jok ? SUNFALSE : SUNTRUE;
-  if (cv->wbpc) {
-    PetscCall(RmWoodburySetUp(cv->wbpc, gamma));
+  if (cv->wbpc) { /* as SPGMR's preconditioner, D follows the J·v set-ups: always a full set-up */
+    if (jok && cv->woodbury) PetscCall(RmWoodburySetGamma(cv->wbpc, gamma));
+    else PetscCall(RmWoodburySetUp(cv->wbpc, gamma));
     PetscCall(PetscLogEventEnd(RM_EVENTS.pc_setup, 0, 0, 0, 0));
     PetscFunctionReturn(PETSC_SUCCESS);
   }

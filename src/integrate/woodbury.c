@@ -34,11 +34,13 @@ struct _p_RmWoodbury {
   PetscInt     *pairoff;           /* nn × nn: the 256-bin histogram of the nibble pair a < b */
   PetscReal    *S;                 /* k × k */
   PetscReal    *K, *C;             /* B × k × k: the reduced Gram matrices, the LU factors of the capacitances */
+  PetscReal    *K0;                /* d = 0 (A = (1 + c) I): the reduced Uᵀ D U, from which K = K0/(1 + c) at any γ */
+  PetscBool     have_K0;
   PetscInt     *piv;               /* B × k */
   PetscReal    *hist, *t, *tsum;   /* histogram work; B × k sums */
   PetscReal     gamma, c;          /* of the last set-up; c = γ/τ */
   Vec           ainv, wa, q, e;    /* 1/A; D/A (rate) or D (voltage); work */
-  PetscInt64    setups, solves;
+  PetscInt64    setups, solves, grams;
 };
 
 PetscErrorCode RmWoodburyApplicable(RmModel model, PetscBool *ok, const char **why)
@@ -125,6 +127,7 @@ PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wbp)
   }
   wb->S[P * k + P] = wb->form.s * P * wb->form.betap * wb->form.betap + wb->form.g;
   PetscCall(PetscMalloc4(wb->B * k * k, &wb->K, wb->B * k * k, &wb->C, wb->B * k, &wb->piv, 16 * wb->nn + 256 * npairs, &wb->hist));
+  PetscCall(PetscMalloc1(wb->B * k * k, &wb->K0));
   PetscCall(PetscMalloc2(wb->B * k, &wb->t, wb->B * k, &wb->tsum));
   wb->L = wb->nloc;
   if (wb->kind == RM_MODEL_EI) { /* the pools' coefficients G replace S (built at each set-up: they depend on γ) */
@@ -161,6 +164,7 @@ PetscErrorCode RmWoodburyDestroy(RmWoodbury *wb)
   PetscCall(PetscFree((*wb)->pairoff));
   PetscCall(PetscFree((*wb)->S));
   PetscCall(PetscFree4((*wb)->K, (*wb)->C, (*wb)->piv, (*wb)->hist));
+  PetscCall(PetscFree((*wb)->K0));
   PetscCall(PetscFree2((*wb)->t, (*wb)->tsum));
   PetscCall(VecDestroy(&(*wb)->ainv));
   PetscCall(VecDestroy(&(*wb)->wa));
@@ -269,7 +273,7 @@ static void LUSolve(PetscInt k, const PetscReal *A, const PetscInt *piv, PetscRe
   }
 }
 
-PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma)
+static PetscErrorCode SetUp(RmWoodbury wb, PetscReal gamma, PetscBool same_D)
 {
   const PetscInt     k = wb->k, nloc = wb->nloc;
   const PetscReal    c = gamma / wb->tau, d = wb->form.d;
@@ -297,7 +301,15 @@ PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma)
     ai[j] = 1.0 / (1.0 + c + c * d * da[j]);
     wa[j] = wb->kind != RM_MODEL_VOLTAGE ? da[j] * ai[j] : da[j];
   }
-  for (PetscInt b = 0; b < wb->B; b++) { /* Gram of D/A */
+  if (d == 0 && !(same_D && wb->have_K0)) { /* A = (1 + c) I: the Gram of D, reusable at any γ */
+    for (PetscInt b = 0; b < wb->B; b++) LocalGram(wb, da + b * nloc, wb->C + b * k * k);
+    PetscCallMPI(MPI_Allreduce(wb->C, wb->K0, (PetscMPIInt)(wb->B * k * k), MPIU_REAL, MPI_SUM, wb->comm));
+    wb->have_K0 = PETSC_TRUE;
+    wb->grams++;
+  }
+  if (d == 0)
+    for (PetscInt j = 0; j < wb->B * k * k; j++) wb->K[j] = wb->K0[j] / (1.0 + c);
+  else for (PetscInt b = 0; b < wb->B; b++) { /* Gram of D/A */
     if (wb->kind != RM_MODEL_VOLTAGE) LocalGram(wb, wa + b * nloc, wb->C + b * k * k);
     else {
       PetscScalar *tmp;
@@ -310,7 +322,10 @@ PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma)
   PetscCall(VecRestoreArrayWrite(wb->wa, &wa));
   PetscCall(VecRestoreArrayWrite(wb->ainv, &ai));
   PetscCall(VecRestoreArrayRead(dphi, &da));
-  PetscCallMPI(MPI_Allreduce(wb->C, wb->K, (PetscMPIInt)(wb->B * k * k), MPIU_REAL, MPI_SUM, wb->comm));
+  if (d != 0) {
+    PetscCallMPI(MPI_Allreduce(wb->C, wb->K, (PetscMPIInt)(wb->B * k * k), MPIU_REAL, MPI_SUM, wb->comm));
+    wb->grams++;
+  }
   for (PetscInt b = 0; b < wb->B; b++) { /* C = I − c S K, factored redundantly on every rank */
     const PetscReal *K = wb->K + b * k * k;
     PetscReal       *C = wb->C + b * k * k;
@@ -400,6 +415,21 @@ static PetscErrorCode SolveEI(RmWoodbury wb, Vec r, Vec z)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmWoodburySetUp(RmWoodbury wb, PetscReal gamma)
+{
+  PetscFunctionBeginUser;
+  PetscCall(SetUp(wb, gamma, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmWoodburySetGamma(RmWoodbury wb, PetscReal gamma)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(wb->setups, wb->comm, PETSC_ERR_ORDER, "RmWoodburySetUp() before RmWoodburySetGamma()");
+  PetscCall(SetUp(wb, gamma, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
 {
   const PetscInt     k = wb->k, nloc = wb->nloc, P = wb->P;
@@ -459,9 +489,10 @@ PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmWoodburyGetInfo(RmWoodbury wb, PetscReal *gamma, PetscInt64 *setups, PetscInt64 *solves)
+PetscErrorCode RmWoodburyGetInfo(RmWoodbury wb, PetscReal *gamma, PetscInt64 *setups, PetscInt64 *grams, PetscInt64 *solves)
 {
   PetscFunctionBeginUser;
+  if (grams) *grams = wb->grams;
   if (gamma) *gamma = wb->gamma;
   if (setups) *setups = wb->setups;
   if (solves) *solves = wb->solves;

@@ -4,6 +4,7 @@
      P = 7, 13 and 50 memories (nibble groups of 4 full and partial), τ = 1 and 2, γ = 0.05, 0.7 and 30,
      at a random state: z = M⁻¹ r for random r satisfies ‖M z − r‖₂ ≤ 1e-10 ‖r‖₂, with
      M z = z − γ J z through the model's own analytic J·v (RmModelJacobianMult);
+   - the same after RmWoodburySetGamma to 2.5 γ with the same D;
    - the same with the avx2 and portable kernels of the factor operator;
    - a dense W has no factors: RmWoodburyApplicable says no;
    - retrieval with CVODE BDF, -cvode_ls woodbury against -cvode_ls spgmr (-rtol 1e-8): both converge,
@@ -54,6 +55,21 @@ static PetscErrorCode CheckInverse(const char *opts, PetscReal gamma)
   PetscCall(VecAXPY(r, -1.0, z));
   PetscCall(VecNorm(r, NORM_INFINITY, &nres));
   PetscCheck(nres == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] in-place solve differs by %g", opts, (double)nres);
+  { /* a new γ with the same D (RmWoodburySetGamma: no Gram pass for d = 0) */
+    const PetscReal g2 = 2.5 * gamma;
+    PetscCall(VecGetArrayWrite(r, &a));
+    for (PetscInt i = lo; i < hi; i++) a[i - lo] = UtNoise(3, i);
+    PetscCall(VecRestoreArrayWrite(r, &a));
+    PetscCall(RmWoodburySetGamma(wb, g2));
+    PetscCall(RmWoodburySolve(wb, r, z));
+    PetscCall(RmModelJacobianMult(net.model, z, Jz));
+    PetscCall(VecAYPX(Jz, -g2, z));
+    PetscCall(VecAXPY(Jz, -1.0, r));
+    PetscCall(VecNorm(Jz, NORM_2, &nres));
+    PetscCall(VecNorm(r, NORM_2, &nr));
+    PetscCheck(nres <= 1e-10 * nr, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] SetGamma %g: ||M z - r|| = %g > 1e-10 ||r|| = %g", opts, (double)g2, (double)nres,
+               (double)(1e-10 * nr));
+  }
   PetscCall(RmWoodburyDestroy(&wb));
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&r));
