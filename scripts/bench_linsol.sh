@@ -12,6 +12,7 @@ net=(-neurons 100000 -memories 50 -storage lowrank -trials 2)
 [ $# -gt 0 ] && net=("$@")
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 variants=("-cvode_ls spgmr" "-cvode_ls woodbury" "-cvode_ls spgmr -cvode_pc woodbury")
+[ "${LINSOL_VARIANTS:-}" = two ] && variants=("-cvode_ls spgmr" "-cvode_ls woodbury") # LINSOL_VARIANTS=two: without the preconditioner variant
 echo "# $(uptime)"
 echo "# ratemem retrieve ${net[*]} -summary s.json -quiet <variant>, $ranks rank(s)"
 for r in $(seq 1 "$rounds"); do

@@ -1,10 +1,12 @@
 /* The exact low-rank Newton solver (include/ratemem/woodbury.h, docs/model.md §3): M = I − γJ
    inverted by the Woodbury identity over the factors of W, and its SUNDIALS linear solver
-   (-cvode_ls woodbury, a matrix-embedded SUNLinearSolver) and preconditioner (-cvode_pc woodbury).
+   (-cvode_ls woodbury: an exact one-iteration SUNLinearSolver, set up through CVODE's preconditioner
+   set-up) and preconditioner (-cvode_pc woodbury). The E/I network (§5) eliminates its pool units
+   first (SolveEI).
 
    S, the (P+1) × (P+1) coefficients of W = U S Uᵀ − d I: with κb^μ − β'1 = U (κ e_μ − β' e_P),
      S_μν = s κ² δ_μν,  S_μP = S_Pμ = −s κ β',  S_PP = s P β'² + g      (μ, ν < P).
-   K = Uᵀ diag(w) U, w = D/A, from nibble histograms: the bits of 4 memories of a neuron form a nibble
+   K = Uᵀ diag(w) U, w = D/A (w = D when d = 0, K then rescaled by 1/(1 + c)), from nibble histograms: the bits of 4 memories of a neuron form a nibble
    q_k (13 nibbles for P = 50); per neuron, w is added to one bin of the 16-bin histogram H_k[q_k] and
    of the 256-bin histogram H_kl[16 q_k + q_l] (k < l) of each of its nonzero nibbles and pairs of
    them (a zero nibble adds nothing to K): at coding 0.2 about 8 of 13 nibbles, 36 adds per neuron
