@@ -67,6 +67,12 @@ PETSC_EXTERN PetscErrorCode RmModelCreateNeuronVec(RmModel model, Vec *xn);
 PETSC_EXTERN PetscErrorCode RmModelStateFromNeurons(RmModel model, Vec xn, Vec x);
 /* Collective. The neurons' part of a state. */
 PETSC_EXTERN PetscErrorCode RmModelNeuronsFromState(RmModel model, Vec x, Vec xn);
+/* Not collective. The factors of the single-population Jacobian, J = (−I + D W)/τ (rate) or (−I + W D)/τ
+   (voltage), D = diag(φ'): *W the weights the products go through (borrowed; for the E/I network the
+   lowrank W whose factors build its pools (§5; J then has the block form of §5); NULL for -input_variant
+   rate, whose products do not go through one Mat) and *dphi D at the last Jacobian set-up (borrowed,
+   nloc·batch entries for the neurons, column-major). Either pointer may be NULL. */
+PETSC_EXTERN PetscErrorCode RmModelGetJacobianFactors(RmModel model, Mat *W, Vec *dphi);
 /* Collective. diag(J) at the last Jacobian set-up point (for the preconditioner of I − γJ). */
 PETSC_EXTERN PetscErrorCode RmModelJacobianDiagonal(RmModel model, Vec diag);
 

@@ -8,6 +8,7 @@
 #include <ratemem/synapses.h>
 #include <ratemem/dynamics.h>
 #include <ratemem/integrate.h>
+#include <ratemem/woodbury.h>
 #include <ratemem/classify.h>
 #include <ratemem/stability.h>
 #include <ratemem/io.h>

@@ -545,6 +545,14 @@ static PetscErrorCode SingleDiagonal(RmModel model)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmModelGetJacobianFactors(RmModel model, Mat *W, Vec *dphi)
+{
+  PetscFunctionBeginUser;
+  if (W) *W = model->irate || model->input_rate ? NULL : model->W;
+  if (dphi) *dphi = model->dphi;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmModelJacobianDiagonal(RmModel model, Vec diag)
 {
   PetscFunctionBeginUser;

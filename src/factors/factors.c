@@ -48,7 +48,10 @@ static void MaskedSumsPortable(const struct _p_RmFactors *lr, const PetscScalar 
 
 static void ExpandPortable(const struct _p_RmFactors *lr, const PetscReal *coef, PetscReal kappa, PetscReal shift, PetscReal d, const PetscScalar *v, PetscScalar *y)
 {
-  for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift - d * v[i];
+  if (d != 0) /* v is not read when d = 0 (factors.h) */
+    for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift - d * v[i];
+  else
+    for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift;
   for (PetscInt w0 = 0; w0 < lr->words; w0 += CHUNK_WORDS) {
     PetscInt wend = PetscMin(w0 + CHUNK_WORDS, lr->words);
     for (PetscInt mu = 0; mu < lr->P; mu++) {
@@ -204,7 +207,10 @@ __attribute__((target("avx2"))) static void MaskedSumsAVX2(const struct _p_RmFac
 __attribute__((target("avx2"))) static void ExpandAVX2(const struct _p_RmFactors *lr, const PetscReal *coef, PetscReal kappa, PetscReal shift, PetscReal d, const PetscScalar *v, PetscScalar *y)
 {
   const PetscInt full = lr->nloc / 64;
-  for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift - d * v[i];
+  if (d != 0) /* v is not read when d = 0 (factors.h) */
+    for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift - d * v[i];
+  else
+    for (PetscInt i = 0; i < lr->nloc; i++) y[i] = shift;
   for (PetscInt w0 = 0; w0 < full; w0 += CHUNK_WORDS) {
     PetscInt wend = PetscMin(w0 + CHUNK_WORDS, full);
     for (PetscInt mu = 0; mu < lr->P; mu++) {

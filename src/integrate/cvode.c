@@ -7,12 +7,17 @@
 #include <nvector/nvector_petsc.h>
 #include <sunlinsol/sunlinsol_spgmr.h>
 #include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
+#include <ratemem/woodbury.h>
 
 typedef struct {
   int                lmm; /* CV_BDF or CV_ADAMS */
   PetscInt           krylov_dim, max_order;
   PetscBool          stab_lim_det;
-  PetscInt           pc;                                   /* 0 none, 1 jacobi */
+  PetscInt           pc;                                   /* 0 none, 1 jacobi, 2 woodbury */
+  PetscInt           ls_type;                              /* -cvode_ls: 0 auto, 1 spgmr, 2 woodbury (BDF) */
+  PetscBool          woodbury;                             /* the linear solver in use is the low-rank Newton solver */
+  PetscInt           wb_msbj;                              /* -cvode_jac_eval_frequency (0: CVODE's) */
+  RmWoodbury         wbpc;                                 /* -cvode_pc woodbury, or the one of -cvode_ls woodbury */
   PetscReal          init_step, nonlin_conv_coef, eps_lin; /* -cvode_init_step, -cvode_nonlin_conv_coef, -cvode_eps_lin (0: CVODE's choice) */
   PetscReal          tail_rtol, tail_atol, tail_switch;    /* -cvode_tail_*: tolerances once the residual is below tail_switch (0: off) */
   PetscInt           tail_stall_steps;                     /* -cvode_tail_stall_steps: tighten 10x after this many steps without halving */
@@ -75,9 +80,20 @@ static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, 
              "-cvode_init_step, -cvode_nonlin_conv_coef and -cvode_eps_lin must be >= 0, got %g, %g and %g", (double)cv->init_step, (double)cv->nonlin_conv_coef,
              (double)cv->eps_lin);
   {
-    const char *const pcs[] = {"none", "jacobi", "RmPC", "RM_PC_", NULL};
-    PetscCall(PetscOptionsEList("-cvode_pc", "Preconditioner of the Newton-Krylov solve (BDF): none or jacobi (diagonal of I - gamma J)",
-                                "RmIntegratorSetFromOptions", pcs, 2, pcs[cv->pc], &cv->pc, NULL));
+    const char *const pcs[] = {"none", "jacobi", "woodbury", "RmPC", "RM_PC_", NULL};
+    const char *const lss[] = {"auto", "spgmr", "woodbury", "RmLS", "RM_LS_", NULL};
+    PetscCall(PetscOptionsEList("-cvode_pc",
+                                "Preconditioner of the Newton-Krylov solve (BDF, -cvode_ls spgmr): none, jacobi (diagonal of I - gamma J) or woodbury (the exact "
+                                "low-rank inverse at the last set-up; -storage lowrank)",
+                                "RmIntegratorSetFromOptions", pcs, 3, pcs[cv->pc], &cv->pc, NULL));
+    PetscCall(PetscOptionsEList("-cvode_ls",
+                                "Newton linear solver (BDF): spgmr (matrix-free Krylov), woodbury (exact low-rank solve, -storage lowrank, also -network ei) or "
+                                "auto (woodbury for one population on lowrank weights, else spgmr)",
+                                "RmIntegratorSetFromOptions", lss, 3, lss[cv->ls_type], &cv->ls_type, NULL));
+    PetscCall(PetscOptionsInt("-cvode_jac_eval_frequency",
+                              "Steps after which a Newton set-up re-evaluates the linearisation (D = phi') rather than keep it (CVodeSetJacEvalFrequency; 0: CVODE's 51)",
+                              "RmIntegratorSetFromOptions", cv->wb_msbj, &cv->wb_msbj, NULL));
+    PetscCheck(cv->wb_msbj >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_jac_eval_frequency must be >= 0, got %" PetscInt_FMT, cv->wb_msbj);
   }
   PetscCheck(cv->krylov_dim >= 0, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "cvode_krylov_dim must be >= 0");
   PetscCheck(cv->max_order >= 0 && cv->max_order <= max_order, integ->comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -154,6 +170,12 @@ static PetscErrorCode PCSetUp(RmIntegrator_CVODE *cv, N_Vector y, N_Vector fy, b
   PetscCall(PetscLogEventBegin(RM_EVENTS.pc_setup, 0, 0, 0, 0));
   if (!jok) PetscCall(RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)));
   *jcur = jok ? SUNFALSE : SUNTRUE;
+  if (cv->wbpc) { /* as SPGMR's preconditioner, D follows the J·v set-ups: always a full set-up */
+    if (jok && cv->woodbury) PetscCall(RmWoodburySetGamma(cv->wbpc, gamma));
+    else PetscCall(RmWoodburySetUp(cv->wbpc, gamma));
+    PetscCall(PetscLogEventEnd(RM_EVENTS.pc_setup, 0, 0, 0, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(RmModelJacobianDiagonal(cv->model, cv->pinv));
   PetscCall(VecScale(cv->pinv, -gamma));
   PetscCall(VecShift(cv->pinv, 1.0));
@@ -172,7 +194,8 @@ static PetscErrorCode PCApply(RmIntegrator_CVODE *cv, N_Vector r, N_Vector z)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.prec, 0, 0, 0, 0));
-  PetscCall(VecPointwiseMult(N_VGetVector_Petsc(z), cv->pinv, N_VGetVector_Petsc(r)));
+  if (cv->wbpc) PetscCall(RmWoodburySolve(cv->wbpc, N_VGetVector_Petsc(r), N_VGetVector_Petsc(z)));
+  else PetscCall(VecPointwiseMult(N_VGetVector_Petsc(z), cv->pinv, N_VGetVector_Petsc(r)));
   PetscCall(PetscLogEventEnd(RM_EVENTS.prec, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -218,14 +241,32 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
     PetscInt N;
     PetscCall(VecGetSize(integ->y, &N)); /* a Krylov space larger than the system only costs memory (n vectors of n) */
     PetscCheck(cv->krylov_dim <= N, integ->comm, PETSC_ERR_ARG_OUTOFRANGE, "-cvode_krylov_dim %" PetscInt_FMT " exceeds the system size %" PetscInt_FMT, cv->krylov_dim, N);
-    cv->ls = SUNLinSol_SPGMR(cv->y_nv, cv->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)cv->krylov_dim, cv->sunctx);
-    PetscCheck(cv->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
-    RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
-    RmCallCVODE(CVodeSetJacTimes(cv->cvode, JacTimesSetupCallback, JacTimesCallback));
-    if (cv->pc) {
-      PetscCall(VecDuplicate(integ->y, &cv->pinv));
-      RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, PrecSolveCallback));
+    PetscBool   applicable;
+    const char *why;
+    PetscCall(RmWoodburyApplicable(integ->model, &applicable, &why));
+    PetscCheck(cv->ls_type != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_ls woodbury needs -storage lowrank and additive input, not %s", why);
+    PetscCheck(cv->pc != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_pc woodbury needs -storage lowrank and additive input, not %s", why);
+    {
+      RmModelKind kind;
+      PetscCall(RmModelGetKind(integ->model, &kind)); /* auto: one population only for now (the E/I network keeps SPGMR unless asked) */
+      cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && kind != RM_MODEL_EI && cv->pc != 2));
     }
+    if (cv->woodbury) {
+      PetscCall(RmWoodburyLinSolCreate_Private(integ->model, cv->cvode, &cv->cb, cv->sunctx, &cv->ls, &cv->wbpc));
+      RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
+      RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, NULL)); /* its set-up: D and C (PCSetUp) */
+    } else {
+      cv->ls = SUNLinSol_SPGMR(cv->y_nv, cv->pc ? SUN_PREC_LEFT : SUN_PREC_NONE, (int)cv->krylov_dim, cv->sunctx);
+      PetscCheck(cv->ls, integ->comm, PETSC_ERR_MEM, "SUNLinSol_SPGMR failed");
+      RmCallCVODE(CVodeSetLinearSolver(cv->cvode, cv->ls, NULL));
+      RmCallCVODE(CVodeSetJacTimes(cv->cvode, JacTimesSetupCallback, JacTimesCallback));
+      if (cv->pc == 2) PetscCall(RmWoodburyCreate(integ->model, &cv->wbpc));
+      if (cv->pc) {
+        PetscCall(VecDuplicate(integ->y, &cv->pinv));
+        RmCallCVODE(CVodeSetPreconditioner(cv->cvode, PrecSetupCallback, PrecSolveCallback));
+      }
+    }
+    if (cv->wb_msbj) RmCallCVODE(CVodeSetJacEvalFrequency(cv->cvode, (long)cv->wb_msbj));
     if (cv->stab_lim_det) RmCallCVODE(CVodeSetStabLimDet(cv->cvode, SUNTRUE));
     if (cv->eps_lin > 0) RmCallCVODE(CVodeSetEpsLin(cv->cvode, cv->eps_lin));
   } else {
@@ -387,7 +428,8 @@ static PetscErrorCode ViewCVODE(RmIntegrator integ, PetscViewer viewer)
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)integ->data;
 
   PetscFunctionBeginUser;
-  if (cv->lmm == CV_BDF) PetscCall(PetscViewerASCIIPrintf(viewer, ", preconditioner %s", cv->pc ? "jacobi" : "none"));
+  if (cv->lmm == CV_BDF && cv->woodbury) PetscCall(PetscViewerASCIIPrintf(viewer, ", linear solver woodbury%s", cv->ls_type == 0 ? " (auto)" : ""));
+  else if (cv->lmm == CV_BDF) PetscCall(PetscViewerASCIIPrintf(viewer, ", preconditioner %s", cv->pc == 2 ? "woodbury" : cv->pc ? "jacobi" : "none"));
   if (cv->tail_rtol > 0 || cv->tail_atol > 0)
     PetscCall(PetscViewerASCIIPrintf(viewer, ", tail rtol %g atol %g below %g", (double)cv->tail_rtol, (double)cv->tail_atol, (double)cv->tail_switch));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -405,6 +447,7 @@ static PetscErrorCode DestroyCVODE(RmIntegrator integ)
   if (cv->f_nv) N_VDestroy(cv->f_nv);
   if (cv->sunctx) SUNContext_Free(&cv->sunctx);
   PetscCall(VecDestroy(&cv->pinv));
+  if (!cv->woodbury) PetscCall(RmWoodburyDestroy(&cv->wbpc)); /* else the linear solver's */
   PetscCall(PetscFree(integ->data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

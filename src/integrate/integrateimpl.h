@@ -102,3 +102,10 @@ PETSC_INTERN PetscErrorCode RmIntegratorNVectorSetUp_Private(RmIntegrator integ,
    stochastic: never stop at "convergence" (the path is noisy), run to t_final. */
 PETSC_INTERN PetscErrorCode RmIntegratorSolveFixedStep_Private(RmIntegrator integ, PetscErrorCode (*update)(RmIntegrator, PetscReal), PetscBool stochastic,
                                                                PetscReal t0, PetscInt64 step0, RmIntegratorStats *st);
+/* The low-rank Newton solver as CVODE's linear solver (woodbury.c, -cvode_ls woodbury): a SUNLinearSolver
+   over a new RmWoodbury *wb of the model (which must be set up; *wb is owned by *S) whose set-up calls the
+   preconditioner set-up given to CVODE (which must refactor *wb) and whose solve is exact; cb receives
+   its errors. */
+#include <sundials/sundials_linearsolver.h>
+typedef struct _p_RmWoodbury *RmWoodbury;
+PETSC_INTERN PetscErrorCode RmWoodburyLinSolCreate_Private(RmModel model, void *cvode, RmCallbackError *cb, SUNContext sunctx, SUNLinearSolver *S, RmWoodbury *wb);

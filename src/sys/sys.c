@@ -31,6 +31,8 @@ PetscErrorCode RmInitialize(void)
   PetscCall(PetscLogEventRegister("RmPCSetUp", id, &RM_EVENTS.pc_setup));
   PetscCall(PetscLogEventRegister("RmPCApply", id, &RM_EVENTS.prec));
   PetscCall(PetscLogEventRegister("RmIntegrate", id, &RM_EVENTS.integrate));
+  PetscCall(PetscLogEventRegister("RmWoodburySetUp", id, &RM_EVENTS.wb_setup));
+  PetscCall(PetscLogEventRegister("RmWoodburySolve", id, &RM_EVENTS.wb_solve));
   PetscCall(PetscLogEventRegister("RmIntegVec", id, &RM_EVENTS.integ_vec));
   PetscCall(PetscLogEventRegister("RmOverlap", id, &RM_EVENTS.overlap));
   PetscCall(PetscLogEventRegister("RmIOWrite", id, &RM_EVENTS.io_write));

@@ -47,6 +47,7 @@ static const char *const UT_KEYS[] = {"-neurons",
                                       "-tau_i",
                                       "-pool_size",
                                       "-cvode_pc",
+                                      "-cvode_ls",
                                       NULL};
 
 /* Replace the options database's settings of every UT_KEYS entry with the ones in opts. */
