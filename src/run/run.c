@@ -284,6 +284,13 @@ PetscErrorCode RmRunSetUpWeights(RmRun run)
     trial[2] = ck && run->output[0] ? 8 : 0;
     PetscCall(SetUpWeights(run->mem, run->syn, run->model, run->integ, run->batch, trial, &run->memory_estimate, &run->t_generate, &run->t_assemble));
   }
+  { /* -monitor: the long stages of a large run report when they are done */
+    PetscBool monitor;
+    PetscCall(RmIntegratorGetMonitor(run->integ, &monitor));
+    if (monitor)
+      PetscCall(PetscFPrintf(run->comm, stderr, "[monitor] set-up: memories %.3f s, weights and model %.3f s, estimated peak %.1f MB per rank\n", run->t_generate,
+                             run->t_assemble, run->memory_estimate / 1048576.0));
+  }
   run->weights_setup = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -130,7 +130,10 @@ elif case == "monitor":
     p = run(["-neurons", 300, "-memories", 3, "-trials", 1, "-monitor", "-monitor_every", 5], 2)
     lines = [l for l in p.stderr.splitlines() if l.startswith("[monitor]")]
     check(len(lines) >= 2, f"-monitor prints progress to stderr ({len(lines)} lines)")
-    check(all("best overlap" in l for l in lines), "progress lines show the best overlap")
+    setup = [l for l in lines if l.startswith("[monitor] set-up:")]
+    check(len(setup) == 1 and "memories" in setup[0] and "MB per rank" in setup[0], f"one set-up line with the stages' times ({setup})")
+    steps = [l for l in lines if l not in setup]
+    check(steps and all("best overlap" in l and " of 1:" in l and "residual" in l for l in steps), "progress lines show trial k of T, the residual and the best overlap")
     check(len(p.stderr.splitlines()) == len(lines), "progress printed once (rank 0), nothing else on stderr")
 elif case == "rerun":
     # The HDF5 output describes its run (h5dump -A shows every setting), and `ratemem rerun` repeats it.
