@@ -28,8 +28,9 @@ class Result:
     (pandas DataFrame, or a ratemem Table of dicts without pandas); ``retrieval_rate`` and
     ``counts`` come from the summary. ``patterns`` (P x n uint8), ``initial_states``,
     ``final_states`` (T x n), ``overlaps`` and ``overlaps_raw`` (T x P) are read from the HDF5
-    output on first access and then kept. ``parameters``: the HDF5 file's root attributes if it
-    has any, else the summary's model, network, cue and integrator settings."""
+    output on first access and then kept. ``parameters``: the HDF5 file's root attributes (every
+    setting of the run, "network.seed" as parameters["network"]["seed"]), else the summary's model,
+    network, cue and integrator settings."""
 
     def __init__(self, summary_path=None, output_path=None, stdout="", command=None, _tmpdir=None):
         self.summary_path = Path(summary_path) if summary_path else None
@@ -96,8 +97,10 @@ class Result:
         if self._attrs is None:
             attrs = {}
             if self.output_path is not None and self.output_path.exists():
-                with self._h5() as f:
-                    attrs = {k: _plain(v) for k, v in f.attrs.items()}
+                with self._h5() as f:  # "network.seed" -> attrs["network"]["seed"], as in the summary
+                    for k, v in f.attrs.items():
+                        group, _, key = k.rpartition(".")
+                        (attrs.setdefault(group, {}) if group else attrs)[key] = _plain(v)
             if not attrs:
                 s = self.summary
                 attrs = {k: s[k] for k in ("model", "network", "cue", "integrator") if k in s}

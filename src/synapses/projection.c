@@ -49,13 +49,18 @@ PetscErrorCode RmProjectionCompute_Private(RmSynapses syn, RmMemories mem)
   PetscCallBLAS("LAPACKsyev", LAPACKsyev_("V", "U", &bm, V, &bm, lam, work, &lwork, &info));
   PetscCall(PetscFPTrapPop());
   PetscCall(PetscFree(work));
-  PetscCheck(info == 0, syn->comm, PETSC_ERR_LIB, "-design projection: LAPACK syev failed on the Gram matrix (info %d)", (int)info);
   /* eigenvalues ascending; G is positive semi-definite, so cond = λ_max/λ_min (infinite when λ_min <= 0) */
-  d->gram_cond = lam[0] > 0 ? lam[m - 1] / lam[0] : PETSC_INFINITY;
-  PetscCheck(d->gram_cond <= syn->proj_maxcond, syn->comm, PETSC_ERR_ARG_OUTOFRANGE,
+  d->gram_cond = info == 0 && lam[0] > 0 ? lam[m - 1] / lam[0] : PETSC_INFINITY;
+  if (info != 0 || !(d->gram_cond <= syn->proj_maxcond)) { /* refused: nothing allocated here survives */
+    PetscReal lo = lam[0], hi = lam[m - 1];
+    PetscCall(PetscFree2(gl, gg));
+    PetscCall(PetscFree6(G, V, lam, Gi, A, R));
+    PetscCheck(info == 0, syn->comm, PETSC_ERR_LIB, "-design projection: LAPACK syev failed on the Gram matrix (info %d)", (int)info);
+    SETERRQ(syn->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-design projection: the Gram matrix G = U^T U of the memories and 1 has condition number %g (eigenvalues %g ... %g) above "
              "-projection_max_cond %g: some memories are (nearly) identical, constant, or linear combinations of the others",
-             (double)d->gram_cond, (double)lam[0], (double)lam[m - 1], (double)syn->proj_maxcond);
+             (double)d->gram_cond, (double)lo, (double)hi, (double)syn->proj_maxcond);
+  }
   for (PetscInt i = 0; i < m; i++)
     for (PetscInt j = 0; j < m; j++) {
       PetscReal s = 0;

@@ -95,7 +95,7 @@ def test_run(small):
     assert r.final_states.shape == (4, 2000) and r.initial_states.shape == (4, 2000)
     assert r.overlaps_raw.shape == (4, 10)
     assert r.patterns.shape == (10, 2000) and r.patterns.dtype == np.uint8 and set(np.unique(r.patterns)) == {0, 1}
-    assert r.parameters["network"]["n"] == 2000 and "model" in r.parameters  # no root attributes: the summary's
+    assert r.parameters["network"]["n"] == 2000 and "model" in r.parameters  # the HDF5 file's attributes
 
 
 def test_trials_table(small, monkeypatch):
@@ -164,11 +164,10 @@ def test_out_dir_and_load(tmp_path):
     assert alone.patterns.shape == (4, 600)
     with pytest.raises(FileNotFoundError, match="no JSON summary"):
         alone.summary
-    # root attributes, when the file has them, are the parameters
-    with h5py.File(only, "a") as f:
-        f.attrs["neurons"] = 600
-        f.attrs["design"] = "paper"
-    assert ratemem.load(only).parameters == {"neurons": 600, "design": "paper"}
+    # the file describes its run: its root attributes are the parameters, grouped by their dotted names
+    p = alone.parameters
+    assert p["network"]["n"] == 600 and p["network"]["memories"] == 4 and p["model"]["alpha"] > 0
+    assert p["rerun"].startswith("retrieve") and p["ranks"] >= 1 and p["ratemem_version"]
     with pytest.raises(FileNotFoundError):
         ratemem.load(tmp_path / "missing.h5")
     other = tmp_path / "x.txt"
@@ -182,7 +181,7 @@ def test_out_dir_and_load(tmp_path):
 def test_errors(tmp_path):
     with pytest.raises(ratemem.RatememError) as e:
         ratemem.run(np=2, neurons=300, storage="nope")
-    assert str(e.value) == "Unknown option nope for -storage. Available options: dense aij lowrank compressed"
+    assert str(e.value) == "Unknown option nope for -storage. Available options: dense aij lowrank compressed spatial"
     assert e.value.returncode == 1 and e.value.command[0] in ("mpiexec", "srun") and "retrieve" in e.value.command
     with pytest.raises(ratemem.RatememError) as e:
         ratemem.run(np=1, neurons=300, bogus=3)
