@@ -152,4 +152,8 @@ PETSC_EXTERN PetscErrorCode RmPhaseDiagramGetPoints(RmPhaseDiagram pd, PetscInt 
 PETSC_EXTERN PetscErrorCode RmPhaseDiagramGetCounts(RmPhaseDiagram pd, RmPhaseCounts *counts);
 /* Collective. The grid as CSV (one row per point, gain-major), after a "# comment" line; atomic. */
 PETSC_EXTERN PetscErrorCode RmPhaseDiagramWriteCSV(RmPhaseDiagram pd, const char *path, const char *comment);
+/* Not collective (rank 0 writes). The "phase" object of a JSON summary (csv: the CSV's path). */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramJSON(RmPhaseDiagram pd, RmJSON *j, const char *csv);
+/* Collective. The grid and its counts on stdout. */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramPrint(RmPhaseDiagram pd, const char *csv);
 PETSC_EXTERN PetscErrorCode RmPhaseDiagramDestroy(RmPhaseDiagram *pd);
