@@ -104,7 +104,18 @@ PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, Pet
    slowest rank's. Returns the min and median time of one call (s). */
 PETSC_EXTERN PetscErrorCode RmTimeOperation(MPI_Comm comm, PetscInt R, PetscErrorCode (*op)(void *ctx), void *ctx, double *tmin, double *tmed);
 /* Not collective. Resident set size of this process in bytes (after malloc_trim), -1 if unknown. */
+/* The bandwidth roofline: a STREAM triad a = b + s c over n doubles per array and rank (the arrays
+   are touched at creation). Time: min and median of R repetitions (RmTimeOperation); bandwidth: GB/s
+   summed over the ranks for a time per triad. */
+typedef struct _n_RmTriad RmTriad;
+PETSC_EXTERN PetscErrorCode RmTriadCreate(MPI_Comm comm, size_t n, RmTriad **triad);
+PETSC_EXTERN PetscErrorCode RmTriadTime(RmTriad *triad, PetscInt R, double *tmin, double *tmed);
+PETSC_EXTERN double         RmTriadBandwidth(const RmTriad *triad, double seconds);
+PETSC_EXTERN PetscErrorCode RmTriadDestroy(RmTriad **triad);
 PETSC_EXTERN double RmResidentBytes(void);
+/* Collective. The growth of the resident set since a reading rss0 of RmResidentBytes, summed and
+   largest over the ranks (both -1 where some rank cannot read it). */
+PETSC_EXTERN PetscErrorCode RmResidentBytesSince(MPI_Comm comm, double rss0, double *sum, double *max);
 /* Not collective. The node's 1-minute load average, -1 if unknown. */
 PETSC_EXTERN double RmLoadAverage(void);
 
