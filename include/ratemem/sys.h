@@ -112,6 +112,23 @@ PETSC_EXTERN PetscErrorCode RmTriadCreate(MPI_Comm comm, size_t n, RmTriad **tri
 PETSC_EXTERN PetscErrorCode RmTriadTime(RmTriad *triad, PetscInt R, double *tmin, double *tmed);
 PETSC_EXTERN double         RmTriadBandwidth(const RmTriad *triad, double seconds);
 PETSC_EXTERN PetscErrorCode RmTriadDestroy(RmTriad **triad);
+/* Progress of a long stage (src/sys/progress.c): Update prints "[progress] STAGE: 45% (done of total
+   UNIT on rank 0), elapsed, time left" on stderr (rank 0) once the stage has run for the interval and
+   then at most once per interval; End closes with "done in" if anything was printed. Not collective.
+   The interval (-progress_interval, default 10 s; 0: off) is process-wide. */
+typedef struct {
+  MPI_Comm    comm;
+  const char *stage, *unit;
+  PetscInt64  total;
+  double      t0, last;
+  PetscBool   printed;
+} RmProgress;
+PETSC_EXTERN PetscErrorCode RmProgressSetInterval(PetscReal seconds);
+PETSC_EXTERN PetscErrorCode RmProgressGetInterval(PetscReal *seconds);
+PETSC_EXTERN PetscErrorCode RmProgressSetFromOptions(MPI_Comm comm);
+PETSC_EXTERN PetscErrorCode RmProgressBegin(MPI_Comm comm, const char *stage, const char *unit, PetscInt64 total, RmProgress *p);
+PETSC_EXTERN PetscErrorCode RmProgressUpdate(RmProgress *p, PetscInt64 done);
+PETSC_EXTERN PetscErrorCode RmProgressEnd(RmProgress *p);
 PETSC_EXTERN double RmResidentBytes(void);
 /* Collective. The growth of the resident set since a reading rss0 of RmResidentBytes, summed and
    largest over the ranks (both -1 where some rank cannot read it). */

@@ -28,6 +28,7 @@ PetscErrorCode RmRunSetFromOptions(RmRun run)
   PetscFunctionBeginUser;
   PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "RmRunSetFromOptions() may be called once");
   PetscCall(RmMemoryLimitSetFromOptions(run->comm)); /* -memory_limit (src/sys/memory.c) */
+  PetscCall(RmProgressSetFromOptions(run->comm));    /* -progress_interval (src/sys/progress.c) */
   PetscCall(RmSynapsesCreate(run->comm, &run->syn));
   if (run->storage[0]) { /* before SetFromOptions: the type's own options are read there, and checked with K */
     PetscCall(RmSynapsesSetType(run->syn, run->storage));

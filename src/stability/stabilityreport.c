@@ -6,7 +6,10 @@
 
 PetscErrorCode RmStabilityAnalyseMemories(RmStability stab, PetscInt P, Vec x, RmMemoryStability res[], double *t_equilibria, double *t_spectra)
 {
+  RmProgress progress;
+
   PetscFunctionBeginUser;
+  PetscCall(RmProgressBegin(PetscObjectComm((PetscObject)x), "stability of the memories", "memories", P, &progress));
   for (PetscInt mu = 0; mu < P; mu++) {
     RmMemoryStability *m = &res[mu];
     const PetscReal   *re;
@@ -20,7 +23,9 @@ PetscErrorCode RmStabilityAnalyseMemories(RmStability stab, PetscInt P, Vec x, R
     PetscCall(RmStabilityGetEigenvalues(stab, &m->neig, &re, NULL));
     m->neig = PetscMin(m->neig, RM_STABILITY_MAX_EIG);
     PetscCall(PetscArraycpy(m->eig, re, m->neig));
+    PetscCall(RmProgressUpdate(&progress, mu + 1));
   }
+  PetscCall(RmProgressEnd(&progress));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

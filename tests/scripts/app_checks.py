@@ -135,6 +135,14 @@ elif case == "monitor":
     steps = [l for l in lines if l not in setup]
     check(steps and all("best overlap" in l and " of 1:" in l and "residual" in l for l in steps), "progress lines show trial k of T, the residual and the best overlap")
     check(len(p.stderr.splitlines()) == len(lines), "progress printed once (rank 0), nothing else on stderr")
+    # Long stages: [progress] lines at a bounded rate, none for a short stage at the default interval.
+    p = run(["-neurons", 3000, "-memories", 3, "-trials", 1, "-progress_interval", 1e-6, "-quiet"], 2)
+    prog = [l for l in p.stderr.splitlines() if l.startswith("[progress] dense weights:")]
+    check(len(prog) >= 2 and "of 3000 columns on rank 0" in prog[0] and "left" in prog[0] and "done in" in prog[-1],
+          f"-progress_interval: the weights stage reports its progress and its end ({prog[:1]}, {prog[-1:]})")
+    check(len(p.stderr.splitlines()) == len([l for l in p.stderr.splitlines() if l.startswith("[progress]")]), "progress printed once (rank 0)")
+    p = run(["-neurons", 3000, "-memories", 3, "-trials", 1, "-quiet"], 2)
+    check("[progress]" not in p.stderr, "a short stage prints no progress at the default interval")
 elif case == "rerun":
     # The HDF5 output describes its run (h5dump -A shows every setting), and `ratemem rerun` repeats it.
     a, b = os.path.join(tmp, "a.h5"), os.path.join(tmp, "b.h5")
