@@ -206,3 +206,8 @@ PETSC_EXTERN PetscErrorCode RmJSONString(RmJSON *j, const char *key, const char 
 PETSC_EXTERN PetscErrorCode RmJSONReal(RmJSON *j, const char *key, PetscReal value);
 PETSC_EXTERN PetscErrorCode RmJSONInt(RmJSON *j, const char *key, PetscInt64 value);
 PETSC_EXTERN PetscErrorCode RmJSONBool(RmJSON *j, const char *key, PetscBool value);
+
+/* Not collective, plain C (usable before PetscInitialize). Split line in place at spaces into args (room
+   for strlen(line)/2 + 1 pointers); a "double-quoted value" is one argument, without its quotes.
+   Returns the count. */
+PETSC_EXTERN int RmSplitArguments(char *line, char **args);

@@ -67,21 +67,46 @@ static PetscBool RerunDrops(const char *key)
 }
 
 /* "retrieve -neurons 2000 ..." from the options database ("-key value" tokens; a value may itself start
-   with '-' when it is a number). */
+   with '-' when it is a number). PetscOptionsGetAll joins keys and values with spaces, so a value that
+   holds spaces arrives as several tokens after its key: they are joined again and the value is
+   written in double quotes, which `ratemem rerun` reads as one argument. */
+static PetscBool IsKey(const char *tok)
+{
+  return (PetscBool)(tok[0] == '-' && tok[1] && !(tok[1] >= '0' && tok[1] <= '9') && tok[1] != '.');
+}
+
+static PetscErrorCode AppendValue(char *line, size_t len, const char *value)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!strchr(value, '"'), PETSC_COMM_SELF, PETSC_ERR_SUP, "an option value with a double quote cannot be stored for a rerun: %s", value);
+  PetscCall(PetscStrlcat(line, strchr(value, ' ') ? " \"" : " ", len));
+  PetscCall(PetscStrlcat(line, value, len));
+  if (strchr(value, ' ')) PetscCall(PetscStrlcat(line, "\"", len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode RerunLine(const char *all, char *line, size_t len)
 {
-  char     *copy, *tok, *save = NULL;
+  char     *copy, *tok, *save = NULL, value[PETSC_MAX_PATH_LEN] = "";
   PetscBool keep = PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(line, "retrieve", len));
   PetscCall(PetscStrallocpy(all, &copy));
-  for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-    PetscBool key = (PetscBool)(tok[0] == '-' && tok[1] && !(tok[1] >= '0' && tok[1] <= '9') && tok[1] != '.');
-    if (key) keep = (PetscBool)!RerunDrops(tok + 1);
-    if (!keep) continue;
-    PetscCall(PetscStrlcat(line, " ", len));
-    PetscCall(PetscStrlcat(line, tok, len));
+  for (tok = strtok_r(copy, " ", &save);; tok = strtok_r(NULL, " ", &save)) {
+    if (!tok || IsKey(tok)) { /* the previous key's value is complete */
+      if (keep && value[0]) PetscCall(AppendValue(line, len, value));
+      value[0] = 0;
+      if (!tok) break;
+      keep = (PetscBool)!RerunDrops(tok + 1);
+      if (keep) {
+        PetscCall(PetscStrlcat(line, " ", len));
+        PetscCall(PetscStrlcat(line, tok, len));
+      }
+      continue;
+    }
+    if (value[0]) PetscCall(PetscStrlcat(value, " ", sizeof(value)));
+    PetscCall(PetscStrlcat(value, tok, sizeof(value)));
   }
   PetscCall(PetscFree(copy));
   PetscFunctionReturn(PETSC_SUCCESS);

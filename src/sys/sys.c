@@ -258,3 +258,22 @@ PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total
   PetscCallMPI(MPI_Allreduce(&mine, total, 1, MPIU_REAL, MPI_SUM, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+int RmSplitArguments(char *line, char **args)
+{
+  int n = 0;
+
+  for (char *tok = line; *tok;) {
+    char *end;
+    if (*tok == ' ') {
+      tok++;
+      continue;
+    }
+    if (*tok == '"' && (end = strchr(tok + 1, '"'))) tok++;
+    else end = tok + strcspn(tok, " ");
+    args[n++] = tok;
+    tok       = *end ? end + 1 : end;
+    *end      = 0;
+  }
+  return n;
+}

@@ -2,7 +2,7 @@
 """End-to-end checks of the ratemem command. Usage: app_checks.py CASE EXE [REPO]
 Cases: help, retrieval, yaml, patterns_file, demo, monitor. Each runs the real app and asserts
 on its outputs; exits 1 with a message naming what failed."""
-import json, os, re, subprocess, sys, tempfile
+import json, os, re, shutil, subprocess, sys, tempfile
 import h5py
 import numpy as np
 
@@ -160,6 +160,19 @@ elif case == "rerun":
     with h5py.File(a) as fa, h5py.File(b) as fb:
         same = np.array_equal(fa["patterns"][()], fb["patterns"][()]) and np.allclose(fa["final_states"][()], fb["final_states"][()], atol=1e-6)
     check(same, "the rerun (1 rank) has the same patterns and final states as the run (2 ranks)")
+    # An option value with a space (a -patterns path) survives the rerun as one argument.
+    spaced = os.path.join(tmp, "dir with space")
+    os.makedirs(spaced, exist_ok=True)
+    c, d, pat = os.path.join(spaced, "c.h5"), os.path.join(spaced, "d.h5"), os.path.join(spaced, "pat file.h5")
+    shutil.copy(a, pat)
+    run(["-patterns", pat, "-trials", 2, "-seed", 7, "-output", c, "-quiet"], 1)
+    with h5py.File(c) as f:
+        rerun = f.attrs["rerun"].decode()
+    check(f'-patterns "{pat}"' in rerun, f"a value with a space is quoted in the rerun line ({rerun!r})")
+    p = subprocess.run(MPI + ["-n", "1", exe, "rerun", c, "-output", d, "-quiet"], capture_output=True, text=True, timeout=600)
+    with h5py.File(c) as fc, h5py.File(d) as fd:
+        same = p.returncode == 0 and np.allclose(fc["final_states"][()], fd["final_states"][()], atol=1e-6)
+    check(same, f"the rerun of a run with a spaced -patterns path repeats it ({p.stderr.strip()[-200:]})")
     p = subprocess.run([exe, "rerun", os.path.join(tmp, "missing.h5")], capture_output=True, text=True, timeout=60)
     check(p.returncode != 0 and "does not open as an HDF5 file" in p.stderr, "rerun of a missing file is a clear error")
 else:
