@@ -73,6 +73,7 @@ typedef struct {
   PetscLogEvent generate, assemble, syn_mult, rhs, jac_setup, jac_vec, prec, integrate, overlap, io_write;
   PetscLogEvent pc_setup; /* the preconditioner's set-up (RmPCSetUp); prec is its application (RmPCApply) */
   PetscLogEvent lowrank_reduce; /* the one MPI_Allreduce of P+1 numbers inside a low-rank product (a communication event of its own) */
+  PetscLogEvent ghost_exchange; /* the compressed storage's ghost exchange: its start and its finish, two per product (src/synapses/compressed.c) */
   PetscLogEvent wb_setup, wb_solve; /* the low-rank Newton solver (src/integrate/woodbury.c): capacitance set-up, one solve */
   PetscLogEvent integ_vec;      /* CVODE's and ARKODE's own vector operations (every NVECTOR_PETSC operation; src/integrate/nvlog.c) */
   PetscLogStage stage_generate, stage_assemble, stage_integrate, stage_classify, stage_output;

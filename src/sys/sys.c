@@ -25,6 +25,7 @@ PetscErrorCode RmInitialize(void)
   PetscCall(PetscLogEventRegister("RmAssemble", id, &RM_EVENTS.assemble));
   PetscCall(PetscLogEventRegister("RmSynMult", id, &RM_EVENTS.syn_mult));
   PetscCall(PetscLogEventRegister("RmLowRankReduce", id, &RM_EVENTS.lowrank_reduce));
+  PetscCall(PetscLogEventRegister("RmGhostExchange", id, &RM_EVENTS.ghost_exchange));
   PetscCall(PetscLogEventRegister("RmRHS", id, &RM_EVENTS.rhs));
   PetscCall(PetscLogEventRegister("RmJacSetUp", id, &RM_EVENTS.jac_setup));
   PetscCall(PetscLogEventRegister("RmJacVec", id, &RM_EVENTS.jac_vec));
@@ -143,7 +144,7 @@ static PetscBool MayBeValueless(const char *name)
                                       "no_signal_handler", "fp_trap", "memory_view", "objects_dump", "checkstack", "log_view", "log_all", "log_trace",
                                       "log_summary", "options_left", "options_view", "malloc_debug", "malloc_dump", "malloc_view", "malloc_test",
                                       "start_in_debugger", "stop_for_debugger", "on_error_abort", "on_error_attach_debugger", "on_error_emacs",
-                                      "skip_petscrc", "history", "use_gpu_aware_mpi", NULL};
+                                      "skip_petscrc", "history", "use_gpu_aware_mpi", "compressed_ghost_overlap", NULL};
   static const char *const prefixes[] = {"eps_", "st_", "bv_", "ds_", "rg_", "fn_", "ksp_", "pc_", "mat_", "vec_", "sf_", "snes_", "ts_", "dm_", "viewer_",
                                          "draw_", "log_", "malloc_", "options_", "info_", "saws_", "device_", "mpi_", "petsc_", NULL};
   for (int k = 0; flags[k]; k++)

@@ -31,6 +31,8 @@ def network(args):
 for args, storage, kernel in [
         (["-storage", "compressed", "-indegree", "20", "-compressed_kernel", "portable", "-compressed_block_cols", "64",
           "-compressed_panel_rows", "16"], "compressed", "portable"),
+        (["-storage", "compressed", "-indegree", "20", "-compressed_kernel", "portable", "-connectivity", "ring", "-radius", "15",
+          "-rewire", "0.1", "-compressed_ghost_precision", "double", "-compressed_ghost_overlap", "0"], "compressed", "portable"),
         (["-storage", "lowrank", "-lowrank_kernel", "portable"], "lowrank", "portable"),
         (["-storage", "aij", "-assembly_block", "100"], "aij", "mataij"),
         (["-storage", "spatial", "-indegree", "20", "-connectivity", "ring", "-radius", "15", "-rewire", "0.1", "-assembly_block", "100"],
@@ -48,7 +50,13 @@ for args, expect in [
         (["-storage", "lowrank", "-lowrank_kernel", "nonsense"], "unknown -lowrank_kernel nonsense"),
         (["-storage", "compressed"], "-storage compressed needs -indegree K > 0"),
         (["-storage", "aij", "-indegree", "20", "-rewire", "0.1"], "ratemem: error: unknown option -rewire"),
-        (["-storage", "spatial", "-indegree", "20", "-connectivity", "nonsense"], "nonsense")]:
+        (["-storage", "spatial", "-indegree", "20", "-connectivity", "nonsense"], "nonsense"),
+        (["-storage", "compressed", "-indegree", "20", "-compressed_ghost_precision", "half"],
+         "Unknown option half for -compressed_ghost_precision. Available options: single double"),
+        (["-storage", "aij", "-indegree", "20", "-compressed_ghost_precision", "double"], "ratemem: error: unknown option -compressed_ghost_precision"),
+        (["-storage", "compressed", "-indegree", "20", "-connectivity", "grid2d"], "-connectivity grid2d needs a square number of neurons"),
+        (["-storage", "compressed", "-indegree", "20", "-connectivity", "ring", "-radius", "5"], "-indegree 20 exceeds the 10 neurons within -radius 5"),
+        (["-storage", "compressed", "-indegree", "20", "-rewire", "2"], "-rewire must be in [0, 1]")]:
     p = run(args)
     lines = [l for l in p.stderr.splitlines() if l.startswith("ratemem: error: ")]
     check(p.returncode != 0 and len(lines) == 1 and expect in lines[0],

@@ -78,8 +78,14 @@ static PetscErrorCode NetCreate(const char *opts, PetscBool build_aij, Net *net)
   PetscCall(PetscTime(&t0));
   {
     RmCompressedOptions copt; /* -compressed_* from the options, as the storage's SetFromOptions reads them */
+    RmConnectivity      conn; /* -connectivity (random unless given: -storage aij's graph), -radius, -rewire, as the reference reads them */
     PetscCall(RmCompressedOptionsGet_Private(net->comm, &copt));
-    PetscCall(RmCompressedCreateMat_Private(net->comm, net->mem, net->type, &net->design, net->K, seed, &copt, &net->Wc));
+    PetscCall(PetscMemzero(&conn, sizeof(conn)));
+    conn.type = RM_CONNECTIVITY_RANDOM;
+    PetscOptionsBegin(net->comm, NULL, "t203 connectivity", NULL);
+    PetscCall(RmConnectivitySetFromOptions_Private(PetscOptionsObject, "compressed", &conn));
+    PetscOptionsEnd();
+    PetscCall(RmCompressedCreateMat_Private(net->comm, net->mem, net->type, &net->design, net->K, seed, &conn, &copt, &net->Wc));
   }
   PetscCallMPI(MPI_Barrier(net->comm));
   PetscCall(PetscTimeSubtract(&t0));
@@ -149,8 +155,10 @@ static PetscErrorCode CompareProducts(Net *net, Vec v, PetscReal *rel2, PetscRea
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode CheckCase(const char *opts, const char *layout)
+/* ghosts_out (may be NULL): the most ghost columns of a rank. */
+static PetscErrorCode CheckCase(const char *opts, const char *layout, PetscInt *ghosts_out)
 {
+  PetscInt    max_ghosts = 0;
   Net         net;
   Vec         v[2], dg;
   const char *kernels[2] = {"avx2", "portable"}, *kdefault;
@@ -189,12 +197,53 @@ static PetscErrorCode CheckCase(const char *opts, const char *layout)
     PetscCall(RmCompressedSetKernel_Private(net.Wc, kernels[k]));
     for (int t = 0; t < 2; t++) {
       PetscReal rel2, relinf;
-      PetscCall(CompareProducts(&net, v[t], &rel2, &relinf));
+      Vec       yref, y;
+      PetscCall(CompareProducts(&net, v[t], &rel2, &relinf)); /* the defaults: single-precision ghosts, overlapped */
       PetscCheck(rel2 < TOL && relinf < TOL, PETSC_COMM_WORLD, PETSC_ERR_PLIB,
                  "[%s %s] kernel %s, vector %d: compressed W v differs from MATAIJ by %.3e (2-norm), %.3e (max-norm), relative; expected < %g", opts,
                  layout ? layout : "", kernels[k], t, (double)rel2, (double)relinf, TOL);
       worst = PetscMax(worst, PetscMax(rel2, relinf));
+      /* The kernel reads float ghosts either way (double ones are rounded on arrival, as single ones
+         are before they leave), so every exchange mode gives the same W v, bit for bit. */
+      PetscCall(MatCreateVecs(net.Wc, NULL, &yref));
+      PetscCall(VecDuplicate(yref, &y));
+      PetscCall(MatMult(net.Wc, v[t], yref));
+      for (int mode = 1; mode < 4; mode++) {
+        const RmCompressedGhostPrecision prec    = mode & 1 ? RM_COMPRESSED_GHOST_DOUBLE : RM_COMPRESSED_GHOST_SINGLE;
+        const PetscBool                  overlap = (PetscBool)!(mode & 2);
+        PetscBool                        same;
+        PetscCall(RmCompressedSetGhostPrecision_Private(net.Wc, prec));
+        PetscCall(RmCompressedSetGhostOverlap_Private(net.Wc, overlap));
+        PetscCall(VecSet(y, 12345.0));
+        PetscCall(MatMult(net.Wc, v[t], y));
+        PetscCall(VecEqual(yref, y, &same));
+        PetscCheck(same, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s %s] kernel %s, vector %d: %s ghosts%s give a W v other than single ghosts with overlap", opts,
+                   layout ? layout : "", kernels[k], t, RmCompressedGhostPrecisions[prec], overlap ? "" : " without overlap");
+      }
+      PetscCall(RmCompressedSetGhostPrecision_Private(net.Wc, RM_COMPRESSED_GHOST_SINGLE));
+      PetscCall(RmCompressedSetGhostOverlap_Private(net.Wc, PETSC_TRUE));
+      PetscCall(VecDestroy(&yref));
+      PetscCall(VecDestroy(&y));
     }
+  }
+  /* The ghost columns are exactly MATAIJ's off-diagonal columns (none on one rank), and the owned
+     and ghost columns together are every distinct column a rank's rows read. */
+  {
+    PetscInt  nown, nghost, nghost_aij = 0, bad;
+    PetscBool mpi;
+    PetscCall(RmCompressedGetColumnCounts_Private(net.Wc, &nown, &nghost));
+    PetscCall(PetscObjectTypeCompare((PetscObject)net.Waij, MATMPIAIJ, &mpi));
+    if (mpi) {
+      Mat Ad, Ao;
+      PetscCall(MatMPIAIJGetSeqAIJ(net.Waij, &Ad, &Ao, NULL));
+      PetscCall(MatGetSize(Ao, NULL, &nghost_aij));
+    }
+    bad = nghost != nghost_aij || nown > net.rend - net.rstart;
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
+    PetscCheck(!bad, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] a rank's ghost columns (this rank: %" PetscInt_FMT ", %" PetscInt_FMT " owned) differ from MATAIJ's off-diagonal columns (%" PetscInt_FMT ")", opts,
+               nghost, nown, nghost_aij);
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nghost, 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
+    max_ghosts = nghost;
   }
   PetscCall(MatCreateVecs(net.Wc, NULL, &dg));
   PetscCall(MatGetDiagonal(net.Wc, dg));
@@ -203,8 +252,9 @@ static PetscErrorCode CheckCase(const char *opts, const char *layout)
   PetscCall(MatGetDiagonal(net.Waij, dg));
   PetscCall(VecNorm(dg, NORM_INFINITY, &dnorm));
   PetscCheck(dnorm == 0, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] the MATAIJ diluted diag(W) has an entry %g, expected 0", opts, (double)dnorm);
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t203 %-90s %-58s W v == MATAIJ to %.1e; %.2f bytes/synapse; default kernel %s\n", opts, layout ? layout : "default layout",
-                        (double)worst, (double)bytes / ((double)net.n * net.K), kdefault));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t203 %-90s %-58s W v == MATAIJ to %.1e; %.2f bytes/synapse; default kernel %s; ghosts <= %" PetscInt_FMT " per rank\n", opts,
+                        layout ? layout : "default layout", (double)worst, (double)bytes / ((double)net.n * net.K), kdefault, max_ghosts));
+  if (ghosts_out) *ghosts_out = max_ghosts;
   PetscCall(VecDestroy(&dg));
   PetscCall(VecDestroy(&v[0]));
   PetscCall(VecDestroy(&v[1]));
@@ -345,15 +395,31 @@ static PetscErrorCode Run(void)
   const char *base[2] = {"-neurons 2000 -memories 10 -pattern_kind random -coding 0.2 -seed 11 -design paper -storage aij -indegree 50",
                          "-neurons 2000 -memories 10 -pattern_kind random -seed 11 -design hebbian -storage aij -indegree 50"};
   for (int k = 0; k < 2; k++) {
-    PetscCall(CheckCase(base[k], NULL));
-    PetscCall(CheckCase(base[k], "-compressed_block_cols 100 -compressed_panel_rows 150"));
+    PetscCall(CheckCase(base[k], NULL, NULL));
+    PetscCall(CheckCase(base[k], "-compressed_block_cols 100 -compressed_panel_rows 150", NULL));
   }
   /* Edges: one input per neuron; every other neuron an input (dense rows); blocks of a few columns. */
-  PetscCall(CheckCase("-neurons 50 -memories 7 -pattern_kind random -coding 0.3 -seed 3 -design paper -storage aij -indegree 1", "-compressed_block_cols 8 -compressed_panel_rows 7"));
-  PetscCall(CheckCase("-neurons 41 -memories 12 -pattern_kind random -seed 4 -design hebbian -storage aij -indegree 40", "-compressed_block_cols 8 -compressed_panel_rows 5"));
-  PetscCall(CheckCase("-neurons 41 -memories 12 -pattern_kind random -coding 0.2 -seed 4 -design paper -storage aij -indegree 40", NULL));
+  PetscCall(CheckCase("-neurons 50 -memories 7 -pattern_kind random -coding 0.3 -seed 3 -design paper -storage aij -indegree 1", "-compressed_block_cols 8 -compressed_panel_rows 7", NULL));
+  PetscCall(CheckCase("-neurons 41 -memories 12 -pattern_kind random -seed 4 -design hebbian -storage aij -indegree 40", "-compressed_block_cols 8 -compressed_panel_rows 5", NULL));
+  PetscCall(CheckCase("-neurons 41 -memories 12 -pattern_kind random -coding 0.2 -seed 4 -design paper -storage aij -indegree 40", NULL, NULL));
   /* Fewer neurons than ranks at 3 ranks: a rank with no rows still takes part in every collective. */
-  PetscCall(CheckCase("-neurons 2 -memories 2 -pattern_kind random -coding 0.5 -seed 9 -design paper -storage aij -indegree 1", NULL));
+  PetscCall(CheckCase("-neurons 2 -memories 2 -pattern_kind random -coding 0.5 -seed 9 -design paper -storage aij -indegree 1", NULL, NULL));
+  /* Spatial connectivity (connectivity.c, the graph of -storage spatial): against -storage spatial's
+     MATAIJ; on the ring at p = 0 a rank's ghosts are its boundary, at most 2R (none on one rank). */
+  {
+    PetscInt    ghosts;
+    PetscMPIInt size;
+    PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+    PetscCall(CheckCase("-neurons 2000 -memories 10 -pattern_kind random -coding 0.2 -seed 11 -design paper -storage spatial -connectivity ring -radius 60 -indegree 50", NULL,
+                        &ghosts));
+    PetscCheck(ghosts <= 2 * 60 && (size == 1) == (ghosts == 0), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "ring, R = 60, p = 0: %" PetscInt_FMT " ghost columns on a rank, expected 1..2R (0 on one rank)", ghosts);
+    PetscCall(CheckCase("-neurons 2000 -memories 10 -pattern_kind random -seed 11 -design hebbian -storage spatial -connectivity ring -radius 60 -indegree 50",
+                        "-compressed_block_cols 16 -compressed_panel_rows 150", NULL));
+  }
+  PetscCall(CheckCase("-neurons 1600 -memories 10 -pattern_kind random -coding 0.2 -seed 12 -design paper -storage spatial -connectivity grid2d -radius 4 -indegree 40 -rewire 0.05",
+                      NULL, NULL));
+  PetscCall(CheckCase("-neurons 1600 -memories 10 -pattern_kind random -coding 0.2 -seed 12 -design paper -storage spatial -connectivity random -rewire 0.2 -indegree 40",
+                      "-compressed_block_cols 100 -compressed_panel_rows 150", NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
