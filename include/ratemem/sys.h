@@ -75,6 +75,7 @@ typedef struct {
   PetscLogEvent lowrank_reduce; /* the one MPI_Allreduce of P+1 numbers inside a low-rank product (a communication event of its own) */
   PetscLogEvent wb_setup, wb_solve; /* the low-rank Newton solver (src/integrate/woodbury.c): capacitance set-up, one solve */
   PetscLogEvent integ_vec;      /* CVODE's and ARKODE's own vector operations (every NVECTOR_PETSC operation; src/integrate/nvlog.c) */
+  PetscLogEvent overlap_ratios; /* the P x P overlap counts of the memories (-balance auto, RmMemoriesComputeOverlapRatios) */
   PetscLogStage stage_generate, stage_assemble, stage_integrate, stage_classify, stage_output;
 } RmLogEvents;
 extern RmLogEvents RM_EVENTS;

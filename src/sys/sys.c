@@ -25,6 +25,7 @@ PetscErrorCode RmInitialize(void)
   PetscCall(PetscLogEventRegister("RmAssemble", id, &RM_EVENTS.assemble));
   PetscCall(PetscLogEventRegister("RmSynMult", id, &RM_EVENTS.syn_mult));
   PetscCall(PetscLogEventRegister("RmLowRankReduce", id, &RM_EVENTS.lowrank_reduce));
+  PetscCall(PetscLogEventRegister("RmOverlapRatios", id, &RM_EVENTS.overlap_ratios));
   PetscCall(PetscLogEventRegister("RmRHS", id, &RM_EVENTS.rhs));
   PetscCall(PetscLogEventRegister("RmJacSetUp", id, &RM_EVENTS.jac_setup));
   PetscCall(PetscLogEventRegister("RmJacVec", id, &RM_EVENTS.jac_vec));
