@@ -76,6 +76,7 @@ typedef struct {
   PetscLogEvent ghost_exchange; /* the compressed storage's ghost exchange: its start and its finish, two per product (src/synapses/compressed.c) */
   PetscLogEvent wb_setup, wb_solve; /* the low-rank Newton solver (src/integrate/woodbury.c): capacitance set-up, one solve */
   PetscLogEvent integ_vec;      /* CVODE's and ARKODE's own vector operations (every NVECTOR_PETSC operation; src/integrate/nvlog.c) */
+  PetscLogEvent overlap_ratios; /* the P x P overlap counts of the memories (-balance auto, RmMemoriesComputeOverlapRatios) */
   PetscLogStage stage_generate, stage_assemble, stage_integrate, stage_classify, stage_output;
 } RmLogEvents;
 extern RmLogEvents RM_EVENTS;

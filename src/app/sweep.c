@@ -217,14 +217,20 @@ static PetscErrorCode PointKey(Sweep *sw, PetscInt point, RmMemories mem, RmSyna
   RmActivation  act;
   RmDesign      d;
   char          load[FIELD_LEN], balance[FIELD_LEN] = "q";
-  PetscReal     r;
   PetscBool     has_r;
 
   PetscFunctionBeginUser;
   PointIndices(sw, point, idx);
-  PetscCall(PetscOptionsGetReal(NULL, NULL, "-balance", &r, &has_r)); /* unset: r = q, the basic design (§2) */
-  if (sw->axes[AXIS_BALANCE].count) r = Value(sw, idx, AXIS_BALANCE), has_r = PETSC_TRUE;
-  if (has_r) PetscCall(PetscSNPrintf(balance, sizeof(balance), "%.8g", (double)r));
+  { /* unset or q: r = q, the basic design (§2); auto: measured at set-up, keyed as "auto" */
+    char      given[FIELD_LEN];
+    PetscBool is_auto = PETSC_FALSE, is_q = PETSC_FALSE;
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-balance", given, sizeof(given), &has_r));
+    if (has_r) PetscCall(PetscStrcasecmp(given, "auto", &is_auto));
+    if (has_r) PetscCall(PetscStrcasecmp(given, "q", &is_q));
+    if (is_auto) PetscCall(PetscStrncpy(balance, "auto", sizeof(balance)));
+    else if (has_r && !is_q) PetscCall(PetscSNPrintf(balance, sizeof(balance), "%.8g", strtod(given, NULL)));
+    if (sw->axes[AXIS_BALANCE].count) PetscCall(PetscSNPrintf(balance, sizeof(balance), "%.8g", Value(sw, idx, AXIS_BALANCE)));
+  }
   PetscCall(RmMemoriesGetKind(mem, &kind));
   if (kind == RM_PATTERNS_FILE) PetscCall(RmMemoriesSetUp(mem));
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));

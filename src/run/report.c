@@ -231,6 +231,19 @@ static PetscErrorCode DescribeModel(RmKV *kv, RmModel model, RmSynapses syn, Pet
   PetscCall(kv->real(kv->ctx, "b", d.b));
   PetscCall(kv->real(kv->ctx, "coding", d.coding));
   PetscCall(kv->real(kv->ctx, "balance", d.balance));
+  {
+    PetscBool       measured;
+    RmOverlapRatios ratios;
+    PetscCall(RmSynapsesGetOverlapRatios(syn, &measured, &ratios));
+    if (measured) { /* -balance auto: r = the mean measured overlap ratio, and its spread (docs/model.md §2) */
+      PetscCall(kv->string(kv->ctx, "balance_mode", "auto"));
+      PetscCall(kv->integer(kv->ctx, "overlap_ratio_pairs", ratios.pairs));
+      PetscCall(kv->real(kv->ctx, "overlap_ratio_min", ratios.min));
+      PetscCall(kv->real(kv->ctx, "overlap_ratio_max", ratios.max));
+      PetscCall(kv->real(kv->ctx, "overlap_ratio_std", ratios.std));
+      PetscCall(kv->real(kv->ctx, "balance_crosstalk", ratios.dev_max / (1 - ratios.mean)));
+    }
+  }
   PetscCall(kv->real(kv->ctx, "tau", tau));
   if (kind == RM_MODEL_EI) {
     PetscReal tau_i;

@@ -26,6 +26,7 @@ PetscErrorCode RmInitialize(void)
   PetscCall(PetscLogEventRegister("RmSynMult", id, &RM_EVENTS.syn_mult));
   PetscCall(PetscLogEventRegister("RmLowRankReduce", id, &RM_EVENTS.lowrank_reduce));
   PetscCall(PetscLogEventRegister("RmGhostExchange", id, &RM_EVENTS.ghost_exchange));
+  PetscCall(PetscLogEventRegister("RmOverlapRatios", id, &RM_EVENTS.overlap_ratios));
   PetscCall(PetscLogEventRegister("RmRHS", id, &RM_EVENTS.rhs));
   PetscCall(PetscLogEventRegister("RmJacSetUp", id, &RM_EVENTS.jac_setup));
   PetscCall(PetscLogEventRegister("RmJacVec", id, &RM_EVENTS.jac_vec));

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """End-to-end checks of the ratemem command. Usage: app_checks.py CASE EXE [REPO]
-Cases: help, retrieval, yaml, patterns_file, demo, monitor. Each runs the real app and asserts
+Cases: help, retrieval, yaml, patterns_file, demo, monitor, rerun, balance. Each runs the real app and asserts
 on its outputs; exits 1 with a message naming what failed."""
 import json, os, re, shutil, subprocess, sys, tempfile
 import h5py
@@ -175,6 +175,55 @@ elif case == "rerun":
     check(same, f"the rerun of a run with a spaced -patterns path repeats it ({p.stderr.strip()[-200:]})")
     p = subprocess.run([exe, "rerun", os.path.join(tmp, "missing.h5")], capture_output=True, text=True, timeout=60)
     check(p.returncode != 0 and "does not open as an HDF5 file" in p.stderr, "rerun of a missing file is a clear error")
+elif case == "balance":
+    # -balance auto (docs/model.md §2): r = the mean pairwise overlap ratio, its spread in the summary,
+    # the same on 1, 2 and 3 ranks; a warning naming -design projection when the spread is wide.
+    def ratios(pats):
+        q = pats.mean()
+        c = pats.astype(np.int64) @ pats.T.astype(np.int64)
+        r = c[np.tril_indices(len(pats), -1)] / (q * pats.shape[1])
+        return q, r
+    rng = np.random.default_rng(11)
+    base = rng.random((5, 600)) < 0.25
+    pf = os.path.join(tmp, "even.h5")   # correlated evenly: every memory shares a common core
+    core = rng.random(600) < 0.1
+    even = (base | core).astype(np.uint8)
+    with h5py.File(pf, "w") as f:
+        f["patterns"] = even
+    q, r = ratios(even)
+    got = []
+    for np_ in (1, 2, 3):
+        s, p = summary(["-patterns", pf, "-storage", "lowrank", "-balance", "auto", "-trials", 5, "-flip", 0.05], np_)
+        m = s["model"]
+        got.append({k: m[k] for k in m if k.startswith("overlap_ratio") or k.startswith("balance")})
+        check("warning" not in p.stderr, f"no warning for evenly overlapping memories on {np_} rank(s) ({p.stderr.strip()[:200]})")
+    check(got[0] == got[1] == got[2], "overlap ratios and r identical on 1, 2, 3 ranks")
+    m = got[0]
+    check(m["balance_mode"] == "auto" and m["overlap_ratio_pairs"] == 10, "summary says balance auto over 10 pairs")
+    check(abs(m["balance"] - r.mean()) < 1e-12 and abs(m["overlap_ratio_min"] - r.min()) < 1e-12 and abs(m["overlap_ratio_max"] - r.max()) < 1e-12
+          and abs(m["overlap_ratio_std"] - r.std()) < 1e-12, f"r = mean ratio, min/max/std as numpy ({m}, numpy mean {r.mean()})")
+    check(abs(r.mean() - q) > 0.05, f"the test memories are correlated (r = {r.mean():.3f}, q = {q:.3f})")
+    check(s["retrieval_rate"] == 1.0, f"the general design with the measured r retrieves them ({s['retrieval_rate']})")
+    s, _ = summary(["-patterns", pf, "-storage", "lowrank", "-trials", 5, "-flip", 0.05], 1)
+    check("balance_mode" not in s["model"] and abs(s["model"]["balance"] - s["model"]["coding"]) < 1e-15, "without -balance: r = q, nothing measured")
+    # uneven: memory 1 is memory 0 with a few changes, the others independent
+    uneven = (rng.random((5, 600)) < 0.25).astype(np.uint8)
+    uneven[1] = uneven[0]
+    flip = rng.choice(600, 40, replace=False)
+    uneven[1, flip] ^= 1
+    with h5py.File(pf, "w") as f:
+        f["patterns"] = uneven
+    s, p = summary(["-patterns", pf, "-storage", "lowrank", "-balance", "auto", "-trials", 5], 2)
+    warn = [l for l in p.stderr.splitlines() if "warning" in l]
+    check(len(warn) == 1 and "-design projection" in warn[0] and "-balance auto" in warn[0], f"one warning line naming -design projection ({warn})")
+    check(s["model"]["balance_crosstalk"] > 0.5, f"the crosstalk bound is above 0.5 ({s['model']['balance_crosstalk']})")
+    p = run(["-balance", "0.3x", "-trials", 1], 1, expect_ok=False)
+    check(p.returncode != 0 and "-balance must be a number in [0,1), q or auto, got '0.3x'" in p.stderr, "a malformed -balance is a one-line error")
+    p = run(["-balance", "auto", "-design", "hebbian", "-trials", 1], 1, expect_ok=False)
+    check(p.returncode != 0 and "-balance auto" in p.stderr and "hebbian" in p.stderr, "-balance auto with -design hebbian is refused")
+    h = run(["-help"]).stdout
+    line = [l for l in h.splitlines() if l.strip().startswith("-balance")]
+    check(len(line) == 1 and "<now q :" in line[0] and "auto" in line[0], f"-help shows -balance's default q and the auto choice ({line})")
 else:
     sys.exit(f"unknown case {case}")
 
