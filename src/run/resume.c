@@ -243,6 +243,7 @@ PetscErrorCode RmRunCheckpointSetUp_Private(RmRun run)
   PetscCall(RmCheckpointLayoutFromModel(run->model, &run->layout));
   PetscCall(RmCheckpointCreate(run->comm, run->trials, P, CK_NINT, CK_INT_NAMES, CK_NREAL, CK_REAL_NAMES, &run->ck));
   PetscCall(AddIdentity(run));
+  PetscCall(RmRunCheckpointAttributes_Private(run)); /* a checkpoint describes its run as the output does */
   if (run->output[0]) PetscCall(RmCheckpointSetStoreFinalStates(run->ck, run->layout.nloc));
   if (run->restart[0]) {
     PetscBool   exists = PETSC_TRUE;

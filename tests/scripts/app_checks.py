@@ -153,6 +153,13 @@ elif case == "rerun":
                 "integrator.method", "cue.flip", "trials", "ratemem_version", "ratemem_commit", "date", "ranks", "hosts", "options", "rerun"]:
         check(key in attrs, f"-output carries the attribute {key}")
     check(int(attrs.get("network.seed", -1)) == 5 and int(attrs.get("ranks", 0)) == 2, "the attributes hold the run's values")
+    ck = os.path.join(tmp, "ck.h5")
+    run(["-neurons", 300, "-memories", 4, "-trials", 2, "-seed", 5, "-a", -0.25, "-storage", "lowrank", "-checkpoint", ck, "-quiet"], 2)
+    with h5py.File(ck) as f:
+        ck_attrs = dict(f.attrs)
+    missing = [k for k in attrs if k not in ck_attrs and k not in ("date",)]
+    check(not missing and ck_attrs["rerun"] == attrs["rerun"] and int(ck_attrs["network.seed"]) == 5 and "config_hash" in ck_attrs,
+          f"a checkpoint carries the output's description too (missing {missing[:5]})")
     rerun = attrs.get("rerun", b"").decode()
     check(rerun.startswith("retrieve") and "-a -0.25" in rerun and "-output" not in rerun, f"rerun line {rerun!r}")
     p = subprocess.run(MPI + ["-n", "1", exe, "rerun", a, "-output", b, "-quiet"], capture_output=True, text=True, timeout=600)
