@@ -9,8 +9,13 @@
    block is float, the sum over blocks double: MATAIJ's sums to single-precision rounding
    (measured 1e-7 to 4e-7 relative, tests/unit/t203-compressed.c).
 
-   Graph. RmSampleInputs_Private() (synapses.c) draws
-   the K inputs of neuron i, the same graph as the MATAIJ diluted network.
+   Graph. connectivity.c draws the K inputs of neuron i: by default RmSampleInputs_Private() (aij.c),
+   the same graph as the MATAIJ diluted network; with -connectivity ring|grid2d (-radius, -rewire)
+   the graph of -storage spatial.
+
+   Ghosts. With random inputs a rank reads nearly all of x, so the exchange moves about 8 n (1 -
+   1/N) bytes per product in double; the kernel rounds x to float anyway, so the owners send
+   floats (half the bytes, the same W x bit for bit), straight into the ghost part's float block.
 
    Why this layout (measured on the 2-core Zen1 VM, 32 KB L1d and 512 KB L2 per core, 8 MB L3;
    scripts/bench_sparse.sh, tests/unit/t203-compressed.c -bench_n): a gather of x costs about 1

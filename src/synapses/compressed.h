@@ -3,9 +3,10 @@
    recomputed from two small integers instead of stored as a double:
      W_ij = c_i + s_m m_ij + s_a a_j,   m_ij = popcount(b_i & b_j),  a_j = popcount(b_j),
    where b_j are the P memory bits of neuron j and c_i depends on the row through a_i only.
-   Layout: column-blocked, row-panelled sliced ELL. The columns a rank reads (own and ghost) are
-   numbered in global order and cut into blocks of cb <= 65535 (the x block stays in L1/L2 while
-   it is used).
+   Layout: column-blocked, row-panelled sliced ELL. The columns a rank reads are two parts, the
+   ones it owns and its ghosts (RmCompressedPart), so the owned part's product can run while the
+   ghost values travel; each part's columns are numbered in global order and cut into blocks of
+   cb <= 65535 (the x block stays in L1/L2 while it is used).
    For each panel of rows, each block, each group of 8 consecutive rows, chunk t holds entry t of
    each of the 8 rows in that block (32 bytes: eight 16-bit offsets into the block, eight m, eight
    a); the group has as many chunks as its longest row there, and shorter rows read the block's

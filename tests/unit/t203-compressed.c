@@ -5,6 +5,10 @@
    with each kernel this CPU can run (avx2, portable), with the default layout and with small
    blocks and panels that force many column blocks, padded rows and a short last panel; also at
    the edges K = 1, K = n - 1 and n = 2 (an empty rank at 3 ranks), and diag(W) = 0 as in MATAIJ.
+   Every ghost exchange mode (single or double precision, with or without overlap) gives the same
+   W v bit for bit; a rank's ghost columns are exactly MATAIJ's off-diagonal columns. The spatial
+   graphs (-connectivity ring, grid2d, random with -rewire; connectivity.c) against -storage
+   spatial's MATAIJ: on the ring at p = 0 a rank has at most 2R ghosts (none on one rank).
 
    Benchmark mode (scripts/bench_sparse.sh): -bench_n N -bench_K K [-bench_P 10] [-bench_repeat 5]
    [-bench_design paper|hebbian] [-bench_skip_aij] builds both matrices from the same memories and
