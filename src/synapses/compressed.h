@@ -63,15 +63,16 @@ struct _RmCompressed {
   float             *row_const;  /* c_i in float, local rows (8*ngroups, 0 past nloc) */
   PetscScalar       *ybuf;       /* 8*ngroups, when nloc is not a multiple of 8 */
   float              s_m, s_a;
-  /* The ghost exchange: a PetscSF from the owners' values (roots, nloc per rank) to part 1's x
-     block (leaves at their block positions), neighbours only; MPI_FLOAT from xown (single) or
-     MPIU_SCALAR from x itself into xg, then converted (double). Event RmGhostExchange. */
+  /* The ghost exchange: a PetscSF from the owners' values (roots, nloc per rank) to the ghost
+     columns in part 1's order (contiguous leaves), neighbours only; MPI_FLOAT from xown into xrf
+     (single) or MPIU_SCALAR from x itself into xg (double), then spread over part 1's blocks.
+     Event RmGhostExchange. */
   PetscSF                    sf;
   PetscBool                  exchange;  /* some rank has ghost columns (the same on every rank) */
   RmCompressedGhostPrecision ghost_precision;
   PetscBool                  ghost_wait; /* finish the exchange before the owned part's product (no overlap) */
-  float                     *xown;      /* single: the owned x in float (the SF's roots), nloc (+1) */
-  PetscScalar               *xg;        /* double: part 1's ghost values as received, part[1].nblocks*stride */
+  float                     *xown, *xrf; /* single: the owned x in float (the SF's roots, nloc) and the ghosts received (part[1].nx) */
+  PetscScalar               *xg;         /* double: the ghosts received (part[1].nx) */
   const char                *kernel;    /* "avx2" or "portable": the kernel MatMult uses */
   RmCompressedKernel         mult;
 };
