@@ -9,8 +9,13 @@
    block is float, the sum over blocks double: MATAIJ's sums to single-precision rounding
    (measured 1e-7 to 4e-7 relative, tests/unit/t203-compressed.c).
 
-   Graph. RmSampleInputs_Private() (synapses.c) draws
-   the K inputs of neuron i, the same graph as the MATAIJ diluted network.
+   Graph. connectivity.c draws the K inputs of neuron i: by default RmSampleInputs_Private() (aij.c),
+   the same graph as the MATAIJ diluted network; with -connectivity ring|grid2d (-radius, -rewire)
+   the graph of -storage spatial.
+
+   Ghosts. With random inputs a rank reads nearly all of x, so the exchange moves about 8 n (1 -
+   1/N) bytes per product in double; the kernel rounds x to float anyway, so the owners send
+   floats (half the bytes, the same W x bit for bit), straight into the ghost part's float block.
 
    Why this layout (measured on the 2-core Zen1 VM, 32 KB L1d and 512 KB L2 per core, 8 MB L3;
    scripts/bench_sparse.sh, tests/unit/t203-compressed.c -bench_n): a gather of x costs about 1
@@ -209,24 +214,31 @@ static PetscErrorCode GhostBegin(RmCompressed *c, const PetscScalar *xa)
   PetscFunctionBeginUser;
   if (!c->exchange) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscLogEventBegin(RM_EVENTS.ghost_exchange, 0, 0, 0, 0));
-  if (c->ghost_precision == RM_COMPRESSED_GHOST_SINGLE) PetscCall(PetscSFBcastBegin(c->sf, MPI_FLOAT, c->xown, c->part[1].xf, MPI_REPLACE));
+  if (c->ghost_precision == RM_COMPRESSED_GHOST_SINGLE) PetscCall(PetscSFBcastBegin(c->sf, MPI_FLOAT, c->xown, c->xrf, MPI_REPLACE));
   else PetscCall(PetscSFBcastBegin(c->sf, MPIU_SCALAR, xa, c->xg, MPI_REPLACE));
   PetscCall(PetscLogEventEnd(RM_EVENTS.ghost_exchange, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Finish the exchange and spread the received values (contiguous, so MPI writes them in place and
+   PetscSF unpacks nothing) over the ghost part's blocks: a copy (single) or a conversion (double). */
 static PetscErrorCode GhostEnd(RmCompressed *c, const PetscScalar *xa)
 {
+  const RmCompressedPart *gh = &c->part[1];
+
   PetscFunctionBeginUser;
   if (!c->exchange) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscLogEventBegin(RM_EVENTS.ghost_exchange, 0, 0, 0, 0));
-  if (c->ghost_precision == RM_COMPRESSED_GHOST_SINGLE) PetscCall(PetscSFBcastEnd(c->sf, MPI_FLOAT, c->xown, c->part[1].xf, MPI_REPLACE));
+  if (c->ghost_precision == RM_COMPRESSED_GHOST_SINGLE) PetscCall(PetscSFBcastEnd(c->sf, MPI_FLOAT, c->xown, c->xrf, MPI_REPLACE));
   else PetscCall(PetscSFBcastEnd(c->sf, MPIU_SCALAR, xa, c->xg, MPI_REPLACE));
-  PetscCall(PetscLogEventEnd(RM_EVENTS.ghost_exchange, 0, 0, 0, 0));
-  if (c->ghost_precision == RM_COMPRESSED_GHOST_DOUBLE) { /* zero slots were never written: they stay 0 */
-    float *xf = c->part[1].xf;
-    for (PetscInt64 l = 0, nx = (PetscInt64)c->part[1].nblocks * c->part[1].stride; l < nx; l++) xf[l] = (float)c->xg[l];
+  for (PetscInt b = 0; b < gh->nblocks; b++) { /* the zero slots are never written */
+    float         *xb = gh->xf + b * gh->stride;
+    const PetscInt q0 = b * gh->cb, len = PetscMin(gh->cb, gh->nx - q0);
+    if (c->ghost_precision == RM_COMPRESSED_GHOST_SINGLE) memcpy(xb, c->xrf + q0, (size_t)len * sizeof(float));
+    else
+      for (PetscInt q = 0; q < len; q++) xb[q] = (float)c->xg[q0 + q];
   }
+  PetscCall(PetscLogEventEnd(RM_EVENTS.ghost_exchange, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -291,7 +303,7 @@ static PetscErrorCode MatDestroy_Compressed(Mat W)
   PetscCall(MatShellGetContext(W, &c));
   PetscCall(PetscSFDestroy(&c->sf));
   PetscCall(PetscFree(c->xg));
-  PetscCall(PetscFree(c->xown));
+  PetscCall(PetscFree2(c->xown, c->xrf));
   for (int p = 0; p < 2; p++) {
     FreeLarge(c->part[p].xf);
     FreeLarge(c->part[p].chunks);
@@ -334,10 +346,10 @@ static PetscErrorCode SetGhostPrecision(RmCompressed *c, RmCompressedGhostPrecis
   c->ghost_precision = precision;
   if (precision == RM_COMPRESSED_GHOST_SINGLE) {
     PetscCall(PetscFree(c->xg));
-    if (!c->xown) PetscCall(PetscMalloc1(c->nloc + 1, &c->xown));
+    if (!c->xown) PetscCall(PetscMalloc2(c->nloc + 1, &c->xown, c->part[1].nx + 1, &c->xrf));
   } else {
-    PetscCall(PetscFree(c->xown));
-    if (!c->xg) PetscCall(PetscCalloc1((size_t)c->part[1].nblocks * c->part[1].stride + 1, &c->xg));
+    PetscCall(PetscFree2(c->xown, c->xrf));
+    if (!c->xg) PetscCall(PetscMalloc1(c->part[1].nx + 1, &c->xg));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -380,7 +392,7 @@ PetscErrorCode RmCompressedGetMemory_Private(Mat W, PetscInt64 *bytes)
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(W, &c));
   *bytes = RM_L * c->ngroups * (PetscInt64)(sizeof(float) + (c->ybuf ? sizeof(PetscScalar) : 0)) + (c->own_src ? c->part[0].nx * (PetscInt64)sizeof(PetscInt) : 0) +
-           (c->xown ? c->nloc * (PetscInt64)sizeof(float) : 0) + (c->xg ? (PetscInt64)c->part[1].nblocks * c->part[1].stride * (PetscInt64)sizeof(PetscScalar) : 0);
+           (c->xown ? (c->nloc + c->part[1].nx) * (PetscInt64)sizeof(float) : 0) + (c->xg ? c->part[1].nx * (PetscInt64)sizeof(PetscScalar) : 0);
   for (int p = 0; p < 2; p++) {
     const RmCompressedPart *part = &c->part[p];
     *bytes += part->nchunks * (PetscInt64)sizeof(RmCompressedChunk) + c->ngroups * part->nblocks * (PetscInt64)sizeof(uint16_t) +
@@ -678,8 +690,8 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   PetscCall(PetscFree(a_g));
 
   /* 6. The owned part's sources in x, and the exchange: a PetscSF whose leaves are the ghost
-     columns' block positions in part 1's x and whose roots are their owners' local values, so only
-     the ranks that hold a rank's ghosts send to it. */
+     columns in part order (contiguous, one range per neighbour: received in place) and whose roots
+     are their owners' local values, so only the ranks that hold a rank's ghosts send to it. */
   if (nown < nloc) {
     PetscCall(PetscMalloc1(nown + 1, &c->own_src));
     for (PetscInt q = 0; q < nown; q++) c->own_src[q] = gcols[l0 + q] - rstart;
@@ -689,20 +701,17 @@ PetscErrorCode RmCompressedCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDe
   c->exchange = (PetscBool)(nghost_max > 0);
   {
     const RmCompressedPart *gh = &c->part[1];
-    PetscInt               *ilocal, *iglobal;
+    PetscInt               *iglobal;
     PetscLayout             layout;
-    PetscCall(PetscMalloc2(gh->nx + 1, &ilocal, gh->nx + 1, &iglobal));
-    for (PetscInt q = 0; q < gh->nx; q++) {
-      ilocal[q]  = (q / gh->cb) * gh->stride + q % gh->cb;
-      iglobal[q] = gcols[PartColumn(1, q, l0, nown)];
-    }
+    PetscCall(PetscMalloc1(gh->nx + 1, &iglobal));
+    for (PetscInt q = 0; q < gh->nx; q++) iglobal[q] = gcols[PartColumn(1, q, l0, nown)];
     PetscCall(PetscLayoutCreateFromSizes(comm, nloc, n, 1, &layout));
     PetscCall(PetscSFCreate(comm, &c->sf));
     PetscCall(PetscSFSetType(c->sf, PETSCSFBASIC));
-    PetscCall(PetscSFSetGraphLayout(c->sf, layout, gh->nx, ilocal, PETSC_COPY_VALUES, iglobal));
+    PetscCall(PetscSFSetGraphLayout(c->sf, layout, gh->nx, NULL, PETSC_COPY_VALUES, iglobal));
     PetscCall(PetscSFSetUp(c->sf));
     PetscCall(PetscLayoutDestroy(&layout));
-    PetscCall(PetscFree2(ilocal, iglobal));
+    PetscCall(PetscFree(iglobal));
   }
   PetscCall(PetscFree(gcols));
   PetscCall(SetGhostPrecision(c, opt ? opt->ghost_precision : RM_COMPRESSED_GHOST_SINGLE));

@@ -3,9 +3,10 @@
    recomputed from two small integers instead of stored as a double:
      W_ij = c_i + s_m m_ij + s_a a_j,   m_ij = popcount(b_i & b_j),  a_j = popcount(b_j),
    where b_j are the P memory bits of neuron j and c_i depends on the row through a_i only.
-   Layout: column-blocked, row-panelled sliced ELL. The columns a rank reads (own and ghost) are
-   numbered in global order and cut into blocks of cb <= 65535 (the x block stays in L1/L2 while
-   it is used).
+   Layout: column-blocked, row-panelled sliced ELL. The columns a rank reads are two parts, the
+   ones it owns and its ghosts (RmCompressedPart), so the owned part's product can run while the
+   ghost values travel; each part's columns are numbered in global order and cut into blocks of
+   cb <= 65535 (the x block stays in L1/L2 while it is used).
    For each panel of rows, each block, each group of 8 consecutive rows, chunk t holds entry t of
    each of the 8 rows in that block (32 bytes: eight 16-bit offsets into the block, eight m, eight
    a); the group has as many chunks as its longest row there, and shorter rows read the block's
@@ -62,15 +63,16 @@ struct _RmCompressed {
   float             *row_const;  /* c_i in float, local rows (8*ngroups, 0 past nloc) */
   PetscScalar       *ybuf;       /* 8*ngroups, when nloc is not a multiple of 8 */
   float              s_m, s_a;
-  /* The ghost exchange: a PetscSF from the owners' values (roots, nloc per rank) to part 1's x
-     block (leaves at their block positions), neighbours only; MPI_FLOAT from xown (single) or
-     MPIU_SCALAR from x itself into xg, then converted (double). Event RmGhostExchange. */
+  /* The ghost exchange: a PetscSF from the owners' values (roots, nloc per rank) to the ghost
+     columns in part 1's order (contiguous leaves), neighbours only; MPI_FLOAT from xown into xrf
+     (single) or MPIU_SCALAR from x itself into xg (double), then spread over part 1's blocks.
+     Event RmGhostExchange. */
   PetscSF                    sf;
   PetscBool                  exchange;  /* some rank has ghost columns (the same on every rank) */
   RmCompressedGhostPrecision ghost_precision;
   PetscBool                  ghost_wait; /* finish the exchange before the owned part's product (no overlap) */
-  float                     *xown;      /* single: the owned x in float (the SF's roots), nloc (+1) */
-  PetscScalar               *xg;        /* double: part 1's ghost values as received, part[1].nblocks*stride */
+  float                     *xown, *xrf; /* single: the owned x in float (the SF's roots, nloc) and the ghosts received (part[1].nx) */
+  PetscScalar               *xg;         /* double: the ghosts received (part[1].nx) */
   const char                *kernel;    /* "avx2" or "portable": the kernel MatMult uses */
   RmCompressedKernel         mult;
 };

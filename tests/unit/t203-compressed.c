@@ -5,10 +5,16 @@
    with each kernel this CPU can run (avx2, portable), with the default layout and with small
    blocks and panels that force many column blocks, padded rows and a short last panel; also at
    the edges K = 1, K = n - 1 and n = 2 (an empty rank at 3 ranks), and diag(W) = 0 as in MATAIJ.
+   Every ghost exchange mode (single or double precision, with or without overlap) gives the same
+   W v bit for bit; a rank's ghost columns are exactly MATAIJ's off-diagonal columns. The spatial
+   graphs (-connectivity ring, grid2d, random with -rewire; connectivity.c) against -storage
+   spatial's MATAIJ: on the ring at p = 0 a rank has at most 2R ghosts (none on one rank).
 
    Benchmark mode (scripts/bench_sparse.sh): -bench_n N -bench_K K [-bench_P 10] [-bench_repeat 5]
    [-bench_design paper|hebbian] [-bench_skip_aij] builds both matrices from the same memories and
-   times MatMult, interleaved, in the same run, next to a STREAM triad on every rank. */
+   times MatMult, interleaved, in the same run, next to a STREAM triad on every rank, and the time
+   of each product's ghost exchange (event RmGhostExchange, slowest rank; -compressed_ghost_* and
+   -connectivity apply). */
 #include <stdio.h>
 #include <time.h>
 #include "synapses/compressed.h"
@@ -317,6 +323,19 @@ static PetscErrorCode TimeMult(Mat W, Vec x, Vec y, PetscLogDouble *t, PetscLogD
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The ghost exchange's event so far (this rank, the current stage). */
+static PetscErrorCode GhostInfo(PetscEventPerfInfo *info)
+{
+  PetscStageLog stage_log;
+  int           stage;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogGetStageLog(&stage_log));
+  PetscCall(PetscStageLogGetCurrent(stage_log, &stage));
+  PetscCall(PetscLogEventGetPerfInfo(stage, RM_EVENTS.ghost_exchange, info));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode Bench(PetscInt n, PetscInt K)
 {
   PetscInt       P = 10, repeat = 5;
@@ -325,7 +344,7 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
   PetscMPIInt    size;
   Net            net;
   Vec            x, yc, ya;
-  PetscLogDouble *tc, *ta, *cc, *ca;
+  PetscLogDouble *tc, *ta, *cc, *ca, *tg, ghost_bytes = 0;
   PetscInt64     bytes_c, nnz = (PetscInt64)n * K;
   PetscReal      triad = 0, rel2 = -1, relinf = -1, peak_rank, peak_total, bytes_aij = 0;
   const char    *kernel;
@@ -337,6 +356,7 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
   PetscCall(PetscOptionsGetString(NULL, NULL, "-bench_design", design, sizeof(design), NULL));
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-bench_skip_aij", &skip_aij, NULL));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-neurons %" PetscInt_FMT " -memories %" PetscInt_FMT " -pattern_kind random -coding 0.2 -seed 5 -design %s -storage aij -indegree %" PetscInt_FMT, n, P, design, K));
+  PetscCall(PetscLogDefaultBegin()); /* event times, for the ghost exchange per product */
   PetscCall(NetCreate(opts, (PetscBool)!skip_aij, &net));
   PetscCall(RmCompressedGetKernelName_Private(net.Wc, &kernel));
   PetscCall(RmCompressedGetMemory_Private(net.Wc, &bytes_c));
@@ -344,7 +364,7 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
   PetscCall(MatCreateVecs(net.Wc, &x, &yc));
   PetscCall(VecDuplicate(yc, &ya));
   PetscCall(FillVec(x, 1, 0.5));
-  PetscCall(PetscMalloc4(repeat, &tc, repeat, &ta, repeat, &cc, repeat, &ca));
+  PetscCall(PetscMalloc5(repeat, &tc, repeat, &ta, repeat, &cc, repeat, &ca, repeat, &tg));
   if (net.Waij) {
     PetscCall(CompareProducts(&net, x, &rel2, &relinf));
     MatInfo info;
@@ -353,11 +373,22 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
   }
   PetscCall(MatMult(net.Wc, x, yc)); /* warm-up */
   for (PetscInt r = 0; r < repeat; r++) { /* interleaved: both see the same machine state */
+    PetscEventPerfInfo e0, e1;
+    double             mine[2], all[2];
     if (net.Waij) PetscCall(TimeMult(net.Waij, x, ya, &ta[r], &ca[r]));
+    PetscCall(GhostInfo(&e0));
     PetscCall(TimeMult(net.Wc, x, yc, &tc[r], &cc[r]));
+    PetscCall(GhostInfo(&e1));
+    mine[0] = e1.time - e0.time;                   /* this rank's time in RmGhostExchange during the product */
+    mine[1] = 0.5 * (e1.messageLength - e0.messageLength); /* PETSc counts a message's bytes when sent and when received */
+    PetscCallMPI(MPI_Allreduce(mine, all, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
+    PetscCallMPI(MPI_Allreduce(mine + 1, all + 1, 1, MPI_DOUBLE, MPI_SUM, PETSC_COMM_WORLD));
+    tg[r]     = all[0];
+    ghost_bytes = all[1];
   }
   PetscCall(Triad(PETSC_COMM_WORLD, &triad));
   PetscCall(RmPeakMemory(PETSC_COMM_WORLD, &peak_rank, &peak_total));
+  qsort(tg, (size_t)repeat, sizeof(*tg), CmpDouble);
   qsort(tc, (size_t)repeat, sizeof(*tc), CmpDouble);
   qsort(cc, (size_t)repeat, sizeof(*cc), CmpDouble);
   if (net.Waij) qsort(ta, (size_t)repeat, sizeof(*ta), CmpDouble);
@@ -365,6 +396,18 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "bench n %" PetscInt_FMT " K %" PetscInt_FMT " P %" PetscInt_FMT " design %s ranks %d repeat %" PetscInt_FMT " kernel %s triad %.1f GB/s peak RSS %.2f GB (all ranks)\n", n, K, P, design, size, repeat, kernel, (double)triad, (double)peak_total / 1e9));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  compressed: setup %7.2f s, %5.2f bytes/synapse; MatMult wall min %.4f s median %.4f s, cpu min %.4f s -> %.3f Gsyn/s (wall min), %.3f (wall median), %.3f (cpu min)\n",
                         (double)net.setup_c, (double)bytes_c / nnz, (double)tc[0], (double)tc[repeat / 2], (double)cc[0], nnz / tc[0] * 1e-9, nnz / tc[repeat / 2] * 1e-9, nnz / cc[0] * 1e-9));
+  {
+    RmCompressed *c;
+    PetscInt      ng[2];
+    PetscCall(MatShellGetContext(net.Wc, &c));
+    PetscCall(RmCompressedGetColumnCounts_Private(net.Wc, NULL, &ng[0]));
+    ng[1] = ng[0];
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ng[0], 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ng[1], 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  ghost exchange (RmGhostExchange, slowest rank): %s ghosts%s, %" PetscInt_FMT " ghost values (most on a rank %" PetscInt_FMT "), %.0f bytes sent per product; min %.3f ms median %.3f ms per product\n",
+                          RmCompressedGhostPrecisions[c->ghost_precision], c->ghost_wait ? ", no overlap" : ", overlapped", ng[0], ng[1], (double)ghost_bytes,
+                          (double)tg[0] * 1e3, (double)tg[repeat / 2] * 1e3));
+  }
   if (net.Waij) {
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  mataij:     setup %7.2f s, %5.2f bytes/synapse; MatMult wall min %.4f s median %.4f s, cpu min %.4f s -> %.3f Gsyn/s (wall min), %.3f (wall median), %.3f (cpu min)\n",
                           (double)net.setup_aij, (double)bytes_aij / nnz, (double)ta[0], (double)ta[repeat / 2], (double)ca[0], nnz / ta[0] * 1e-9, nnz / ta[repeat / 2] * 1e-9, nnz / ca[0] * 1e-9));
@@ -372,7 +415,7 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
                           (double)(ta[0] / tc[0]), (double)(ta[repeat / 2] / tc[repeat / 2]), (double)(ca[0] / cc[0]), 12.0 * nnz / ta[0] * 1e-9 / triad, (double)rel2, (double)relinf));
     PetscCheck(rel2 < TOL_BENCH && relinf < TOL_BENCH, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "compressed W x differs from MATAIJ by %.3e / %.3e (expected < %g)", (double)rel2, (double)relinf, TOL_BENCH);
   }
-  PetscCall(PetscFree4(tc, ta, cc, ca));
+  PetscCall(PetscFree5(tc, ta, cc, ca, tg));
   PetscCall(VecDestroy(&x));
   PetscCall(VecDestroy(&yc));
   PetscCall(VecDestroy(&ya));
