@@ -83,8 +83,10 @@ def pick(rs, **kw):
 
 
 HEADER = ("design,activation,neurons,memories,load,coding,flip,gain,threshold,a,b,balance,seed,trials,retrieval_rate,final_rate,overlap_mean,"
-          "overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time").split(",")
-EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent", "retrieval_ci_lo", "retrieval_ci_hi"]
+          "overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time,"
+          "frac_memory,frac_memory_ci_lo,frac_memory_ci_hi,frac_quiescent_ci_lo,frac_quiescent_ci_hi,frac_saturated_ci_lo,frac_saturated_ci_hi,"
+          "frac_spurious_ci_lo,frac_spurious_ci_hi,frac_unconverged_ci_lo,frac_unconverged_ci_hi").split(",")
+EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent", "retrieval_ci_lo", "retrieval_ci_hi"] + HEADER[30:]
 COUNTS = ["steps_mean", "rhs_mean", "products_per_trial", "t_end_mean"]
 
 with tempfile.TemporaryDirectory() as d:
