@@ -95,7 +95,7 @@ def main():
     title = (f"census of {t} random initial states per point ({r0['activation']}, N = {int(r0['neurons'])}, P = {int(r0['memories'])}; "
              f"95% Wilson half-width ≤ {halfw:.2f})")
     if phase is not None:
-        title += "\ndashed: spectral abscissa of the memories = 0 (local stability map; stable at low threshold)"
+        title += "\ndashed: spectral abscissa of the memories = 0 (the local stability map; memories stable to the upper left)"
     fig.suptitle(title, fontsize=10)
     save(fig, args.png)
     tot = {name: 0 for _, name in OUTCOMES}
