@@ -113,12 +113,11 @@ def panel(ax, body, title, tmax, period=10):
     for x in range(int(period), int(tmax), int(period)):
         ax.axvline(x, color="k", ls=":", lw=0.8)
     if t[-1] < tmax - 1e-9:  # a deterministic run stops once converged: say so instead of leaving a silent gap
-        ax.axvline(t[-1], color="0.4", ls="-", lw=0.6)
-        ax.text(t[-1], 0.5, f" converged at t = {t[-1]:.3g}:\n traces end, the state\n stays where it is", fontsize=7, color="0.3", va="center")
-        ax.plot([], [], color="0.4", lw=0.6, label="run converged: traces end there")
+        ax.axvspan(t[-1], tmax, color="0.92", zorder=0)
+        title += f"\n(converged at t = {t[-1]:.3g}: the traces end there, the state no longer moves)"
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlim(0, tmax)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=9)
 
 
 def main():
