@@ -79,6 +79,12 @@ PETSC_EXTERN PetscErrorCode RmRunSolve(RmRun run, PetscBool *stopped);
 /* Not collective. The results of all trials (valid after RmRunSolve). */
 PETSC_EXTERN PetscErrorCode RmRunGetResults(RmRun run, const RmTrialResult **results);
 PETSC_EXTERN PetscInt       RmRunCountLabel(RmRun run, RmLabel label);
+/* The outcomes of a census (docs/results.md "Global behaviour, measured"), in this order: a memory
+   (labels retrieved and other: a stored memory at its designed amplitude), quiescent, saturated (a
+   saturated copy), spurious, unconverged. */
+extern const char *const RmCensusOutcomes[];
+/* Not collective. The trials ending at each outcome of RmCensusOutcomes (valid after RmRunSolve). */
+PETSC_EXTERN PetscErrorCode RmRunGetCensus(RmRun run, PetscInt counts[5]);
 /* Collective. The JSON summary of docs/output.md (rank 0 writes it atomically). */
 PETSC_EXTERN PetscErrorCode RmRunWriteSummary(RmRun run, const char *path);
 /* Collective. The closing lines of the results table on stdout (retrieval rate and counts, wall times,

@@ -60,7 +60,11 @@ static const char KEY_HEADER[] = "design,activation,neurons,memories,load,coding
 #define KEY_COLUMNS 14
 static const char RESULT_HEADER[] = "retrieval_rate,final_rate,overlap_mean,overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,"
                                     "steps_mean,rhs_mean,"
-                                    "products_per_trial,t_end_mean,wall_time";
+                                    "products_per_trial,t_end_mean,wall_time,"
+                                    /* the census of outcomes (docs/results.md "Global behaviour, measured"): a memory (retrieved or
+                                       other), quiescent, saturated, spurious, unconverged, each with its 95% Wilson interval */
+                                    "frac_memory,frac_memory_ci_lo,frac_memory_ci_hi,frac_quiescent_ci_lo,frac_quiescent_ci_hi,frac_saturated_ci_lo,"
+                                    "frac_saturated_ci_hi,frac_spurious_ci_lo,frac_spurious_ci_hi,frac_unconverged_ci_lo,frac_unconverged_ci_hi";
 
 typedef struct {
   PetscInt count;            /* 0: not swept */
@@ -354,6 +358,20 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
                             ps.final_ok / T, (double)mean, (double)sd, ps.counts[RM_LABEL_OTHER] / T, ps.counts[RM_LABEL_SPURIOUS] / T,
                             ps.counts[RM_LABEL_UNCONVERGED] / T, ps.counts[RM_LABEL_SATURATED] / T, ps.counts[RM_LABEL_QUIESCENT] / T, lo, hi, (double)(ps.steps / T), (double)(ps.rhs / T), (double)(ps.products / T),
                             (double)(ps.t_end / T), RmWallTime() - t0));
+    { /* the census columns */
+      const PetscInt counts[5] = {ps.counts[RM_LABEL_RETRIEVED] + ps.counts[RM_LABEL_OTHER], ps.counts[RM_LABEL_QUIESCENT], ps.counts[RM_LABEL_SATURATED],
+                                  ps.counts[RM_LABEL_SPURIOUS], ps.counts[RM_LABEL_UNCONVERGED]};
+      size_t         len       = strlen(row);
+      for (int k = 0; k < 5; k++) {
+        RmWilsonInterval(counts[k], sw->trials, 1.96, &lo, &hi);
+        if (k == 0) {
+          PetscCall(PetscSNPrintf(row + len, sizeof(row) - len, ",%.6g", counts[0] / T));
+          len = strlen(row);
+        }
+        PetscCall(PetscSNPrintf(row + len, sizeof(row) - len, ",%.6g,%.6g", lo, hi));
+        len = strlen(row);
+      }
+    }
     PetscCall(RmTableAppend(sw->table, row));
     sw->computed++;
     if (!sw->quiet)

@@ -57,10 +57,34 @@ PetscErrorCode RmRunPrintTotals(RmRun run)
                                    ", saturated %" PetscInt_FMT ", quiescent %" PetscInt_FMT ", spurious %" PetscInt_FMT ", unconverged %" PetscInt_FMT ")\n",
                         ok, run->trials, (double)ok / run->trials, ok, RmRunCountLabel(run, RM_LABEL_OTHER), RmRunCountLabel(run, RM_LABEL_SATURATED),
                         RmRunCountLabel(run, RM_LABEL_QUIESCENT), RmRunCountLabel(run, RM_LABEL_SPURIOUS), RmRunCountLabel(run, RM_LABEL_UNCONVERGED)));
+  if (run->cue.kind == RM_CUE_RANDOM) { /* a census of random initial states: where they end, with 95% Wilson intervals */
+    PetscInt counts[5];
+    PetscCall(RmRunGetCensus(run, counts));
+    PetscCall(PetscPrintf(run->comm, "census (95%% Wilson):"));
+    for (int k = 0; k < 5; k++) {
+      double lo, hi;
+      RmWilsonInterval(counts[k], run->trials, 1.96, &lo, &hi);
+      PetscCall(PetscPrintf(run->comm, "%s %s %.3f [%.3f, %.3f]", k ? "," : "", RmCensusOutcomes[k], (double)counts[k] / run->trials, lo, hi));
+    }
+    PetscCall(PetscPrintf(run->comm, "\n"));
+  }
   PetscCall(PetscPrintf(run->comm, "wall time (s): generate %.3f, assemble %.3f, integrate %.3f, classify %.3f, output %.3f, total %.3f\n",
                         run->t_generate, run->t_assemble, run->t_integrate, run->t_classify, run->t_output, run->t_total));
   PetscCall(PetscPrintf(run->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron); estimated %.1f MB per rank\n",
                         run->peak_max_rank / 1048576.0, run->peak_total / 1048576.0, run->peak_total / n, run->memory_estimate / 1048576.0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+const char *const RmCensusOutcomes[] = {"memory", "quiescent", "saturated", "spurious", "unconverged", NULL};
+
+PetscErrorCode RmRunGetCensus(RmRun run, PetscInt counts[5])
+{
+  PetscFunctionBeginUser;
+  counts[0] = RmRunCountLabel(run, RM_LABEL_RETRIEVED) + RmRunCountLabel(run, RM_LABEL_OTHER);
+  counts[1] = RmRunCountLabel(run, RM_LABEL_QUIESCENT);
+  counts[2] = RmRunCountLabel(run, RM_LABEL_SATURATED);
+  counts[3] = RmRunCountLabel(run, RM_LABEL_SPURIOUS);
+  counts[4] = RmRunCountLabel(run, RM_LABEL_UNCONVERGED);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -163,6 +187,24 @@ static PetscErrorCode SummaryWriter(void *ctx, FILE *fp)
     PetscCall(RmJSONEndArray(&j));
   }
   PetscCall(RmJSONEndObject(&j));
+  { /* the census of outcomes (docs/output.md): a memory (retrieved or other), quiescent, saturated copy, spurious, unconverged */
+    PetscInt counts[5];
+    PetscCall(RmRunGetCensus(run, counts));
+    PetscCall(RmJSONBeginObject(&j, "census"));
+    for (int k = 0; k < 5; k++) {
+      double lo, hi;
+      RmWilsonInterval(counts[k], run->trials, 1.96, &lo, &hi);
+      PetscCall(RmJSONBeginObject(&j, RmCensusOutcomes[k]));
+      PetscCall(RmJSONInt(&j, "count", counts[k]));
+      PetscCall(RmJSONReal(&j, "fraction", (PetscReal)counts[k] / run->trials));
+      PetscCall(RmJSONBeginArray(&j, "ci95"));
+      PetscCall(RmJSONReal(&j, NULL, lo));
+      PetscCall(RmJSONReal(&j, NULL, hi));
+      PetscCall(RmJSONEndArray(&j));
+      PetscCall(RmJSONEndObject(&j));
+    }
+    PetscCall(RmJSONEndObject(&j));
+  }
   PetscCall(RmJSONBeginObject(&j, "memory"));
   PetscCall(RmJSONReal(&j, "peak_rss_max_rank", run->peak_max_rank));
   PetscCall(RmJSONReal(&j, "peak_rss_total", run->peak_total));

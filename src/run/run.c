@@ -381,11 +381,15 @@ static PetscErrorCode ClassifyColumn(RmRun run, PetscInt b, PetscBool converged,
   PetscCall(PetscLogStagePop());
   run->t_classify += RmWallTime() - tw;
   res->overlap           = ov->normalised[res->nearest];
-  res->overlap_cue       = ov->normalised[res->cue_memory];
-  res->overlap_raw       = ov->raw[res->cue_memory];
-  res->overlap_uncentred = ov->uncentred[res->cue_memory];
   res->amplitude         = ov->amplitude[res->nearest];
-  res->amplitude_cue     = ov->amplitude[res->cue_memory];
+  if (res->cue_memory >= 0) {
+    res->overlap_cue       = ov->normalised[res->cue_memory];
+    res->overlap_raw       = ov->raw[res->cue_memory];
+    res->overlap_uncentred = ov->uncentred[res->cue_memory];
+    res->amplitude_cue     = ov->amplitude[res->cue_memory];
+  } else { /* unstored and random cues (cue memory -1) have no cued memory: nothing to read at index -1 */
+    res->overlap_cue = res->overlap_raw = res->overlap_uncentred = res->amplitude_cue = 0;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """End-to-end checks of the ratemem command. Usage: app_checks.py CASE EXE [REPO]
-Cases: help, retrieval, yaml, patterns_file, demo, monitor, rerun, balance. Each runs the real app and asserts
+Cases: help, retrieval, yaml, patterns_file, demo, monitor, rerun, balance, census. Each runs the real app and asserts
 on its outputs; exits 1 with a message naming what failed."""
 import json, os, re, shutil, subprocess, sys, tempfile
 import h5py
@@ -231,6 +231,47 @@ elif case == "balance":
     h = run(["-help"]).stdout
     line = [l for l in h.splitlines() if l.strip().startswith("-balance")]
     check(len(line) == 1 and "<now q :" in line[0] and "auto" in line[0], f"-help shows -balance's default q and the auto choice ({line})")
+elif case == "census":
+    # A census of random initial states (-cue random): the fraction ending at each outcome with its 95%
+    # Wilson interval, in the summary, the table and the sweep CSV; the same on 1 and 3 ranks.
+    import math
+    def wilson(k, n, z=1.96):
+        p, z2 = k / n, z * z
+        c, h = (p + z2 / (2 * n)) / (1 + z2 / n), z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+        return max(0.0, c - h), min(1.0, c + h)
+    outcomes = ["memory", "quiescent", "saturated", "spurious", "unconverged"]
+    args = ["-neurons", 400, "-memories", 6, "-storage", "lowrank", "-a", -0.3, "-b", 1.5, "-cue", "random", "-trials", 12]
+    s1, p1 = summary(args, 1)
+    s3, _ = summary(args, 3)
+    c = s1["census"]
+    check(list(c) == outcomes, f"summary census has the five outcomes in order ({list(c)})")
+    check(sum(c[o]["count"] for o in outcomes) == 12, "the census counts add up to the trials")
+    check(c["memory"]["count"] == s1["counts"]["retrieved"] + s1["counts"]["other"] and all(c[o]["count"] == s1["counts"][o] for o in outcomes[1:]),
+          "census: memory = retrieved + other, the rest are the labels' counts")
+    check(all(abs(c[o]["fraction"] - c[o]["count"] / 12) < 1e-15 and all(abs(a - b) < 1e-12 for a, b in zip(c[o]["ci95"], wilson(c[o]["count"], 12)))
+              for o in outcomes), "census fractions and their 95% Wilson intervals")
+    check(c["memory"]["count"] > 0 and c["memory"]["count"] < 12, f"this setting sends some random states to a memory and some elsewhere ({c})")
+    check(all(t["cue_memory"] == -1 and t["overlap_cue"] == 0 for t in s1["trials"]), "random cues have no cued memory (cue -1, overlap_cue 0)")
+    check(s3["census"] == c, "the census is the same on 3 ranks")
+    p = run(args, 1)
+    line = [l for l in p.stdout.splitlines() if l.startswith("census (95% Wilson):")]
+    check(len(line) == 1 and all(o in line[0] for o in outcomes), f"the table prints the census line ({line})")
+    csvp = os.path.join(tmp, "census.csv")
+    p = subprocess.run(MPI + ["-n", "2", exe, "sweep"] + [str(a) for a in args[:-2]] + ["-trials", "12", "-sweep_b", "0.95,1.5", "-sweep_csv", csvp, "-quiet"],
+                       capture_output=True, text=True, timeout=600)
+    check(p.returncode == 0, f"census sweep runs ({p.stderr[-300:]})")
+    import csv as _csv
+    rs = list(_csv.DictReader(open(csvp)))
+    ok = len(rs) == 2
+    for r in rs:
+        f = {o: float(r["frac_" + o]) for o in outcomes}
+        ok &= abs(f["memory"] - float(r["retrieval_rate"]) - float(r["frac_other"])) < 1e-6 and abs(sum(f.values()) - 1) < 1e-5
+        for o in outcomes:
+            lo, hi = wilson(round(f[o] * 12), 12)
+            ok &= abs(float(r[f"frac_{o}_ci_lo"]) - lo) < 1e-5 and abs(float(r[f"frac_{o}_ci_hi"]) - hi) < 1e-5
+    check(ok, "sweep CSV: census fractions add up to 1, memory = retrieved + other, Wilson intervals")
+    b15 = [r for r in rs if abs(float(r["b"]) - 1.5) < 1e-9][0]
+    check(abs(float(b15["frac_memory"]) - c["memory"]["fraction"]) < 1e-6, "the sweep point equals the retrieve run")
 else:
     sys.exit(f"unknown case {case}")
 
