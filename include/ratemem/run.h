@@ -85,6 +85,15 @@ PETSC_EXTERN PetscInt       RmRunCountLabel(RmRun run, RmLabel label);
 extern const char *const RmCensusOutcomes[];
 /* Not collective. The trials ending at each outcome of RmCensusOutcomes (valid after RmRunSolve). */
 PETSC_EXTERN PetscErrorCode RmRunGetCensus(RmRun run, PetscInt counts[5]);
+/* Not collective. The trials of the last RmRunSolve summed up: counts per label and per census
+   outcome, the trials whose cued memory is expressed at the end (overlap and amplitude at or above the
+   classifier's threshold, converged or not), and means per trial (the cued memory's overlap with its
+   standard deviation, steps, RHS evaluations, passes over W (a batch shares its passes), t_end). */
+typedef struct {
+  PetscInt  trials, counts[RM_LABEL_COUNT], census[5], final_ok;
+  PetscReal overlap_mean, overlap_sd, steps, rhs, products, t_end;
+} RmRunStatistics;
+PETSC_EXTERN PetscErrorCode RmRunGetStatistics(RmRun run, RmRunStatistics *stats);
 /* Collective. The JSON summary of docs/output.md (rank 0 writes it atomically). */
 PETSC_EXTERN PetscErrorCode RmRunWriteSummary(RmRun run, const char *path);
 /* Collective. The closing lines of the results table on stdout (retrieval rate and counts, wall times,

@@ -88,6 +88,33 @@ PetscErrorCode RmRunGetCensus(RmRun run, PetscInt counts[5])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmRunGetStatistics(RmRun run, RmRunStatistics *st)
+{
+  const PetscReal T = (PetscReal)run->trials;
+  PetscReal       thr, ov_sum = 0, ov_sq = 0, steps = 0, rhs = 0, t_end = 0, products = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(st, sizeof(*st)));
+  PetscCall(RmClassifierGetThreshold(run->cl, &thr));
+  st->trials = run->trials;
+  for (PetscInt t = 0; t < run->trials; t++) {
+    const RmTrialResult *r = &run->results[t];
+    st->counts[r->label]++;
+    st->final_ok += r->overlap_cue >= thr && r->amplitude_cue >= thr;
+    ov_sum += r->overlap_cue;
+    ov_sq += r->overlap_cue * r->overlap_cue;
+    steps += (PetscReal)r->stats.steps;
+    rhs += (PetscReal)r->stats.rhs_evals;
+    t_end += r->stats.t_end;
+    if (t % run->batch == 0) products += (PetscReal)r->stats.weight_products; /* one pass serves the whole batch */
+  }
+  st->overlap_mean = ov_sum / T;
+  st->overlap_sd   = run->trials > 1 ? PetscSqrtReal(PetscMax(0.0, (ov_sq - T * st->overlap_mean * st->overlap_mean) / (T - 1))) : 0.0;
+  st->steps = steps / T, st->rhs = rhs / T, st->t_end = t_end / T, st->products = products / T;
+  PetscCall(RmRunGetCensus(run, st->census));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode WriteSummaryTrial(RmJSON *j, PetscInt t, const RmTrialResult *r, PetscReal flip)
 {
   const RmIntegratorStats *s = &r->stats;
