@@ -88,16 +88,16 @@ static PetscErrorCode PointRun(RmPhaseDiagram pd, RmMemories mem, RmClassifier c
   RmModel      model = NULL;
   RmIntegrator integ = NULL;
   RmDesignType dtype;
-  RmModelKind  kind;
+  RmModelType  mtype;
   PetscInt     P;
 
   PetscFunctionBeginUser;
   PetscCall(RmSynapsesCreate(pd->comm, &syn));
   PetscCall(RmSynapsesSetFromOptions(syn));
   PetscCall(RmSynapsesGetDesignType(syn, &dtype));
-  PetscCall(RmDesignTypeGetModel(dtype, &kind, NULL));
+  PetscCall(RmDesignTypeGetModel(dtype, &mtype, NULL));
   PetscCall(RmModelCreate(pd->comm, &model));
-  PetscCall(RmModelSetKind(model, kind));
+  PetscCall(RmModelSetType(model, mtype));
   PetscCall(RmModelSetFromOptions(model));
   PetscCall(RmModelSetGain(model, act->gain));
   PetscCall(RmModelSetThreshold(model, act->threshold));

@@ -281,16 +281,18 @@ static PetscErrorCode DescribeModel(RmKV *kv, RmModel model, RmSynapses syn, Pet
 {
   RmActivation act;
   RmDesign     d;
-  RmModelKind  kind;
+  RmModelType  type;
+  RmJacobianForm form;
   PetscReal    tau;
 
   PetscFunctionBeginUser;
   PetscCall(RmModelGetActivation(model, &act));
-  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmModelGetType(model, &type));
+  PetscCall(RmModelGetJacobianForm(model, &form));
   PetscCall(RmModelGetTau(model, &tau));
   PetscCall(RmSynapsesGetDesign(syn, &d));
   PetscCall(kv->begin(kv->ctx, "model"));
-  PetscCall(kv->string(kv->ctx, "kind", RmModelKinds[kind]));
+  PetscCall(kv->string(kv->ctx, "kind", type));
   PetscCall(kv->string(kv->ctx, "activation", act.fn->name));
   if (!per_point) {
     PetscCall(kv->real(kv->ctx, "gain", act.gain));
@@ -314,7 +316,7 @@ static PetscErrorCode DescribeModel(RmKV *kv, RmModel model, RmSynapses syn, Pet
     }
   }
   PetscCall(kv->real(kv->ctx, "tau", tau));
-  if (kind == RM_MODEL_EI) {
+  if (form == RM_JACOBIAN_POOLS) { /* the inhibitory pools' parameters */
     PetscReal tau_i;
     PetscInt  pool_size;
     PetscCall(RmModelGetInhibition(model, &tau_i, &pool_size));

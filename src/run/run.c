@@ -22,7 +22,7 @@ PetscErrorCode RmRunCreate(MPI_Comm comm, RmRun *run)
 PetscErrorCode RmRunSetFromOptions(RmRun run)
 {
   RmDesignType design;
-  RmModelKind  kind;
+  RmModelType  mtype;
   RmEncoding   enc;
 
   PetscFunctionBeginUser;
@@ -37,12 +37,12 @@ PetscErrorCode RmRunSetFromOptions(RmRun run)
   PetscCall(RmSynapsesSetFromOptions(run->syn));
   if (run->design_set) PetscCall(RmSynapsesSetDesignType(run->syn, run->design));
   PetscCall(RmSynapsesGetDesignType(run->syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc)); /* paper: rate model, {0,1}; hebbian: voltage form, ±1 */
+  PetscCall(RmDesignTypeGetModel(design, &mtype, &enc)); /* paper: rate model, {0,1}; hebbian: voltage form, ±1 */
   PetscCall(RmMemoriesCreate(run->comm, &run->mem));
   PetscCall(RmMemoriesSetEncoding(run->mem, enc));
   PetscCall(RmMemoriesSetFromOptions(run->mem));
   PetscCall(RmModelCreate(run->comm, &run->model));
-  PetscCall(RmModelSetKind(run->model, kind));
+  PetscCall(RmModelSetType(run->model, mtype));
   PetscCall(RmModelSetFromOptions(run->model));
   PetscCall(RmIntegratorCreate(run->comm, &run->integ));
   PetscCall(RmIntegratorSetFromOptions(run->integ));
@@ -182,7 +182,7 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   RmMemoryPlan     plan = {0};
   PetscInt         n, P, K, krylov = 0;
   RmStorageType    storage;
-  RmModelKind      kind;
+  RmJacobianForm   form;
   RmIntegratorType method;
   MPI_Comm         comm;
 
@@ -191,13 +191,13 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
   PetscCall(RmSynapsesGetType(syn, &storage));
   PetscCall(RmSynapsesGetIndegree(syn, &K));
-  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmModelGetJacobianForm(model, &form));
   PetscCall(RmIntegratorGetType(integ, &method));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-cvode_krylov_dim", &krylov, NULL));
   plan.n = n, plan.P = P, plan.K = K, plan.batch = batch, plan.krylov_dim = PetscMin(krylov, n); /* (a larger one is refused by the integrator's set-up, by name) */
   plan.storage    = storage;
   plan.integrator = method;
-  if (kind == RM_MODEL_EI) {
+  if (form == RM_JACOBIAN_POOLS) { /* the pools' units are part of the state */
     PetscInt pool_size;
     PetscCall(RmModelGetInhibition(model, NULL, &pool_size));
     plan.extra_units = (PetscInt64)(P + 1) * pool_size;
