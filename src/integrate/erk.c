@@ -6,7 +6,6 @@
    for stiff problems (E/I with a large -stiffness) the step is bound by stability, use bdf there. */
 #include "integrateimpl.h"
 #include <arkode/arkode_arkstep.h>
-#include <nvector/nvector_petsc.h>
 #include <stdlib.h>
 
 /* ARKODE return flags become PETSc errors that name the failure (flags > 0 pass). */
@@ -63,7 +62,7 @@ static PetscErrorCode SetFromOptionsERK(PetscOptionItems *PetscOptionsObject, Rm
 static int RHSCallback(realtype t, N_Vector y, N_Vector ydot, void *ctx)
 {
   RmIntegrator_ERK *erk = (RmIntegrator_ERK *)ctx;
-  return RmIntegratorCallbackStore_Private(&erk->cb, RmModelRHS(erk->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(ydot)), "RHS evaluation", t);
+  return RmIntegratorCallbackStore_Private(&erk->cb, RmModelRHS(erk->model, RmNVectorGetVec_Private(y), RmNVectorGetVec_Private(ydot)), "RHS evaluation", t);
 }
 
 static void ErrHandlerCallback(int code, const char *module, const char *function, char *msg, void *ctx)
@@ -79,11 +78,9 @@ static PetscErrorCode SetUpERK(RmIntegrator integ)
   PetscFunctionBeginUser;
   erk->model = integ->model;
   PetscCheck(!SUNContext_Create((void *)&integ->comm, &erk->sunctx), integ->comm, PETSC_ERR_LIB, "SUNContext_Create failed");
-  erk->y_nv = N_VMake_Petsc(integ->y, erk->sunctx);
-  erk->f_nv = N_VMake_Petsc(integ->f, erk->sunctx);
-  PetscCheck(erk->y_nv && erk->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
-  PetscCall(RmIntegratorNVectorSetUp_Private(integ, erk->y_nv)); /* fused operations, event RmIntegVec (nvlog.c) */
-  PetscCall(RmIntegratorNVectorSetUp_Private(integ, erk->f_nv));
+  /* -integrator_nvector, -integrator_fused_ops; every vector operation in the event RmIntegVec (nvlog.c, nvector.c) */
+  PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->y, erk->sunctx, &erk->y_nv));
+  PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->f, erk->sunctx, &erk->f_nv));
   erk->ark = ARKStepCreate(RHSCallback, NULL, 0.0, erk->y_nv, erk->sunctx);
   PetscCheck(erk->ark, integ->comm, PETSC_ERR_MEM, "ARKStepCreate failed");
   RmCallARK(ARKStepSetErrHandlerFn(erk->ark, ErrHandlerCallback, erk));
