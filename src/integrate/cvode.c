@@ -226,6 +226,7 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   PetscCheck(cv->cvode, integ->comm, PETSC_ERR_MEM, "CVodeCreate failed");
   RmCallCVODE(CVodeSetErrHandlerFn(cv->cvode, ErrHandlerCallback, cv));
   RmCallCVODE(CVodeInit(cv->cvode, RHSCallback, 0.0, cv->y_nv));
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   RmCallCVODE(CVodeSetUserData(cv->cvode, cv));
   cv->cur_rtol = integ->rtol;
   cv->cur_atol = integ->atol;
@@ -367,6 +368,7 @@ static PetscErrorCode CVodeStep(RmIntegrator integ, realtype *t, int *flag)
   PetscFunctionBeginUser;
   PetscCall(RmIntegratorCallbackBegin_Private(&cv->cb));
   *flag = CVode(cv->cvode, integ->t_final, cv->y_nv, t, CV_ONE_STEP);
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   PetscCall(RmIntegratorCallbackEnd_Private(&cv->cb));
   if (*flag < 0 || cv->cb.code) PetscCall(CVODEFailure(integ, *flag, *t));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -385,6 +387,7 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
   cv->cvode_message[0] = 0;
   cv->ewt_message[0]   = 0;
   RmCallCVODE(CVodeReInit(cv->cvode, t0, cv->y_nv));
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   RmCallCVODE(CVodeSetStopTime(cv->cvode, integ->t_final));
   cv->cur_rtol = integ->rtol; /* the previous trial may have ended in its tail */
   cv->cur_atol = integ->atol;
@@ -394,6 +397,7 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
     RmCallCVODE(CVodeGetNumSteps(cv->cvode, &nst));
     /* Cheap test on the interpolated derivative, confirmed by a true RHS evaluation. */
     RmCallCVODE(CVodeGetDky(cv->cvode, t, 1, cv->f_nv));
+    RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
     PetscCall(RmModelFixedPointResidual(integ->model, integ->f, &st->residual));
     PetscCall(TailUpdate(cv, &tail, st->residual));
     if (st->residual < integ->converge_tol) {

@@ -82,6 +82,7 @@ static PetscErrorCode SetUpERK(RmIntegrator integ)
   PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->y, erk->sunctx, &erk->y_nv));
   PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->f, erk->sunctx, &erk->f_nv));
   erk->ark = ARKStepCreate(RHSCallback, NULL, 0.0, erk->y_nv, erk->sunctx);
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   PetscCheck(erk->ark, integ->comm, PETSC_ERR_MEM, "ARKStepCreate failed");
   RmCallARK(ARKStepSetErrHandlerFn(erk->ark, ErrHandlerCallback, erk));
   RmCallARK(ARKStepSetUserData(erk->ark, erk));
@@ -129,6 +130,7 @@ static PetscErrorCode ARKStep1(RmIntegrator integ, realtype *t, int *flag)
   PetscFunctionBeginUser;
   PetscCall(RmIntegratorCallbackBegin_Private(&erk->cb));
   *flag = ARKStepEvolve(erk->ark, integ->t_final, erk->y_nv, t, ARK_ONE_STEP);
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   PetscCall(RmIntegratorCallbackEnd_Private(&erk->cb));
   if (*flag < 0 || erk->cb.code) PetscCall(ARKFailure(integ, *flag, *t));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -145,12 +147,14 @@ static PetscErrorCode SolveERK(RmIntegrator integ, PetscReal t0, PetscInt64 step
   PetscCall(PetscMemzero(&erk->cb, sizeof(erk->cb)));
   erk->ark_message[0] = 0;
   RmCallARK(ARKStepReInit(erk->ark, RHSCallback, NULL, t0, erk->y_nv)); /* also zeroes ARKODE's counts */
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   RmCallARK(ARKStepSetStopTime(erk->ark, integ->t_final));
   for (;;) {
     int flag = 0;
     PetscCall(ARKStep1(integ, &t, &flag));
     RmCallARK(ARKStepGetNumSteps(erk->ark, &nst));
     RmCallARK(ARKStepGetDky(erk->ark, t, 1, erk->f_nv));
+    RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
     PetscCall(RmIntegratorTestConvergence_Private(integ, integ->f, st, &converged));
     if (converged) {
       st->converged = PETSC_TRUE;

@@ -324,6 +324,7 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
   integ->products0 = products0;
   integ->t_now     = t_start;
   ierr             = integ->ops.solve(integ, t_start, prior.steps, &st);
+  RmNVectorFlush_Private(); /* (the methods flush after each SUNDIALS call already) */
   if (!ierr) ierr = VecCopy(integ->y, x);
   if (!ierr) ierr = RmIntegratorStepBoundary_Private(integ, st.t_end, prior.steps + st.steps, x, PETSC_TRUE, NULL); /* the last monitor line may ask for progress */
   integ->current = NULL;

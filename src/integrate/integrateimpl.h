@@ -145,7 +145,8 @@ typedef enum {
   RM_NVOP_WSQRSUMMASKLOCAL,
   RM_NVOP_DOTPRODMULTILOCAL,
   RM_NVOP_DOTPRODMULTIALLREDUCE,
-  RM_NVOP_EWT, /* CVODE's error weights, our one-pass EwtCallback (cvode.c) */
+  RM_NVOP_EWT,  /* CVODE's error weights, our one-pass EwtCallback (cvode.c) */
+  RM_NVOP_PASS, /* native: one pass of the deferred elementwise operations (nvector.c) */
   RM_NVOP_COUNT
 } RmNVOp;
 /* Around one vector operation: the event RmIntegVec; on End, the operation's count and its number of
@@ -156,6 +157,7 @@ PETSC_INTERN void RmNVLogEnd_Private(RmNVOp op, int operands);
    is alive the operations are timed one by one. */
 PETSC_INTERN void RmNVLogTimingPush_Private(void);
 PETSC_INTERN void RmNVLogTimingPop_Private(void);
+PETSC_INTERN PetscBool RmNVLogTiming_Private(void);
 /* Collective. Prints the counts and times since the last report (times: the maximum over ranks) with
    the steps integ took meanwhile, then zeroes them. */
 PETSC_INTERN PetscErrorCode RmIntegratorVecView_Private(RmIntegrator integ, PetscViewer viewer);
@@ -169,6 +171,9 @@ PETSC_INTERN Vec RmNVectorGetVec_Private(N_Vector v);
    fused and vector-array operations. */
 PETSC_INTERN PetscErrorCode RmNVectorCreateNative_Private(Vec v, SUNContext sunctx, PetscBool fused, N_Vector *nv);
 PETSC_INTERN PetscBool      RmNVectorIsNative_Private(N_Vector v);
+/* The native vector defers its elementwise operations (nvector.c): this runs them. Not collective; call
+   it after every SUNDIALS call that may operate on vectors, before our code reads integ->y or integ->f. */
+PETSC_INTERN void RmNVectorFlush_Private(void);
 /* nvlog.c: NVECTOR_PETSC's fused operations on or off and every operation of its table logged. */
 PETSC_INTERN PetscErrorCode RmNVectorSetUpPetsc_Private(MPI_Comm comm, N_Vector v, PetscBool fused);
 /* The fixed-step loop of euler and em: y += h f(y) by update (h = -euler_dt, the last step cut at t_final);

@@ -5,6 +5,9 @@
    pass costs about as much as a weight product's share of a step (docs/benchmark.md "Integrator
    vector work"). Here every operation is one pass over memory:
 
+     - the elementwise operations are deferred and run together, block by block, when a value is
+       needed (see "deferred elementwise operations" below): CVODE's predictor, its copies and the
+       Newton iterate become one pass over the vectors they touch;
      - the fused operations are native: N_VLinearCombination reads its k vectors block by block and
        writes z once, N_VScaleAddMulti reads x once for all k sums, N_VDotProdMulti reads x once and
        reduces its k dot products with one MPI_Allreduce;
@@ -116,22 +119,6 @@ static void KLinComb(PetscInt n, int k, const PetscReal *c, const PetscScalar *c
   }
 }
 
-/* z[j] = a[j] x + y[j], j < k: x read once (its block copied first: a z[j] may be x) */
-static void KScaleAddMulti(PetscInt n, int k, const PetscReal *a, const PetscScalar *x, const PetscScalar *const *y, PetscScalar *const *z)
-{
-  PetscScalar t[RM_NV_BLOCK];
-  for (PetscInt b = 0; b < n; b += RM_NV_BLOCK) {
-    const PetscInt m = PetscMin(RM_NV_BLOCK, n - b);
-    memcpy(t, x + b, (size_t)m * sizeof(*t));
-    for (int j = 0; j < k; j++) {
-      const PetscScalar *yj = y[j] + b;
-      PetscScalar       *zj = z[j] + b;
-      const PetscReal    aj = a[j];
-      for (PetscInt i = 0; i < m; i++) zj[i] = aj * t[i] + yj[i];
-    }
-  }
-}
-
 /* d[j] = x·y[j] (local), j < k: x read once; each sum over i in the order of KDot */
 static void KDotMulti(PetscInt n, int k, const PetscScalar *x, const PetscScalar *const *y, PetscReal *d)
 {
@@ -204,12 +191,179 @@ static void RestoreArrays(RmNVArrays *A)
   if (A->p != A->stack) (void)PetscFree(A->p);
 }
 
+/* ---------------------------------------------------------------- deferred elementwise operations
+   An operation that only writes (z_i from the i-th entries of its inputs: LinearSum, Scale, Const,
+   LinearCombination, ScaleAddMulti, ...) is not done at once but queued; the queue is run block by
+   block, every queued operation on one block of RM_NV_BLOCK entries before the next block, when
+   anything needs the values: a reduction, a callback's Vec (RmNVectorGetVec_Private), the array
+   pointer, N_VDestroy, or RmNVectorFlush_Private (after every SUNDIALS call, cvode.c, erk.c). Each
+   entry i sees the same operations in the same order, so the result is the one of running them
+   one after the other, bit for bit; but an array touched by several of them is read and written once
+   per pass instead of once per operation. Why: CVODE's predictor is q(q+1)/2 calls of
+   zn[j-1] += zn[j] (15 passes over 3 vectors at order 5), then a copy, a constant and the Newton
+   iterate's y = zn[0] + ycor before the RHS reads y; queued, they are one pass over the q+3 vectors. */
+typedef enum { OP_LINEARSUM, OP_CONST, OP_PROD, OP_DIV, OP_SCALE, OP_ABS, OP_INV, OP_ADDCONST, OP_COMPARE, OP_LINCOMB, OP_SCALEADDMULTI } OpKind;
+
+typedef struct {
+  OpKind             kind;
+  int                k;                  /* vectors of a fused operation */
+  PetscReal          c[RM_NV_STACK];     /* its coefficients (copied: SUNDIALS reuses its arrays) */
+  const PetscScalar *x[RM_NV_STACK];     /* inputs */
+  PetscScalar       *z[RM_NV_STACK];     /* outputs */
+} DeferredOp;
+
+#define RM_NV_QUEUE 48 /* queued operations before a pass is forced */
+static struct {
+  DeferredOp op[RM_NV_QUEUE];
+  int        nops;
+  PetscInt   n; /* local length of the queued operations' vectors */
+} Queue;
+
+static void RunBlock(const DeferredOp *o, PetscInt b, PetscInt m)
+{
+  PetscScalar t[RM_NV_BLOCK];
+  switch (o->kind) {
+  case OP_LINEARSUM: {
+    const PetscScalar *x = o->x[0] + b, *y = o->x[1] + b;
+    PetscScalar       *z = o->z[0] + b;
+    const PetscReal    a = o->c[0], c = o->c[1];
+    for (PetscInt i = 0; i < m; i++) z[i] = a * x[i] + c * y[i];
+  } break;
+  case OP_CONST: {
+    PetscScalar    *z = o->z[0] + b;
+    const PetscReal c = o->c[0];
+    for (PetscInt i = 0; i < m; i++) z[i] = c;
+  } break;
+  case OP_PROD: {
+    const PetscScalar *x = o->x[0] + b, *y = o->x[1] + b;
+    PetscScalar       *z = o->z[0] + b;
+    for (PetscInt i = 0; i < m; i++) z[i] = x[i] * y[i];
+  } break;
+  case OP_DIV: {
+    const PetscScalar *x = o->x[0] + b, *y = o->x[1] + b;
+    PetscScalar       *z = o->z[0] + b;
+    for (PetscInt i = 0; i < m; i++) z[i] = x[i] / y[i];
+  } break;
+  case OP_SCALE: {
+    const PetscScalar *x = o->x[0] + b;
+    PetscScalar       *z = o->z[0] + b;
+    const PetscReal    c = o->c[0];
+    if (c == 1.0) {
+      if (z != x) memcpy(z, x, (size_t)m * sizeof(*z));
+    } else
+      for (PetscInt i = 0; i < m; i++) z[i] = c * x[i];
+  } break;
+  case OP_ABS: {
+    const PetscScalar *x = o->x[0] + b;
+    PetscScalar       *z = o->z[0] + b;
+    for (PetscInt i = 0; i < m; i++) z[i] = PetscAbsScalar(x[i]);
+  } break;
+  case OP_INV: {
+    const PetscScalar *x = o->x[0] + b;
+    PetscScalar       *z = o->z[0] + b;
+    for (PetscInt i = 0; i < m; i++) z[i] = 1.0 / x[i];
+  } break;
+  case OP_ADDCONST: {
+    const PetscScalar *x = o->x[0] + b;
+    PetscScalar       *z = o->z[0] + b;
+    const PetscReal    c = o->c[0];
+    for (PetscInt i = 0; i < m; i++) z[i] = x[i] + c;
+  } break;
+  case OP_COMPARE: {
+    const PetscScalar *x = o->x[0] + b;
+    PetscScalar       *z = o->z[0] + b;
+    const PetscReal    c = o->c[0];
+    for (PetscInt i = 0; i < m; i++) z[i] = PetscAbsScalar(x[i]) >= c ? 1.0 : 0.0;
+  } break;
+  case OP_LINCOMB: { /* z = sum_j c_j x_j: the block of z is written after all inputs are read (z may be an x_j) */
+    const PetscScalar *x0 = o->x[0] + b;
+    for (PetscInt i = 0; i < m; i++) t[i] = o->c[0] * x0[i];
+    for (int j = 1; j < o->k; j++) {
+      const PetscScalar *xj = o->x[j] + b;
+      const PetscReal    cj = o->c[j];
+      for (PetscInt i = 0; i < m; i++) t[i] += cj * xj[i];
+    }
+    memcpy(o->z[0] + b, t, (size_t)m * sizeof(*t));
+  } break;
+  case OP_SCALEADDMULTI: { /* z_j = c_j x + y_j; x = o->x[k], y_j = o->x[j]; x's block copied first (a z_j may be x) */
+    memcpy(t, o->x[o->k] + b, (size_t)m * sizeof(*t));
+    for (int j = 0; j < o->k; j++) {
+      const PetscScalar *yj = o->x[j] + b;
+      PetscScalar       *zj = o->z[j] + b;
+      const PetscReal    cj = o->c[j];
+      for (PetscInt i = 0; i < m; i++) zj[i] = cj * t[i] + yj[i];
+    }
+  } break;
+  }
+}
+
+/* The number of distinct arrays a pass touches (for -integrator_vec_view's operands). */
+static int PassOperands(void)
+{
+  const PetscScalar *seen[RM_NV_QUEUE * (2 * RM_NV_STACK + 1)];
+  int                ns = 0;
+#define SEE(p) \
+  do { \
+    int f_ = 0; \
+    for (int q_ = 0; q_ < ns && !f_; q_++) f_ = seen[q_] == (p); \
+    if (!f_) seen[ns++] = (p); \
+  } while (0)
+  for (int q = 0; q < Queue.nops; q++) {
+    const DeferredOp *o   = &Queue.op[q];
+    int               nin = 0, nout = 1;
+    switch (o->kind) {
+    case OP_CONST: nin = 0; break;
+    case OP_LINEARSUM:
+    case OP_PROD:
+    case OP_DIV: nin = 2; break;
+    case OP_LINCOMB: nin = o->k; break;
+    case OP_SCALEADDMULTI: nin = o->k + 1, nout = o->k; break;
+    default: nin = 1;
+    }
+    for (int j = 0; j < nin; j++) SEE(o->x[j]);
+    for (int j = 0; j < nout; j++) SEE((const PetscScalar *)o->z[j]);
+  }
+#undef SEE
+  return ns;
+}
+
+/* Runs the queued operations: one pass over their vectors. */
+static void Flush(void)
+{
+  int operands;
+  if (!Queue.nops) return;
+  RmNVLogBegin_Private();
+  for (PetscInt b = 0; b < Queue.n; b += RM_NV_BLOCK) {
+    const PetscInt m = PetscMin(RM_NV_BLOCK, Queue.n - b);
+    for (int q = 0; q < Queue.nops; q++) RunBlock(&Queue.op[q], b, m);
+  }
+  operands   = RmNVLogTiming_Private() ? PassOperands() : 0;
+  Queue.nops = 0;
+  RmNVLogEnd_Private(RM_NVOP_PASS, operands);
+}
+
+void RmNVectorFlush_Private(void) { Flush(); }
+
+/* A new queued operation on vectors of local length n (a pass first if the queue is full or holds
+   vectors of another length). */
+static DeferredOp *Push(OpKind kind, PetscInt n)
+{
+  DeferredOp *o;
+  if (Queue.nops == RM_NV_QUEUE || (Queue.nops && Queue.n != n)) Flush();
+  Queue.n = n;
+  o       = &Queue.op[Queue.nops++];
+  o->kind = kind;
+  o->k    = 1;
+  return o;
+}
+
 /* ---------------------------------------------------------------- required operations */
 static N_Vector_ID GetVectorID(N_Vector v) { return SUNDIALS_NVEC_CUSTOM; }
 
 static void Destroy(N_Vector v)
 {
   if (!v) return;
+  Flush(); /* the queue may refer to its array */
   if (v->content) {
     RmNVContent *c = NV(v);
     if (c->vec) {
@@ -241,97 +395,91 @@ static void Space(N_Vector v, sunindextype *lrw, sunindextype *liw)
   *liw = 2;
 }
 
-static realtype    *GetArrayPointer(N_Vector v) { return ARR(v); }
+static realtype    *GetArrayPointer(N_Vector v)
+{
+  Flush();
+  return ARR(v);
+}
 static void        *GetCommunicator(N_Vector v) { return &NV(v)->comm; }
 static sunindextype GetLength(N_Vector v) { return (sunindextype)NV(v)->N; }
 static sunindextype GetLocalLength(N_Vector v) { return (sunindextype)NV(v)->n; }
 
 static void LinearSum(realtype a, N_Vector x, realtype b, N_Vector y, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x), *ya = ARR(y);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = a * xa[i] + b * ya[i];
+  o       = Push(OP_LINEARSUM, LEN(z));
+  o->c[0] = a, o->c[1] = b, o->x[0] = ARR(x), o->x[1] = ARR(y), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_LINEARSUM, 3);
 }
 
 static void Const(realtype c, N_Vector z)
 {
-  PetscScalar   *za = ARR(z);
-  const PetscInt n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = c;
+  o       = Push(OP_CONST, LEN(z));
+  o->c[0] = c, o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_CONST, 1);
 }
 
 static void Prod(N_Vector x, N_Vector y, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x), *ya = ARR(y);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = xa[i] * ya[i];
+  o       = Push(OP_PROD, LEN(z));
+  o->x[0] = ARR(x), o->x[1] = ARR(y), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_PROD, 3);
 }
 
 static void Div(N_Vector x, N_Vector y, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x), *ya = ARR(y);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = xa[i] / ya[i];
+  o       = Push(OP_DIV, LEN(z));
+  o->x[0] = ARR(x), o->x[1] = ARR(y), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_DIV, 3);
 }
 
 static void Scale(realtype c, N_Vector x, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  if (c == 1.0) {
-    if (za != xa) memcpy(za, xa, (size_t)n * sizeof(*za));
-  } else
-    for (PetscInt i = 0; i < n; i++) za[i] = c * xa[i];
+  o       = Push(OP_SCALE, LEN(z));
+  o->c[0] = c, o->x[0] = ARR(x), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_SCALE, 2);
 }
 
 static void Abs(N_Vector x, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = PetscAbsScalar(xa[i]);
+  o       = Push(OP_ABS, LEN(z));
+  o->x[0] = ARR(x), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_ABS, 2);
 }
 
 static void Inv(N_Vector x, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = 1.0 / xa[i];
+  o       = Push(OP_INV, LEN(z));
+  o->x[0] = ARR(x), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_INV, 2);
 }
 
 static void AddConst(N_Vector x, realtype b, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = xa[i] + b;
+  o       = Push(OP_ADDCONST, LEN(z));
+  o->c[0] = b, o->x[0] = ARR(x), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_ADDCONST, 2);
 }
@@ -339,6 +487,7 @@ static void AddConst(N_Vector x, realtype b, N_Vector z)
 static realtype DotProdLocal(N_Vector x, N_Vector y)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   s = KDot(LEN(x), ARR(x), ARR(y));
   END(RM_NVOP_DOTPRODLOCAL, 2);
@@ -348,6 +497,7 @@ static realtype DotProdLocal(N_Vector x, N_Vector y)
 static realtype DotProd(N_Vector x, N_Vector y)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   s = KDot(LEN(x), ARR(x), ARR(y));
   AllSum(NV(x)->comm, &s, 1);
@@ -358,6 +508,7 @@ static realtype DotProd(N_Vector x, N_Vector y)
 static realtype MaxNormLocal(N_Vector x)
 {
   PetscReal m;
+  Flush();
   BEGIN;
   m = KMaxAbs(LEN(x), ARR(x));
   END(RM_NVOP_MAXNORMLOCAL, 1);
@@ -367,6 +518,7 @@ static realtype MaxNormLocal(N_Vector x)
 static realtype MaxNorm(N_Vector x)
 {
   PetscReal m;
+  Flush();
   BEGIN;
   m = AllOp(NV(x)->comm, KMaxAbs(LEN(x), ARR(x)), MPI_MAX);
   END(RM_NVOP_MAXNORM, 1);
@@ -376,6 +528,7 @@ static realtype MaxNorm(N_Vector x)
 static realtype WSqrSumLocal(N_Vector x, N_Vector w)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   s = KWSqrSum(LEN(x), ARR(x), ARR(w));
   END(RM_NVOP_WSQRSUMLOCAL, 2);
@@ -385,6 +538,7 @@ static realtype WSqrSumLocal(N_Vector x, N_Vector w)
 static realtype WSqrSumMaskLocal(N_Vector x, N_Vector w, N_Vector id)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   s = KWSqrSumMask(LEN(x), ARR(x), ARR(w), ARR(id));
   END(RM_NVOP_WSQRSUMMASKLOCAL, 3);
@@ -394,6 +548,7 @@ static realtype WSqrSumMaskLocal(N_Vector x, N_Vector w, N_Vector id)
 static realtype WrmsNorm(N_Vector x, N_Vector w)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   s = KWSqrSum(LEN(x), ARR(x), ARR(w));
   AllSum(NV(x)->comm, &s, 1);
@@ -404,6 +559,7 @@ static realtype WrmsNorm(N_Vector x, N_Vector w)
 static realtype WrmsNormMask(N_Vector x, N_Vector w, N_Vector id)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   s = KWSqrSumMask(LEN(x), ARR(x), ARR(w), ARR(id));
   AllSum(NV(x)->comm, &s, 1);
@@ -414,6 +570,7 @@ static realtype WrmsNormMask(N_Vector x, N_Vector w, N_Vector id)
 static realtype WL2Norm(N_Vector x, N_Vector w)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   s = KWSqrSum(LEN(x), ARR(x), ARR(w));
   AllSum(NV(x)->comm, &s, 1);
@@ -431,6 +588,7 @@ static PetscReal KMin(PetscInt n, const PetscScalar *x)
 static realtype MinLocal(N_Vector x)
 {
   PetscReal m;
+  Flush();
   BEGIN;
   m = KMin(LEN(x), ARR(x));
   END(RM_NVOP_MINLOCAL, 1);
@@ -440,6 +598,7 @@ static realtype MinLocal(N_Vector x)
 static realtype Min(N_Vector x)
 {
   PetscReal m;
+  Flush();
   BEGIN;
   m = AllOp(NV(x)->comm, KMin(LEN(x), ARR(x)), MPI_MIN);
   END(RM_NVOP_MIN, 1);
@@ -449,6 +608,7 @@ static realtype Min(N_Vector x)
 static realtype L1NormLocal(N_Vector x)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   RM_NV_REDUCE(LEN(x), 0.0, PetscAbsScalar(ARR(x)[i]), s);
   END(RM_NVOP_L1NORMLOCAL, 1);
@@ -458,6 +618,7 @@ static realtype L1NormLocal(N_Vector x)
 static realtype L1Norm(N_Vector x)
 {
   PetscReal s;
+  Flush();
   BEGIN;
   RM_NV_REDUCE(LEN(x), 0.0, PetscAbsScalar(ARR(x)[i]), s);
   AllSum(NV(x)->comm, &s, 1);
@@ -467,11 +628,10 @@ static realtype L1Norm(N_Vector x)
 
 static void Compare(realtype c, N_Vector x, N_Vector z)
 {
-  const PetscScalar *xa = ARR(x);
-  PetscScalar       *za = ARR(z);
-  const PetscInt     n  = LEN(z);
+  DeferredOp *o;
   BEGIN;
-  for (PetscInt i = 0; i < n; i++) za[i] = PetscAbsScalar(xa[i]) >= c ? 1.0 : 0.0;
+  o       = Push(OP_COMPARE, LEN(z));
+  o->c[0] = c, o->x[0] = ARR(x), o->z[0] = ARR(z);
   WROTE(z);
   END(RM_NVOP_COMPARE, 2);
 }
@@ -493,6 +653,7 @@ static PetscReal KInvTest(N_Vector x, N_Vector z)
 static booleantype InvTestLocal(N_Vector x, N_Vector z)
 {
   PetscReal ok;
+  Flush();
   BEGIN;
   ok = KInvTest(x, z);
   END(RM_NVOP_INVTESTLOCAL, 2);
@@ -502,6 +663,7 @@ static booleantype InvTestLocal(N_Vector x, N_Vector z)
 static booleantype InvTest(N_Vector x, N_Vector z)
 {
   PetscReal ok;
+  Flush();
   BEGIN;
   ok = AllOp(NV(x)->comm, KInvTest(x, z), MPI_MIN);
   END(RM_NVOP_INVTEST, 2);
@@ -527,6 +689,7 @@ static PetscReal KConstrMask(N_Vector c, N_Vector x, N_Vector m)
 static booleantype ConstrMaskLocal(N_Vector c, N_Vector x, N_Vector m)
 {
   PetscReal ok;
+  Flush();
   BEGIN;
   ok = KConstrMask(c, x, m);
   END(RM_NVOP_CONSTRMASKLOCAL, 3);
@@ -536,6 +699,7 @@ static booleantype ConstrMaskLocal(N_Vector c, N_Vector x, N_Vector m)
 static booleantype ConstrMask(N_Vector c, N_Vector x, N_Vector m)
 {
   PetscReal ok;
+  Flush();
   BEGIN;
   ok = AllOp(NV(x)->comm, KConstrMask(c, x, m), MPI_MIN);
   END(RM_NVOP_CONSTRMASK, 3);
@@ -555,6 +719,7 @@ static PetscReal KMinQuotient(N_Vector num, N_Vector denom)
 static realtype MinQuotientLocal(N_Vector num, N_Vector denom)
 {
   PetscReal m;
+  Flush();
   BEGIN;
   m = KMinQuotient(num, denom);
   END(RM_NVOP_MINQUOTIENTLOCAL, 2);
@@ -564,6 +729,7 @@ static realtype MinQuotientLocal(N_Vector num, N_Vector denom)
 static realtype MinQuotient(N_Vector num, N_Vector denom)
 {
   PetscReal m;
+  Flush();
   BEGIN;
   m = AllOp(NV(num)->comm, KMinQuotient(num, denom), MPI_MIN);
   END(RM_NVOP_MINQUOTIENT, 2);
@@ -573,32 +739,55 @@ static realtype MinQuotient(N_Vector num, N_Vector denom)
 /* ---------------------------------------------------------------- fused operations */
 static int LinearCombination(int k, realtype *c, N_Vector *X, N_Vector z)
 {
-  RmNVArrays A;
+  DeferredOp *o;
   if (k < 1) return -1;
-  if (GetArrays(k, X, &A)) return -1;
   BEGIN;
-  KLinComb(LEN(z), k, c, (const PetscScalar *const *)A.p, ARR(z));
+  if (k > RM_NV_STACK) { /* too many to queue: at once */
+    RmNVArrays A;
+    Flush();
+    if (GetArrays(k, X, &A)) {
+      END(RM_NVOP_LINEARCOMBINATION, k + 1);
+      return -1;
+    }
+    KLinComb(LEN(z), k, c, (const PetscScalar *const *)A.p, ARR(z));
+    RestoreArrays(&A);
+  } else {
+    o    = Push(OP_LINCOMB, LEN(z));
+    o->k = k;
+    for (int j = 0; j < k; j++) o->c[j] = c[j], o->x[j] = ARR(X[j]);
+    o->z[0] = ARR(z);
+  }
   WROTE(z);
   END(RM_NVOP_LINEARCOMBINATION, k + 1);
-  RestoreArrays(&A);
   return 0;
+}
+
+/* z_j = a_j x + y_j as k LinearSums (a_j x + 1 y_j: the same rounding) when k does not fit one queued
+   operation; a z_j that is x comes last, so every sum reads the old x */
+static void QueueScaleAddAsSums(int k, const realtype *a, N_Vector x, N_Vector *Y, N_Vector *Z)
+{
+  for (int last = 0; last < 2; last++)
+    for (int j = 0; j < k; j++) {
+      DeferredOp *o;
+      if ((Z[j] == x) != last) continue;
+      o       = Push(OP_LINEARSUM, LEN(x));
+      o->c[0] = a[j], o->c[1] = 1.0, o->x[0] = ARR(x), o->x[1] = ARR(Y[j]), o->z[0] = ARR(Z[j]);
+    }
 }
 
 static int ScaleAddMulti(int k, realtype *a, N_Vector x, N_Vector *Y, N_Vector *Z)
 {
-  RmNVArrays Ya, Za;
   if (k < 1) return -1;
-  if (GetArrays(k, Y, &Ya)) return -1;
-  if (GetArrays(k, Z, &Za)) {
-    RestoreArrays(&Ya);
-    return -1;
-  }
   BEGIN;
-  KScaleAddMulti(LEN(x), k, a, ARR(x), (const PetscScalar *const *)Ya.p, Za.p);
+  if (k >= RM_NV_STACK ) QueueScaleAddAsSums(k, a, x, Y, Z);
+  else {
+    DeferredOp *o = Push(OP_SCALEADDMULTI, LEN(x));
+    o->k          = k;
+    for (int j = 0; j < k; j++) o->c[j] = a[j], o->x[j] = ARR(Y[j]), o->z[j] = ARR(Z[j]);
+    o->x[k] = ARR(x);
+  }
   for (int j = 0; j < k; j++) WROTE(Z[j]);
   END(RM_NVOP_SCALEADDMULTI, 2 * k + 1);
-  RestoreArrays(&Za);
-  RestoreArrays(&Ya);
   return 0;
 }
 
@@ -607,6 +796,7 @@ static int DotProdMultiLocal(int k, N_Vector x, N_Vector *Y, realtype *d)
   RmNVArrays A;
   if (k < 1) return -1;
   if (GetArrays(k, Y, &A)) return -1;
+  Flush();
   BEGIN;
   KDotMulti(LEN(x), k, ARR(x), (const PetscScalar *const *)A.p, d);
   END(RM_NVOP_DOTPRODMULTILOCAL, k + 1);
@@ -627,6 +817,7 @@ static int DotProdMulti(int k, N_Vector x, N_Vector *Y, realtype *d)
   RmNVArrays A;
   if (k < 1) return -1;
   if (GetArrays(k, Y, &A)) return -1;
+  Flush();
   BEGIN;
   KDotMulti(LEN(x), k, ARR(x), (const PetscScalar *const *)A.p, d);
   AllSum(NV(x)->comm, d, k); /* one reduction for the group */
@@ -640,9 +831,8 @@ static int LinearSumVectorArray(int k, realtype a, N_Vector *X, realtype b, N_Ve
 {
   BEGIN;
   for (int j = 0; j < k; j++) {
-    const PetscScalar *xa = ARR(X[j]), *ya = ARR(Y[j]);
-    PetscScalar       *za = ARR(Z[j]);
-    for (PetscInt i = 0; i < LEN(Z[j]); i++) za[i] = a * xa[i] + b * ya[i];
+    DeferredOp *o = Push(OP_LINEARSUM, LEN(Z[j]));
+    o->c[0] = a, o->c[1] = b, o->x[0] = ARR(X[j]), o->x[1] = ARR(Y[j]), o->z[0] = ARR(Z[j]);
     WROTE(Z[j]);
   }
   END(RM_NVOP_LINEARSUMVECTORARRAY, 3 * k);
@@ -653,9 +843,8 @@ static int ScaleVectorArray(int k, realtype *c, N_Vector *X, N_Vector *Z)
 {
   BEGIN;
   for (int j = 0; j < k; j++) {
-    const PetscScalar *xa = ARR(X[j]);
-    PetscScalar       *za = ARR(Z[j]);
-    for (PetscInt i = 0; i < LEN(Z[j]); i++) za[i] = c[j] * xa[i];
+    DeferredOp *o = Push(OP_SCALE, LEN(Z[j]));
+    o->c[0] = c[j], o->x[0] = ARR(X[j]), o->z[0] = ARR(Z[j]);
     WROTE(Z[j]);
   }
   END(RM_NVOP_SCALEVECTORARRAY, 2 * k);
@@ -666,8 +855,8 @@ static int ConstVectorArray(int k, realtype c, N_Vector *Z)
 {
   BEGIN;
   for (int j = 0; j < k; j++) {
-    PetscScalar *za = ARR(Z[j]);
-    for (PetscInt i = 0; i < LEN(Z[j]); i++) za[i] = c;
+    DeferredOp *o = Push(OP_CONST, LEN(Z[j]));
+    o->c[0] = c, o->z[0] = ARR(Z[j]);
     WROTE(Z[j]);
   }
   END(RM_NVOP_CONSTVECTORARRAY, k);
@@ -676,6 +865,7 @@ static int ConstVectorArray(int k, realtype c, N_Vector *Z)
 
 static int WrmsNormVectorArray(int k, N_Vector *X, N_Vector *W, realtype *nrm)
 {
+  Flush();
   BEGIN;
   for (int j = 0; j < k; j++) nrm[j] = KWSqrSum(LEN(X[j]), ARR(X[j]), ARR(W[j]));
   if (k > 0) AllSum(NV(X[0])->comm, nrm, k); /* one reduction for the group */
@@ -686,6 +876,7 @@ static int WrmsNormVectorArray(int k, N_Vector *X, N_Vector *W, realtype *nrm)
 
 static int WrmsNormMaskVectorArray(int k, N_Vector *X, N_Vector *W, N_Vector id, realtype *nrm)
 {
+  Flush();
   BEGIN;
   for (int j = 0; j < k; j++) nrm[j] = KWSqrSumMask(LEN(X[j]), ARR(X[j]), ARR(W[j]), ARR(id));
   if (k > 0) AllSum(NV(X[0])->comm, nrm, k);
@@ -697,12 +888,25 @@ static int WrmsNormMaskVectorArray(int k, N_Vector *X, N_Vector *W, N_Vector id,
 /* Z[j][i] = a[j] X[i] + Y[j][i]: for each i one ScaleAddMulti pass */
 static int ScaleAddMultiVectorArray(int nvec, int nsum, realtype *a, N_Vector *X, N_Vector **Y, N_Vector **Z)
 {
-  PetscScalar *ys[RM_NV_STACK], *zs[RM_NV_STACK];
-  if (nsum < 1 || nsum > RM_NV_STACK) return -1;
+  N_Vector ys[RM_NV_STACK], zs[RM_NV_STACK];
+  if (nsum < 1) return -1;
   BEGIN;
   for (int i = 0; i < nvec; i++) {
-    for (int j = 0; j < nsum; j++) ys[j] = ARR(Y[j][i]), zs[j] = ARR(Z[j][i]);
-    KScaleAddMulti(LEN(X[i]), nsum, a, ARR(X[i]), (const PetscScalar *const *)ys, zs);
+    if (nsum >= RM_NV_STACK) {
+      for (int last = 0; last < 2; last++)
+        for (int j = 0; j < nsum; j++) {
+          DeferredOp *o;
+          if ((Z[j][i] == X[i]) != last) continue;
+          o       = Push(OP_LINEARSUM, LEN(X[i]));
+          o->c[0] = a[j], o->c[1] = 1.0, o->x[0] = ARR(X[i]), o->x[1] = ARR(Y[j][i]), o->z[0] = ARR(Z[j][i]);
+        }
+    } else {
+      for (int j = 0; j < nsum; j++) ys[j] = Y[j][i], zs[j] = Z[j][i];
+      DeferredOp *o = Push(OP_SCALEADDMULTI, LEN(X[i]));
+      o->k          = nsum;
+      for (int j = 0; j < nsum; j++) o->c[j] = a[j], o->x[j] = ARR(ys[j]), o->z[j] = ARR(zs[j]);
+      o->x[nsum] = ARR(X[i]);
+    }
     for (int j = 0; j < nsum; j++) WROTE(Z[j][i]);
   }
   END(RM_NVOP_SCALEADDMULTIVECTORARRAY, nvec * (2 * nsum + 1));
@@ -712,12 +916,25 @@ static int ScaleAddMultiVectorArray(int nvec, int nsum, realtype *a, N_Vector *X
 /* Z[i] = sum_j c[j] X[j][i]: for each i one LinearCombination pass */
 static int LinearCombinationVectorArray(int nvec, int nsum, realtype *c, N_Vector **X, N_Vector *Z)
 {
-  PetscScalar *xs[RM_NV_STACK];
-  if (nsum < 1 || nsum > RM_NV_STACK) return -1;
+  if (nsum < 1) return -1;
   BEGIN;
+  if (nsum > RM_NV_STACK) Flush(); /* at once, below */
   for (int i = 0; i < nvec; i++) {
-    for (int j = 0; j < nsum; j++) xs[j] = ARR(X[j][i]);
-    KLinComb(LEN(Z[i]), nsum, c, (const PetscScalar *const *)xs, ARR(Z[i]));
+    if (nsum > RM_NV_STACK) {
+      PetscScalar **xs;
+      if (PetscMalloc1(nsum, &xs)) {
+        END(RM_NVOP_LINEARCOMBINATIONVECTORARRAY, nvec * (nsum + 1));
+        return -1;
+      }
+      for (int j = 0; j < nsum; j++) xs[j] = ARR(X[j][i]);
+      KLinComb(LEN(Z[i]), nsum, c, (const PetscScalar *const *)xs, ARR(Z[i]));
+      (void)PetscFree(xs);
+    } else {
+      DeferredOp *o = Push(OP_LINCOMB, LEN(Z[i]));
+      o->k          = nsum;
+      for (int j = 0; j < nsum; j++) o->c[j] = c[j], o->x[j] = ARR(X[j][i]);
+      o->z[0] = ARR(Z[i]);
+    }
     WROTE(Z[i]);
   }
   END(RM_NVOP_LINEARCOMBINATIONVECTORARRAY, nvec * (nsum + 1));
@@ -815,4 +1032,9 @@ PetscErrorCode RmNVectorCreateNative_Private(Vec vec, SUNContext sunctx, PetscBo
 
 PetscBool RmNVectorIsNative_Private(N_Vector v) { return (PetscBool)(v && v->ops && v->ops->nvclone == Clone); }
 
-Vec RmNVectorGetVec_Private(N_Vector v) { return RmNVectorIsNative_Private(v) ? NV(v)->vec : N_VGetVector_Petsc(v); }
+Vec RmNVectorGetVec_Private(N_Vector v)
+{
+  if (!RmNVectorIsNative_Private(v)) return N_VGetVector_Petsc(v);
+  Flush(); /* a callback reads or writes it through PETSc */
+  return NV(v)->vec;
+}

@@ -57,7 +57,8 @@ static const char *const OpNames[RM_NVOP_COUNT] = {"LinearSum",
                                                    "WSqrSumMaskLocal",
                                                    "DotProdMultiLocal",
                                                    "DotProdMultiAllReduce",
-                                                   "ErrorWeights (cvode.c)"};
+                                                   "ErrorWeights (cvode.c)",
+                                                   "pass of deferred operations"};
 
 /* Per process, since the last report: the operations never nest, so one start time does. */
 static struct {
@@ -115,6 +116,7 @@ PetscErrorCode RmIntegratorVecView_Private(RmIntegrator integ, PetscViewer viewe
 
 void RmNVLogTimingPush_Private(void) { Timing++; }
 void RmNVLogTimingPop_Private(void) { Timing--; }
+PetscBool RmNVLogTiming_Private(void) { return (PetscBool)(Timing > 0); }
 
 /* ---------------------------------------------------------------- NVECTOR_PETSC, wrapped */
 /* The operations wrapped: NVECTOR_PETSC's, the same functions for every vector. */
