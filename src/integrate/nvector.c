@@ -219,15 +219,27 @@ static struct {
   PetscInt   n; /* local length of the queued operations' vectors */
 } Queue;
 
-static void RunBlock(const DeferredOp *o, PetscInt b, PetscInt m)
+/* One queued operation on the block [b, b + m). Compiled twice (portable and AVX2, chosen at run time):
+   at 10^5..10^6 entries a pass of CVODE's 15 predictor sums is bound by arithmetic, not memory. No FMA
+   (target avx2 does not enable it), so both give the same bits. */
+static inline __attribute__((always_inline)) void RunBlockBody(const DeferredOp *o, PetscInt b, PetscInt m)
 {
   PetscScalar t[RM_NV_BLOCK];
   switch (o->kind) {
-  case OP_LINEARSUM: {
+  case OP_LINEARSUM: { /* multiplications by 1 and -1 are exact: left out (CVODE's predictor is all x + y) */
     const PetscScalar *x = o->x[0] + b, *y = o->x[1] + b;
     PetscScalar       *z = o->z[0] + b;
     const PetscReal    a = o->c[0], c = o->c[1];
-    for (PetscInt i = 0; i < m; i++) z[i] = a * x[i] + c * y[i];
+    if (a == 1.0 && c == 1.0)
+      for (PetscInt i = 0; i < m; i++) z[i] = x[i] + y[i];
+    else if (a == 1.0 && c == -1.0)
+      for (PetscInt i = 0; i < m; i++) z[i] = x[i] - y[i];
+    else if (a == 1.0)
+      for (PetscInt i = 0; i < m; i++) z[i] = x[i] + c * y[i];
+    else if (c == 1.0)
+      for (PetscInt i = 0; i < m; i++) z[i] = a * x[i] + y[i];
+    else
+      for (PetscInt i = 0; i < m; i++) z[i] = a * x[i] + c * y[i];
   } break;
   case OP_CONST: {
     PetscScalar    *z = o->z[0] + b;
@@ -297,6 +309,21 @@ static void RunBlock(const DeferredOp *o, PetscInt b, PetscInt m)
   }
 }
 
+static void RunBlockPortable(const DeferredOp *o, PetscInt b, PetscInt m) { RunBlockBody(o, b, m); }
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2"))) static void RunBlockAVX2(const DeferredOp *o, PetscInt b, PetscInt m) { RunBlockBody(o, b, m); }
+#endif
+
+static void (*RunBlockKernel(void))(const DeferredOp *, PetscInt, PetscInt)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  static int have = -1;
+  if (have < 0) have = __builtin_cpu_supports("avx2") ? 1 : 0;
+  if (have) return RunBlockAVX2;
+#endif
+  return RunBlockPortable;
+}
+
 /* The number of distinct arrays a pass touches (for -integrator_vec_view's operands). */
 static int PassOperands(void)
 {
@@ -331,11 +358,13 @@ static int PassOperands(void)
 static void Flush(void)
 {
   int operands;
+  void (*run)(const DeferredOp *, PetscInt, PetscInt);
   if (!Queue.nops) return;
   RmNVLogBegin_Private();
+  run = RunBlockKernel();
   for (PetscInt b = 0; b < Queue.n; b += RM_NV_BLOCK) {
     const PetscInt m = PetscMin(RM_NV_BLOCK, Queue.n - b);
-    for (int q = 0; q < Queue.nops; q++) RunBlock(&Queue.op[q], b, m);
+    for (int q = 0; q < Queue.nops; q++) run(&Queue.op[q], b, m);
   }
   operands   = RmNVLogTiming_Private() ? PassOperands() : 0;
   Queue.nops = 0;
