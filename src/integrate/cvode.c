@@ -4,7 +4,6 @@
    (free), then confirmed with one true RHS evaluation. */
 #include "integrateimpl.h"
 #include <cvode/cvode.h>
-#include <nvector/nvector_petsc.h>
 #include <sunlinsol/sunlinsol_spgmr.h>
 #include <sunnonlinsol/sunnonlinsol_fixedpoint.h>
 #include <ratemem/woodbury.h>
@@ -116,23 +115,35 @@ static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
   PetscReal           wmin = PETSC_MAX_REAL, gmin;
 
   /* One pass, rounding for rounding the N_VAbs, N_VScale, N_VAddConst, N_VMin, N_VInv sequence of
-     cvEwtSetSS (5 passes and a copy over the state otherwise); logged as the integrator's vector work. */
-  (void)PetscLogEventBegin(RM_EVENTS.integ_vec, 0, 0, 0, 0);
-  VecGetLocalSize(N_VGetVector_Petsc(y), &nloc);
-  VecGetArrayRead(N_VGetVector_Petsc(y), &ya);
-  VecGetArrayWrite(N_VGetVector_Petsc(ewt), &wa);
-  for (PetscInt i = 0; i < nloc; i++) {
-    PetscReal w = cv->cur_rtol * PetscAbsScalar(ya[i]);
-    w           = w + cv->cur_atol;
-    wmin        = PetscMin(wmin, w);
-    wa[i]       = w;
+     cvEwtSetSS (5 passes and a copy over the state otherwise; the weights are written before the
+     minimum is known, and CVODE stops at the error if it is not positive); logged as the
+     integrator's vector work. */
+  RmNVLogBegin_Private();
+  VecGetLocalSize(RmNVectorGetVec_Private(y), &nloc);
+  VecGetArrayRead(RmNVectorGetVec_Private(y), &ya);
+  VecGetArrayWrite(RmNVectorGetVec_Private(ewt), &wa);
+  { /* one loop, 8 partial minima (vectorised); 1/w only where w > 0 (-fp_trap), the error below otherwise */
+    PetscReal      m8[8] = {wmin, wmin, wmin, wmin, wmin, wmin, wmin, wmin};
+    const PetscInt n8    = nloc - nloc % 8;
+    for (PetscInt b = 0; b < n8; b += 8)
+      for (int l = 0; l < 8; l++) {
+        PetscReal w = cv->cur_rtol * PetscAbsScalar(ya[b + l]);
+        w           = w + cv->cur_atol;
+        m8[l]       = w < m8[l] ? w : m8[l];
+        wa[b + l]   = w > 0 ? 1.0 / w : 0.0;
+      }
+    for (PetscInt i = n8; i < nloc; i++) {
+      PetscReal w = cv->cur_rtol * PetscAbsScalar(ya[i]);
+      w           = w + cv->cur_atol;
+      wmin        = PetscMin(wmin, w);
+      wa[i]       = w > 0 ? 1.0 / w : 0.0;
+    }
+    for (int l = 0; l < 8; l++) wmin = PetscMin(wmin, m8[l]);
   }
-  MPI_Allreduce(&wmin, &gmin, 1, MPIU_REAL, MPI_MIN, PetscObjectComm((PetscObject)N_VGetVector_Petsc(y)));
-  if (gmin > 0)
-    for (PetscInt i = 0; i < nloc; i++) wa[i] = 1.0 / wa[i];
-  VecRestoreArrayWrite(N_VGetVector_Petsc(ewt), &wa);
-  VecRestoreArrayRead(N_VGetVector_Petsc(y), &ya);
-  (void)PetscLogEventEnd(RM_EVENTS.integ_vec, 0, 0, 0, 0);
+  MPI_Allreduce(&wmin, &gmin, 1, MPIU_REAL, MPI_MIN, PetscObjectComm((PetscObject)RmNVectorGetVec_Private(y)));
+  VecRestoreArrayWrite(RmNVectorGetVec_Private(ewt), &wa);
+  VecRestoreArrayRead(RmNVectorGetVec_Private(y), &ya);
+  RmNVLogEnd_Private(RM_NVOP_EWT, 2);
   if (gmin <= 0) {
     RmIntegratorCallbackStore_Private(&cv->cb,
                                       PetscSNPrintf(cv->ewt_message, sizeof(cv->ewt_message),
@@ -147,20 +158,20 @@ static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
 static int RHSCallback(realtype t, N_Vector y, N_Vector ydot, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(ydot)), "RHS evaluation", t);
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelRHS(cv->model, RmNVectorGetVec_Private(y), RmNVectorGetVec_Private(ydot)), "RHS evaluation", t);
 }
 
 static int JacTimesSetupCallback(realtype t, N_Vector y, N_Vector fy, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)),
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianSetUpWithRHS(cv->model, RmNVectorGetVec_Private(y), RmNVectorGetVec_Private(fy)),
                                            "Jacobian set-up", t);
 }
 
 static int JacTimesCallback(N_Vector v, N_Vector Jv, realtype t, N_Vector y, N_Vector fy, void *ctx, N_Vector tmp)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
-  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianMult(cv->model, N_VGetVector_Petsc(v), N_VGetVector_Petsc(Jv)), "J·v product", t);
+  return RmIntegratorCallbackStore_Private(&cv->cb, RmModelJacobianMult(cv->model, RmNVectorGetVec_Private(v), RmNVectorGetVec_Private(Jv)), "J·v product", t);
 }
 
 /* Jacobi preconditioner of M = I − γJ: diag(J) comes with the Jacobian data (RmModelJacobianDiagonal). */
@@ -168,7 +179,7 @@ static PetscErrorCode PCSetUp(RmIntegrator_CVODE *cv, N_Vector y, N_Vector fy, b
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.pc_setup, 0, 0, 0, 0));
-  if (!jok) PetscCall(RmModelJacobianSetUpWithRHS(cv->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(fy)));
+  if (!jok) PetscCall(RmModelJacobianSetUpWithRHS(cv->model, RmNVectorGetVec_Private(y), RmNVectorGetVec_Private(fy)));
   *jcur = jok ? SUNFALSE : SUNTRUE;
   if (cv->wbpc) { /* as SPGMR's preconditioner, D follows the J·v set-ups: always a full set-up */
     if (jok && cv->woodbury) PetscCall(RmWoodburySetGamma(cv->wbpc, gamma));
@@ -194,8 +205,8 @@ static PetscErrorCode PCApply(RmIntegrator_CVODE *cv, N_Vector r, N_Vector z)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.prec, 0, 0, 0, 0));
-  if (cv->wbpc) PetscCall(RmWoodburySolve(cv->wbpc, N_VGetVector_Petsc(r), N_VGetVector_Petsc(z)));
-  else PetscCall(VecPointwiseMult(N_VGetVector_Petsc(z), cv->pinv, N_VGetVector_Petsc(r)));
+  if (cv->wbpc) PetscCall(RmWoodburySolve(cv->wbpc, RmNVectorGetVec_Private(r), RmNVectorGetVec_Private(z)));
+  else PetscCall(VecPointwiseMult(RmNVectorGetVec_Private(z), cv->pinv, RmNVectorGetVec_Private(r)));
   PetscCall(PetscLogEventEnd(RM_EVENTS.prec, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -220,15 +231,14 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
   PetscFunctionBeginUser;
   cv->model = integ->model;
   PetscCheck(!SUNContext_Create((void *)&integ->comm, &cv->sunctx), integ->comm, PETSC_ERR_LIB, "SUNContext_Create failed");
-  cv->y_nv = N_VMake_Petsc(integ->y, cv->sunctx);
-  cv->f_nv = N_VMake_Petsc(integ->f, cv->sunctx);
-  PetscCheck(cv->y_nv && cv->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
-  PetscCall(RmIntegratorNVectorSetUp_Private(integ, cv->y_nv)); /* fused operations, event RmIntegVec (nvlog.c) */
-  PetscCall(RmIntegratorNVectorSetUp_Private(integ, cv->f_nv));
+  /* -integrator_nvector, -integrator_fused_ops; every vector operation in the event RmIntegVec (nvlog.c, nvector.c) */
+  PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->y, cv->sunctx, &cv->y_nv));
+  PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->f, cv->sunctx, &cv->f_nv));
   cv->cvode = CVodeCreate(cv->lmm, cv->sunctx);
   PetscCheck(cv->cvode, integ->comm, PETSC_ERR_MEM, "CVodeCreate failed");
   RmCallCVODE(CVodeSetErrHandlerFn(cv->cvode, ErrHandlerCallback, cv));
   RmCallCVODE(CVodeInit(cv->cvode, RHSCallback, 0.0, cv->y_nv));
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   RmCallCVODE(CVodeSetUserData(cv->cvode, cv));
   cv->cur_rtol = integ->rtol;
   cv->cur_atol = integ->atol;
@@ -370,6 +380,7 @@ static PetscErrorCode CVodeStep(RmIntegrator integ, realtype *t, int *flag)
   PetscFunctionBeginUser;
   PetscCall(RmIntegratorCallbackBegin_Private(&cv->cb));
   *flag = CVode(cv->cvode, integ->t_final, cv->y_nv, t, CV_ONE_STEP);
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   PetscCall(RmIntegratorCallbackEnd_Private(&cv->cb));
   if (*flag < 0 || cv->cb.code) PetscCall(CVODEFailure(integ, *flag, *t));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -388,6 +399,7 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
   cv->cvode_message[0] = 0;
   cv->ewt_message[0]   = 0;
   RmCallCVODE(CVodeReInit(cv->cvode, t0, cv->y_nv));
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   RmCallCVODE(CVodeSetStopTime(cv->cvode, integ->t_final));
   cv->cur_rtol = integ->rtol; /* the previous trial may have ended in its tail */
   cv->cur_atol = integ->atol;
@@ -397,6 +409,7 @@ static PetscErrorCode SolveCVODE(RmIntegrator integ, PetscReal t0, PetscInt64 st
     RmCallCVODE(CVodeGetNumSteps(cv->cvode, &nst));
     /* Cheap test on the interpolated derivative, confirmed by a true RHS evaluation. */
     RmCallCVODE(CVodeGetDky(cv->cvode, t, 1, cv->f_nv));
+    RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
     PetscCall(RmModelFixedPointResidual(integ->model, integ->f, &st->residual));
     PetscCall(TailUpdate(cv, &tail, st->residual));
     if (st->residual < integ->converge_tol) {

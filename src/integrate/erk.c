@@ -6,7 +6,6 @@
    for stiff problems (E/I with a large -stiffness) the step is bound by stability, use bdf there. */
 #include "integrateimpl.h"
 #include <arkode/arkode_arkstep.h>
-#include <nvector/nvector_petsc.h>
 #include <stdlib.h>
 
 /* ARKODE return flags become PETSc errors that name the failure (flags > 0 pass). */
@@ -63,7 +62,7 @@ static PetscErrorCode SetFromOptionsERK(PetscOptionItems *PetscOptionsObject, Rm
 static int RHSCallback(realtype t, N_Vector y, N_Vector ydot, void *ctx)
 {
   RmIntegrator_ERK *erk = (RmIntegrator_ERK *)ctx;
-  return RmIntegratorCallbackStore_Private(&erk->cb, RmModelRHS(erk->model, N_VGetVector_Petsc(y), N_VGetVector_Petsc(ydot)), "RHS evaluation", t);
+  return RmIntegratorCallbackStore_Private(&erk->cb, RmModelRHS(erk->model, RmNVectorGetVec_Private(y), RmNVectorGetVec_Private(ydot)), "RHS evaluation", t);
 }
 
 static void ErrHandlerCallback(int code, const char *module, const char *function, char *msg, void *ctx)
@@ -79,12 +78,11 @@ static PetscErrorCode SetUpERK(RmIntegrator integ)
   PetscFunctionBeginUser;
   erk->model = integ->model;
   PetscCheck(!SUNContext_Create((void *)&integ->comm, &erk->sunctx), integ->comm, PETSC_ERR_LIB, "SUNContext_Create failed");
-  erk->y_nv = N_VMake_Petsc(integ->y, erk->sunctx);
-  erk->f_nv = N_VMake_Petsc(integ->f, erk->sunctx);
-  PetscCheck(erk->y_nv && erk->f_nv, integ->comm, PETSC_ERR_MEM, "N_VMake_Petsc failed");
-  PetscCall(RmIntegratorNVectorSetUp_Private(integ, erk->y_nv)); /* fused operations, event RmIntegVec (nvlog.c) */
-  PetscCall(RmIntegratorNVectorSetUp_Private(integ, erk->f_nv));
+  /* -integrator_nvector, -integrator_fused_ops; every vector operation in the event RmIntegVec (nvlog.c, nvector.c) */
+  PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->y, erk->sunctx, &erk->y_nv));
+  PetscCall(RmIntegratorNVectorCreate_Private(integ, integ->f, erk->sunctx, &erk->f_nv));
   erk->ark = ARKStepCreate(RHSCallback, NULL, 0.0, erk->y_nv, erk->sunctx);
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   PetscCheck(erk->ark, integ->comm, PETSC_ERR_MEM, "ARKStepCreate failed");
   RmCallARK(ARKStepSetErrHandlerFn(erk->ark, ErrHandlerCallback, erk));
   RmCallARK(ARKStepSetUserData(erk->ark, erk));
@@ -132,6 +130,7 @@ static PetscErrorCode ARKStep1(RmIntegrator integ, realtype *t, int *flag)
   PetscFunctionBeginUser;
   PetscCall(RmIntegratorCallbackBegin_Private(&erk->cb));
   *flag = ARKStepEvolve(erk->ark, integ->t_final, erk->y_nv, t, ARK_ONE_STEP);
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   PetscCall(RmIntegratorCallbackEnd_Private(&erk->cb));
   if (*flag < 0 || erk->cb.code) PetscCall(ARKFailure(integ, *flag, *t));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -148,12 +147,14 @@ static PetscErrorCode SolveERK(RmIntegrator integ, PetscReal t0, PetscInt64 step
   PetscCall(PetscMemzero(&erk->cb, sizeof(erk->cb)));
   erk->ark_message[0] = 0;
   RmCallARK(ARKStepReInit(erk->ark, RHSCallback, NULL, t0, erk->y_nv)); /* also zeroes ARKODE's counts */
+  RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
   RmCallARK(ARKStepSetStopTime(erk->ark, integ->t_final));
   for (;;) {
     int flag = 0;
     PetscCall(ARKStep1(integ, &t, &flag));
     RmCallARK(ARKStepGetNumSteps(erk->ark, &nst));
     RmCallARK(ARKStepGetDky(erk->ark, t, 1, erk->f_nv));
+    RmNVectorFlush_Private(); /* the native vector's deferred operations, before we read integ->y, integ->f */
     PetscCall(RmIntegratorTestConvergence_Private(integ, integ->f, st, &converged));
     if (converged) {
       st->converged = PETSC_TRUE;

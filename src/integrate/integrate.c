@@ -33,7 +33,8 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->max_steps     = 100000;
   (*integ)->monitor_every = 1;
   (*integ)->noise_seed    = 1;
-  (*integ)->fused_ops     = PETSC_FALSE; /* measured slower with Debian's NVECTOR_PETSC: docs/benchmark.md "Integrator vector work" */
+  (*integ)->nvector       = 0;          /* native: docs/benchmark.md "Integrator vector work" */
+  (*integ)->fused_ops     = PETSC_TRUE; /* the native vector's one-pass fused operations (NVECTOR_PETSC's were measured slower: off for it) */
   PetscCall(RmIntegratorSetType(*integ, RMINTEGRATORBDF));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -105,9 +106,25 @@ PetscErrorCode RmIntegratorSetFromOptions(RmIntegrator integ)
                              &integ->monitor, NULL));
   PetscCall(PetscOptionsInt("-monitor_every", "Print progress every this many steps", "RmIntegratorSetFromOptions", integ->monitor_every,
                             &integ->monitor_every, NULL));
-  PetscCall(PetscOptionsBool("-integrator_fused_ops",
-                             "CVODE and ARKODE: NVECTOR_PETSC's fused vector operations (measured slower here; docs/benchmark.md)",
-                             "RmIntegratorSetFromOptions", integ->fused_ops, &integ->fused_ops, NULL));
+  {
+    const char *const kinds[] = {"native", "petsc", "RmNVector", "RM_NVECTOR_", NULL};
+    PetscBool         fused;
+    PetscCall(PetscOptionsEList("-integrator_nvector",
+                                "CVODE and ARKODE's N_Vector: native (ratemem's own over the local array, one pass per operation, fused operations native) or "
+                                "petsc (SUNDIALS' NVECTOR_PETSC)",
+                                "RmIntegratorSetFromOptions", kinds, 2, kinds[integ->nvector], &integ->nvector, NULL));
+    fused = integ->fused_set ? integ->fused_ops : (PetscBool)(integ->nvector == 0);
+    PetscCall(PetscOptionsBool("-integrator_fused_ops",
+                               "CVODE and ARKODE: the N_Vector's fused and vector-array operations (default: on for native, off for petsc, where they "
+                               "were measured slower; docs/benchmark.md)",
+                               "RmIntegratorSetFromOptions", fused, &fused, &set));
+    if (set) integ->fused_set = PETSC_TRUE;
+    integ->fused_ops = integ->fused_set ? fused : (PetscBool)(integ->nvector == 0);
+    PetscCall(PetscViewerDestroy(&integ->vec_viewer));
+    PetscCall(PetscOptionsViewer("-integrator_vec_view",
+                                 "CVODE and ARKODE: print the integrator's vector operations (calls per kind, operands, time) when the integrator is destroyed",
+                                 "RmIntegratorSetFromOptions", &integ->vec_viewer, &integ->vec_format, NULL));
+  }
   if (integ->ops.setfromoptions) PetscCall(integ->ops.setfromoptions(PetscOptionsObject, integ));
   PetscOptionsEnd();
   { /* -noise belongs to em: for any other method a clear error, not "unknown option" (-noise 0 is harmless) */
@@ -162,6 +179,7 @@ PetscErrorCode RmIntegratorSetUp(RmIntegrator integ)
     if (isauto) PetscCall(RmIntegratorAutoResolve_Private(integ)); /* now that the model is known */
   }
   integ->setup_called = PETSC_TRUE; /* before the method's set-up: Destroy frees what a failed set-up left */
+  if (integ->vec_viewer) RmNVLogTimingPush_Private(); /* popped by Destroy */
   PetscCall(RmModelCreateState(integ->model, &integ->y));
   PetscCall(VecDuplicate(integ->y, &integ->f));
   if (integ->ops.setup) PetscCall(integ->ops.setup(integ));
@@ -306,12 +324,14 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
   integ->products0 = products0;
   integ->t_now     = t_start;
   ierr             = integ->ops.solve(integ, t_start, prior.steps, &st);
+  RmNVectorFlush_Private(); /* (the methods flush after each SUNDIALS call already) */
   if (!ierr) ierr = VecCopy(integ->y, x);
   if (!ierr) ierr = RmIntegratorStepBoundary_Private(integ, st.t_end, prior.steps + st.steps, x, PETSC_TRUE, NULL); /* the last monitor line may ask for progress */
   integ->current = NULL;
   PetscCall(ierr);
   PetscCall(PetscLogEventEnd(RM_EVENTS.integrate, 0, 0, 0, 0));
   st.wall_time = RmWallTime() - t0;
+  integ->vec_steps += st.steps; /* this solve's own, for -integrator_vec_view */
   PetscCall(RmModelGetProductCount(integ->model, &products1));
   st.weight_products = products1 - products0;
   AddCounts(&st, &prior);
@@ -374,6 +394,15 @@ PetscErrorCode RmIntegratorDestroy(RmIntegrator *integ)
   PetscFunctionBeginUser;
   if (!*integ) PetscFunctionReturn(PETSC_SUCCESS);
   it = *integ;
+  if (it->vec_viewer) {
+    if (it->setup_called) {
+      PetscCall(PetscViewerPushFormat(it->vec_viewer, it->vec_format));
+      PetscCall(RmIntegratorVecView_Private(it, it->vec_viewer));
+      PetscCall(PetscViewerPopFormat(it->vec_viewer));
+      RmNVLogTimingPop_Private();
+    }
+    PetscCall(PetscViewerDestroy(&it->vec_viewer));
+  }
   if (it->ops.destroy) PetscCall(it->ops.destroy(it));
   PetscCall(VecDestroy(&it->y));
   PetscCall(VecDestroy(&it->f));

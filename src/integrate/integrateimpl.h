@@ -32,7 +32,12 @@ struct _p_RmIntegrator {
   PetscReal             rtol, atol, t_final, converge_tol, euler_dt;
   PetscInt              max_steps, monitor_every;
   PetscBool             monitor;
-  PetscBool             fused_ops; /* -integrator_fused_ops: NVECTOR_PETSC's fused vector operations (CVODE, ARKODE) */
+  PetscBool             fused_ops;   /* -integrator_fused_ops: the N_Vector's fused and vector-array operations (CVODE, ARKODE) */
+  PetscBool             fused_set;   /* -integrator_fused_ops was given (else: on for native, off for petsc) */
+  PetscInt              nvector;     /* -integrator_nvector: 0 native, 1 petsc (NVECTOR_PETSC) */
+  PetscViewer           vec_viewer;  /* -integrator_vec_view: the per-operation report at RmIntegratorDestroy */
+  PetscViewerFormat     vec_format;
+  PetscInt64            vec_steps;   /* steps since the last -integrator_vec_view report */
   PetscReal             weight_scale;    /* ‖W‖ estimate for auto (RmIntegratorSetWeightScale; 0: unknown) */
   PetscBool             auto_chosen;     /* the type was chosen by -integrator auto */
   char                  auto_reason[160];
@@ -94,10 +99,83 @@ PETSC_INTERN PetscErrorCode RmIntegratorCallbackRaise_Private(RmIntegrator integ
 /* -integrator auto (auto.c): the choice for the integrator's model and why; the resolution (sets the type). */
 PETSC_INTERN PetscErrorCode RmIntegratorAutoChoose_Private(RmIntegrator integ, RmIntegratorType *choice, PetscReal *radius, char *why, size_t len);
 PETSC_INTERN PetscErrorCode RmIntegratorAutoResolve_Private(RmIntegrator integ);
-/* For CVODE and ARKODE, on each N_Vector made from a state Vec (before the solver clones it): enables
-   NVECTOR_PETSC's fused operations (-integrator_fused_ops) and logs every vector operation in the
-   event RmIntegVec (nvlog.c). */
-PETSC_INTERN PetscErrorCode RmIntegratorNVectorSetUp_Private(RmIntegrator integ, N_Vector v);
+/* The integrator's vector work (nvlog.c, nvector.c). CVODE and ARKODE see the state as an N_Vector:
+   -integrator_nvector native (nvector.c: ratemem's own over the Vec's local array, every operation one
+   pass, the fused and vector-array operations native) or petsc (SUNDIALS' NVECTOR_PETSC, its fused
+   operations behind -integrator_fused_ops). Every operation of either is inside the event RmIntegVec
+   and is counted per kind; -integrator_vec_view prints the counts and times (RmIntegratorVecView_Private). */
+typedef enum {
+  RM_NVOP_LINEARSUM,
+  RM_NVOP_CONST,
+  RM_NVOP_PROD,
+  RM_NVOP_DIV,
+  RM_NVOP_SCALE,
+  RM_NVOP_ABS,
+  RM_NVOP_INV,
+  RM_NVOP_ADDCONST,
+  RM_NVOP_DOTPROD,
+  RM_NVOP_MAXNORM,
+  RM_NVOP_WRMSNORM,
+  RM_NVOP_WRMSNORMMASK,
+  RM_NVOP_MIN,
+  RM_NVOP_WL2NORM,
+  RM_NVOP_L1NORM,
+  RM_NVOP_COMPARE,
+  RM_NVOP_INVTEST,
+  RM_NVOP_CONSTRMASK,
+  RM_NVOP_MINQUOTIENT,
+  RM_NVOP_LINEARCOMBINATION,
+  RM_NVOP_SCALEADDMULTI,
+  RM_NVOP_DOTPRODMULTI,
+  RM_NVOP_LINEARSUMVECTORARRAY,
+  RM_NVOP_SCALEVECTORARRAY,
+  RM_NVOP_CONSTVECTORARRAY,
+  RM_NVOP_WRMSNORMVECTORARRAY,
+  RM_NVOP_WRMSNORMMASKVECTORARRAY,
+  RM_NVOP_SCALEADDMULTIVECTORARRAY,
+  RM_NVOP_LINEARCOMBINATIONVECTORARRAY,
+  RM_NVOP_DOTPRODLOCAL,
+  RM_NVOP_MAXNORMLOCAL,
+  RM_NVOP_MINLOCAL,
+  RM_NVOP_L1NORMLOCAL,
+  RM_NVOP_INVTESTLOCAL,
+  RM_NVOP_CONSTRMASKLOCAL,
+  RM_NVOP_MINQUOTIENTLOCAL,
+  RM_NVOP_WSQRSUMLOCAL,
+  RM_NVOP_WSQRSUMMASKLOCAL,
+  RM_NVOP_DOTPRODMULTILOCAL,
+  RM_NVOP_DOTPRODMULTIALLREDUCE,
+  RM_NVOP_EWT,  /* CVODE's error weights, our one-pass EwtCallback (cvode.c) */
+  RM_NVOP_PASS, /* native: one pass of the deferred elementwise operations (nvector.c) */
+  RM_NVOP_COUNT
+} RmNVOp;
+/* Around one vector operation: the event RmIntegVec; on End, the operation's count and its number of
+   vector operands (an array of k vectors counts k), and with -integrator_vec_view its time. Never nested. */
+PETSC_INTERN void RmNVLogBegin_Private(void);
+PETSC_INTERN void RmNVLogEnd_Private(RmNVOp op, int operands);
+/* Each integrator with -integrator_vec_view pushes at its set-up and pops at its destruction: while any
+   is alive the operations are timed one by one. */
+PETSC_INTERN void RmNVLogTimingPush_Private(void);
+PETSC_INTERN void RmNVLogTimingPop_Private(void);
+PETSC_INTERN PetscBool RmNVLogTiming_Private(void);
+/* Collective. Prints the counts and times since the last report (times: the maximum over ranks) with
+   the steps integ took meanwhile, then zeroes them. */
+PETSC_INTERN PetscErrorCode RmIntegratorVecView_Private(RmIntegrator integ, PetscViewer viewer);
+/* For CVODE and ARKODE: an N_Vector over the state Vec v (integ->y, integ->f) of the kind chosen by
+   -integrator_nvector, with the fused operations set by -integrator_fused_ops; the solvers' clones
+   copy its ops table (so they are of the same kind and logged the same way). *nv is NULL on failure. */
+PETSC_INTERN PetscErrorCode RmIntegratorNVectorCreate_Private(RmIntegrator integ, Vec v, SUNContext sunctx, N_Vector *nv);
+/* The PETSc Vec of an N_Vector of either kind (native: a Vec over the same memory); not collective. */
+PETSC_INTERN Vec RmNVectorGetVec_Private(N_Vector v);
+/* nvector.c: the native N_Vector over v's local array (borrowed until N_VDestroy); fused: enable the
+   fused and vector-array operations. */
+PETSC_INTERN PetscErrorCode RmNVectorCreateNative_Private(Vec v, SUNContext sunctx, PetscBool fused, N_Vector *nv);
+PETSC_INTERN PetscBool      RmNVectorIsNative_Private(N_Vector v);
+/* The native vector defers its elementwise operations (nvector.c): this runs them. Not collective; call
+   it after every SUNDIALS call that may operate on vectors, before our code reads integ->y or integ->f. */
+PETSC_INTERN void RmNVectorFlush_Private(void);
+/* nvlog.c: NVECTOR_PETSC's fused operations on or off and every operation of its table logged. */
+PETSC_INTERN PetscErrorCode RmNVectorSetUpPetsc_Private(MPI_Comm comm, N_Vector v, PetscBool fused);
 /* The fixed-step loop of euler and em: y += h f(y) by update (h = -euler_dt, the last step cut at t_final);
    stochastic: never stop at "convergence" (the path is noisy), run to t_final. */
 PETSC_INTERN PetscErrorCode RmIntegratorSolveFixedStep_Private(RmIntegrator integ, PetscErrorCode (*update)(RmIntegrator, PetscReal), PetscBool stochastic,

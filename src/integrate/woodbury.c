@@ -17,7 +17,6 @@
 #include <ratemem/synapses.h>
 #include <ratemem/factors.h>
 #include <cvode/cvode.h>
-#include <nvector/nvector_petsc.h>
 
 struct _p_RmWoodbury {
   MPI_Comm      comm;
@@ -563,7 +562,7 @@ static int WbSolveCallback(SUNLinearSolver S, SUNMatrix A, N_Vector x, N_Vector 
   realtype    t  = NAN;
 
   (void)CVodeGetCurrentTime(ls->cvode, &t);
-  if (RmIntegratorCallbackStore_Private(ls->cb, WbSolve(ls, N_VGetVector_Petsc(x), N_VGetVector_Petsc(b)), "low-rank Newton solve", t))
+  if (RmIntegratorCallbackStore_Private(ls->cb, WbSolve(ls, RmNVectorGetVec_Private(x), RmNVectorGetVec_Private(b)), "low-rank Newton solve", t))
     return (ls->last_flag = SUNLS_PACKAGE_FAIL_UNREC);
   return (ls->last_flag = SUNLS_SUCCESS);
 }

@@ -159,7 +159,7 @@ static PetscErrorCode AddIdentity(RmRun run)
   /* options that do not change the result; '*' ends a prefix */
   static const char *const exclude[] = {"checkpoint", "checkpoint_interval", "checkpoint_stop_after_steps", "restart", "summary", "output", "quiet", "monitor",
                                         "monitor_every", "help", "log*", "malloc*", "options_*", "memory_view", "objects_dump", "info", "on_error*",
-                                        "fp_trap", "no_signal_handler", "check_pointer_intensity", "viewer_*", "saws*", "history", "ratemem_view", NULL};
+                                        "fp_trap", "no_signal_handler", "check_pointer_intensity", "viewer_*", "saws*", "history", "ratemem_view", "integrator_vec_view", NULL};
   RmCheckpoint             ck = run->ck;
   PetscInt                 n, P, K;
   PetscInt64               seed, noise_seed;
