@@ -90,6 +90,9 @@ PETSC_EXTERN PetscErrorCode RmIntegratorSetWeightScale(RmIntegrator integ, Petsc
 PETSC_EXTERN PetscErrorCode RmIntegratorGetAuto(RmIntegrator integ, PetscBool *chosen, const char **reason);
 /* Not collective. The method's name (owned by the integrator; after an auto set-up the chosen one). */
 PETSC_EXTERN PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type);
+/* Not collective; after SetFromOptions. The state-sized vectors the method will keep (for the memory
+   estimate): an upper bound where the set-up still chooses (auto: bdf's; bdf with -cvode_ls auto: SPGMR's). */
+PETSC_EXTERN PetscErrorCode RmIntegratorGetStateVectorCount(RmIntegrator integ, PetscInt *count);
 /* Not collective. Whether the method is explicit with the fixed step -euler_dt (euler, em). */
 PETSC_EXTERN PetscErrorCode RmIntegratorIsFixedStep(RmIntegrator integ, PetscBool *fixed);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetTolerances(RmIntegrator integ, PetscReal *rtol, PetscReal *atol);

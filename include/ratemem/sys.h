@@ -166,8 +166,8 @@ PETSC_EXTERN PetscErrorCode RmParseValueList(MPI_Comm comm, const char *opt, con
 /* Memory estimate of a run (src/sys/memory.c): sizes of what it allocates, per rank. */
 typedef struct {
   PetscInt64  n, P, K, batch, extra_units; /* extra_units: state units beyond the neurons (E/I pools) */
-  PetscInt64  krylov_dim;                  /* -cvode_krylov_dim (0: CVODE's 5) */
-  const char *storage, *integrator;        /* dense, aij, lowrank, compressed; bdf, adams, euler, em, erk */
+  PetscInt64  integrator_vectors;          /* state-sized vectors of the integrator (RmIntegratorGetStateVectorCount) */
+  const char *storage;                     /* dense, aij, lowrank, compressed, spatial */
   PetscInt64  trials, bytes_per_trial;     /* per-trial results every rank keeps */
   PetscInt64  local_bytes_per_trial;       /* ... and per local neuron (stored final states) */
 } RmMemoryPlan;

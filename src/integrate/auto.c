@@ -48,8 +48,20 @@ static PetscErrorCode SetFromOptionsAuto(PetscOptionItems *PetscOptionsObject, R
     PetscCall(RmIntegratorCreate(integ->comm, &tmp));
     PetscCall(RmIntegratorSetType(tmp, Candidates[k]));
     if (tmp->ops.setfromoptions) PetscCall(tmp->ops.setfromoptions(PetscOptionsObject, tmp));
+    { /* the memory estimate counts the larger candidate, with its options */
+      PetscInt count;
+      PetscCall(RmIntegratorGetStateVectorCount(tmp, &count));
+      integ->auto_vectors = PetscMax(integ->auto_vectors, count);
+    }
     PetscCall(RmIntegratorDestroy(&tmp));
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode StateVectorsAuto(RmIntegrator integ, PetscInt *count)
+{
+  PetscFunctionBeginUser;
+  *count = integ->auto_vectors;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -57,6 +69,7 @@ PETSC_INTERN PetscErrorCode RmIntegratorCreate_Auto(RmIntegrator integ)
 {
   PetscFunctionBeginUser;
   integ->ops.setfromoptions = SetFromOptionsAuto; /* no solve: RmIntegratorSetUp replaces the type */
+  integ->ops.statevectors   = StateVectorsAuto;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -106,6 +106,20 @@ static PetscErrorCode SetFromOptionsCVODE(PetscOptionItems *PetscOptionsObject, 
    from tolerances that may change between steps (the tail tolerance). Not CVodeSStolerances:
    called after the first step it leaves CVODE's weight function without its data (SUNDIALS 6.4
    sets e_data only in the set-up of the first step) and the next step crashes. */
+/* CVODE's Nordsieck history (order + 1), about 10 work and error-weight vectors, and the linear solver:
+   SPGMR's Krylov basis (dimension + 2) or the Woodbury solver's 2; -cvode_ls auto may still pick
+   SPGMR at set-up, so it counts as SPGMR. */
+static PetscErrorCode StateVectorsCVODE(RmIntegrator integ, PetscInt *count)
+{
+  RmIntegrator_CVODE *cv    = (RmIntegrator_CVODE *)integ->data;
+  const PetscInt      order = cv->max_order ? cv->max_order : (cv->lmm == CV_ADAMS ? 12 : 5);
+
+  PetscFunctionBeginUser;
+  *count = order + 1 + 10;
+  if (cv->lmm == CV_BDF) *count += cv->ls_type == 2 ? 2 : (cv->krylov_dim > 0 ? cv->krylov_dim : 5) + 2;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
@@ -480,6 +494,7 @@ static PetscErrorCode CreateCVODE(RmIntegrator integ, int lmm)
   integ->ops.setup          = SetUpCVODE;
   integ->ops.solve          = SolveCVODE;
   integ->ops.getprogress    = GatherCVODEStats;
+  integ->ops.statevectors   = StateVectorsCVODE;
   integ->ops.view           = ViewCVODE;
   integ->ops.destroy        = DestroyCVODE;
   PetscFunctionReturn(PETSC_SUCCESS);

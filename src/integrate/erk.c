@@ -198,6 +198,15 @@ static PetscErrorCode DestroyERK(RmIntegrator integ)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* ARKStep's stages (at most 7 for the tables offered) and about 9 work vectors. */
+static PetscErrorCode StateVectorsERK(RmIntegrator integ, PetscInt *count)
+{
+  PetscFunctionBeginUser;
+  (void)integ;
+  *count = 16;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PETSC_INTERN PetscErrorCode RmIntegratorCreate_ERK(RmIntegrator integ)
 {
   RmIntegrator_ERK *erk;
@@ -210,6 +219,7 @@ PETSC_INTERN PetscErrorCode RmIntegratorCreate_ERK(RmIntegrator integ)
   integ->ops.setup          = SetUpERK;
   integ->ops.solve          = SolveERK;
   integ->ops.getprogress    = GatherARKStats;
+  integ->ops.statevectors   = StateVectorsERK;
   integ->ops.view           = ViewERK;
   integ->ops.destroy        = DestroyERK;
   PetscFunctionReturn(PETSC_SUCCESS);

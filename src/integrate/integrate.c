@@ -459,6 +459,14 @@ PetscErrorCode RmIntegratorSetStepCallback(RmIntegrator integ, RmIntegratorMonit
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmIntegratorGetStateVectorCount(RmIntegrator integ, PetscInt *count)
+{
+  PetscFunctionBeginUser;
+  *count = 4;
+  if (integ->ops.statevectors) PetscCall(integ->ops.statevectors(integ, count));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegratorType *type)
 {
   PetscFunctionBeginUser;

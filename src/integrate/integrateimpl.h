@@ -16,6 +16,10 @@ typedef struct {
   /* Inside a step hook: st holds the running solve's counts kept by the generic code; add the
      implementation's own (NULL: the solve keeps st up to date itself). */
   PetscErrorCode (*getprogress)(RmIntegrator integ, RmIntegratorStats *st);
+  /* After SetFromOptions, before set-up: the state-sized vectors the method keeps (history, stages,
+     work, Krylov basis), an upper bound where the set-up still has a choice to make (NULL: 4, the
+     fixed-step methods' few) */
+  PetscErrorCode (*statevectors)(RmIntegrator integ, PetscInt *count);
   PetscErrorCode (*view)(RmIntegrator integ, PetscViewer viewer); /* after the generic line's fields */
   PetscErrorCode (*destroy)(RmIntegrator integ);                  /* frees integ->data */
 } RmIntegratorOps;
@@ -41,6 +45,7 @@ struct _p_RmIntegrator {
   PetscReal             weight_scale;    /* ‖W‖ estimate for auto (RmIntegratorSetWeightScale; 0: unknown) */
   PetscBool             auto_chosen;     /* the type was chosen by -integrator auto */
   char                  auto_reason[160];
+  PetscInt              auto_vectors; /* -integrator auto: the larger candidate's state vectors (memory estimate) */
   RmIntegratorMonitorFn monitor_fn;
   void                 *monitor_ctx;
   RmIntegratorMonitorFn step_fn;

@@ -180,10 +180,9 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
                                   PetscReal *estimate)
 {
   RmMemoryPlan     plan = {0};
-  PetscInt         n, P, K, krylov = 0;
+  PetscInt         n, P, K, vectors;
   RmStorageType    storage;
   RmJacobianForm   form;
-  RmIntegratorType method;
   MPI_Comm         comm;
 
   PetscFunctionBeginUser;
@@ -192,11 +191,10 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   PetscCall(RmSynapsesGetType(syn, &storage));
   PetscCall(RmSynapsesGetIndegree(syn, &K));
   PetscCall(RmModelGetJacobianForm(model, &form));
-  PetscCall(RmIntegratorGetType(integ, &method));
-  PetscCall(PetscOptionsGetInt(NULL, NULL, "-cvode_krylov_dim", &krylov, NULL));
-  plan.n = n, plan.P = P, plan.K = K, plan.batch = batch, plan.krylov_dim = PetscMin(krylov, n); /* (a larger one is refused by the integrator's set-up, by name) */
-  plan.storage    = storage;
-  plan.integrator = method;
+  PetscCall(RmIntegratorGetStateVectorCount(integ, &vectors));
+  plan.n = n, plan.P = P, plan.K = K, plan.batch = batch;
+  plan.integrator_vectors = PetscMin(vectors, n + 16); /* a Krylov basis larger than n is refused by the integrator's set-up, by name */
+  plan.storage            = storage;
   if (form == RM_JACOBIAN_POOLS) { /* the pools' units are part of the state */
     PetscInt pool_size;
     PetscCall(RmModelGetInhibition(model, NULL, &pool_size));

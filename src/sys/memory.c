@@ -46,16 +46,11 @@ PetscErrorCode RmMemoryLimitSetFromOptions(MPI_Comm comm)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* State vectors an integrator keeps (CVODE: Nordsieck history, error weights, work vectors and the
-   Krylov basis; ARKODE: stages), and those of the model (RHS, Jacobian and readout work). */
+/* State vectors: the integrator's (as it counts them) and those of the model and the run (RHS,
+   Jacobian and readout work; cues, states). */
 static PetscReal StateVectors(const RmMemoryPlan *p)
 {
-  PetscReal v = 10; /* the model's work vectors and the run's own (cues, states, readout) */
-  if (!strcmp(p->integrator, "bdf")) v += 6 + 10 + (p->krylov_dim > 0 ? p->krylov_dim : 5) + 2;
-  else if (!strcmp(p->integrator, "adams")) v += 13 + 10;
-  else if (!strcmp(p->integrator, "erk")) v += 16;
-  else v += 4; /* euler, em */
-  return v;
+  return 10 + (PetscReal)p->integrator_vectors;
 }
 
 PetscErrorCode RmMemoryEstimate(MPI_Comm comm, const RmMemoryPlan *p, PetscReal *bytes)
