@@ -84,6 +84,26 @@ PETSC_EXTERN PetscErrorCode RmOutputCommit(RmOutput out);
 /* Collective. An uncommitted file is removed: no partial output survives a failed run. */
 PETSC_EXTERN PetscErrorCode RmOutputDestroy(RmOutput *out);
 
+/* Reading an HDF5 input (src/io/h5read.c): the -patterns file, the -input_file. Errors of the file
+   itself name it as "<what> <path>" (what: "patterns file", "input file"). */
+typedef struct _p_RmHDF5Dataset *RmHDF5Dataset;
+typedef enum { RM_HDF5_OTHER, RM_HDF5_INTEGER, RM_HDF5_FLOAT } RmHDF5Class;
+typedef enum { RM_HDF5_NATIVE_UINT8, RM_HDF5_NATIVE_DOUBLE } RmHDF5Native;
+/* Collective. Opens dataset /name of path read-only through MPI-IO: a missing or unreadable file, a
+   file that is not HDF5 and a missing dataset (hint appended, e.g. " (set -input_dataset)") are
+   one-line errors. */
+PETSC_EXTERN PetscErrorCode RmHDF5DatasetOpen(MPI_Comm comm, const char *path, const char *what, const char *name, const char *hint, RmHDF5Dataset *ds);
+/* Not collective. Its rank, extents (dims[1] = 0 for 1-D; both 0 above 2-D), type class and element size in bytes. */
+PETSC_EXTERN PetscErrorCode RmHDF5DatasetGetInfo(RmHDF5Dataset ds, int *ndims, PetscInt64 dims[2], RmHDF5Class *cls, size_t *size);
+/* Collective. Rows [row0, row0 + nrows) x columns [col0, col0 + ncols) of a 2-D dataset (a 1-D one is
+   one row: row0, nrows ignored) into buf, row-major, converted to type; a rank may read nothing
+   (nrows or ncols 0). A failed read is an error on every rank. */
+PETSC_EXTERN PetscErrorCode RmHDF5DatasetReadBlock(RmHDF5Dataset ds, RmHDF5Native type, PetscInt64 row0, PetscInt64 nrows, PetscInt64 col0, PetscInt64 ncols, void *buf);
+/* Collective. The dataset's attribute as numbers: *exists, and if so its count values (caller frees *values). */
+PETSC_EXTERN PetscErrorCode RmHDF5DatasetReadAttributeReal(RmHDF5Dataset ds, const char *attr, PetscBool *exists, PetscInt64 *count, PetscReal **values);
+/* Collective. NULL-safe. */
+PETSC_EXTERN PetscErrorCode RmHDF5DatasetClose(RmHDF5Dataset *ds);
+
 /* A resumable results table: a CSV file whose rows are keyed by their first key_columns fields (a
    study's coordinates). Load reads what an earlier run wrote (refusing a file with another header or
    a malformed row); Append adds a row on rank 0 and rewrites the file atomically. All collective. */

@@ -1,7 +1,6 @@
 /* Vector inputs and input schedules (docs/model.md §7): see include/ratemem/input.h for the syntax.
    Also: inputs read from HDF5 (-input_file), and the firing-rate variant of §7 (-input_variant rate). */
 #include <ctype.h>
-#include <hdf5.h>
 #include <ratemem/io.h>
 #include <ratemem/input.h>
 #include <stdlib.h>
@@ -212,53 +211,63 @@ PetscErrorCode RmInputInitialState(RmMemories mem, uint64_t seed, Vec y)
 }
 
 /* ------------------------------------------------------------------ inputs from HDF5 (-input_file) */
-#define RmCallHDF5(comm, call, ...) \
-  do { \
-    if (PetscUnlikely((call) < 0)) SETERRQ(comm, PETSC_ERR_FILE_READ, __VA_ARGS__); \
-  } while (0)
-
 /* The "durations" attribute of the dataset: S numbers, or one for every row. */
-static PetscErrorCode ReadDurations(MPI_Comm comm, const char *path, const char *dataset, hid_t dset, PetscInt S, PetscReal *dur)
+static PetscErrorCode ReadDurations(MPI_Comm comm, const char *path, const char *dataset, RmHDF5Dataset ds, PetscInt S, PetscReal *dur)
 {
-  hid_t    attr, space;
-  hssize_t npts;
-  herr_t   st;
+  PetscBool  exists;
+  PetscInt64 npts;
+  PetscReal *vals;
 
   PetscFunctionBeginUser;
-  PetscCheck(H5Aexists(dset, "durations") > 0, comm, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCall(RmHDF5DatasetReadAttributeReal(ds, "durations", &exists, &npts, &vals));
+  PetscCheck(exists, comm, PETSC_ERR_FILE_UNEXPECTED,
              "input file %s: dataset /%s has no attribute 'durations'; give the durations with -input_schedule file0:T,file1:T,...", path, dataset);
-  attr  = H5Aopen(dset, "durations", H5P_DEFAULT);
-  space = H5Aget_space(attr);
-  npts  = H5Sget_simple_extent_npoints(space);
-  H5Sclose(space);
-  if (npts != 1 && npts != S) {
-    H5Aclose(attr);
-    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: attribute 'durations' of /%s has %lld values, expected %" PetscInt_FMT " (one per row) or 1",
-            path, dataset, (long long)npts, S);
-  }
-  st = H5Aread(attr, H5T_NATIVE_DOUBLE, dur);
-  H5Aclose(attr);
-  RmCallHDF5(comm, st, "input file %s: cannot read attribute 'durations' of /%s as numbers", path, dataset);
-  if (npts == 1)
-    for (PetscInt k = 1; k < S; k++) dur[k] = dur[0];
+  if (npts != 1 && npts != S) PetscCall(PetscFree(vals));
+  PetscCheck(npts == 1 || npts == S, comm, PETSC_ERR_FILE_UNEXPECTED,
+             "input file %s: attribute 'durations' of /%s has %lld values, expected %" PetscInt_FMT " (one per row) or 1", path, dataset, (long long)npts, S);
+  for (PetscInt k = 0; k < S; k++) dur[k] = vals[npts == 1 ? 0 : k];
+  PetscCall(PetscFree(vals));
   for (PetscInt k = 0; k < S; k++)
     PetscCheck(PetscIsNormalReal(dur[k]) && dur[k] > 0, comm, PETSC_ERR_FILE_UNEXPECTED,
                "input file %s: duration %" PetscInt_FMT " in attribute 'durations' of /%s must be a finite number > 0, got %g", path, k, dataset, (double)dur[k]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The dataset opened (src/io/h5read.c) and its shape checked: (S, n) or (n,) numbers. */
+static PetscErrorCode OpenInputDataset(MPI_Comm comm, const char *path, const char *dataset, PetscInt n, RmHDF5Dataset *ds, PetscInt *S)
+{
+  PetscInt64 dims[2];
+  int        ndims;
+  RmHDF5Class  cls;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmHDF5DatasetOpen(comm, path, "input file", dataset, " (set -input_dataset)", ds));
+  PetscCall(RmHDF5DatasetGetInfo(*ds, &ndims, dims, &cls, NULL));
+  {
+    PetscInt64 cols = ndims == 2 ? dims[1] : dims[0];
+    if ((ndims != 1 && ndims != 2) || cols != n || (cls != RM_HDF5_FLOAT && cls != RM_HDF5_INTEGER) || (ndims == 2 && dims[0] == 0)) {
+      PetscCall(RmHDF5DatasetClose(ds));
+      PetscCheck(ndims == 1 || ndims == 2, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s must have shape (S, n) or (n,), got a %d-D dataset", path,
+                 dataset, ndims);
+      PetscCheck(cls == RM_HDF5_FLOAT || cls == RM_HDF5_INTEGER, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s must hold numbers (float or integer)", path,
+                 dataset);
+      PetscCheck(ndims != 2 || dims[0] > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s has no rows", path, dataset);
+      SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s has %llu entries per row, the network has n = %" PetscInt_FMT " neurons", path, dataset,
+              (unsigned long long)cols, n);
+    }
+  }
+  *S = ndims == 2 ? (PetscInt)dims[0] : 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmScheduleSetInputFile(RmMemories mem, const char *path, const char *dataset, RmSchedule *sched)
 {
-  MPI_Comm   comm;
-  PetscBool  exists;
-  hid_t      fapl, file, dset, space, type, fspace, mspace, dxpl;
-  hsize_t    dims[2] = {0, 0}, start[2], count[2];
-  int        ndims;
-  H5T_class_t cls;
-  PetscInt   n, rstart, rend, nloc, S, used = 0;
-  PetscInt64 bad = 0, badsum;
-  PetscReal *dur = NULL;
-  herr_t     st;
+  MPI_Comm       comm;
+  RmHDF5Dataset    ds;
+  PetscInt       n, rstart, rend, nloc, S = 0, used = 0;
+  PetscInt64     bad = 0, badsum;
+  PetscReal     *dur = NULL;
+  PetscErrorCode ierr;
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetComm(mem, &comm));
@@ -267,87 +276,18 @@ PetscErrorCode RmScheduleSetInputFile(RmMemories mem, const char *path, const ch
   nloc = rend - rstart;
   PetscCheck(path && path[0], comm, PETSC_ERR_ARG_WRONG, "-input_file needs a file name");
   PetscCheck(dataset && dataset[0], comm, PETSC_ERR_ARG_WRONG, "-input_dataset needs a dataset name");
-  PetscCall(RmFileExists(comm, path, &exists));
-  PetscCheck(exists, comm, PETSC_ERR_FILE_OPEN, "input file %s does not exist or cannot be read", path);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
-  { /* a long name is opened through its directory's descriptor (Open MPI aborts on long names) */
-    char h5path[PETSC_MAX_PATH_LEN + 64];
-    int  dirfd;
-    PetscCall(RmHDF5Path(path, h5path, sizeof(h5path), &dirfd));
-    file = H5Fopen(h5path, H5F_ACC_RDONLY, fapl);
-    PetscCall(RmHDF5PathRestore(&dirfd));
-  }
-  H5Pclose(fapl);
-  PetscCheck(file >= 0, comm, PETSC_ERR_FILE_OPEN, "input file %s is not an HDF5 file", path);
-  if (H5Lexists(file, dataset, H5P_DEFAULT) <= 0 || H5Oexists_by_name(file, dataset, H5P_DEFAULT) <= 0) {
-    H5Fclose(file);
-    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s has no dataset /%s (set -input_dataset)", path, dataset);
-  }
-  dset = H5Dopen2(file, dataset, H5P_DEFAULT);
-  if (dset < 0) {
-    H5Fclose(file);
-    SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s is not a dataset", path, dataset);
-  }
-  space = H5Dget_space(dset);
-  ndims = H5Sget_simple_extent_ndims(space);
-  if (ndims == 1 || ndims == 2) H5Sget_simple_extent_dims(space, dims, NULL);
-  H5Sclose(space);
-  type = H5Dget_type(dset);
-  cls  = H5Tget_class(type);
-  H5Tclose(type);
-  {
-    hsize_t cols = ndims == 2 ? dims[1] : dims[0];
-    if ((ndims != 1 && ndims != 2) || cols != (hsize_t)n || (cls != H5T_FLOAT && cls != H5T_INTEGER) || (ndims == 2 && dims[0] == 0)) {
-      H5Dclose(dset);
-      H5Fclose(file);
-      PetscCheck(ndims == 1 || ndims == 2, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s must have shape (S, n) or (n,), got a %d-D dataset", path,
-                 dataset, ndims);
-      PetscCheck(cls == H5T_FLOAT || cls == H5T_INTEGER, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s must hold numbers (float or integer)", path,
-                 dataset);
-      PetscCheck(ndims != 2 || dims[0] > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s has no rows", path, dataset);
-      SETERRQ(comm, PETSC_ERR_FILE_UNEXPECTED, "input file %s: /%s has %llu entries per row, the network has n = %" PetscInt_FMT " neurons", path, dataset,
-              (unsigned long long)cols, n);
-    }
-  }
-  S = ndims == 2 ? (PetscInt)dims[0] : 1;
+  PetscCall(OpenInputDataset(comm, path, dataset, n, &ds, &S));
   PetscCall(PetscFree(sched->file_data));
   PetscCall(PetscMalloc1(S * nloc + 1, &sched->file_data));
-  /* Every rank reads its own neurons of every row: one collective hyperslab read. */
-  fspace = H5Dget_space(dset);
-  start[0] = 0;
-  count[0] = (hsize_t)S;
-  start[1] = (hsize_t)rstart;
-  count[1] = (hsize_t)nloc;
-  if (ndims == 2) H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
-  else H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start + 1, NULL, count + 1, NULL);
-  mspace = ndims == 2 ? H5Screate_simple(2, count, NULL) : H5Screate_simple(1, count + 1, NULL);
-  if (nloc == 0) {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  dxpl = H5Pcreate(H5P_DATASET_XFER);
-  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  st = H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, sched->file_data);
-  H5Pclose(dxpl);
-  H5Sclose(mspace);
-  H5Sclose(fspace);
-  if (st >= 0 && !sched->count) { /* no -input_schedule: the rows in order, durations from the attribute */
-    PetscErrorCode ierr;
+  /* Every rank reads its own neurons of every row: one collective read. */
+  ierr = RmHDF5DatasetReadBlock(ds, RM_HDF5_NATIVE_DOUBLE, 0, S, rstart, nloc, sched->file_data);
+  if (!ierr && !sched->count) { /* no -input_schedule: the rows in order, durations from the attribute */
     PetscCall(PetscMalloc1(S, &dur));
-    ierr = ReadDurations(comm, path, dataset, dset, S, dur);
-    if (ierr) {
-      PetscCall(PetscFree(dur));
-      H5Dclose(dset);
-      H5Fclose(file);
-      PetscCall(ierr);
-    }
+    ierr = ReadDurations(comm, path, dataset, ds, S, dur);
+    if (ierr) PetscCall(PetscFree(dur));
   }
-  H5Dclose(dset);
-  H5Fclose(file);
-  if (st < 0) PetscCall(PetscFree(dur));
-  RmCallHDF5(comm, st, "input file %s: reading /%s failed", path, dataset);
+  PetscCall(RmHDF5DatasetClose(&ds));
+  PetscCall(ierr);
   for (PetscInt k = 0; k < S * nloc; k++) bad += !PetscIsNormalReal(sched->file_data[k]) && sched->file_data[k] != 0.0;
   PetscCallMPI(MPI_Allreduce(&bad, &badsum, 1, MPIU_INT64, MPI_SUM, comm));
   if (badsum) PetscCall(PetscFree(dur));
