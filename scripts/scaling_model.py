@@ -5,7 +5,7 @@ weak-scaling efficiency of `ratemem retrieve` on N nodes from the runs of a scal
 
 Usage: scripts/scaling_model.py --measured scaling.csv [--out DIR] [--nodes 1,2,4,...,64]
          [--ranks-per-node R] [--latency-us A --link-gbit G | --pingpong-file FILE]
-         [--shared-cores C] [--variant CASE:KEY=VALUE[;KEY=VALUE]] [--no-calibrate]
+         [--shared-cores C] [--variant CASE:KEY=VALUE[;KEY=VALUE]] [--no-calibrate] [--node-gbs B]
        scripts/scaling_model.py --pingpong-only [--pingpong-save FILE]
 
 The link. Without --latency-us/--link-gbit (both, measured elsewhere) or --pingpong-file (a saved
@@ -14,7 +14,8 @@ with mpicc and runs it between two nodes of the emulated cluster of scripts/clus
 cluster of $RATEMEM_CLUSTER_DIR when its nodes n1 and n2 are up (as they are shaped), else a 2-node
 cluster of its own in a temporary directory (private net --pingpong-net, links capped at
 --pingpong-shape RATE when given), which it brings down again. alpha = the median half round trip
-of an 8-byte message; beta = the slope between the 1 MB and 16 MB messages (bytes per second).
+of an 8-byte message (--latency-stat mean: the mean, which on a shared machine includes the
+scheduling delays); beta = the slope between the 1 MB and 16 MB messages (bytes per second).
 --pingpong-save FILE keeps the ping-pong's output.
 
 Model of one RHS evaluation on N nodes with R ranks each. The base of a case (kind, storage
@@ -94,21 +95,29 @@ def num(v, default=float("nan")):
 # --- the link: a ping-pong between two emulated nodes ---------------------------------------------
 
 def parse_pingpong(text):
-    """(alpha seconds, beta bytes/s, {bytes: seconds}, hosts) from scripts/pingpong.c's output"""
-    pts, hosts = {}, ""
+    """{alpha, alpha_mean, beta, sync_wait, hosts} from scripts/pingpong.c's output: the median and mean
+    8-byte half round trip (s), the slope between 1 MB and 16 MB (B/s), the mean wait of an 8-byte
+    exchange after work on both ranks (s; None in outputs of older versions)"""
+    pts, means, hosts, sync = {}, {}, "", None
     for line in text.splitlines():
         m = re.match(r"^ping-pong (\S+) <-> (\S+):", line)
         if m:
             hosts = f"{m.group(1)}-{m.group(2)}"
-        m = re.match(r"^\s*(\d+)\s+([0-9.eE+-]+)\s+([0-9.eE+-]+)\s*$", line)
+        m = re.match(r"^\s*(\d+)\s+([0-9.eE+-]+)\s+([0-9.eE+-]+)(\s+([0-9.eE+-]+))?\s*$", line)
         if m:
             pts[int(m.group(1))] = float(m.group(2)) * 1e-6
+            if m.group(5):
+                means[int(m.group(1))] = float(m.group(5)) * 1e-6
+        m = re.match(r"^sync after work: median wait ([0-9.eE+-]+) usec, mean wait ([0-9.eE+-]+) usec", line)
+        if m:
+            sync = float(m.group(2)) * 1e-6
     if 8 not in pts or (1 << 20) not in pts or (16 << 20) not in pts:
         raise ValueError(f"not a ping-pong output (needs the 8 B, 1 MB and 16 MB rows): {text[:200]!r}")
     dt = pts[16 << 20] - pts[1 << 20]
     if dt <= 0:
         raise ValueError(f"ping-pong: 16 MB took no longer than 1 MB ({pts[16 << 20]} s vs {pts[1 << 20]} s)")
-    return pts[8], (15 << 20) / dt, pts, hosts
+    return {"alpha": pts[8], "alpha_mean": means.get(8, pts[8]), "beta": (15 << 20) / dt, "sync_wait": sync,
+            "hosts": hosts}
 
 
 def run_pingpong(args):
@@ -156,40 +165,56 @@ def run_pingpong(args):
 
 
 def link(args):
-    """(alpha s, beta B/s, description) from the options or a ping-pong"""
+    """(alpha s, beta B/s, sync delay s, description) from the options or ping-pongs"""
     if (args.latency_us is None) != (args.link_gbit is None):
         sys.exit("scaling_model: error: give both --latency-us and --link-gbit (or neither: the script measures them)")
     if args.latency_us is not None:
         if args.latency_us < 0 or args.link_gbit <= 0:
             sys.exit("scaling_model: error: --latency-us must be >= 0 and --link-gbit > 0")
-        return args.latency_us * 1e-6, args.link_gbit * 1e9 / 8, f"given: {args.latency_us:g} µs, {args.link_gbit:g} Gbit/s"
-    if args.pingpong_file:
-        # several files (comma-separated, repeated ping-pongs): the median alpha and beta
-        ab = []
+        if args.sync_delay == "probe":
+            sys.exit("scaling_model: error: --sync-delay probe needs a ping-pong (not --latency-us/--link-gbit)")
+        return args.latency_us * 1e-6, args.link_gbit * 1e9 / 8, 0.0, f"given: {args.latency_us:g} µs, {args.link_gbit:g} Gbit/s"
+    texts = []
+    if args.pingpong_file:  # several files (comma-separated, repeated ping-pongs): the medians
         for path in args.pingpong_file.split(","):
             try:
-                ab.append(parse_pingpong(open(path).read())[:2])
+                texts.append((path, open(path).read()))
             except OSError as e:
                 sys.exit(f"scaling_model: error: cannot read the ping-pong file {path}: {e.strerror}")
-            except ValueError as e:
-                sys.exit(f"scaling_model: error: {path}: {e}")
-        al, be = sorted(x[0] for x in ab), sorted(x[1] for x in ab)
-        alpha, beta = al[(len(al) - 1) // 2], be[(len(be) - 1) // 2]
-        return alpha, beta, (f"median of {len(ab)} ping-pong(s): {alpha * 1e6:.1f} µs (range {al[0] * 1e6:.1f}–"
-                             f"{al[-1] * 1e6:.1f}), {beta * 8 / 1e9:.3g} Gbit/s ({beta / 1e6:.0f} MB/s, range "
-                             f"{be[0] / 1e6:.0f}–{be[-1] / 1e6:.0f})")
+        src = f"median of {len(texts)} ping-pong(s)"
     else:
-        text = run_pingpong(args)
+        texts.append(("ping-pong", run_pingpong(args)))
         src = "ping-pong run by the script"
-    if args.pingpong_save:
-        with open(args.pingpong_save + ".partial", "w") as f:
-            f.write(text)
-        os.replace(args.pingpong_save + ".partial", args.pingpong_save)
-    try:
-        alpha, beta, _, hosts = parse_pingpong(text)
-    except ValueError as e:
-        sys.exit(f"scaling_model: error: {e}")
-    return alpha, beta, f"{src} ({hosts}): {alpha * 1e6:.1f} µs, {beta * 8 / 1e9:.3g} Gbit/s ({beta / 1e6:.0f} MB/s)"
+        if args.pingpong_save:
+            with open(args.pingpong_save + ".partial", "w") as f:
+                f.write(texts[0][1])
+            os.replace(args.pingpong_save + ".partial", args.pingpong_save)
+    pps = []
+    for path, text in texts:
+        try:
+            pps.append(parse_pingpong(text))
+        except ValueError as e:
+            sys.exit(f"scaling_model: error: {path}: {e}")
+
+    def med(key):
+        v = sorted(p[key] for p in pps if p[key] is not None)
+        return v[(len(v) - 1) // 2] if v else None
+    alpha, beta = med("alpha_mean" if args.latency_stat == "mean" else "alpha"), med("beta")
+    delay = 0.0
+    if args.sync_delay == "probe":
+        w = med("sync_wait")
+        if w is None:
+            sys.exit("scaling_model: error: --sync-delay probe: the ping-pong output has no 'sync after work' line "
+                     "(an older scripts/pingpong.c)")
+        delay = max(0.0, w - alpha)
+    desc = (f"{src} ({pps[0]['hosts']}): {args.latency_stat} latency {alpha * 1e6:.1f} µs, {beta * 8 / 1e9:.3g} Gbit/s "
+            f"({beta / 1e6:.0f} MB/s)")
+    if len(pps) > 1:
+        desc += (f" [ranges {min(p['alpha'] for p in pps) * 1e6:.1f}–{max(p['alpha'] for p in pps) * 1e6:.1f} µs, "
+                 f"{min(p['beta'] for p in pps) / 1e6:.0f}–{max(p['beta'] for p in pps) / 1e6:.0f} MB/s]")
+    if args.sync_delay == "probe":
+        desc += f"; wait of a synchronisation after work {med('sync_wait') * 1e6:.0f} µs"
+    return alpha, beta, delay, desc
 
 
 # --- the model ------------------------------------------------------------------------------------
@@ -289,7 +314,15 @@ def case_of(base, rows, frac):
             "load": base.get("load_before", ""), "c": 1.0}
 
 
-def predict(c, N, R, n, alpha, beta, B, cores):
+def syncs(c, N):
+    """synchronisations per RHS evaluation across nodes: each product's exchange (lowrank: its
+    Allreduce is one of the rho reductions) and the reductions"""
+    if N <= 1:
+        return 0.0
+    return (c["w"] if c["storage"] != "lowrank" else 0.0) + c["rho"]
+
+
+def predict(c, N, R, n, alpha, beta, B, cores, delay=0.0):
     t_prod = c["w"] * mem_bytes(c, n, N, R) / (c["f_s"] * B)
     t_vec = c["V"] * (n / N) / c["n1"] / B
     share = 1.0
@@ -298,12 +331,23 @@ def predict(c, N, R, n, alpha, beta, B, cores):
     t_comp = c["c"] * share * (t_prod + t_vec)
     t_pc = c["w"] * comm_time(c, n, N, alpha, beta)
     t_red = c["rho"] * allreduce(N, alpha, beta)
-    t = t_comp + t_pc + t_red
+    t_sync = syncs(c, N) * delay * share  # more ranks than cores: the partner is descheduled more often
+    t = t_comp + t_pc + t_red + t_sync
     return {"t_rhs_ms": 1e3 * t, "t_compute_ms": 1e3 * t_comp, "t_product_comm_ms": 1e3 * t_pc,
-            "t_reductions_ms": 1e3 * t_red, "comm_ms": 1e3 * (t_pc + t_red), "comm_share": (t_pc + t_red) / t,
+            "t_reductions_ms": 1e3 * t_red, "t_sync_delay_ms": 1e3 * t_sync, "comm_ms": 1e3 * (t_pc + t_red + t_sync),
+            "comm_share": (t_pc + t_red + t_sync) / t, "syncs_per_rhs": syncs(c, N),
             "cpu_share": share, "ghosts_per_node": ghosts(c, n, N) if c["storage"] != "lowrank" else 0.0,
             "messages_per_product": messages(c, n, N) if c["storage"] != "lowrank" else 0.0,
             "bytes_per_node_per_product": mem_bytes(c, n, N, R)}
+
+
+def excess_load(r, cores):
+    """runnable processes per core beyond one during a run, from its load averages (0 if unknown)"""
+    lo = [num(r.get("load_before")), num(r.get("load_after"))]
+    lo = [x for x in lo if not math.isnan(x)]
+    if not cores or not lo:
+        return 0.0
+    return max(0.0, sum(lo) / len(lo) / cores - 1)
 
 
 def calibrate(c, alpha, beta, B, cores, enabled):
@@ -320,7 +364,7 @@ EXT_COLUMNS = ["kind", "case", "storage", "indegree", "connectivity", "rewire", 
                "latency_us", "link_gbit"]
 CHECK_COLUMNS = ["kind", "case", "storage", "nodes", "ranks", "neurons", "measured_t_rhs_ms", "model_t_rhs_ms", "error",
                  "measured_comm_ms", "model_comm_ms", "measured_comm_share", "model_comm_share", "cpu_share",
-                 "ghosts_per_node", "messages_per_product", "load_before", "load_after", "latency_us", "link_gbit", "name"]
+                 "excess_load", "model_sync_delay_ms", "fitted", "sync_delay_us", "ghosts_per_node", "messages_per_product", "load_before", "load_after", "latency_us", "link_gbit", "name"]
 
 
 def fmt(v):
@@ -349,10 +393,15 @@ def apply_variant(c, spec):
     tags = []
     for item in filter(None, kv.split(";")):
         k, val = item.split("=", 1)
-        key = {"indegree": "K", "rewire": "p", "radius": "radius", "memories": "P"}.get(k)
+        key = {"indegree": "K", "rewire": "p", "radius": "radius", "memories": "P", "neurons": "n1"}.get(k)
         if key is None:
-            sys.exit(f"scaling_model: error: --variant key '{k}' is not one of indegree, rewire, radius, memories")
-        v[key] = float(val) if key == "p" else int(val)
+            sys.exit(f"scaling_model: error: --variant key '{k}' is not one of indegree, rewire, radius, memories, neurons")
+        try:
+            v[key] = float(val) if key == "p" else int(val)
+        except ValueError:
+            sys.exit(f"scaling_model: error: --variant {k}={val} is not a number")
+        if key == "n1":  # n on one node (strong: n; weak: n per node); the vector bytes scale with it
+            v["V"] = c["V"] * v["n1"] / c["n1"]
         tags.append(f"{k}={val}")
     v["case"] = f"{c['case']}[{','.join(tags)}]"
     return v
@@ -364,25 +413,35 @@ def main(argv=None):
     ap.add_argument("--out", default=None)
     ap.add_argument("--nodes", default="1,2,4,8,16,32,64")
     ap.add_argument("--ranks-per-node", type=int, default=None,
-                    help="R of the prediction (default: the base run's ranks, i.e. one full node)")
+                    help="R of the prediction for --nodes (default: the base run's ranks, i.e. one full node)")
     ap.add_argument("--latency-us", type=float, default=None, help="link latency in µs (with --link-gbit: no ping-pong)")
     ap.add_argument("--link-gbit", type=float, default=None, help="link bandwidth in Gbit/s (with --latency-us)")
     ap.add_argument("--pingpong-file", default=None,
                     help="saved outputs of scripts/pingpong.c (comma-separated: the median) instead of running it")
     ap.add_argument("--pingpong-save", default=None, help="write the ping-pong's output here")
     ap.add_argument("--pingpong-only", action="store_true", help="measure the link, print alpha and beta, stop")
+    ap.add_argument("--latency-stat", choices=["median", "mean"], default="median",
+                    help="alpha = the median (default) or the mean 8-byte half round trip of the ping-pong; on a shared "
+                         "machine the mean includes the scheduling delays every synchronisation of a run pays")
     ap.add_argument("--pingpong-net", default="10.216.0", help="private /24 of the script's own 2-node cluster")
     ap.add_argument("--pingpong-shape", default="", help="cap the script's own cluster's links (a tc rate, e.g. 1gbit)")
     ap.add_argument("--node-gbs", type=float, default=19.2, help="triad bandwidth of one node, GB/s (19.2)")
     ap.add_argument("--frac", default="", help="fraction of the triad per case/storage, e.g. lowrank=0.13,dense=1.2")
     ap.add_argument("--shared-cores", type=int, default=0,
                     help="the emulated nodes share this many physical cores (compute slows beyond them); 0: own cores")
+    ap.add_argument("--sync-delay", choices=["none", "probe", "fit"], default="none",
+                    help="shared machine: a delay per cross-node synchronisation (each product's exchange and each "
+                         "reduction): none; probe = the ping-pong's wait after work minus its latency; fit = least "
+                         "squares on the communication time of the multi-node runs of --fit-on")
+    ap.add_argument("--sync-delay-us", type=float, default=None, help="that delay, given (µs)")
+    ap.add_argument("--fit-on", default="strong", help="kinds the delay is fitted on (strong; strong,weak)")
     ap.add_argument("--no-calibrate", action="store_true", help="do not scale the compute time to the base run's")
     ap.add_argument("--variant", action="append", default=[],
-                    help="CASE:KEY=VALUE[;KEY=VALUE]: also predict CASE with other inputs (indegree, rewire, radius, memories)")
+                    help="CASE:KEY=VALUE[;KEY=VALUE]: also predict CASE with other inputs (indegree, rewire, radius, memories, "
+                         "neurons = n on one node)")
     a = ap.parse_args(argv)
     if a.pingpong_only:
-        alpha, beta, desc = link(a)
+        alpha, beta, delay, desc = link(a)
         print(f"scaling_model: link {desc}")
         print(f"latency_us {alpha * 1e6:.3f}\nlink_gbit {beta * 8 / 1e9:.4f}")
         return 0
@@ -401,7 +460,7 @@ def main(argv=None):
         assert nodes and all(N >= 1 for N in nodes)
     except (ValueError, AssertionError):
         sys.exit(f"scaling_model: error: --nodes '{a.nodes}' is not a list of positive integers")
-    alpha, beta, desc = link(a)
+    alpha, beta, probe_delay, desc = link(a)
     B = a.node_gbs * 1e9
     frac = dict(FRAC)
     for item in filter(None, a.frac.split(",")):
@@ -414,8 +473,6 @@ def main(argv=None):
     for kind in ("strong", "weak"):
         for name in sorted({r["case"] for r in rows if r["kind"] == kind}):
             one = [r for r in rows if r["kind"] == kind and r["case"] == name and int(r["nodes"]) == 1]
-            if a.ranks_per_node:
-                one = [r for r in one if int(r["ranks"]) == a.ranks_per_node]
             if not one:
                 print(f"scaling_model: no one-node run for {kind} {name}; skipped", file=sys.stderr)
                 continue
@@ -440,13 +497,34 @@ def main(argv=None):
     lat_us, gbit = alpha * 1e6, beta * 8 / 1e9
 
     # 1. every measured run against the model
+    def case_for(r):
+        return next((c for c in cases if c["kind"] == r["kind"] and c["case"] == r["case"]), None)
+
+    # the delay per synchronisation on a shared machine: given, or fitted on the --fit-on runs
+    gain, fitted = probe_delay, ""
+    if a.sync_delay_us is not None:
+        gain = a.sync_delay_us * 1e-6
+    if a.sync_delay == "fit":
+        sxy = sxx = 0.0
+        for r in rows:
+            c = case_for(r)
+            N = int(r["nodes"])
+            if c is None or N <= 1 or r["kind"] not in a.fit_on.split(","):
+                continue
+            p0 = predict(c, N, max(1, int(r["ranks"]) // N), int(r["neurons"]), alpha, beta, B, a.shared_cores)
+            x = p0["syncs_per_rhs"] * p0["cpu_share"]
+            y = 1e-3 * (1e3 * num(r.get("t_comm_s")) / num(r["rhs_evals"]) - p0["comm_ms"])
+            if math.isfinite(x) and math.isfinite(y):
+                sxy, sxx = sxy + x * y, sxx + x * x
+        gain = max(0.0, sxy / sxx) if sxx > 0 else 0.0
+        fitted = f"fitted on the {a.fit_on} runs"
     check = []
     for r in rows:
-        c = next((c for c in cases if c["kind"] == r["kind"] and c["case"] == r["case"]), None)
+        c = case_for(r)
         if c is None:
             continue
         N, ranks = int(r["nodes"]), int(r["ranks"])
-        p = predict(c, N, max(1, ranks // N), int(r["neurons"]), alpha, beta, B, a.shared_cores)
+        p = predict(c, N, max(1, ranks // N), int(r["neurons"]), alpha, beta, B, a.shared_cores, gain)
         m = num(r["t_rhs_ms"])
         rhs = num(r["rhs_evals"])
         check.append({"kind": r["kind"], "case": r["case"], "storage": r["storage"], "nodes": N, "ranks": ranks,
@@ -454,18 +532,23 @@ def main(argv=None):
                       "error": p["t_rhs_ms"] / m - 1, "measured_comm_ms": 1e3 * num(r.get("t_comm_s")) / rhs,
                       "model_comm_ms": p["comm_ms"], "measured_comm_share": num(r.get("comm_share")),
                       "model_comm_share": p["comm_share"], "cpu_share": p["cpu_share"],
+                      "excess_load": excess_load(r, a.shared_cores), "model_sync_delay_ms": p["t_sync_delay_ms"],
+                      "fitted": bool(fitted) and N > 1 and r["kind"] in a.fit_on.split(","),
                       "ghosts_per_node": p["ghosts_per_node"], "messages_per_product": p["messages_per_product"],
                       "load_before": r.get("load_before", ""), "load_after": r.get("load_after", ""),
-                      "latency_us": lat_us, "link_gbit": gbit, "name": r.get("name", "")})
+                      "latency_us": lat_us, "link_gbit": gbit, "sync_delay_us": gain * 1e6,
+                      "name": r.get("name", "")})
     check.sort(key=lambda x: (x["kind"], x["case"], x["nodes"], x["ranks"]))
     write_csv(os.path.join(out, "scaling_model_check.csv"), check, CHECK_COLUMNS)
     md = [f"Link: {desc}. Compute calibrated on each case's one-node run"
           f"{'' if not a.no_calibrate else ' (off)'}; CPU sharing: "
-          f"{f'{a.shared_cores} cores shared by all nodes' if a.shared_cores else 'none (own cores per node)'}.", "",
+          f"{f'{a.shared_cores} cores shared by all nodes' if a.shared_cores else 'none (own cores per node)'}; "
+          f"delay per cross-node synchronisation {gain * 1e6:.0f} µs (× the CPU share s; "
+          f"{fitted + ', marked *' if fitted else a.sync_delay if a.sync_delay_us is None else 'given'}).", "",
           "| kind | case | nodes | n | measured ms/RHS | model ms/RHS | error | measured comm ms/RHS | model comm ms/RHS "
           "| measured comm share | model comm share | load |", "|" + "---|" * 12]
     for x in check:
-        md.append(f"| {x['kind']} | {x['case']} | {x['nodes']} | {x['neurons']} | {x['measured_t_rhs_ms']:.3f} | "
+        md.append(f"| {x['kind']} | {x['case']}{'*' if x['fitted'] else ''} | {x['nodes']} | {x['neurons']} | {x['measured_t_rhs_ms']:.3f} | "
                   f"{x['model_t_rhs_ms']:.3f} | {x['error']:+.0%} | {x['measured_comm_ms']:.3f} | {x['model_comm_ms']:.3f} | "
                   f"{x['measured_comm_share']:.1%} | {x['model_comm_share']:.1%} | {x['load_before']}–{x['load_after']} |")
     worst = max(check, key=lambda x: abs(x["error"])) if check else None
