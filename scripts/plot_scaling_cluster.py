@@ -3,9 +3,12 @@
 communication part against the node count, measured (dots) and modelled (lines), one column per
 link shape, strong scaling above and weak below.
 
-Usage: scripts/plot_scaling_cluster.py CAMPAIGN_DIR OUT.png [--shapes off,10gbit,1gbit]
+Usage: scripts/plot_scaling_cluster.py CAMPAIGN_DIR OUT.png [--shapes off,10gbit,1gbit] [--md OUT.md]
 
-Reads CAMPAIGN_DIR/SHAPE/scaling_model_check.csv (scripts/scaling_model.py)."""
+Reads CAMPAIGN_DIR/SHAPE/scaling_model_check.csv (scripts/scaling_model.py) and scaling.csv
+(scripts/scaling_report.py). --md writes Markdown tables: per shape every run, measured (median of
+the repeats, their range) beside the model with its error; and the weak-scaling efficiency of 3 nodes
+against 1 per case, measured and with the compute part's CPU sharing (3 ranks on 2 cores) taken out."""
 import argparse
 import csv
 import os
@@ -17,6 +20,7 @@ def main():
     ap.add_argument("campaign")
     ap.add_argument("png")
     ap.add_argument("--shapes", default="off,10gbit,1gbit")
+    ap.add_argument("--md", default=None)
     a = ap.parse_args()
     shapes = a.shapes.split(",")
     data = {}
@@ -25,6 +29,8 @@ def main():
         if not os.path.isfile(p):
             sys.exit(f"plot_scaling_cluster: error: {p} not found (run scripts/scaling_campaign.sh)")
         data[s] = list(csv.DictReader(open(p)))
+    if a.md:
+        write_md(a, shapes, data)
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -59,6 +65,44 @@ def main():
     os.replace(a.png + ".partial.png", a.png)
     print(f"plot_scaling_cluster: -> {a.png}")
     return 0
+
+
+def write_md(a, shapes, data):
+    out = []
+    eff = []
+    for s in shapes:
+        meas = {(r["kind"], r["case"], r["nodes"]): r for r in csv.DictReader(open(os.path.join(a.campaign, s, "scaling.csv")))}
+        rs = data[s]
+        out += [f"Links {s}: {open(os.path.join(a.campaign, s, 'scaling_model_check.md')).readline().strip()}", "",
+                "| kind | case | nodes | n | ms/RHS measured (min–max of reps) | ms/RHS model | error | comm ms/RHS measured | comm ms/RHS model | comm share measured | comm share model | load |",
+                "|" + "---|" * 12]
+        for r in rs:
+            m = meas[(r["kind"], r["case"], r["nodes"])]
+            lo, hi = float(m.get("t_rhs_min_ms") or m["t_rhs_ms"]), float(m.get("t_rhs_max_ms") or m["t_rhs_ms"])
+            out.append(f"| {r['kind']} | {r['case']} | {r['nodes']} | {r['neurons']} | {float(r['measured_t_rhs_ms']):.2f} "
+                       f"({lo:.2f}–{hi:.2f}, {m.get('reps') or 1}) | {float(r['model_t_rhs_ms']):.2f} | {float(r['error']):+.0%} | "
+                       f"{float(r['measured_comm_ms']):.2f} | {float(r['model_comm_ms']):.2f} | {float(r['measured_comm_share']):.0%} | "
+                       f"{float(r['model_comm_share']):.0%} | {r['load_before']}–{r['load_after']} |")
+        bad = [r for r in rs if abs(float(r["error"])) > 0.25]
+        out += ["", f"{len(bad)} of {len(rs)} points with an error above 25%" + (": " + ", ".join(
+            f"{r['kind']} {r['case']} N={r['nodes']} ({float(r['error']):+.0%})" for r in bad) if bad else "") + ".", ""]
+        for case in sorted({r["case"] for r in rs if r["kind"] == "weak"}):
+            w = {int(r["nodes"]): r for r in rs if r["kind"] == "weak" and r["case"] == case}
+            if 1 in w and 3 in w:
+                t1 = float(w[1]["measured_t_rhs_ms"]) / int(w[1]["neurons"])
+                t3 = float(w[3]["measured_t_rhs_ms"]) / (int(w[3]["neurons"]) / 3)
+                c3 = float(w[3]["measured_comm_ms"]) / (int(w[3]["neurons"]) / 3)
+                sh = float(w[3]["cpu_share"])
+                t3c = (t3 - c3) / sh + c3
+                m1 = float(w[1]["model_t_rhs_ms"]) / int(w[1]["neurons"])
+                m3 = float(w[3]["model_t_rhs_ms"]) / (int(w[3]["neurons"]) / 3)
+                eff.append(f"| {s} | {case} | {t1 / t3:.2f} | {t1 / t3c:.2f} | {m1 / m3:.2f} |")
+    out += ["Weak scaling, 3 nodes against 1 (per neuron and node):", "",
+            "| links | case | E measured | E measured, compute CPU sharing taken out | E model (emulation) |", "|---|---|---|---|---|"] + eff
+    with open(a.md + ".partial", "w") as f:
+        f.write("\n".join(out) + "\n")
+    os.replace(a.md + ".partial", a.md)
+    print(f"plot_scaling_cluster: -> {a.md}")
 
 
 if __name__ == "__main__":

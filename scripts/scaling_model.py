@@ -364,7 +364,7 @@ EXT_COLUMNS = ["kind", "case", "storage", "indegree", "connectivity", "rewire", 
                "latency_us", "link_gbit"]
 CHECK_COLUMNS = ["kind", "case", "storage", "nodes", "ranks", "neurons", "measured_t_rhs_ms", "model_t_rhs_ms", "error",
                  "measured_comm_ms", "model_comm_ms", "measured_comm_share", "model_comm_share", "cpu_share",
-                 "excess_load", "model_sync_delay_ms", "fitted", "sync_delay_us", "ghosts_per_node", "messages_per_product", "load_before", "load_after", "latency_us", "link_gbit", "name"]
+                 "measured_ghost_bytes", "model_ghost_bytes", "measured_messages", "excess_load", "model_sync_delay_ms", "fitted", "sync_delay_us", "ghosts_per_node", "messages_per_product", "load_before", "load_after", "latency_us", "link_gbit", "name"]
 
 
 def fmt(v):
@@ -491,7 +491,12 @@ def main(argv=None):
         if ":" not in spec or not match:
             sys.exit(f"scaling_model: error: --variant '{spec}': no measured case '{name}' (cases: "
                      f"{', '.join(sorted({c['case'] for c in cases}))})")
-        cases += [apply_variant(c, spec) for c in match]
+        for c in match:
+            v = apply_variant(c, spec)
+            # the node's speed (the calibration) is the base's; the rest is recomputed for the new inputs
+            v["uncalibrated_t_rhs_ms"] = predict(dict(v, c=1.0), 1, v["R1"], v["n1"], alpha, beta, B, a.shared_cores)["t_rhs_ms"]
+            v["measured_t_rhs_ms"], v["load"] = float("nan"), "variant, not measured"
+            cases.append(v)
     out = a.out or os.path.dirname(os.path.abspath(a.measured))
     os.makedirs(out, exist_ok=True)
     lat_us, gbit = alpha * 1e6, beta * 8 / 1e9
@@ -532,6 +537,9 @@ def main(argv=None):
                       "error": p["t_rhs_ms"] / m - 1, "measured_comm_ms": 1e3 * num(r.get("t_comm_s")) / rhs,
                       "model_comm_ms": p["comm_ms"], "measured_comm_share": num(r.get("comm_share")),
                       "model_comm_share": p["comm_share"], "cpu_share": p["cpu_share"],
+                      "measured_ghost_bytes": num(r.get("product_bytes_per_rank")) * max(1, ranks // N),
+                      "model_ghost_bytes": 8 * p["ghosts_per_node"],
+                      "measured_messages": num(r.get("product_msgs_per_rank")) * max(1, ranks // N),
                       "excess_load": excess_load(r, a.shared_cores), "model_sync_delay_ms": p["t_sync_delay_ms"],
                       "fitted": bool(fitted) and N > 1 and r["kind"] in a.fit_on.split(","),
                       "ghosts_per_node": p["ghosts_per_node"], "messages_per_product": p["messages_per_product"],

@@ -17,6 +17,8 @@ and the load average). Per run it reports:
                  and RmLowRankReduce (the low-rank product's one MPI_Allreduce of P+1 numbers; logs
                  from builds before that event existed leave it out, and the model gives its share);
   * reductions_per_product   PETSc-counted global reductions in the Integrate stage per weight product;
+  * product_msgs_per_rank, product_bytes_per_rank   messages and bytes one rank sends per product
+                 (event RmSynMult: the ghost exchange of aij, compressed and spatial);
   * efficiency   strong: t_rhs(1 rank) / (R t_rhs(R)); weak: t_rhs(1 rank) / t_rhs(R) (same case, the
                  smallest rank count measured as the base), per neuron and rank (grid2d rounds n to a square);
   * nodes        the distinct hosts of the summary's "hosts" (where the ranks really ran);
@@ -43,7 +45,7 @@ COMM_EVENTS = {"VecScatterBegin", "VecScatterEnd", "SFBcastBegin", "SFBcastEnd",
 COLUMNS = ["kind", "case", "storage", "indegree", "connectivity", "rewire", "radius", "ranks", "nodes", "hosts", "neurons", "memories", "trials", "integrator",
            "steps", "rhs_evals", "weight_products", "t_int_s", "t_total_s", "t_rhs_ms", "t_prod_ms", "t_integrate_event_s",
            "t_synmult_s", "t_comm_s", "comm_share", "reductions", "reductions_per_product", "vec_flops_per_rhs", "msg_count",
-           "msg_bytes", "efficiency", "reps", "t_rhs_min_ms", "t_rhs_max_ms", "labels", "load_before", "load_after", "launcher", "name"]
+           "msg_bytes", "product_msgs_per_rank", "product_bytes_per_rank", "efficiency", "reps", "t_rhs_min_ms", "t_rhs_max_ms", "labels", "load_before", "load_after", "launcher", "name"]
 
 
 def parse_log_view(path):
@@ -155,7 +157,11 @@ def row_of(name, s, meta, lv):
                  t_prod_ms=1e3 * syn["tmax"] / syn["count"] if syn.get("count") else float("nan"),
                  t_comm_s=t_comm, comm_share=t_comm / t_ie if t_ie > 0 else float("nan"),
                  reductions=red, reductions_per_product=red / prods if prods else float("nan"),
-                 msg_count=lv["msg_count"], msg_bytes=lv["msg_bytes"])
+                 msg_count=lv["msg_count"], msg_bytes=lv["msg_bytes"],
+                 # point-to-point traffic of one product per rank (the ghost exchange; 0 for dense, whose
+                 # gather of x PETSc does not count as messages, and for lowrank's Allreduce)
+                 product_msgs_per_rank=syn["msgs"] / syn["count"] / s["ranks"] if syn.get("count") else float("nan"),
+                 product_bytes_per_rank=syn["msgs"] * syn["msglen"] / syn["count"] / s["ranks"] if syn.get("count") else float("nan"))
     return r
 
 
