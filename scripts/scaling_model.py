@@ -5,7 +5,8 @@ weak-scaling efficiency of `ratemem retrieve` on N nodes from the runs of a scal
 
 Usage: scripts/scaling_model.py --measured scaling.csv [--out DIR] [--nodes 1,2,4,...,64]
          [--ranks-per-node R] [--latency-us A --link-gbit G | --pingpong-file FILE]
-         [--shared-cores C] [--variant CASE:KEY=VALUE[;KEY=VALUE]] [--no-calibrate] [--node-gbs B]
+         [--shared-cores C] [--sync-delay none|probe|fit] [--variant CASE:KEY=VALUE[;KEY=VALUE]]
+         [--no-calibrate | --calibrate-on OTHER.csv,...] [--node-gbs B]
        scripts/scaling_model.py --pingpong-only [--pingpong-save FILE]
 
 The link. Without --latency-us/--link-gbit (both, measured elsewhere) or --pingpong-file (a saved
@@ -350,11 +351,15 @@ def excess_load(r, cores):
     return max(0.0, sum(lo) / len(lo) / cores - 1)
 
 
-def calibrate(c, alpha, beta, B, cores, enabled):
+def calibrate(c, alpha, beta, B, cores, enabled, repeats=()):
+    """c = measured / modelled one-node time; with repeats (the same one-node run in other studies,
+    e.g. under other link shapes, which a one-node run does not use) the median of all of them"""
     raw = predict(c, 1, c["R1"], c["n1"], alpha, beta, B, cores)["t_rhs_ms"]
     c["uncalibrated_t_rhs_ms"] = raw
-    if enabled and c["measured_t_rhs_ms"] > 0:
-        c["c"] = c["measured_t_rhs_ms"] / raw
+    ts = sorted([c["measured_t_rhs_ms"]] + [t for t in repeats if t > 0])
+    c["calibration_runs"] = len(ts)
+    if enabled and ts[0] > 0:
+        c["c"] = ts[(len(ts) - 1) // 2] / raw
 
 
 EXT_COLUMNS = ["kind", "case", "storage", "indegree", "connectivity", "rewire", "memories", "nodes", "ranks", "neurons",
@@ -435,6 +440,8 @@ def main(argv=None):
                          "squares on the communication time of the multi-node runs of --fit-on")
     ap.add_argument("--sync-delay-us", type=float, default=None, help="that delay, given (µs)")
     ap.add_argument("--fit-on", default="strong", help="kinds the delay is fitted on (strong; strong,weak)")
+    ap.add_argument("--calibrate-on", default="",
+                    help="other scaling.csv files whose one-node runs repeat this study's: calibrate on the median of all")
     ap.add_argument("--no-calibrate", action="store_true", help="do not scale the compute time to the base run's")
     ap.add_argument("--variant", action="append", default=[],
                     help="CASE:KEY=VALUE[;KEY=VALUE]: also predict CASE with other inputs (indegree, rewire, radius, memories, "
@@ -469,6 +476,12 @@ def main(argv=None):
     for r in rows:  # scaling.csv files from before the nodes column: all on one node
         if not r.get("nodes"):
             r["nodes"] = "1"
+    extra = []
+    for path in filter(None, a.calibrate_on.split(",")):
+        try:
+            extra += list(csv.DictReader(open(path)))
+        except OSError as e:
+            sys.exit(f"scaling_model: error: cannot read --calibrate-on {path}: {e.strerror}")
     cases = []
     for kind in ("strong", "weak"):
         for name in sorted({r["case"] for r in rows if r["kind"] == kind}):
@@ -481,7 +494,9 @@ def main(argv=None):
                 print(f"scaling_model: {kind} {name} has no -log_view data; skipped", file=sys.stderr)
                 continue
             c = case_of(base, rows, frac)
-            calibrate(c, alpha, beta, B, a.shared_cores, not a.no_calibrate)
+            reps = [num(r["t_rhs_ms"]) for r in extra if r["kind"] == kind and r["case"] == name and
+                    int(r.get("nodes") or 1) == 1 and int(r["ranks"]) == int(base["ranks"]) and r["neurons"] == base["neurons"]]
+            calibrate(c, alpha, beta, B, a.shared_cores, not a.no_calibrate, reps)
             cases.append(c)
     if not cases:
         sys.exit("scaling_model: error: nothing to model")
@@ -548,8 +563,9 @@ def main(argv=None):
                       "name": r.get("name", "")})
     check.sort(key=lambda x: (x["kind"], x["case"], x["nodes"], x["ranks"]))
     write_csv(os.path.join(out, "scaling_model_check.csv"), check, CHECK_COLUMNS)
+    ncal = max(c.get("calibration_runs", 1) for c in cases)
     md = [f"Link: {desc}. Compute calibrated on each case's one-node run"
-          f"{'' if not a.no_calibrate else ' (off)'}; CPU sharing: "
+          f"{' (off)' if a.no_calibrate else f' (median of {ncal} repeats)' if ncal > 1 else ''}; CPU sharing: "
           f"{f'{a.shared_cores} cores shared by all nodes' if a.shared_cores else 'none (own cores per node)'}; "
           f"delay per cross-node synchronisation {gain * 1e6:.0f} µs (× the CPU share s; "
           f"{fitted + ', marked *' if fitted else a.sync_delay if a.sync_delay_us is None else 'given'}).", "",
