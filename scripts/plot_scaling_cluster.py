@@ -3,12 +3,14 @@
 communication part against the node count, measured (dots) and modelled (lines), one column per
 link shape, strong scaling above and weak below.
 
-Usage: scripts/plot_scaling_cluster.py CAMPAIGN_DIR OUT.png [--shapes off,10gbit,1gbit] [--md OUT.md]
+Usage: scripts/plot_scaling_cluster.py CAMPAIGN_DIR OUT.png [--shapes off,10gbit,1gbit] [--md OUT.md] [--csv OUT.csv]
 
 Reads CAMPAIGN_DIR/SHAPE/scaling_model_check.csv (scripts/scaling_model.py) and scaling.csv
 (scripts/scaling_report.py). --md writes Markdown tables: per shape every run, measured (median of
 the repeats, their range) beside the model with its error; and the weak-scaling efficiency of 3 nodes
-against 1 per case, measured and with the compute part's CPU sharing (3 ranks on 2 cores) taken out."""
+against 1 per case, measured, with the compute part's CPU sharing (3 ranks on 2 cores) taken out,
+modelled for the emulation, and modelled with cores of its own per node on the measured link.
+--csv writes every shape's scaling_model_check.csv rows in one file, with a column "links"."""
 import argparse
 import csv
 import os
@@ -21,6 +23,7 @@ def main():
     ap.add_argument("png")
     ap.add_argument("--shapes", default="off,10gbit,1gbit")
     ap.add_argument("--md", default=None)
+    ap.add_argument("--csv", default=None)
     a = ap.parse_args()
     shapes = a.shapes.split(",")
     data = {}
@@ -31,6 +34,16 @@ def main():
         data[s] = list(csv.DictReader(open(p)))
     if a.md:
         write_md(a, shapes, data)
+    if a.csv:
+        cols = ["links"] + list(data[shapes[0]][0].keys())
+        with open(a.csv + ".partial", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(cols)
+            for s in shapes:
+                for r in data[s]:
+                    w.writerow([s] + [r.get(k, "") for k in cols[1:]])
+        os.replace(a.csv + ".partial", a.csv)
+        print(f"plot_scaling_cluster: -> {a.csv}")
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -47,7 +60,8 @@ def main():
                 x = [int(r["nodes"]) for r in rs]
                 ax.plot(x, [float(r["model_t_rhs_ms"]) for r in rs], "-", color=color[c], lw=1.2)
                 ax.plot(x, [float(r["measured_t_rhs_ms"]) for r in rs], "o", color=color[c], label=c)
-                ax.plot(x, [float(r["model_comm_ms"]) for r in rs], ":", color=color[c], lw=1)
+                mc = [(int(r["nodes"]), float(r["model_comm_ms"])) for r in rs if float(r["model_comm_ms"]) > 0]
+                ax.plot([p[0] for p in mc], [p[1] for p in mc], ":", color=color[c], lw=1)  # none on one node
                 ax.plot(x, [float(r["measured_comm_ms"]) for r in rs], "x", color=color[c], ms=5)
             lat, gbit = float(data[s][0]["latency_us"]), float(data[s][0]["link_gbit"])
             ax.set_title(f"{kind}, links {s} (ping-pong: {lat:.0f} µs, {gbit:.2g} Gbit/s)", fontsize=9)
@@ -96,9 +110,13 @@ def write_md(a, shapes, data):
                 t3c = (t3 - c3) / sh + c3
                 m1 = float(w[1]["model_t_rhs_ms"]) / int(w[1]["neurons"])
                 m3 = float(w[3]["model_t_rhs_ms"]) / (int(w[3]["neurons"]) / 3)
-                eff.append(f"| {s} | {case} | {t1 / t3:.2f} | {t1 / t3c:.2f} | {m1 / m3:.2f} |")
+                # the model with cores of its own per node and no delay per synchronisation: the link's cost alone
+                comm_link = float(w[3]["model_comm_ms"]) - float(w[3]["model_sync_delay_ms"])
+                own = ((float(w[3]["model_t_rhs_ms"]) - float(w[3]["model_comm_ms"])) / sh + comm_link) / (int(w[3]["neurons"]) / 3)
+                eff.append(f"| {s} | {case} | {t1 / t3:.2f} | {t1 / t3c:.2f} | {m1 / m3:.2f} | {m1 / own:.2f} |")
     out += ["Weak scaling, 3 nodes against 1 (per neuron and node):", "",
-            "| links | case | E measured | E measured, compute CPU sharing taken out | E model (emulation) |", "|---|---|---|---|---|"] + eff
+            "| links | case | E measured | E measured, compute CPU sharing taken out | E model (emulation) | E model, own cores, this link |",
+            "|---|---|---|---|---|---|"] + eff
     with open(a.md + ".partial", "w") as f:
         f.write("\n".join(out) + "\n")
     os.replace(a.md + ".partial", a.md)
