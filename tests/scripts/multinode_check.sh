@@ -258,9 +258,10 @@ for case in ("dense", "lowrank"):
     e = [float(r["efficiency"]) for r in sorted((r for r in ext if r["case"] == case), key=lambda r: int(r["nodes"]))]
     assert len(e) == 3 and abs(e[0] - 1) < 1e-9 and all(0 < x <= 1 + 1e-9 for x in e), (case, e)
 assert "Largest error" in open(f"{d}/model/scaling_model_check.md").read()
-print(f"  scaling job on hosts {[r['hosts'] for r in rows]}; model on a measured link of "
-      f"{float(chk[0]['latency_us']):.1f} us, {float(chk[0]['link_gbit']):.2f} Gbit/s; errors "
-      f"{', '.join(f'{float(r['error']):+.0%}' for r in chk)}")
+errs = ", ".join("%+.0f%%" % (100 * float(r["error"])) for r in chk)
+hosts = [r["hosts"] for r in rows]
+print(f"  scaling job on hosts {hosts}; model on a measured link of {float(chk[0]['latency_us']):.1f} us, "
+      f"{float(chk[0]['link_gbit']):.2f} Gbit/s; errors {errs}")
 PY
 
 log "all multi-node checks passed in $((SECONDS - t0)) s (the teardown and host check follow)"
