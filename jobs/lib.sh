@@ -6,6 +6,7 @@
 #   RATEMEM_CONFIG    the job's YAML config (default: per job, under configs/jobs/)
 #   RATEMEM_OUT       the job's output directory (default: $RATEMEM_ROOT/results/<job>-<job id>)
 #   RATEMEM_NP        MPI ranks (default: $SLURM_NTASKS under SLURM, else 2)
+#   RATEMEM_RANKS     scaling jobs: the rank counts to run, e.g. "3" (default: the config's ranks up to NP)
 #   RATEMEM_LAUNCHER  auto (default) | srun | mpiexec | any command taking "-n N prog args"
 #   RATEMEM_PYTHON    Python with numpy/h5py/yaml (default: /usr/bin/python3)
 #
@@ -125,15 +126,16 @@ rm_supports() {
 }
 
 # rm_scaling KIND (strong | weak): every (storage, ranks, n) of the config's plan with at most $NP
-# ranks, one `ratemem retrieve` each with -summary and -log_view into $OUT/runs/, then the report
+# ranks (or the counts of $RATEMEM_RANKS), one `ratemem retrieve` each with -summary and -log_view into $OUT/runs/, then the report
 # (scripts/scaling_report.py) into $OUT/. Each run's launcher, load average before and after, and
 # wall time go into runs/NAME.meta.json.
 rm_scaling() {
-  local kind=$1 storage r n name t0 t1 rc failed=0
+  local kind=$1 storage r n name t0 t1 rc failed=0 plan
   local -a opts
   shift
   mkdir -p "$OUT/runs"
   cp -f "$CONFIG" "$OUT/scaling.yaml"
+  plan=$("$PY" "$RATEMEM_ROOT/jobs/plan.py" scaling "$CONFIG" "$kind" "$NP" "${RATEMEM_RANKS:-}") || rm_die "no scaling plan (above)"
   while read -r storage r n; do
     name=$kind-$storage-np$r
     mapfile -t opts < <("$PY" "$RATEMEM_ROOT/jobs/plan.py" scaling-args "$CONFIG" "$storage" "$r" "$n")
@@ -151,7 +153,7 @@ rm_scaling() {
     if [ "$rc" -ne 0 ]; then rm_log "$name failed ($rc): $(tail -n 1 "$OUT/runs/$name.out")"; failed=1
     else rm_log "$name: n = $n, $r ranks, $(awk "BEGIN {printf \"%.3f\", $t1 - $t0}") s"
     fi
-  done < <("$PY" "$RATEMEM_ROOT/jobs/plan.py" scaling "$CONFIG" "$kind" "$NP")
+  done <<< "$plan"
   "$PY" "$RATEMEM_ROOT/scripts/scaling_report.py" "$OUT/runs" --out "$OUT" --kind "$kind" \
     || rm_die "scripts/scaling_report.py failed"
   [ "$failed" -eq 0 ] || rm_die "some runs failed (see $OUT/runs/*.out)"

@@ -4,8 +4,10 @@
   plan.py sweep-count CONFIG          number of grid points (array tasks) of a sweep config
   plan.py sweep-point CONFIG I        ratemem options of point I, one word per line
   plan.py sweep-table CONFIG          point, load, neurons, memories, flip (CSV) of every point
-  plan.py scaling CONFIG KIND NMAX    runs of a strong or weak scaling study with at most NMAX
-                                      ranks: lines "storage ranks neurons" (KIND: strong | weak)
+  plan.py scaling CONFIG KIND NMAX [RANKS]
+                                      runs of a strong or weak scaling study with at most NMAX
+                                      ranks: lines "storage ranks neurons" (KIND: strong | weak);
+                                      RANKS (e.g. "3" or "1,3") replaces the config's rank list
   plan.py scaling-args CONFIG STORAGE RANKS NEURONS
                                       ratemem options of one scaling run, one word per line
 
@@ -13,9 +15,12 @@ Sweep config: `options` (ratemem retrieve options common to every point), `neuro
 P/n; memories = max(1, round(load * neurons))) and `flip` (list of cue corruptions). Point
 I = i_load * len(flip) + i_flip. Scaling config: `options`, `storages` (list; per-storage extra
 options under `storage_options`), `ranks` (list), `strong: {neurons}`, `weak: {neurons_per_rank}`
-(each an int, or a mapping storage -> int with an optional `default`).
+(each an int, or a mapping storage -> int with an optional `default`). A case whose options say
+`connectivity: grid2d` needs a square n (a torus of side sqrt(n)): its n is rounded to the nearest
+square, and the report compares times per neuron and rank.
 """
 import csv
+import math
 import sys
 
 import yaml
@@ -87,9 +92,15 @@ def main(argv):
         print("\n".join(words(opts)))
     elif cmd == "scaling":
         kind, nmax = argv[3], int(argv[4])
-        ranks = [int(r) for r in cfg.get("ranks", [1, 2]) if int(r) <= nmax]
+        wanted = cfg.get("ranks", [1, 2])
+        if len(argv) > 5 and argv[5]:
+            try:
+                wanted = [int(r) for r in argv[5].split(",")]
+            except ValueError:
+                sys.exit(f"plan.py: error: rank list '{argv[5]}' is not comma-separated integers")
+        ranks = [int(r) for r in wanted if 0 < int(r) <= nmax]
         if not ranks:
-            sys.exit(f"plan.py: error: no rank count of {cfg.get('ranks')} fits in {nmax} tasks")
+            sys.exit(f"plan.py: error: no rank count of {wanted} fits in {nmax} tasks")
         for s in cfg.get("storages", ["lowrank"]):
             for r in ranks:
                 if kind == "strong":
@@ -98,6 +109,8 @@ def main(argv):
                     n = per_storage(cfg["weak"]["neurons_per_rank"], s) * r
                 else:
                     sys.exit("plan.py: error: scaling KIND is strong or weak")
+                if ((cfg.get("storage_options") or {}).get(s) or {}).get("connectivity") == "grid2d":
+                    n = round(math.sqrt(n)) ** 2  # the torus needs n = side^2
                 print(s, r, n)
     elif cmd == "scaling-args":
         storage, ranks, n = argv[3], int(argv[4]), int(argv[5])

@@ -17,8 +17,14 @@ and the load average). Per run it reports:
                  and RmLowRankReduce (the low-rank product's one MPI_Allreduce of P+1 numbers; logs
                  from builds before that event existed leave it out, and the model gives its share);
   * reductions_per_product   PETSc-counted global reductions in the Integrate stage per weight product;
+  * product_msgs_per_rank, product_bytes_per_rank   messages and bytes one rank sends per product
+                 (event RmSynMult: the ghost exchange of aij, compressed and spatial);
   * efficiency   strong: t_rhs(1 rank) / (R t_rhs(R)); weak: t_rhs(1 rank) / t_rhs(R) (same case, the
-                 smallest rank count measured as the base);
+                 smallest rank count measured as the base), per neuron and rank (grid2d rounds n to a square);
+  * nodes        the distinct hosts of the summary's "hosts" (where the ranks really ran);
+  * connectivity, rewire, radius   spatial storage's options (from -log_view's option table);
+Runs repeated in several RUNS_DIRs (same kind, case, ranks, nodes, n) become one row, the median
+run by time per RHS, with reps and t_rhs_min_ms/t_rhs_max_ms.
 Writes DIR/scaling.csv, DIR/scaling.md, DIR/scaling.png (time per RHS, total time, efficiency,
 communication share against ranks, one line per case). With --model it also runs the model
 (scripts/scaling_model.py) on these measurements and writes scaling_model.{csv,md,png} into
@@ -36,16 +42,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 COMM_EVENTS = {"VecScatterBegin", "VecScatterEnd", "SFBcastBegin", "SFBcastEnd", "SFReduceBegin", "SFReduceEnd",
                "SFPack", "SFUnpack", "VecDot", "VecMDot", "VecNorm", "VecDotNorm2", "VecTDot", "VecMTDot",
                "RmLowRankReduce"}
-COLUMNS = ["kind", "case", "storage", "indegree", "ranks", "nodes", "neurons", "memories", "trials", "integrator",
+COLUMNS = ["kind", "case", "storage", "indegree", "connectivity", "rewire", "radius", "ranks", "nodes", "hosts", "neurons", "memories", "trials", "integrator",
            "steps", "rhs_evals", "weight_products", "t_int_s", "t_total_s", "t_rhs_ms", "t_prod_ms", "t_integrate_event_s",
            "t_synmult_s", "t_comm_s", "comm_share", "reductions", "reductions_per_product", "vec_flops_per_rhs", "msg_count",
-           "msg_bytes", "efficiency", "labels", "load_before", "load_after", "launcher", "name"]
+           "msg_bytes", "product_msgs_per_rank", "product_bytes_per_rank", "efficiency", "reps", "t_rhs_min_ms", "t_rhs_max_ms", "labels", "load_before", "load_after", "launcher", "name"]
 
 
 def parse_log_view(path):
     """{'events': {name: {count, tmax, msgs, msglen, reductions}}, 'reductions': total, 'msg_count', 'msg_bytes',
     'stage_reductions': {stage: count}} from PETSc 3.18's -log_view text (Integrate stage events)."""
-    res = {"events": {}, "stage_reductions": {}, "reductions": 0.0, "msg_count": 0.0, "msg_bytes": 0.0}
+    res = {"events": {}, "stage_reductions": {}, "reductions": 0.0, "msg_count": 0.0, "msg_bytes": 0.0, "options": {}}
+    in_options = False
     stage = None
     in_events = False
     num = r"([-+0-9.eE]+)"
@@ -53,6 +60,17 @@ def parse_log_view(path):
     st_re = re.compile(r"^\s*\d+:\s+(\w[\w ]*):\s+(.*)$")
     with open(path) as f:
         for line in f:
+            # the run's options (the table -log_view ends with): spatial's -connectivity, -rewire, -radius
+            if line.startswith("#PETSc Option Table entries:"):
+                in_options = True
+                continue
+            if in_options:
+                if line.startswith("#End of PETSc Option Table"):
+                    in_options = False
+                elif line.startswith("-"):
+                    tok = line.split(None, 1)
+                    res["options"][tok[0][1:]] = tok[1].strip() if len(tok) > 1 else ""
+                continue
             if line.startswith("MPI Msg Count:"):
                 res["msg_count"] = float(line.split()[-1])
             elif line.startswith("MPI Msg Len (bytes):"):
@@ -113,8 +131,14 @@ def row_of(name, s, meta, lv):
     t_int = s["timings"]["integrate"]
     storage = net["storage"]
     case = meta.get("case") or (f"{storage}-K{net['indegree']}" if net.get("indegree") else storage)
+    opts = lv["options"] if lv else {}
+    hosts = s.get("hosts") or []
     r = {"name": name, "kind": meta.get("kind", ""), "case": case, "storage": storage, "indegree": net.get("indegree", 0),
-         "ranks": s["ranks"], "nodes": meta.get("nodes", 1), "neurons": net["n"], "memories": net["memories"],
+         "connectivity": opts.get("connectivity", "ring" if storage == "spatial" else ""),
+         "rewire": opts.get("rewire", "0" if storage == "spatial" else ""), "radius": opts.get("radius", ""),
+         # the nodes the ranks ran on (distinct host names), not the allocation's size
+         "ranks": s["ranks"], "nodes": len(set(hosts)) if hosts else meta.get("nodes", 1), "hosts": "/".join(hosts),
+         "neurons": net["n"], "memories": net["memories"],
          "trials": len(trials), "integrator": s["integrator"]["method"], "steps": sum(t["steps"] for t in trials),
          "rhs_evals": rhs, "weight_products": prods, "t_int_s": t_int, "t_total_s": s["timings"]["total"],
          "t_rhs_ms": 1e3 * t_int / rhs if rhs else float("nan"),
@@ -133,8 +157,28 @@ def row_of(name, s, meta, lv):
                  t_prod_ms=1e3 * syn["tmax"] / syn["count"] if syn.get("count") else float("nan"),
                  t_comm_s=t_comm, comm_share=t_comm / t_ie if t_ie > 0 else float("nan"),
                  reductions=red, reductions_per_product=red / prods if prods else float("nan"),
-                 msg_count=lv["msg_count"], msg_bytes=lv["msg_bytes"])
+                 msg_count=lv["msg_count"], msg_bytes=lv["msg_bytes"],
+                 # point-to-point traffic of one product per rank (the ghost exchange; 0 for dense, whose
+                 # gather of x PETSc does not count as messages, and for lowrank's Allreduce)
+                 product_msgs_per_rank=syn["msgs"] / syn["count"] / s["ranks"] if syn.get("count") else float("nan"),
+                 product_bytes_per_rank=syn["msgs"] * syn["msglen"] / syn["count"] / s["ranks"] if syn.get("count") else float("nan"))
     return r
+
+
+def merge_repeats(runs):
+    """Runs repeated with the same kind, case, ranks, nodes and n (RUNS_DIRs of repeated studies) become
+    one row: the run of median time per RHS (the lower of the two middle ones), with reps and the
+    min/max time per RHS of the repeats."""
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["kind"], r["case"], r["ranks"], r["nodes"], r["neurons"]), []).append(r)
+    out = []
+    for rs in groups.values():
+        rs = sorted(rs, key=lambda r: r["t_rhs_ms"])
+        med = dict(rs[(len(rs) - 1) // 2])
+        med.update(reps=len(rs), t_rhs_min_ms=rs[0]["t_rhs_ms"], t_rhs_max_ms=rs[-1]["t_rhs_ms"])
+        out.append(med)
+    return out
 
 
 def add_efficiency(runs):
@@ -145,7 +189,8 @@ def add_efficiency(runs):
         base = min(rs, key=lambda r: r["ranks"])
         for r in rs:
             if kind == "weak":
-                r["efficiency"] = base["t_rhs_ms"] / r["t_rhs_ms"]
+                # per neuron and rank: n is R n_1 exactly, except for grid2d (rounded to a square)
+                r["efficiency"] = (base["t_rhs_ms"] / (base["neurons"] / base["ranks"])) / (r["t_rhs_ms"] / (r["neurons"] / r["ranks"]))
             else:  # strong (default): same n
                 r["efficiency"] = base["t_rhs_ms"] * base["ranks"] / (r["t_rhs_ms"] * r["ranks"])
     return groups
@@ -170,14 +215,14 @@ def write_csv(path, rows, columns):
 
 
 def markdown(rows):
-    head = ["kind", "case", "n", "ranks", "RHS evals", "t_int (s)", "ms / RHS", "ms / product", "efficiency",
+    head = ["kind", "case", "n", "ranks", "nodes", "RHS evals", "t_int (s)", "ms / RHS", "ms / product", "efficiency",
             "comm share", "reductions / product", "load avg", "labels"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         load = r.get("load_before")
         if load != "" and r.get("load_after") != "":
             load = f"{r['load_before']}–{r['load_after']}"
-        out.append("| " + " | ".join([r["kind"], r["case"], str(r["neurons"]), str(r["ranks"]), str(r["rhs_evals"]),
+        out.append("| " + " | ".join([r["kind"], r["case"], str(r["neurons"]), str(r["ranks"]), str(r["nodes"]), str(r["rhs_evals"]),
                                       f"{r['t_int_s']:.3f}", f"{r['t_rhs_ms']:.3f}", f"{r.get('t_prod_ms', float('nan')):.3f}",
                                       f"{r['efficiency']:.2f}", f"{r.get('comm_share', float('nan')):.1%}",
                                       f"{r.get('reductions_per_product', float('nan')):.2f}", str(load), r["labels"]]) + " |")
@@ -230,6 +275,7 @@ def main():
     for r in runs:
         if not r["kind"]:
             r["kind"] = a.kind or "strong"
+    runs = merge_repeats(runs)
     groups = add_efficiency(runs)
     runs.sort(key=lambda r: (r["kind"], r["case"], r["ranks"]))
     out = a.out or os.path.dirname(os.path.abspath(a.runs[0]))

@@ -12,7 +12,9 @@
 # nodes' eth0 byte counters grew (the ranks talked over the emulated network). One case runs again
 # on a link capped with tc tbf. Then SLURM on the same nodes: jobs/retrieve.sbatch on 3 nodes,
 # signalled mid-run (USR1), checkpointed, requeued, resumed on 2 nodes (3 ranks), must give the uninterrupted
-# run's labels, overlaps and final states (within 1e-6). The host's `ip addr`, `ip route` and `tc qdisc` must be identical
+# run's labels, overlaps and final states (within 1e-6). Then jobs/strong_scaling.sbatch on 2 nodes (1 and 2
+# ranks) and scripts/scaling_model.py on its report with a ping-pong it runs itself between n1 and n2:
+# structure and sanity, not timing. The host's `ip addr`, `ip route` and `tc qdisc` must be identical
 # before and after. The cluster is always torn down (trap). Exit 77 (skip) when not root or when the
 # kernel forbids the namespaces; any failed check exits 1.
 set -Eeuo pipefail
@@ -219,6 +221,47 @@ assert xa.shape == xb.shape and xa.size > 0
 d = float(np.max(np.abs(xa - xb)))
 assert d <= 1e-6, f"final states differ by {d}"
 print(f"  resumed on {b['hosts']}: labels {[t['label'] for t in b['trials']]} as uninterrupted, final states within {d:.2e}")
+PY
+
+# --- the scaling job across 2 nodes, and the model on it with a link it measures itself
+log "SLURM: sbatch -N 2 -n 2 jobs/strong_scaling.sbatch (1 and 2 ranks), then scripts/scaling_model.py"
+id=$(RATEMEM_OUT=$out/scal RATEMEM_CONFIG=$repo/configs/jobs/scaling_tiny.yaml RATEMEM_RANKS=1,2 \
+     sl sbatch --parsable -N 2 -n 2 -t 10 --output="$out/scal-%j.out" "$repo/jobs/strong_scaling.sbatch")
+[[ $id =~ ^[0-9]+$ ]] || fail "sbatch of the scaling job printed no job id: $id"
+wait_state "$id" 300 '^COMPLETED'
+"$py" "$repo/scripts/scaling_model.py" --measured "$out/scal/scaling.csv" --out "$out/scal/model" --nodes 1,2,4 \
+  --shared-cores "$(nproc)" --pingpong-save "$out/scal/pingpong.txt" > "$out/scal/model.log" 2>&1 \
+  || { cat "$out/scal/model.log" >&2; fail "scaling_model.py on the 2-node scaling job failed"; }
+"$py" - "$out/scal" <<'PY' || fail "the scaling job or its model is incomplete"
+import csv, json, math, os, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(f"{d}/scaling.csv")))
+assert {(r["case"], int(r["ranks"])) for r in rows} == {(c, k) for c in ("dense", "lowrank") for k in (1, 2)}, rows
+for r in rows:
+    assert int(r["nodes"]) == int(r["ranks"]), f"{r['name']}: {r['ranks']} ranks on {r['nodes']} nodes ({r['hosts']})"
+    assert r["hosts"] == "/".join(f"n{i + 1}" for i in range(int(r["ranks"]))), r["hosts"]
+pp = open(f"{d}/pingpong.txt").read()
+assert "ping-pong n1 <-> n2" in pp, pp
+chk = list(csv.DictReader(open(f"{d}/model/scaling_model_check.csv")))
+assert {(r["case"], int(r["nodes"])) for r in chk} == {(r["case"], int(r["nodes"])) for r in rows}, chk
+for r in chk:
+    lat, gbit = float(r["latency_us"]), float(r["link_gbit"])
+    assert lat > 0 and gbit > 0 and math.isfinite(lat) and math.isfinite(gbit), (lat, gbit)
+    t, m, share = float(r["model_t_rhs_ms"]), float(r["measured_t_rhs_ms"]), float(r["model_comm_share"])
+    assert t > 0 and m > 0 and math.isfinite(float(r["error"])), r
+    if int(r["nodes"]) == 1:
+        assert share == 0 and abs(t / m - 1) < 1e-4, r   # the one-node run calibrates the node
+    else:
+        assert 0 < share < 1 and float(r["model_comm_ms"]) > 0, r
+ext = list(csv.DictReader(open(f"{d}/model/scaling_model.csv")))
+for case in ("dense", "lowrank"):
+    e = [float(r["efficiency"]) for r in sorted((r for r in ext if r["case"] == case), key=lambda r: int(r["nodes"]))]
+    assert len(e) == 3 and abs(e[0] - 1) < 1e-9 and all(0 < x <= 1 + 1e-9 for x in e), (case, e)
+assert "Largest error" in open(f"{d}/model/scaling_model_check.md").read()
+errs = ", ".join("%+.0f%%" % (100 * float(r["error"])) for r in chk)
+hosts = [r["hosts"] for r in rows]
+print(f"  scaling job on hosts {hosts}; model on a measured link of {float(chk[0]['latency_us']):.1f} us, "
+      f"{float(chk[0]['link_gbit']):.2f} Gbit/s; errors {errs}")
 PY
 
 log "all multi-node checks passed in $((SECONDS - t0)) s (the teardown and host check follow)"

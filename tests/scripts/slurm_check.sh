@@ -224,7 +224,7 @@ for d, kind in ((sys.argv[1], "strong"), (sys.argv[2], "weak")):
 print("scaling: strong (srun) and weak (mpiexec) reports complete")
 PY
 # the model on the same runs: built from their counts, no communication on one node, efficiency <= 1, falls with N
-"$py" "$repo/scripts/scaling_report.py" "$tmp/strong/runs" "$tmp/weak/runs" --out "$tmp/both" --model \
+"$py" "$repo/scripts/scaling_report.py" "$tmp/strong/runs" "$tmp/weak/runs" --out "$tmp/both" --model --latency-us 1.5 --link-gbit 100 \
   > "$tmp/model.log" 2>&1 || { cat "$tmp/model.log" >&2; fail "scaling_report.py --model failed"; }
 "$py" - "$tmp/both" <<'PY' || fail "scaling model check"
 import csv, os, sys
