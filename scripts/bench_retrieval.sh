@@ -6,7 +6,9 @@
 # RK45, numpy Euler. Each is timed as a whole process (wall, /usr/bin/time) and for its integration
 # alone (ratemem: the summary's timings.integrate; references: around the integrator call).
 # Prints min and median per figure, the ratio reference / ratemem of the medians, the RHS counts, and
-# that every run ended in the cued memory; the load average before and after.
+# that every run ended in the cued memory; the load average before and after. The small case also runs
+# Brian2 (cython target, explicit Euler h = 0.01, all-to-all Synapses) when Debian's python3-brian is
+# installed (apt-get install python3-brian cython3); without it the script says so and goes on.
 #
 # Usage: scripts/bench_retrieval.sh [ROUNDS (3)] [CASES (small,1e5)]
 #   cases: small = n 1000, P 20, dense; 1e5 = n 10^5, P 50, lowrank (factored reference);
@@ -34,7 +36,8 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 IFS=, read -r -a list <<<"$cases"
 for c in "${list[@]}"; do
   case $c in
-    small) args=(-neurons 1000 -memories 20 -storage dense); refs=(rk45 euler) ;;
+    small) args=(-neurons 1000 -memories 20 -storage dense); refs=(rk45 euler)
+      if $py -c "import brian2" 2>/dev/null; then refs+=(brian2); else echo "bench_retrieval: Brian2 not installed (apt-get install python3-brian cython3): its row is left out"; fi ;;
     1e5) args=(-neurons 100000 -memories 50 -storage lowrank); refs=(rk45 euler) ;;
     1e6) args=(-neurons 1000000 -memories 50 -storage lowrank); refs=(rk45) ;;
     *) echo "bench_retrieval: unknown case $c" >&2; exit 2 ;;
@@ -60,13 +63,13 @@ for c in "${list[@]}"; do
 import os, statistics as st, sys
 d, case = sys.argv[1], sys.argv[2]
 rows = []
-for name in ["ratemem-bdf", "ratemem-auto", "ref-rk45", "ref-euler"]:
+for name in ["ratemem-bdf", "ratemem-auto", "ref-rk45", "ref-euler", "ref-brian2"]:
     if not os.path.exists(os.path.join(d, name)):
         continue
     wall = [float(l) for l in open(os.path.join(d, name))]
     ints = [l.split() for l in open(os.path.join(d, name + ".int"))]
     integ = [float(v[0]) for v in ints]
-    label = {"ratemem-bdf": "ratemem bdf", "ratemem-auto": "ratemem auto -> " + ints[0][4], "ref-rk45": "scipy RK45", "ref-euler": "numpy Euler h=0.01"}[name]
+    label = {"ratemem-bdf": "ratemem bdf", "ratemem-auto": "ratemem auto -> " + ints[0][4], "ref-rk45": "scipy RK45", "ref-euler": "numpy Euler h=0.01", "ref-brian2": "Brian2 Euler h=0.01"}[name]
     extra = ("  max |x - x_ratemem| %.1e" % max(float(v[5]) for v in ints)) if len(ints[0]) > 5 else ""
     rows.append((name, label, wall, integ, ints[0][1], ints[0][2], sorted(set(v[3] for v in ints)), extra))
 f = lambda v: "%7.3f / %7.3f" % (min(v), st.median(v))
@@ -74,7 +77,7 @@ print("%-26s %19s %19s %7s %7s  %s" % ("", "whole process", "integration", "RHS"
 for name, label, wall, integ, rhs, prod, labels, extra in rows:
     print("%-26s %19s %19s %7s %7s  %s%s" % (label, f(wall), f(integ), rhs, prod, ",".join(labels), extra))
 base = {r[0]: r for r in rows}
-for ref in ["ref-rk45", "ref-euler"]:
+for ref in ["ref-rk45", "ref-euler", "ref-brian2"]:
     if ref not in base:
         continue
     for mine in ["ratemem-bdf", "ratemem-auto"]:

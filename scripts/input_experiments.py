@@ -76,6 +76,7 @@ def main():
     ap.add_argument("--out", default="input_out")
     ap.add_argument("--exe", default=os.path.join(REPO, "build", "ratemem"))
     ap.add_argument("--png", default=os.path.join(REPO, "docs", "input_retrieval.png"))
+    ap.add_argument("--replot", metavar="CSV", help="only plot an input_retrieval.csv written before (no runs)")
     a = ap.parse_args()
     try:
         with open(a.config) as fp:
@@ -86,6 +87,11 @@ def main():
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
         print(f"input_experiments: bad config {a.config}: {e}", file=sys.stderr)
         return 1
+    if a.replot:
+        summary = read_points(a.replot)
+        plot(summary, a.png, cfg, summary[0][4] if summary else trials)
+        print(f"wrote {a.png} from {a.replot}")
+        return 0
     N, P = int(base.get("neurons", 1024)), int(base.get("memories", 10))
     jobs = a.jobs or max(1, (os.cpu_count() or 1) // max(1, a.np))
     os.makedirs(a.out, exist_ok=True)
@@ -158,32 +164,56 @@ def main():
     return 1 if failed else 0
 
 
+def read_points(path):
+    """The rows of an input_retrieval.csv as the lists main() builds (numbers as numbers)."""
+    out = []
+    with open(path, newline="") as fp:
+        for r in csv.DictReader(fp):
+            num = lambda v: float(v) if v != "" else ""  # noqa: E731
+            out.append([r["experiment"], r["form"], float(r["sigma"]), num(r["ratio"]), int(r["trials"]), int(r["presentations"]),
+                        num(r["success"]), num(r["success_first"]), num(r["success_switch"]), num(r["mean_m_dom"]), num(r["min_m_dom"]),
+                        num(r["max_m_dom"])])
+    return out
+
+
 def plot(summary, png, cfg, trials):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
     colour = {"multiplicative": "tab:red", "additive": "tab:blue"}
     name = {"multiplicative": "input-driven W(u)", "additive": "classic additive"}
     fig, ax = plt.subplots(1, 2, figsize=(11, 4))
+    # Curves that coincide (e.g. every classic series at 0) would hide each other: each series gets its own
+    # marker and line style and a small vertical offset (a few hundredths, stated in the titles).
+    off = {("multiplicative", 0): 0.012, ("multiplicative", 1): -0.012, ("additive", 0): 0.03, ("additive", 1): -0.03}
     for form in colour:
         pts = sorted((r for r in summary if r[0] == "noise" and r[1] == form), key=lambda r: r[2])
         if pts:
             s = [r[2] for r in pts]
-            ax[0].plot(s, [r[7] for r in pts], "o--", color=colour[form], mfc="none", label=f"{name[form]}: first input")
-            ax[0].plot(s, [r[8] for r in pts], "s-", color=colour[form], label=f"{name[form]}: switches (inputs 2, 3)")
-        for sg, ls in zip(sorted({r[2] for r in summary if r[0] == "mixing"}), ["-", "--", ":", "-."]):
+            ax[0].plot(s, [r[7] + off[(form, 0)] for r in pts], "o--" if form == "multiplicative" else "v:", color=colour[form], mfc="none", ms=7,
+                       label=f"{name[form]}: first input")
+            ax[0].plot(s, [r[8] + off[(form, 1)] for r in pts], "s-" if form == "multiplicative" else "^-.", color=colour[form], ms=5,
+                       label=f"{name[form]}: switches (inputs 2, 3)")
+        sigmas = sorted({r[2] for r in summary if r[0] == "mixing"})
+        for k, (sg, ls, mk) in enumerate(zip(sigmas, ["-", "--", ":", "-."], ["o", "s", "^", "D"])):
             pts = sorted((r for r in summary if r[0] == "mixing" and r[1] == form and r[2] == sg), key=lambda r: r[3])
             if pts:
-                ax[1].plot([r[3] for r in pts], [r[6] for r in pts], "o" + ls, color=colour[form], label=f"{name[form]}, σ = {sg:g}")
+                ax[1].plot([r[3] for r in pts], [r[6] + off[(form, k % 2)] for r in pts], mk + ls, color=colour[form], ms=6 if k == 0 else 4,
+                           mfc="none" if k == 0 else colour[form], label=f"{name[form]}, σ = {sg:g}")
     ax[0].set_xlabel("noise amplitude σ")
     ax[0].set_ylabel(f"retrieval success (overlap ≥ {cfg.get('threshold', 0.9)})")
     sched = cfg.get("noise", {}).get("schedule", "dominant0:10")
-    ax[0].set_title(f"paper schedule: 3 dominant inputs, t = {sched.split(',')[0].rsplit(':', 1)[1]} each", fontsize=10)
+    ax[0].set_title(f"paper schedule: 3 dominant inputs, t = {sched.split(',')[0].rsplit(':', 1)[1]} each\n(curves offset by ±0.01–0.03 so equal ones stay visible)", fontsize=9)
     ax[1].set_xlabel("mixing: dominant weight c₀ / background weight c_μ")
-    ax[1].set_xscale("log")
-    ax[1].set_title(f"one input for t = {cfg.get('mixing', {}).get('duration', 20)}", fontsize=10)
+    ax[1].set_xscale("log")  # (resets the formatters: set them after it)
+    ax[1].set_xticks(sorted({r[3] for r in summary if r[0] == "mixing"}) or [1])
+    ax[1].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # plain 1, 1.5, 2, not 2×10⁰
+    ax[1].xaxis.set_minor_formatter(NullFormatter())
+    ax[1].tick_params(axis="x", labelsize=7)
+    ax[1].set_title(f"one input for t = {cfg.get('mixing', {}).get('duration', 20)} (same offsets)", fontsize=9)
     for x in ax:
-        x.set_ylim(-0.05, 1.05)
+        x.set_ylim(-0.07, 1.07)
         x.grid(alpha=0.3)
         x.legend(fontsize=7)
     o = cfg["options"]

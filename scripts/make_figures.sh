@@ -6,7 +6,7 @@
 # n = 16000 alone takes about an hour on 2 ranks); the test suite does not run it.
 #
 # Usage: scripts/make_figures.sh [--dry-run] [--np N] [--fresh] [EXPERIMENT ...]
-#   EXPERIMENT   basin capacity stabmap authors digits rewire (default: all six)
+#   EXPERIMENT   basin capacity stabmap authors digits rewire census capacity_designs (default: all eight)
 #   --dry-run    print the commands, run nothing
 #   --np N       MPI ranks (default: $RATEMEM_NP, else 2)
 #   --fresh      delete the experiment's results/ CSV first, so every point is computed again
@@ -24,12 +24,12 @@ while [ $# -gt 0 ]; do
     --np) [ $# -ge 2 ] || { echo "make_figures: --np needs a number" >&2; exit 2; }; np=$2; shift ;;
     --np=*) np=${1#--np=} ;;
     -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    basin|capacity|stabmap|authors|digits|rewire|phase) names+=("$1") ;;
+    basin|capacity|stabmap|authors|digits|rewire|census|capacity_designs|phase) names+=("$1") ;;
     *) echo "make_figures: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#names[@]} -gt 0 ] || names=(basin capacity stabmap authors digits rewire)
+[ ${#names[@]} -gt 0 ] || names=(basin capacity stabmap authors digits rewire census capacity_designs)
 [[ $np =~ ^[1-9][0-9]*$ ]] || { echo "make_figures: --np must be a positive integer" >&2; exit 2; }
 
 PY=/usr/bin/python3
@@ -96,6 +96,19 @@ for name in "${names[@]}"; do
       run "$PY" scripts/plot_rewire.py results/rewire results/rewire/merged.csv results/rewire.png
       run cp results/rewire/merged.csv docs/results/rewire.csv
       publish rewire.png ;;
+    census)
+      sweep census
+      run "$PY" scripts/plot_census.py results/census.csv results/census.png --phase docs/phase.csv
+      sweep census_ab
+      run "$PY" scripts/plot_census.py results/census_ab.csv results/census_ab.png
+      publish census.csv census.png census_ab.csv census_ab.png ;;
+    capacity_designs)
+      sweep capacity_designs
+      # n = 4000 on fewer loads (the projection design's set-up grows as P^3), into the same CSV
+      run "${MPI[@]}" sweep -options_file_yaml configs/experiments/capacity_designs.yaml -sweep_neurons 4000 \
+        -sweep_load 0.02,0.05,0.1,0.15,0.2,0.3 -sweep_csv results/capacity_designs.csv
+      run "$PY" scripts/plot_capacity_designs.py results/capacity_designs.csv results/capacity_designs.png --table
+      publish capacity_designs.csv capacity_designs.png ;;
     phase)
       run "$PY" scripts/plot_phase.py --run build/ratemem --np "$np" results/phase.csv results/phase.png
       for f in phase.csv phase.json phase.png; do run cp "results/$f" "docs/$f"; done ;;

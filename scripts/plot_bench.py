@@ -2,7 +2,8 @@
 """Plot the CSV of `ratemem bench`. Usage: plot_bench.py CSV [CSV ...] PNG
 
 Two panels, one line per (storage, ranks; colour = storage, dashed = more than one rank): the fraction of the triad bandwidth each weight
-product achieves for the bytes its format must move, and synapse updates per second, against the
+product achieves for the bytes its format must move, and synapse updates per second (for lowrank, which
+stores no synapses, the equivalent n² per product), against the
 number of neurons n (log axes). Several CSV files (e.g. a 1-rank and a 2-rank run) may be given."""
 import csv
 import math
@@ -12,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 MARKERS = {"dense": "s", "aij": "o", "aij-diluted": "^", "compressed": "v", "lowrank": "D"}
 COLORS = {"dense": "tab:blue", "aij": "tab:orange", "aij-diluted": "tab:green", "compressed": "tab:purple", "lowrank": "tab:red"}
@@ -41,6 +43,8 @@ def main(argv):
         if not pts:
             continue
         label = storage + (f" K={K}" if K else "") + (f" P={P}" if storage == "lowrank" else "")
+        if storage == "lowrank":  # it stores no synapses: n² per product is the dense network it stands for
+            label += " (equivalent)"
         if multi_ranks:
             label += f", {ranks} rank{'s' if ranks > 1 else ''}"
         style = dict(marker=MARKERS.get(storage, "x"), color=COLORS.get(storage), linestyle="-" if ranks == 1 else "--", label=label)
@@ -56,8 +60,11 @@ def main(argv):
     ax2.set_xscale("log")
     ax2.set_yscale("log")
     ax2.set_xlabel("neurons n")
-    ax2.set_ylabel("synapse updates per second")
-    ax2.set_title("synapses / weight-product time")
+    ax2.set_ylabel("synapse updates per second (lowrank: equivalent)")
+    ax2.set_title("synapses / weight-product time;\nlowrank stores none: equivalent synapse updates/s = n² / product time", fontsize=10)
+    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 0.5, 1, 2 rather than 2×10⁰ on the short fraction axis
+    ax1.yaxis.set_major_formatter(plain)
+    ax1.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.1g}"[0] in "25" else ""))
     for ax in (ax1, ax2):
         ax.grid(True, which="both", alpha=0.3)
     ax2.legend(fontsize=8)

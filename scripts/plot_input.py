@@ -112,9 +112,12 @@ def panel(ax, body, title, tmax, period=10):
                 label=f"memory {mu}" if mu < 3 else ("other memories" if mu == 3 else None), zorder=3 if mu < 3 else 2)
     for x in range(int(period), int(tmax), int(period)):
         ax.axvline(x, color="k", ls=":", lw=0.8)
+    if t[-1] < tmax - 1e-9:  # a deterministic run stops once converged: say so instead of leaving a silent gap
+        ax.axvspan(t[-1], tmax, color="0.92", zorder=0)
+        title += f"\n(converged at t = {t[-1]:.3g}: the traces end there, the state no longer moves)"
     ax.set_ylim(-0.02, 1.05)
     ax.set_xlim(0, tmax)
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=9)
 
 
 def main():

@@ -49,7 +49,9 @@ def main():
     integs = list(dict.fromkeys(r["integrator"] for r in rows))
     by = {(float(r["ratio"]), float(r["gain"]), r["integrator"]): r for r in rows}
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [1.15, 1]})
+    # One panel above the other, each at full width, the legends outside the axes: side by side the
+    # cost lines, their legend and the annotated map crowded each other.
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 11.5), gridspec_kw={"height_ratios": [1, 1.1]})
 
     # Panel 1: RHS evaluations vs ratio
     cmap = plt.get_cmap("tab10")
@@ -79,7 +81,7 @@ def main():
     ax1.set_ylabel("RHS evaluations (all trials)")
     ax1.set_title("cost vs stiffness (hollow: not converged / label differs from reference)", fontsize=9)
     ax1.grid(True, which="both", alpha=0.3)
-    ax1.legend(fontsize=7, ncol=1 if len(ax1.get_lines()) < 20 else 2, loc="upper left")
+    ax1.legend(fontsize=7, ncol=1 if len(ax1.get_legend_handles_labels()[0]) <= 16 else 2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
     # Panel 2: map over (gain, ratio)
     bdf_name = "bdf" if "bdf" in integs else next((i for i in integs if i.startswith("bdf")), integs[0])
@@ -110,7 +112,7 @@ def main():
                     ax2.plot([gi + 0.38], [ri + 0.36], "X", color="black", ms=9)
             if b and fnum(b.get("abscissa")) is not None:
                 txt.append(f"abs {float(b['abscissa']):.3g}")
-            ax2.text(gi, ri, "\n".join(txt), ha="center", va="center", fontsize=7.5)
+            ax2.text(gi, ri, "\n".join(txt), ha="center", va="center", fontsize=7)
     ax2.set_xlim(-0.5, len(gains) - 0.5)
     ax2.set_ylim(-0.5, len(ratios) - 0.5)
     ax2.set_xticks(range(len(gains)))

@@ -12,7 +12,9 @@ import matplotlib.pyplot as plt  # noqa: E402,F401
 
 NUMERIC = {"neurons", "memories", "load", "coding", "flip", "gain", "threshold", "a", "b", "seed", "trials", "retrieval_rate", "final_rate",
            "overlap_mean", "overlap_std", "frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent",
-           "retrieval_ci_lo", "retrieval_ci_hi", "steps_mean", "rhs_mean", "products_per_trial", "t_end_mean", "wall_time"}
+           "retrieval_ci_lo", "retrieval_ci_hi", "steps_mean", "rhs_mean", "products_per_trial", "t_end_mean", "wall_time",
+           "frac_memory", "frac_memory_ci_lo", "frac_memory_ci_hi", "frac_quiescent_ci_lo", "frac_quiescent_ci_hi", "frac_saturated_ci_lo",
+           "frac_saturated_ci_hi", "frac_spurious_ci_lo", "frac_spurious_ci_hi", "frac_unconverged_ci_lo", "frac_unconverged_ci_hi"}
 
 
 def read_sweep(path):

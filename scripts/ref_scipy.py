@@ -19,7 +19,12 @@ U = Ξ − β, an n x P array), and integrates the rate dynamics of §3,
 from the cue to the trial's t_end (ratemem stops there at convergence, ‖f‖∞ < converge_tol), with
 
   * rk45:  scipy.integrate.solve_ivp(method="RK45") at ratemem's -rtol/-atol;
-  * euler: plain numpy explicit Euler, x += h f(x), h = --dt (ratemem's -euler_dt default, 0.01).
+  * euler: plain numpy explicit Euler, x += h f(x), h = --dt (ratemem's -euler_dt default, 0.01);
+  * brian2: Brian2 (Debian's python3-brian), the cython target: a NeuronGroup of rate units with the
+    same explicit Euler step, coupled through all-to-all Synapses with a summed variable
+    (I_post = w x_pre), as a Brian2 user would write it; dense W only. Time is in Brian2's ms (τ = 1 ms,
+    dt = --dt ms), which leaves the dimensionless dynamics unchanged. Its integration time excludes
+    Brian2's code generation and compilation (a warm-up run of one step comes first).
 
 Prints one JSON object per method: the integration's wall time (integration only, the weights already
 built), the RHS evaluations, the residual ‖f(x)‖∞ at the end, and the largest difference from
@@ -37,7 +42,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("h5", help="a ratemem -output file")
     ap.add_argument("summary", help="the same run's -summary JSON")
-    ap.add_argument("--method", choices=["rk45", "euler", "both"], default="both")
+    ap.add_argument("--method", choices=["rk45", "euler", "brian2", "both"], default="both")
     ap.add_argument("--trial", type=int, default=0)
     ap.add_argument("--dt", type=float, default=0.01, help="explicit Euler step (0.01)")
     ap.add_argument("--input", type=float, default=0.0, help="u0, ratemem's -input (0)")
@@ -102,7 +107,34 @@ def main():
             x += h * f(t, x)
             t += h
         report("numpy-euler", t0, x, {"steps": nsteps, "dt": a.dt})
+    if a.method == "brian2":
+        if storage != "dense":
+            sys.exit("ref_scipy: --method brian2 needs n <= --dense_max (all-to-all Synapses)")
+        x = brian2_euler(W, x0, rho, shift, u0, tau, a.dt, t_final)
+        nrhs[0] = int(np.ceil(t_final / a.dt - 1e-9))
+        report("brian2-euler", x[1], x[0], {"steps": nrhs[0], "dt": a.dt})
 
+
+def brian2_euler(W, x0, rho, shift, u0, tau, dt, t_final):
+    """The rate dynamics in Brian2 with explicit Euler; returns (final x, start time of the timed run)."""
+    import brian2 as b2
+    b2.prefs.codegen.target = "cython"
+    b2.prefs.logging.console_log_level = "WARNING"
+    n = W.shape[0]
+    eqs = """dx/dt = (-x + 1/(1 + exp(-4*rho*(I + u0 - shift))))/tau_b : 1
+             I : 1"""
+    G = b2.NeuronGroup(n, eqs, method="euler", namespace={"rho": rho, "u0": u0, "shift": shift, "tau_b": tau * b2.ms})
+    S = b2.Synapses(G, G, "w : 1\nI_post = w*x_pre : 1 (summed)")
+    S.connect()  # all-to-all, the diagonal included (the paper design's W has one)
+    S.w = W[np.asarray(S.j), np.asarray(S.i)]
+    G.x = x0
+    net = b2.Network(G, S)
+    b2.defaultclock.dt = dt * b2.ms
+    net.run(dt * b2.ms)  # warm-up: code generation and compilation happen here
+    G.x = x0
+    t0 = time.perf_counter()
+    net.run(t_final * b2.ms)
+    return np.asarray(G.x[:]).copy(), t0
 
 if __name__ == "__main__":
     main()

@@ -52,6 +52,12 @@ PETSC_EXTERN PetscErrorCode RmCheckpointAddIdentity(RmCheckpoint ck, const char 
    terminated, without the dash; an entry ending in '*' is a prefix): the options that determine the result. */
 PETSC_EXTERN PetscErrorCode RmCheckpointAddOptionsIdentity(RmCheckpoint ck, const char *const exclude[]);
 /* Not collective. Keep the final states of completed trials (neuron vectors, for -output). */
+/* Not collective, but the same on every rank. Attributes of every checkpoint file written from now on
+   (the run's description: settings, options, version, hosts, rerun line); a name the checkpoint
+   writes itself (format, version, ranks, ...) keeps the checkpoint's value. */
+PETSC_EXTERN PetscErrorCode RmCheckpointSetAttributeString(RmCheckpoint ck, const char *name, const char *value);
+PETSC_EXTERN PetscErrorCode RmCheckpointSetAttributeReal(RmCheckpoint ck, const char *name, PetscReal value);
+PETSC_EXTERN PetscErrorCode RmCheckpointSetAttributeInt(RmCheckpoint ck, const char *name, PetscInt64 value);
 PETSC_EXTERN PetscErrorCode RmCheckpointSetStoreFinalStates(RmCheckpoint ck, PetscInt nloc);
 
 /* Not collective (same values on every rank). Record / read the results of one completed trial. */

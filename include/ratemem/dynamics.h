@@ -4,15 +4,27 @@
 #include <ratemem/activation.h>
 #include <ratemem/synapses.h>
 
-/* Rate model τ ẋ = -x + φ(W x + u), Hopfield voltage form τ ẏ = -y + W tanh(δ y) + u, or the
-   E/I network of docs/model.md §5 (excitatory rates + P+1 inhibitory pools, Dale's law; -network ei). */
-typedef enum { RM_MODEL_RATE, RM_MODEL_VOLTAGE, RM_MODEL_EI } RmModelKind;
-extern const char *const RmModelKinds[];
+/* Model kinds, a registry (RmModelRegister): each one file in src/dynamics/ and one line in
+   src/dynamics/modelregi.c. Built in: the rate model τ ẋ = -x + φ(W x + u), the Hopfield voltage form
+   τ ẏ = -y + W tanh(δ y) + u (docs/model.md §3), the E/I network of §5 (excitatory rates + P+1
+   inhibitory pools, Dale's law; -network ei) and the firing-rate input-driven variant of §7
+   (-input_variant rate). */
+typedef const char *RmModelType;
+#define RMMODELRATE      "rate"      /* τ ẋ = −x + φ(W x + u), {0,1} memories */
+#define RMMODELVOLTAGE   "voltage"   /* Hopfield voltage form, ±1 memories (-design hebbian) */
+#define RMMODELEI        "ei"        /* E/I network of §5 (-network ei; -storage lowrank, paper design) */
+#define RMMODELINPUTRATE "inputrate" /* firing-rate variant of §7 (-input_variant rate) */
+
+/* The form of a model's Jacobian, for the solvers that exploit it (Woodbury, the stability analysis):
+   J = (−I + D W)/τ (rate), (−I + W D)/τ (voltage), D = diag(φ'), the §5 block form with the pools
+   (E/I), or none of these (only J v is available: such solvers refuse the model). */
+typedef enum { RM_JACOBIAN_DW, RM_JACOBIAN_WD, RM_JACOBIAN_POOLS, RM_JACOBIAN_OPAQUE } RmJacobianForm;
+extern const char *const RmJacobianForms[];
 
 typedef struct _p_RmModel *RmModel;
 
-/* Which model a design drives (rate for paper, voltage for hebbian), and how its memories are encoded. */
-PETSC_EXTERN PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind *kind, RmEncoding *enc);
+/* Which model a design drives (rate for paper/projection, voltage for hebbian), and how its memories are encoded. */
+PETSC_EXTERN PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelType *model, RmEncoding *enc);
 
 /* How the input u enters the Hopfield voltage model (docs/model.md §7): additive τẏ = −y + W tanh(δy) + u,
    or multiplicative (input-driven synapses) τẏ = −y + W(u) tanh(δy), W(u) = (1/N) Ξ diag(α(u)) Ξᵀ with
@@ -20,13 +32,23 @@ PETSC_EXTERN PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelKind 
 typedef enum { RM_INPUT_ADDITIVE, RM_INPUT_MULTIPLICATIVE } RmInputMode;
 extern const char *const RmInputModes[];
 
+/* Not collective. Adds a model kind: create fills the ops table of src/dynamics/dynamicsimpl.h. */
+PETSC_EXTERN PetscErrorCode RmModelRegister(const char name[], PetscErrorCode (*create)(RmModel));
+/* Not collective; idempotent (RmModelCreate calls it). Registers the built-in kinds. */
+PETSC_EXTERN PetscErrorCode RmModelRegisterAll(void);
+/* Collective. A model of kind rate. */
 PETSC_EXTERN PetscErrorCode RmModelCreate(MPI_Comm comm, RmModel *model);
-PETSC_EXTERN PetscErrorCode RmModelSetKind(RmModel model, RmModelKind kind);
+/* Not collective. Before RmModelSetUp. A new kind resets the activation to the kind's defaults;
+   an unknown name is an error. -model_type NAME in RmModelSetFromOptions. */
+PETSC_EXTERN PetscErrorCode RmModelSetType(RmModel model, RmModelType type);
+PETSC_EXTERN PetscErrorCode RmModelGetType(RmModel model, RmModelType *type);
+/* Not collective. The form of the kind's Jacobian (see RmJacobianForm). */
+PETSC_EXTERN PetscErrorCode RmModelGetJacobianForm(RmModel model, RmJacobianForm *form);
 PETSC_EXTERN PetscErrorCode RmModelSetFromOptions(RmModel model);
 /* Not collective. Prefix of the options RmModelSetFromOptions reads (-PREFIXactivation, ...). */
 PETSC_EXTERN PetscErrorCode RmModelSetOptionsPrefix(RmModel model, const char prefix[]);
 /* Not collective. Setters for apps that do not go through the options database; each must be called
-   before RmModelSetUp, after RmModelSetKind (which resets the activation to the kind's defaults), and
+   before RmModelSetUp, after RmModelSetType (which resets the activation to the kind's defaults), and
    called after RmModelSetFromOptions it overrides the option (-activation: a name of the table,
    checked against the model kind; a new activation takes its default threshold unless a threshold
    was set; -gain > 0; -threshold). */
@@ -53,10 +75,9 @@ PETSC_EXTERN PetscErrorCode RmModelGetInputMode(RmModel model, RmInputMode *mode
 /* Not collective. α_μ(u) of the multiplicative mode (P numbers, owned by the model; NULL otherwise). */
 PETSC_EXTERN PetscErrorCode RmModelGetInputWeights(RmModel model, const PetscReal **alpha, PetscInt *P);
 
-PETSC_EXTERN PetscErrorCode RmModelGetKind(RmModel model, RmModelKind *kind);
 PETSC_EXTERN PetscErrorCode RmModelGetActivation(RmModel model, RmActivation *act);
 PETSC_EXTERN PetscErrorCode RmModelGetTau(RmModel model, PetscReal *tau);
-/* Not collective. E/I network parameters: tau_i and units per pool. */
+/* Not collective. E/I network parameters: tau_i and units per pool (an error for a model without pools). */
 PETSC_EXTERN PetscErrorCode RmModelGetInhibition(RmModel model, PetscReal *tau_i, PetscInt *pool_size);
 /* Collective. A state vector for the B-column block (caller destroys). For the single-population
    models the state is the neurons; for E/I each column is [excitatory neurons, local pool units]. */

@@ -65,6 +65,18 @@ PETSC_EXTERN PetscErrorCode RmMemoriesGetNeuronBits(RmMemories mem, PetscInt m, 
 /* Collective. All P x n bits on every rank, O(nP) bytes: for tests only; the library assembles with
    RmMemoriesGetNeuronBits. */
 PETSC_EXTERN PetscErrorCode RmMemoriesGetAllBits(RmMemories mem, uint8_t **bits);
+/* The pairwise overlap ratios r_μν = ξ^μᵀξ^ν/(qN) (μ < ν) of {0,1} memories, q = RmMemoriesGetCoding
+   (docs/model.md §2, "-balance auto"): their mean (the r of the general design), spread, and per
+   memory the root-sum-square deviation from the mean, dev_μ = sqrt(Σ_{ν≠μ} (r_μν − mean)²). */
+typedef struct {
+  PetscInt  pairs;          /* P(P−1)/2; 0 when P = 1 (then mean = q, the basic design, and the spread is 0) */
+  PetscReal mean, min, max, std; /* over the pairs; std is the population standard deviation */
+  PetscReal dev_max;        /* max_μ dev_μ */
+  PetscInt  dev_memory;     /* the μ of dev_max */
+} RmOverlapRatios;
+/* Collective. Exact integer counts: local popcounts and one MPI_Allreduce of P(P−1)/2 integers, so the
+   result is the same on any number of ranks. Cost: P²/2 popcount passes over the local bits. */
+PETSC_EXTERN PetscErrorCode RmMemoriesComputeOverlapRatios(RmMemories mem, RmOverlapRatios *ratios);
 /* Collective. A Vec with the neuron layout (caller destroys). */
 PETSC_EXTERN PetscErrorCode RmMemoriesCreateVec(RmMemories mem, Vec *v);
 

@@ -79,6 +79,21 @@ PETSC_EXTERN PetscErrorCode RmRunSolve(RmRun run, PetscBool *stopped);
 /* Not collective. The results of all trials (valid after RmRunSolve). */
 PETSC_EXTERN PetscErrorCode RmRunGetResults(RmRun run, const RmTrialResult **results);
 PETSC_EXTERN PetscInt       RmRunCountLabel(RmRun run, RmLabel label);
+/* The outcomes of a census (docs/results.md "Global behaviour, measured"), in this order: a memory
+   (labels retrieved and other: a stored memory at its designed amplitude), quiescent, saturated (a
+   saturated copy), spurious, unconverged. */
+extern const char *const RmCensusOutcomes[];
+/* Not collective. The trials ending at each outcome of RmCensusOutcomes (valid after RmRunSolve). */
+PETSC_EXTERN PetscErrorCode RmRunGetCensus(RmRun run, PetscInt counts[5]);
+/* Not collective. The trials of the last RmRunSolve summed up: counts per label and per census
+   outcome, the trials whose cued memory is expressed at the end (overlap and amplitude at or above the
+   classifier's threshold, converged or not), and means per trial (the cued memory's overlap with its
+   standard deviation, steps, RHS evaluations, passes over W (a batch shares its passes), t_end). */
+typedef struct {
+  PetscInt  trials, counts[RM_LABEL_COUNT], census[5], final_ok;
+  PetscReal overlap_mean, overlap_sd, steps, rhs, products, t_end;
+} RmRunStatistics;
+PETSC_EXTERN PetscErrorCode RmRunGetStatistics(RmRun run, RmRunStatistics *stats);
 /* Collective. The JSON summary of docs/output.md (rank 0 writes it atomically). */
 PETSC_EXTERN PetscErrorCode RmRunWriteSummary(RmRun run, const char *path);
 /* Collective. The closing lines of the results table on stdout (retrieval rate and counts, wall times,
@@ -152,4 +167,8 @@ PETSC_EXTERN PetscErrorCode RmPhaseDiagramGetPoints(RmPhaseDiagram pd, PetscInt 
 PETSC_EXTERN PetscErrorCode RmPhaseDiagramGetCounts(RmPhaseDiagram pd, RmPhaseCounts *counts);
 /* Collective. The grid as CSV (one row per point, gain-major), after a "# comment" line; atomic. */
 PETSC_EXTERN PetscErrorCode RmPhaseDiagramWriteCSV(RmPhaseDiagram pd, const char *path, const char *comment);
+/* Not collective (rank 0 writes). The "phase" object of a JSON summary (csv: the CSV's path). */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramJSON(RmPhaseDiagram pd, RmJSON *j, const char *csv);
+/* Collective. The grid and its counts on stdout. */
+PETSC_EXTERN PetscErrorCode RmPhaseDiagramPrint(RmPhaseDiagram pd, const char *csv);
 PETSC_EXTERN PetscErrorCode RmPhaseDiagramDestroy(RmPhaseDiagram *pd);

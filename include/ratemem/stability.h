@@ -110,3 +110,33 @@ PETSC_EXTERN PetscErrorCode RmStabilityCreateOperator(RmStability stab, Vec x, P
 PETSC_EXTERN PetscErrorCode RmStabilitySettingsJSON(RmStability stab, RmJSON *j);
 PETSC_EXTERN PetscErrorCode RmStabilityConditionsJSON(RmJSON *j, const char *key, const RmStabilityConditions *c);
 PETSC_EXTERN PetscErrorCode RmSpectrumJSON(RmJSON *j, const RmSpectrum *sp);
+
+/* The reports of `ratemem stability` (stabilityreport.c). */
+#define RM_STABILITY_MAX_EIG 16
+/* One memory's equilibrium, its spectrum and its rightmost eigenvalues (real parts, rightmost first). */
+typedef struct {
+  RmEquilibriumInfo eq;
+  RmSpectrum        sp;
+  PetscInt          neig;
+  PetscReal         eig[RM_STABILITY_MAX_EIG];
+} RmMemoryStability;
+/* Where a cue ended; analysed when that is not the cued memory (Newton-polished, spectrum computed). */
+typedef struct {
+  PetscInt          cue_memory, nearest, newton_its;
+  RmLabel           label;
+  PetscReal         overlap, residual_integrated, residual;
+  PetscBool         analysed;
+  RmIntegratorStats stats;
+  RmSpectrum        sp;
+} RmCueStability;
+/* Collective. Equilibrium and spectrum of memories 0..P-1 (x: a model state, work), adding the wall
+   time of each stage to *t_equilibria and *t_spectra. */
+PETSC_EXTERN PetscErrorCode RmStabilityAnalyseMemories(RmStability stab, PetscInt P, Vec x, RmMemoryStability res[], double *t_equilibria, double *t_spectra);
+/* Not collective (rank 0 writes). The §6 conditions, the "memories" array and the counts over them; the cues' object. */
+PETSC_EXTERN PetscErrorCode RmStabilityMemoriesJSON(RmJSON *j, PetscInt P, const RmMemoryStability res[], const RmStabilityConditions *c);
+PETSC_EXTERN PetscErrorCode RmStabilityCuesJSON(RmJSON *j, PetscInt cues, const RmCueStability res[], const char *cue_kind, PetscReal flip);
+/* Collective. The tables on stdout: the set-up line (with the activation's gain and threshold when
+   with_gain), the conditions and one row per memory, one row per analysed cue. */
+PETSC_EXTERN PetscErrorCode RmStabilityPrintHeader(RmStability stab, RmMemories mem, RmSynapses syn, RmModel model, PetscBool with_gain);
+PETSC_EXTERN PetscErrorCode RmStabilityPrintMemories(MPI_Comm comm, PetscInt P, const RmMemoryStability res[], const RmStabilityConditions *c);
+PETSC_EXTERN PetscErrorCode RmStabilityPrintCues(MPI_Comm comm, PetscInt cues, const RmCueStability res[], const char *cue_kind, PetscReal flip);

@@ -58,6 +58,15 @@ PETSC_EXTERN PetscErrorCode RmSynapsesSetOptionsPrefix(RmSynapses syn, const cha
 PETSC_EXTERN PetscErrorCode RmSynapsesSetDesignType(RmSynapses syn, RmDesignType type);
 PETSC_EXTERN PetscErrorCode RmSynapsesSetCurrents(RmSynapses syn, PetscReal a, PetscReal b);
 PETSC_EXTERN PetscErrorCode RmSynapsesSetBalance(RmSynapses syn, PetscReal r);
+/* Not collective. -balance auto: at SetUp, r = the mean pairwise overlap ratio of the memories
+   (RmMemoriesComputeOverlapRatios, docs/model.md §2 "-balance auto"); -design paper only. A later
+   RmSynapsesSetBalance replaces it. */
+PETSC_EXTERN PetscErrorCode RmSynapsesSetBalanceAuto(RmSynapses syn);
+/* Not collective. After SetUp: whether the overlap ratios were measured (-balance auto) and their spread. */
+PETSC_EXTERN PetscErrorCode RmSynapsesGetOverlapRatios(RmSynapses syn, PetscBool *measured, RmOverlapRatios *ratios);
+/* The crosstalk bound of -balance auto (docs/model.md §2): max_μ dev_μ/(1 − r), the root-sum-square error
+   of memory μ's currents in units of b − a; above RM_BALANCE_CROSSTALK_WARN SetUp warns on stderr. */
+#define RM_BALANCE_CROSSTALK_WARN 0.5
 PETSC_EXTERN PetscErrorCode RmSynapsesSetIndegree(RmSynapses syn, PetscInt K);
 /* Not collective. -design projection: refuse G = UᵀU with a condition number above maxcond
    (-projection_max_cond, default 1e8); λ of W 1 = λ 1 (-projection_lambda; default: γ of the basic

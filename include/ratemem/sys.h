@@ -76,6 +76,7 @@ typedef struct {
   PetscLogEvent ghost_exchange; /* the compressed storage's ghost exchange: its start and its finish, two per product (src/synapses/compressed.c) */
   PetscLogEvent wb_setup, wb_solve; /* the low-rank Newton solver (src/integrate/woodbury.c): capacitance set-up, one solve */
   PetscLogEvent integ_vec;      /* CVODE's and ARKODE's own vector operations (every NVECTOR_PETSC operation; src/integrate/nvlog.c) */
+  PetscLogEvent overlap_ratios; /* the P x P overlap counts of the memories (-balance auto, RmMemoriesComputeOverlapRatios) */
   PetscLogStage stage_generate, stage_assemble, stage_integrate, stage_classify, stage_output;
 } RmLogEvents;
 extern RmLogEvents RM_EVENTS;
@@ -105,7 +106,35 @@ PETSC_EXTERN PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, Pet
    slowest rank's. Returns the min and median time of one call (s). */
 PETSC_EXTERN PetscErrorCode RmTimeOperation(MPI_Comm comm, PetscInt R, PetscErrorCode (*op)(void *ctx), void *ctx, double *tmin, double *tmed);
 /* Not collective. Resident set size of this process in bytes (after malloc_trim), -1 if unknown. */
+/* The bandwidth roofline: a STREAM triad a = b + s c over n doubles per array and rank (the arrays
+   are touched at creation). Time: min and median of R repetitions (RmTimeOperation); bandwidth: GB/s
+   summed over the ranks for a time per triad. */
+typedef struct _n_RmTriad RmTriad;
+PETSC_EXTERN PetscErrorCode RmTriadCreate(MPI_Comm comm, size_t n, RmTriad **triad);
+PETSC_EXTERN PetscErrorCode RmTriadTime(RmTriad *triad, PetscInt R, double *tmin, double *tmed);
+PETSC_EXTERN double         RmTriadBandwidth(const RmTriad *triad, double seconds);
+PETSC_EXTERN PetscErrorCode RmTriadDestroy(RmTriad **triad);
+/* Progress of a long stage (src/sys/progress.c): Update prints "[progress] STAGE: 45% (done of total
+   UNIT on rank 0), elapsed, time left" on stderr (rank 0) once the stage has run for the interval and
+   then at most once per interval; End closes with "done in" if anything was printed. Not collective.
+   The interval (-progress_interval, default 10 s; 0: off) is process-wide. */
+typedef struct {
+  MPI_Comm    comm;
+  const char *stage, *unit;
+  PetscInt64  total;
+  double      t0, last;
+  PetscBool   printed;
+} RmProgress;
+PETSC_EXTERN PetscErrorCode RmProgressSetInterval(PetscReal seconds);
+PETSC_EXTERN PetscErrorCode RmProgressGetInterval(PetscReal *seconds);
+PETSC_EXTERN PetscErrorCode RmProgressSetFromOptions(MPI_Comm comm);
+PETSC_EXTERN PetscErrorCode RmProgressBegin(MPI_Comm comm, const char *stage, const char *unit, PetscInt64 total, RmProgress *p);
+PETSC_EXTERN PetscErrorCode RmProgressUpdate(RmProgress *p, PetscInt64 done);
+PETSC_EXTERN PetscErrorCode RmProgressEnd(RmProgress *p);
 PETSC_EXTERN double RmResidentBytes(void);
+/* Collective. The growth of the resident set since a reading rss0 of RmResidentBytes, summed and
+   largest over the ranks (both -1 where some rank cannot read it). */
+PETSC_EXTERN PetscErrorCode RmResidentBytesSince(MPI_Comm comm, double rss0, double *sum, double *max);
 /* Not collective. The node's 1-minute load average, -1 if unknown. */
 PETSC_EXTERN double RmLoadAverage(void);
 
@@ -179,3 +208,8 @@ PETSC_EXTERN PetscErrorCode RmJSONString(RmJSON *j, const char *key, const char 
 PETSC_EXTERN PetscErrorCode RmJSONReal(RmJSON *j, const char *key, PetscReal value);
 PETSC_EXTERN PetscErrorCode RmJSONInt(RmJSON *j, const char *key, PetscInt64 value);
 PETSC_EXTERN PetscErrorCode RmJSONBool(RmJSON *j, const char *key, PetscBool value);
+
+/* Not collective, plain C (usable before PetscInitialize). Split line in place at spaces into args (room
+   for strlen(line)/2 + 1 pointers); a "double-quoted value" is one argument, without its quotes.
+   Returns the count. */
+PETSC_EXTERN int RmSplitArguments(char *line, char **args);

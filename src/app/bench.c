@@ -38,8 +38,7 @@ typedef struct {
   char         csv[PETSC_MAX_PATH_LEN];
   RmAtomicFile af;        /* the CSV being written (src/io/atomic.c) */
   FILE        *fp;        /* rank 0: its stream */
-  double      *ta, *tb, *tc; /* triad arrays, triad_n each */
-  size_t       triad_n;
+  RmTriad     *triad; /* the roofline, BENCH_TRIAD_LOCAL doubles per array and rank */
 } Bench;
 
 typedef struct {
@@ -59,27 +58,6 @@ typedef struct {
 } BenchResult;
 
 /* ---------------------------------------------------------------- measurement helpers */
-/* STREAM triad on raw arrays, unrolled by 4 (the compiler vectorises it). 24 bytes per element
-   are counted, as STREAM does (the write-allocate read of a is not). */
-static void Triad(double *restrict a, const double *restrict x, const double *restrict c, double s, size_t N)
-{
-  size_t i = 0;
-  for (; i + 4 <= N; i += 4) {
-    a[i]     = x[i] + s * c[i];
-    a[i + 1] = x[i + 1] + s * c[i + 1];
-    a[i + 2] = x[i + 2] + s * c[i + 2];
-    a[i + 3] = x[i + 3] + s * c[i + 3];
-  }
-  for (; i < N; i++) a[i] = x[i] + s * c[i];
-}
-
-static PetscErrorCode TriadOp(void *ctx)
-{
-  Bench *b = (Bench *)ctx;
-  Triad(b->ta, b->tb, b->tc, 3.0, b->triad_n);
-  return PETSC_SUCCESS;
-}
-
 typedef struct {
   Mat     W;
   RmModel model;
@@ -309,7 +287,7 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   ProductCtx pc;
   Mat        W;
   MatInfo    info;
-  double     t0, rss0, rss1, local, sum, max;
+  double     t0, rss0;
   PetscReal  peak_max, peak_sum;
 
   PetscFunctionBeginUser;
@@ -331,12 +309,7 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   /* One RHS evaluation touches the model's work vectors and builds the product's scatter: only
      then is the case's memory resident. */
   PetscCall(RHSOp(&pc));
-  rss1      = RmResidentBytes();
-  local     = rss0 >= 0 && rss1 >= 0 ? rss1 - rss0 : PETSC_MAX_REAL;
-  PetscCallMPI(MPI_Allreduce(&local, &sum, 1, MPI_DOUBLE, MPI_SUM, b->comm));
-  PetscCallMPI(MPI_Allreduce(&local, &max, 1, MPI_DOUBLE, MPI_MAX, b->comm));
-  res->rss_sum = max == PETSC_MAX_REAL ? -1 : sum;
-  res->rss_max = max == PETSC_MAX_REAL ? -1 : max;
+  PetscCall(RmResidentBytesSince(b->comm, rss0, &res->rss_sum, &res->rss_max));
   PetscCall(RmPeakMemory(b->comm, &peak_max, &peak_sum));
   res->maxrss_sum = peak_sum;
   res->maxrss_max = peak_max;
@@ -348,7 +321,7 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
   else res->synapses = (double)n * (double)n;
   res->bytes_product = ProductBytes(storage, (double)n, (double)b->P, res->synapses, (double)b->size);
 
-  PetscCall(RmTimeOperation(b->comm, b->repeat, TriadOp, b, &res->triad_min, &res->triad_med));
+  PetscCall(RmTriadTime(b->triad, b->repeat, &res->triad_min, &res->triad_med));
   PetscCall(RmTimeOperation(b->comm, b->repeat, ProductOp, &pc, &res->product_min, &res->product_med));
   PetscCall(RmTimeOperation(b->comm, b->repeat, RHSOp, &pc, &res->rhs_min, &res->rhs_med));
   PetscCall(RmSynapsesRestoreMat(c.syn, &W));
@@ -358,7 +331,7 @@ static PetscErrorCode RunCase(Bench *b, BenchStorage storage, PetscInt n, BenchR
 }
 
 /* ---------------------------------------------------------------- output */
-static double TriadGBs(const Bench *b, double t) { return 24.0 * (double)b->triad_n * b->size / t / 1e9; }
+static double TriadGBs(const Bench *b, double t) { return RmTriadBandwidth(b->triad, t); }
 
 static const char csv_columns[] = "storage,kernel,n,P,K,ranks,synapses,triad_GBs,triad_GBs_median,product_ms_min,product_ms_median,"
                                   "synapse_updates_per_s,bytes_per_product,product_GBs,fraction_of_triad,rhs_ms_min,rhs_ms_median,"
@@ -379,7 +352,7 @@ static PetscErrorCode CSVOpen(Bench *b)
       fprintf(b->fp, "# ratemem %s bench:", RATEMEM_VERSION);
       for (int i = 1; i < argc; i++) fprintf(b->fp, " %s", args[i]);
       fprintf(b->fp, "\n# load average at start %.2f (1 min); ranks %d; triad a = b + s*c on %zu doubles per array and rank, 24 bytes per element, summed over ranks\n",
-              RmLoadAverage(), b->size, b->triad_n);
+              RmLoadAverage(), b->size, (size_t)BENCH_TRIAD_LOCAL);
       fprintf(b->fp, "# times: min and median over -bench_repeat repetitions, each looped >= %g s, slowest rank (MPI_Barrier + MPI_Wtime)\n",
               RM_MIN_REP_TIME);
       fprintf(b->fp, "# bytes_per_product: dense 8 n^2 + 8 n ranks + 8 n (W, x gathered on every rank, y);"
@@ -435,7 +408,7 @@ static PetscErrorCode PrintHeader(Bench *b)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscPrintf(b->comm, "ratemem bench: %d rank%s, P = %" PetscInt_FMT ", %" PetscInt_FMT " repetitions (min shown); triad on %zu doubles per array and rank; load average %.2f\n",
-                        b->size, b->size > 1 ? "s" : "", b->P, b->repeat, b->triad_n, RmLoadAverage()));
+                        b->size, b->size > 1 ? "s" : "", b->P, b->repeat, (size_t)BENCH_TRIAD_LOCAL, RmLoadAverage()));
   PetscCall(PetscPrintf(b->comm, "bytes/product: dense 8n^2+8n*ranks+8n, aij 12nnz+16n, compressed 4nK+16n, lowrank 2Pn/8+24n; frac = product GB/s / triad GB/s; "
                                  "mem = resident bytes the case keeps (all ranks)%s\n\n",
                         b->retrieve ? "; ret/prd = retrieval time / (W-products x prod_ms)" : ""));
@@ -468,13 +441,7 @@ static PetscErrorCode BenchRun(Bench *b)
   PetscFunctionBeginUser;
   PetscCall(BenchSetFromOptions(b));
   if (b->help) PetscFunctionReturn(PETSC_SUCCESS);
-  b->triad_n = BENCH_TRIAD_LOCAL;
-  PetscCall(PetscMalloc3(b->triad_n, &b->ta, b->triad_n, &b->tb, b->triad_n, &b->tc));
-  for (size_t i = 0; i < b->triad_n; i++) { /* first touch: resident before any case is measured */
-    b->ta[i] = 0.0;
-    b->tb[i] = 1.0;
-    b->tc[i] = 2.0;
-  }
+  PetscCall(RmTriadCreate(b->comm, BENCH_TRIAD_LOCAL, &b->triad));
   if (b->has_csv) PetscCall(CSVOpen(b));
   PetscCall(PrintHeader(b));
   for (PetscInt s = 0; s < b->nstorage; s++)
@@ -502,7 +469,7 @@ PetscErrorCode RmBenchMain(MPI_Comm comm)
   PetscCallMPI(MPI_Comm_size(comm, &b.size));
   ierr = BenchRun(&b);
   PetscCall(RmAtomicFileDestroy(&b.af)); /* failed run: no partial CSV survives */
-  if (b.ta) PetscCall(PetscFree3(b.ta, b.tb, b.tc));
+  PetscCall(RmTriadDestroy(&b.triad));
   PetscCall(ierr);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

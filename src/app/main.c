@@ -52,7 +52,7 @@ static void RemoveArgs(int *argc, char **argv, int i, int count)
 static int Rerun(int *argc, char ***argv)
 {
   static char line[8192];
-  char       *tok, *save = NULL, **args;
+  char      **args;
   int         n = 0, rc;
 
   if (*argc < 3) {
@@ -70,7 +70,7 @@ static int Rerun(int *argc, char ***argv)
   args = (char **)malloc(sizeof(char *) * ((size_t)*argc + sizeof(line) / 2 + 2));
   if (!args) return 1;
   args[n++] = (*argv)[0];
-  for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) args[n++] = tok;
+  n += RmSplitArguments(line, args + n);
   for (int i = 3; i < *argc; i++) args[n++] = (*argv)[i];
   args[n] = NULL;
   *argc   = n;

@@ -11,24 +11,6 @@
 #include <ratemem/stability.h>
 #include <stdio.h>
 
-#define MAX_EIG 16
-
-typedef struct {
-  RmEquilibriumInfo eq;
-  RmSpectrum        sp;
-  PetscInt          neig;
-  PetscReal         eig[MAX_EIG];
-} MemoryResult;
-
-typedef struct {
-  PetscInt          cue_memory, nearest, newton_its;
-  RmLabel           label;
-  PetscReal         overlap, residual_integrated, residual;
-  PetscBool         analysed;
-  RmIntegratorStats stats;
-  RmSpectrum        sp;
-} CueResult;
-
 typedef struct {
   MPI_Comm              comm;
   PetscMPIInt           size;
@@ -46,8 +28,8 @@ typedef struct {
   PetscBool             has_summary, has_phase_csv, quiet, help, phase, phase_progress;
   PetscReal             phase_gain[3], phase_threshold[3];
   PetscInt              ngain, nthreshold;
-  MemoryResult         *mres;
-  CueResult            *cres;
+  RmMemoryStability    *mres;
+  RmCueStability       *cres;
   RmPhaseDiagram        pd;
   double                t_setup, t_equilibria, t_spectra, t_cues, t_phase, t_total;
   PetscReal             peak_max_rank, peak_total;
@@ -128,24 +110,11 @@ static PetscErrorCode AppSetFromOptions(App *app)
 static PetscErrorCode AnalyseMemories(App *app)
 {
   PetscInt P;
-  double   t0;
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
   PetscCall(PetscCalloc1(P, &app->mres));
-  for (PetscInt mu = 0; mu < P; mu++) {
-    MemoryResult    *m = &app->mres[mu];
-    const PetscReal *re;
-    t0 = RmWallTime();
-    PetscCall(RmStabilityComputeMemoryEquilibrium(app->stab, mu, app->x, &m->eq));
-    app->t_equilibria += RmWallTime() - t0;
-    t0 = RmWallTime();
-    PetscCall(RmStabilityComputeSpectrum(app->stab, app->x, &m->sp));
-    app->t_spectra += RmWallTime() - t0;
-    PetscCall(RmStabilityGetEigenvalues(app->stab, &m->neig, &re, NULL));
-    m->neig = PetscMin(m->neig, MAX_EIG);
-    PetscCall(PetscArraycpy(m->eig, re, m->neig));
-  }
+  PetscCall(RmStabilityAnalyseMemories(app->stab, P, app->x, app->mres, &app->t_equilibria, &app->t_spectra));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -154,7 +123,7 @@ static PetscErrorCode AnalyseMemories(App *app)
 static PetscErrorCode CueDone(void *ctx, PetscInt t, const RmTrialResult *res, Vec initial, Vec final, const RmOverlaps *ov)
 {
   App       *app = (App *)ctx;
-  CueResult *c   = &app->cres[t];
+  RmCueStability *c = &app->cres[t];
   Vec        x;
 
   PetscFunctionBeginUser;
@@ -218,11 +187,6 @@ static PetscErrorCode RunPhase(App *app)
 
 /* ---------------------------------------------------------------- output */
 
-static const char *Agree(PetscBool holds, PetscBool agrees)
-{
-  return holds ? (agrees ? "yes" : "NO") : "-";
-}
-
 /* The settings of the analysis: model, network, eigensolver. */
 static PetscErrorCode WriteJSONSettings(App *app, RmJSON *j)
 {
@@ -230,93 +194,6 @@ static PetscErrorCode WriteJSONSettings(App *app, RmJSON *j)
   PetscCall(RmRunJSONModel(j, app->model, app->syn, app->phase));
   PetscCall(RmRunJSONNetwork(j, app->mem, app->syn));
   PetscCall(RmStabilitySettingsJSON(app->stab, j));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WriteJSONMemories(App *app, RmJSON *j)
-{
-  PetscInt                     P;
-  const RmStabilityConditions *c = &app->cond;
-
-  PetscFunctionBeginUser;
-  PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
-  PetscCall(RmJSONBeginArray(j, "memories"));
-  for (PetscInt mu = 0; mu < P; mu++) {
-    const MemoryResult *m = &app->mres[mu];
-    PetscCall(RmJSONBeginObject(j, NULL));
-    PetscCall(RmJSONInt(j, "memory", mu));
-    PetscCall(RmSpectrumJSON(j, &m->sp));
-    PetscCall(RmJSONBeginArray(j, "eigenvalues"));
-    for (PetscInt k = 0; k < m->neig; k++) PetscCall(RmJSONReal(j, NULL, m->eig[k]));
-    PetscCall(RmJSONEndArray(j));
-    PetscCall(RmJSONBeginObject(j, "equilibrium"));
-    PetscCall(RmJSONReal(j, "residual_initial", m->eq.residual_initial));
-    PetscCall(RmJSONReal(j, "residual", m->eq.residual));
-    PetscCall(RmJSONReal(j, "drift", m->eq.drift));
-    PetscCall(RmJSONReal(j, "overlap", m->eq.overlap));
-    PetscCall(RmJSONInt(j, "nearest_memory", m->eq.nearest));
-    PetscCall(RmJSONBool(j, "converged", m->eq.converged));
-    PetscCall(RmJSONBool(j, "at_memory", m->eq.at_memory));
-    PetscCall(RmJSONInt(j, "steps", m->eq.steps));
-    PetscCall(RmJSONInt(j, "newton_its", m->eq.newton_its));
-    PetscCall(RmJSONEndObject(j));
-    PetscCall(RmJSONBeginObject(j, "conditions"));
-    PetscCall(RmJSONBool(j, "applicable", c->applicable));
-    if (c->applicable) {
-      PetscCall(RmJSONReal(j, "stability_value", c->stability));
-      PetscCall(RmJSONBool(j, "stability_holds", c->stability_holds));
-      if (c->stability_holds) PetscCall(RmJSONBool(j, "stability_agrees", (PetscBool)(m->sp.abscissa < 0)));
-      else PetscCall(RmJSONReal(j, "stability_agrees", (PetscReal)NAN)); /* null: nothing to agree with */
-      PetscCall(RmJSONReal(j, "instability_1_value", c->instability[0]));
-      PetscCall(RmJSONBool(j, "instability_1_holds", c->instability_holds[0]));
-      PetscCall(RmJSONReal(j, "instability_2_value", c->instability[1]));
-      PetscCall(RmJSONBool(j, "instability_2_holds", c->instability_holds[1]));
-      if (c->any_instability_holds) PetscCall(RmJSONBool(j, "instability_agrees", (PetscBool)(m->sp.abscissa > 0)));
-      else PetscCall(RmJSONReal(j, "instability_agrees", (PetscReal)NAN));
-    }
-    PetscCall(RmJSONEndObject(j));
-    PetscCall(RmJSONEndObject(j));
-  }
-  PetscCall(RmJSONEndArray(j));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode WriteJSONCues(App *app, RmJSON *j)
-{
-  PetscInt analysed = 0, stable = 0;
-
-  PetscFunctionBeginUser;
-  for (PetscInt t = 0; t < app->cues; t++) {
-    analysed += app->cres[t].analysed;
-    stable += app->cres[t].analysed && app->cres[t].sp.stable;
-  }
-  PetscCall(RmJSONBeginObject(j, "non_memory_equilibria"));
-  PetscCall(RmJSONInt(j, "cues", app->cues));
-  PetscCall(RmJSONString(j, "cue_kind", RmCueKinds[app->cue.kind]));
-  PetscCall(RmJSONReal(j, "flip", app->cue.flip));
-  PetscCall(RmJSONInt(j, "count", analysed));
-  PetscCall(RmJSONInt(j, "stable", stable));
-  PetscCall(RmJSONBeginArray(j, "trials"));
-  for (PetscInt t = 0; t < app->cues; t++) {
-    const CueResult *c = &app->cres[t];
-    PetscCall(RmJSONBeginObject(j, NULL));
-    PetscCall(RmJSONInt(j, "trial", t));
-    PetscCall(RmJSONInt(j, "cue_memory", c->cue_memory));
-    PetscCall(RmJSONString(j, "label", RmLabels[c->label]));
-    PetscCall(RmJSONInt(j, "nearest_memory", c->nearest));
-    PetscCall(RmJSONReal(j, "overlap", c->overlap));
-    PetscCall(RmJSONBool(j, "converged", c->stats.converged));
-    PetscCall(RmJSONReal(j, "residual_integrated", c->residual_integrated));
-    PetscCall(RmJSONBool(j, "analysed", c->analysed));
-    if (c->analysed) {
-      PetscCall(RmJSONReal(j, "residual", c->residual));
-      PetscCall(RmJSONInt(j, "newton_its", c->newton_its));
-      PetscCall(RmSpectrumJSON(j, &c->sp));
-    }
-    PetscCall(RmJSONEndObject(j));
-  }
-  PetscCall(RmJSONEndArray(j));
-  PetscCall(RmJSONEndObject(j));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -333,44 +210,12 @@ static PetscErrorCode WriteSummaryJSON(void *ctx, FILE *fp)
   PetscCall(RmJSONString(&j, "mode", app->phase ? "phase" : "memories"));
   PetscCall(RmJSONInt(&j, "ranks", app->size));
   PetscCall(WriteJSONSettings(app, &j));
-  if (app->phase) {
-    RmPhaseCounts pc;
-    PetscCall(RmPhaseDiagramGetCounts(app->pd, &pc));
-    PetscCall(RmJSONBeginObject(&j, "phase"));
-    PetscCall(RmJSONString(&j, "csv", app->phase_csv));
-    PetscCall(RmJSONBeginArray(&j, "gain_range"));
-    for (int k = 0; k < 3; k++) PetscCall(RmJSONReal(&j, NULL, app->phase_gain[k]));
-    PetscCall(RmJSONEndArray(&j));
-    PetscCall(RmJSONBeginArray(&j, "threshold_range"));
-    for (int k = 0; k < 3; k++) PetscCall(RmJSONReal(&j, NULL, app->phase_threshold[k]));
-    PetscCall(RmJSONEndArray(&j));
-    PetscCall(RmJSONInt(&j, "gains", app->ngain));
-    PetscCall(RmJSONInt(&j, "thresholds", app->nthreshold));
-    PetscCall(RmJSONInt(&j, "valid_points", pc.valid));
-    PetscCall(RmJSONInt(&j, "numerically_stable", pc.stable));
-    PetscCall(RmJSONInt(&j, "stability_condition_holds", pc.stab_holds));
-    PetscCall(RmJSONInt(&j, "instability_condition_holds", pc.inst_holds));
-    PetscCall(RmJSONInt(&j, "stability_condition_disagrees", pc.stab_disagree));
-    PetscCall(RmJSONInt(&j, "instability_condition_disagrees", pc.inst_disagree));
-    PetscCall(RmJSONInt(&j, "equilibria_not_at_memory", pc.not_at_memory));
-    PetscCall(RmJSONReal(&j, "max_lowrank_difference", pc.lowrank_diff));
-    PetscCall(RmJSONEndObject(&j));
-  } else {
-    PetscInt  P, nstable = 0, disagree = 0;
-    PetscReal amax = PETSC_MIN_REAL;
+  if (app->phase) PetscCall(RmPhaseDiagramJSON(app->pd, &j, app->phase_csv));
+  else {
+    PetscInt P;
     PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
-    for (PetscInt mu = 0; mu < P; mu++) {
-      const RmSpectrum *sp = &app->mres[mu].sp;
-      nstable += sp->stable;
-      amax = PetscMax(amax, sp->abscissa);
-      disagree += (app->cond.stability_holds && !(sp->abscissa < 0)) || (app->cond.any_instability_holds && !(sp->abscissa > 0));
-    }
-    PetscCall(RmStabilityConditionsJSON(&j, "conditions", &app->cond));
-    PetscCall(WriteJSONMemories(app, &j));
-    PetscCall(RmJSONReal(&j, "max_abscissa", amax));
-    PetscCall(RmJSONInt(&j, "stable_memories", nstable));
-    PetscCall(RmJSONInt(&j, "condition_disagreements", disagree));
-    if (app->cues) PetscCall(WriteJSONCues(app, &j));
+    PetscCall(RmStabilityMemoriesJSON(&j, P, app->mres, &app->cond));
+    if (app->cues) PetscCall(RmStabilityCuesJSON(&j, app->cues, app->cres, RmCueKinds[app->cue.kind], app->cue.flip));
   }
   PetscCall(RmJSONBeginObject(&j, "memory"));
   PetscCall(RmJSONReal(&j, "peak_rss_max_rank", app->peak_max_rank));
@@ -388,86 +233,16 @@ static PetscErrorCode WriteSummaryJSON(void *ctx, FILE *fp)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode PrintHeader(App *app)
-{
-  PetscInt            n, P, nev;
-  RmDesignType        design;
-  RmStorageType       storage;
-  RmPatternKind       pkind;
-  RmActivation        act;
-  RmStabilityOperator op;
-  RmStabilityRefine   refine;
-  PetscReal           tol, eq_tol;
-  const char         *eps_type;
-
-  PetscFunctionBeginUser;
-  PetscCall(RmMemoriesGetSizes(app->mem, &n, &P));
-  PetscCall(RmMemoriesGetKind(app->mem, &pkind));
-  PetscCall(RmSynapsesGetDesignType(app->syn, &design));
-  PetscCall(RmSynapsesGetType(app->syn, &storage));
-  PetscCall(RmModelGetActivation(app->model, &act));
-  PetscCall(RmStabilityGetOperatorType(app->stab, &op));
-  PetscCall(RmStabilityGetRefineType(app->stab, &refine));
-  PetscCall(RmStabilityGetSettings(app->stab, &nev, &tol, &eq_tol));
-  PetscCall(RmStabilityGetSolverType(app->stab, &eps_type));
-  PetscCall(PetscPrintf(app->comm, "ratemem stability: n = %" PetscInt_FMT ", P = %" PetscInt_FMT " (%s), design %s, storage %s, activation %s", n, P,
-                        RmPatternKinds[pkind], RmDesignTypes[design], storage, act.fn->name));
-  if (!app->phase) PetscCall(PetscPrintf(app->comm, " (gain %g, threshold %g)", (double)act.gain, (double)act.threshold));
-  PetscCall(PetscPrintf(app->comm, ", %d rank%s\n", app->size, app->size > 1 ? "s" : ""));
-  PetscCall(PetscPrintf(app->comm, "eigensolver: SLEPc %s, operator %s (%s), %" PetscInt_FMT " rightmost, tol %g; equilibria: %s (tol %g)\n\n", eps_type,
-                        RmStabilityOperators[op], op == RM_STABILITY_OPERATOR_JACOBIAN ? "EPS_NHEP" : "EPS_HEP", nev, (double)tol,
-                        RmStabilityRefines[refine], (double)eq_tol));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode PrintTable(App *app)
 {
-  PetscInt                     P;
-  const RmStabilityConditions *c = &app->cond;
+  PetscInt P;
 
   PetscFunctionBeginUser;
   if (app->quiet) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PrintHeader(app));
+  PetscCall(RmStabilityPrintHeader(app->stab, app->mem, app->syn, app->model, PETSC_TRUE));
   PetscCall(RmMemoriesGetSizes(app->mem, NULL, &P));
-  if (c->applicable) {
-    PetscCall(PetscPrintf(app->comm, "docs/model.md §6 conditions (design-wide): phi'(a) = %.6g, phi'(b) = %.6g, eta = %.6g, alpha' = %.6g, gamma = %.6g\n",
-                          (double)c->dphi_a, (double)c->dphi_b, (double)c->eta, (double)c->alpha_basic, (double)c->gamma));
-    PetscCall(PetscPrintf(app->comm, "  stability      eta max(alpha',gamma)                      = %-12.6g < 1 ? %s\n", (double)c->stability,
-                          c->stability_holds ? "holds" : "does not hold"));
-    PetscCall(PetscPrintf(app->comm, "  instability 1  q(gamma-alpha')(phi'b-phi'a)-(1-phi'b alpha')(1-phi'a gamma) = %-12.6g > 0 ? %s\n",
-                          (double)c->instability[0], c->instability_holds[0] ? "holds" : "does not hold"));
-    PetscCall(PetscPrintf(app->comm, "  instability 2  q phi'b((1-q)alpha' + q gamma) - 1         = %-12.6g > 0 ? %s\n", (double)c->instability[1],
-                          c->instability_holds[1] ? "holds" : "does not hold"));
-  } else PetscCall(PetscPrintf(app->comm, "docs/model.md §6 conditions: not applicable (they are stated for the paper design and the rate model)\n"));
-  PetscCall(PetscPrintf(app->comm, "  global asymptotic stability condition of [FR]: not implemented (see docs/stability.md)\n\n"));
-  PetscCall(PetscPrintf(app->comm, "%6s %14s %6s %10s %10s %8s %6s %12s %6s %8s %10s\n", "memory", "abscissa", "stable", "residual", "drift", "overlap",
-                        "at_mem", "lowrank_diff", "its", "matvecs", "conds_agree"));
-  for (PetscInt mu = 0; mu < P; mu++) {
-    const MemoryResult *m = &app->mres[mu];
-    char                agree[32];
-    PetscCall(PetscSNPrintf(agree, sizeof(agree), "%s/%s", Agree(c->stability_holds, (PetscBool)(m->sp.abscissa < 0)),
-                            Agree(c->any_instability_holds, (PetscBool)(m->sp.abscissa > 0))));
-    PetscCall(PetscPrintf(app->comm, "%6" PetscInt_FMT " %14.8g %6s %10.2e %10.2e %8.4f %6s %12.2e %6" PetscInt_FMT " %8" PetscInt64_FMT " %10s\n", mu,
-                          (double)m->sp.abscissa, m->sp.stable ? "yes" : "NO", (double)m->eq.residual, (double)m->eq.drift, (double)m->eq.overlap,
-                          m->eq.at_memory ? "yes" : "NO", (double)PetscAbsReal(m->sp.lowrank_abscissa - m->sp.abscissa), m->sp.its, m->sp.matvecs, agree));
-  }
-  PetscCall(PetscPrintf(app->comm, "(conds_agree: stability/instability condition; '-' where it does not hold, so nothing is predicted)\n"));
-  if (app->cues) {
-    PetscInt analysed = 0;
-    PetscCall(PetscPrintf(app->comm, "\nequilibria reached from %" PetscInt_FMT " cues (%s, flip %g) that are not the cued memory:\n", app->cues,
-                          RmCueKinds[app->cue.kind], (double)app->cue.flip));
-    for (PetscInt t = 0; t < app->cues; t++) {
-      const CueResult *cr = &app->cres[t];
-      if (!cr->analysed) continue;
-      if (!analysed++)
-        PetscCall(PetscPrintf(app->comm, "%6s %4s %-10s %7s %8s %10s %14s %6s\n", "trial", "cue", "label", "nearest", "overlap", "residual", "abscissa",
-                              "stable"));
-      PetscCall(PetscPrintf(app->comm, "%6" PetscInt_FMT " %4" PetscInt_FMT " %-10s %7" PetscInt_FMT " %8.4f %10.2e %14.8g %6s\n", t, cr->cue_memory,
-                            RmLabels[cr->label], cr->nearest, (double)cr->overlap, (double)cr->residual, (double)cr->sp.abscissa,
-                            cr->sp.stable ? "yes" : "NO"));
-    }
-    if (!analysed) PetscCall(PetscPrintf(app->comm, "  none: every cue ended at its memory or did not converge\n"));
-  }
+  PetscCall(RmStabilityPrintMemories(app->comm, P, app->mres, &app->cond));
+  if (app->cues) PetscCall(RmStabilityPrintCues(app->comm, app->cues, app->cres, RmCueKinds[app->cue.kind], app->cue.flip));
   PetscCall(PetscPrintf(app->comm, "\nwall time (s): setup %.3f, equilibria %.3f, spectra %.3f, cues %.3f, total %.3f\n", app->t_setup, app->t_equilibria,
                         app->t_spectra, app->t_cues, app->t_total));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -475,21 +250,10 @@ static PetscErrorCode PrintTable(App *app)
 
 static PetscErrorCode PrintPhase(App *app)
 {
-  RmPhaseCounts pc;
-
   PetscFunctionBeginUser;
   if (app->quiet) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(RmPhaseDiagramGetCounts(app->pd, &pc));
-  PetscCall(PrintHeader(app));
-  PetscCall(PetscPrintf(app->comm, "phase diagram: gain %g..%g (%" PetscInt_FMT ") x threshold %g..%g (%" PetscInt_FMT "), written to %s\n",
-                        (double)app->phase_gain[0], (double)app->phase_gain[1], app->ngain, (double)app->phase_threshold[0],
-                        (double)app->phase_threshold[1], app->nthreshold, app->phase_csv));
-  PetscCall(PetscPrintf(app->comm, "  valid points %" PetscInt_FMT "/%" PetscInt_FMT ", numerically stable %" PetscInt_FMT "\n", pc.valid,
-                        app->ngain * app->nthreshold, pc.stable));
-  PetscCall(PetscPrintf(app->comm, "  stability condition holds at %" PetscInt_FMT " (spectrum disagrees at %" PetscInt_FMT ")\n", pc.stab_holds, pc.stab_disagree));
-  PetscCall(PetscPrintf(app->comm, "  an instability condition holds at %" PetscInt_FMT " (spectrum disagrees at %" PetscInt_FMT ")\n", pc.inst_holds,
-                        pc.inst_disagree));
-  PetscCall(PetscPrintf(app->comm, "  largest |SLEPc - low-rank (P+1)x(P+1)| abscissa difference: %.3g\n", (double)pc.lowrank_diff));
+  PetscCall(RmStabilityPrintHeader(app->stab, app->mem, app->syn, app->model, PETSC_FALSE));
+  PetscCall(RmPhaseDiagramPrint(app->pd, app->phase_csv));
   PetscCall(PetscPrintf(app->comm, "wall time (s): phase diagram %.3f, total %.3f\n", app->t_phase, app->t_total));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

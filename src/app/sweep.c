@@ -60,7 +60,11 @@ static const char KEY_HEADER[] = "design,activation,neurons,memories,load,coding
 #define KEY_COLUMNS 14
 static const char RESULT_HEADER[] = "retrieval_rate,final_rate,overlap_mean,overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,"
                                     "steps_mean,rhs_mean,"
-                                    "products_per_trial,t_end_mean,wall_time";
+                                    "products_per_trial,t_end_mean,wall_time,"
+                                    /* the census of outcomes (docs/results.md "Global behaviour, measured"): a memory (retrieved or
+                                       other), quiescent, saturated, spurious, unconverged, each with its 95% Wilson interval */
+                                    "frac_memory,frac_memory_ci_lo,frac_memory_ci_hi,frac_quiescent_ci_lo,frac_quiescent_ci_hi,frac_saturated_ci_lo,"
+                                    "frac_saturated_ci_hi,frac_spurious_ci_lo,frac_spurious_ci_hi,frac_unconverged_ci_lo,frac_unconverged_ci_hi";
 
 typedef struct {
   PetscInt count;            /* 0: not swept */
@@ -217,14 +221,20 @@ static PetscErrorCode PointKey(Sweep *sw, PetscInt point, RmMemories mem, RmSyna
   RmActivation  act;
   RmDesign      d;
   char          load[FIELD_LEN], balance[FIELD_LEN] = "q";
-  PetscReal     r;
   PetscBool     has_r;
 
   PetscFunctionBeginUser;
   PointIndices(sw, point, idx);
-  PetscCall(PetscOptionsGetReal(NULL, NULL, "-balance", &r, &has_r)); /* unset: r = q, the basic design (§2) */
-  if (sw->axes[AXIS_BALANCE].count) r = Value(sw, idx, AXIS_BALANCE), has_r = PETSC_TRUE;
-  if (has_r) PetscCall(PetscSNPrintf(balance, sizeof(balance), "%.8g", (double)r));
+  { /* unset or q: r = q, the basic design (§2); auto: measured at set-up, keyed as "auto" */
+    char      given[FIELD_LEN];
+    PetscBool is_auto = PETSC_FALSE, is_q = PETSC_FALSE;
+    PetscCall(PetscOptionsGetString(NULL, NULL, "-balance", given, sizeof(given), &has_r));
+    if (has_r) PetscCall(PetscStrcasecmp(given, "auto", &is_auto));
+    if (has_r) PetscCall(PetscStrcasecmp(given, "q", &is_q));
+    if (is_auto) PetscCall(PetscStrncpy(balance, "auto", sizeof(balance)));
+    else if (has_r && !is_q) PetscCall(PetscSNPrintf(balance, sizeof(balance), "%.8g", strtod(given, NULL)));
+    if (sw->axes[AXIS_BALANCE].count) PetscCall(PetscSNPrintf(balance, sizeof(balance), "%.8g", Value(sw, idx, AXIS_BALANCE)));
+  }
   PetscCall(RmMemoriesGetKind(mem, &kind));
   if (kind == RM_PATTERNS_FILE) PetscCall(RmMemoriesSetUp(mem));
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
@@ -245,42 +255,6 @@ static PetscErrorCode PointKey(Sweep *sw, PetscInt point, RmMemories mem, RmSyna
 }
 
 /* ------------------------------------------------------------------ running a point */
-
-typedef struct {
-  PetscInt  counts[RM_LABEL_COUNT]; /* per RmLabel */
-  PetscInt  final_ok;  /* cued memory's normalised overlap and amplitude >= threshold at the end, converged or not */
-  PetscReal ov_sum, ov_sq, steps, rhs, products, t_end;
-} PointStats;
-
-/* All trials of the current point, B at a time (the trial runner), summed up. */
-static PetscErrorCode RunTrials(Sweep *sw, PointStats *ps)
-{
-  const RmTrialResult *res;
-  RmClassifier         cl;
-  PetscReal            thr;
-  PetscInt             B;
-
-  PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(ps, sizeof(*ps)));
-  PetscCall(RmRunSolve(sw->run, NULL));
-  PetscCall(RmRunGetResults(sw->run, &res));
-  PetscCall(RmRunGetTrials(sw->run, NULL, &B));
-  PetscCall(RmRunGetObjects(sw->run, NULL, NULL, NULL, NULL, &cl));
-  PetscCall(RmClassifierGetThreshold(cl, &thr));
-  for (PetscInt t = 0; t < sw->trials; t++) {
-    const RmTrialResult *r = &res[t];
-    PetscReal            m = r->overlap_cue;
-    ps->counts[r->label]++;
-    ps->final_ok += m >= thr && r->amplitude_cue >= thr;
-    ps->ov_sum += m;
-    ps->ov_sq += m * m;
-    ps->steps += (PetscReal)r->stats.steps;
-    ps->rhs += (PetscReal)r->stats.rhs_evals;
-    ps->t_end += r->stats.t_end;
-    if (t % B == 0) ps->products += (PetscReal)r->stats.weight_products; /* one pass serves the whole batch */
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 /* Collective. A runner with the objects of the user's options and the point's grid values. */
 static PetscErrorCode CreateRun(Sweep *sw, PetscInt point, RmRun *run)
@@ -336,23 +310,28 @@ static PetscErrorCode RunPoint(Sweep *sw, PetscInt point, PetscBool validate_onl
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   {
-    PointStats ps;
-    PetscReal  T = (PetscReal)sw->trials, mean, sd;
-    char       row[2048];
-    PetscCall(RunTrials(sw, &ps));
-    mean = ps.ov_sum / T;
-    sd   = sw->trials > 1 ? PetscSqrtReal(PetscMax(0.0, (ps.ov_sq - T * mean * mean) / (T - 1))) : 0.0;
-    double lo, hi; /* 95% Wilson interval of the retrieval rate */
-    RmWilsonInterval(ps.counts[RM_LABEL_RETRIEVED], sw->trials, 1.96, &lo, &hi);
-    PetscCall(PetscSNPrintf(row, sizeof(row), "%s,%.6g,%.6g,%.6f,%.6f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.2f,%.2f,%.2f,%.4f,%.3f", key, ps.counts[RM_LABEL_RETRIEVED] / T,
-                            ps.final_ok / T, (double)mean, (double)sd, ps.counts[RM_LABEL_OTHER] / T, ps.counts[RM_LABEL_SPURIOUS] / T,
-                            ps.counts[RM_LABEL_UNCONVERGED] / T, ps.counts[RM_LABEL_SATURATED] / T, ps.counts[RM_LABEL_QUIESCENT] / T, lo, hi, (double)(ps.steps / T), (double)(ps.rhs / T), (double)(ps.products / T),
-                            (double)(ps.t_end / T), RmWallTime() - t0));
+    RmRunStatistics st;
+    PetscReal       T = (PetscReal)sw->trials;
+    double          lo, hi; /* 95% Wilson intervals */
+    char            row[2048];
+    size_t          len;
+    PetscCall(RmRunSolve(sw->run, NULL));
+    PetscCall(RmRunGetStatistics(sw->run, &st));
+    RmWilsonInterval(st.counts[RM_LABEL_RETRIEVED], sw->trials, 1.96, &lo, &hi);
+    PetscCall(PetscSNPrintf(row, sizeof(row), "%s,%.6g,%.6g,%.6f,%.6f,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.2f,%.2f,%.2f,%.4f,%.3f,%.6g", key, st.counts[RM_LABEL_RETRIEVED] / T,
+                            st.final_ok / T, (double)st.overlap_mean, (double)st.overlap_sd, st.counts[RM_LABEL_OTHER] / T, st.counts[RM_LABEL_SPURIOUS] / T,
+                            st.counts[RM_LABEL_UNCONVERGED] / T, st.counts[RM_LABEL_SATURATED] / T, st.counts[RM_LABEL_QUIESCENT] / T, lo, hi, (double)st.steps,
+                            (double)st.rhs, (double)st.products, (double)st.t_end, RmWallTime() - t0, st.census[0] / T));
+    for (int k = 0; k < 5; k++) { /* the census columns */
+      RmWilsonInterval(st.census[k], sw->trials, 1.96, &lo, &hi);
+      len = strlen(row);
+      PetscCall(PetscSNPrintf(row + len, sizeof(row) - len, ",%.6g,%.6g", lo, hi));
+    }
     PetscCall(RmTableAppend(sw->table, row));
     sw->computed++;
     if (!sw->quiet)
       PetscCall(PetscPrintf(sw->comm, "[%" PetscInt_FMT "/%" PetscInt_FMT "] %s: retrieved %" PetscInt_FMT "/%" PetscInt_FMT ", overlap %.4f +- %.4f, %.2f s\n",
-                            point + 1, sw->npoints, key, ps.counts[RM_LABEL_RETRIEVED], sw->trials, (double)mean, (double)sd, RmWallTime() - t0));
+                            point + 1, sw->npoints, key, st.counts[RM_LABEL_RETRIEVED], sw->trials, (double)st.overlap_mean, (double)st.overlap_sd, RmWallTime() - t0));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,16 +1,62 @@
-/* Private: the RmModel structure, shared by the single-population (dynamics.c) and E/I (ei.c) models. */
+/* Private structure of RmModel: the generic object (dynamics.c: the registry, the options common to
+   every model, the dispatch) and the ops table a model kind fills in its create function (rate.c,
+   hopfield.c, ei.c, inputrate.c; registered in modelregi.c). A new model kind is one such file plus
+   one registration line. */
 #pragma once
 #include <ratemem/dynamics.h>
+#include <ratemem/input.h>
 
-typedef struct _n_RmEI RmEI;
-typedef struct _n_RmInputRate RmInputRate;
+typedef struct {
+  /* inside the generic SetFromOptions' options block, after the generic options: the model's own options */
+  PetscErrorCode (*setfromoptions)(PetscOptionItems *PetscOptionsObject, RmModel model);
+  /* after that block: the model's checks and the settings derived from its options (errors allowed here) */
+  PetscErrorCode (*check)(RmModel model);
+  /* at RmModelSetUp, before the generic work vectors: sizes (model->mloc for extra state units), batch set-up */
+  PetscErrorCode (*setup)(RmModel model);
+  /* required: f = ẋ (inside the RHS event), the linearisation point x (f = f(x) when not NULL, else NULL;
+     inside the Jacobian set-up event: fill model->dphi and model->diag), Jv = J v (inside its event) */
+  PetscErrorCode (*rhs)(RmModel model, Vec x, Vec f);
+  PetscErrorCode (*jacobiansetup)(RmModel model, Vec x, Vec f);
+  PetscErrorCode (*jacobianmult)(RmModel model, Vec v, Vec Jv);
+  /* NULL: the state is the neurons (nloc x B); otherwise the state <-> neuron maps (mloc extra units per column) */
+  PetscErrorCode (*statefromneurons)(RmModel model, Vec xn, Vec x);
+  PetscErrorCode (*neuronsfromstate)(RmModel model, Vec x, Vec xn);
+  /* NULL: the neurons' part of the state is the output */
+  PetscErrorCode (*readout)(RmModel model, Vec x, Vec r);
+  /* NULL: τ ‖f‖∞ */
+  PetscErrorCode (*residual)(RmModel model, Vec f, PetscReal *norm);
+  /* the effective input u + input·1 changed (RmModelSetInputVector after set-up, or at set-up: at_setup);
+     NULL: the model reads model->uvec and model->input directly */
+  PetscErrorCode (*applyinput)(RmModel model, PetscBool at_setup);
+  /* RmModelSetInputMemories (input.h); NULL: a no-op */
+  PetscErrorCode (*setinputmemories)(RmModel model, RmMemories mem);
+  /* RmModelGetInhibition; NULL: the model has no inhibitory pools (an error) */
+  PetscErrorCode (*getinhibition)(RmModel model, PetscReal *tau_i, PetscInt *pool_size);
+  PetscErrorCode (*view)(RmModel model, PetscViewer viewer); /* after the generic line (may be NULL) */
+  PetscErrorCode (*destroy)(RmModel model);                  /* frees model->data (may be NULL) */
+} RmModelOps;
 
 struct _p_RmModel {
   MPI_Comm     comm;
   char        *prefix;
+  char        *type_name;
+  RmModelOps   ops;
+  void        *data;          /* the model kind's */
+  /* what the kind is, set by its create function (queried by the generic code and, through the
+     public queries, by integrators, solvers and the stability analysis) */
+  RmJacobianForm jacobian_form;
+  RmEncoding   encoding;       /* the memories it works with ({0,1} or ±1): a -model_type must agree with the design's */
+  PetscBool    rate_activation; /* takes the rate activations (sigmoid, rectanh), else the Hopfield tanh */
+  const char  *default_activation;
+  PetscReal    default_gain;
+  PetscBool    vector_input;   /* accepts RmModelSetInputVector */
+  PetscBool    multiplicative; /* accepts -input_mode multiplicative */
+  PetscBool    products_through_W; /* its weight products go through W (else through its own operator) */
+  /* the options of the last SetFromOptions that a kind may need to know were given */
+  PetscBool    opt_activation, opt_threshold, opt_gain;
+
   PetscBool    setup_called;
   PetscBool    threshold_set; /* by -threshold or RmModelSetThreshold: a change of activation keeps it */
-  RmModelKind  kind;
   RmActivation act;
   PetscReal    tau, input;
   Mat          W;
@@ -19,37 +65,40 @@ struct _p_RmModel {
   Vec          colx, coly; /* column views for storages without a block product */
   PetscBool    block_product;
   PetscInt64   products;   /* weight products (passes over W) so far */
+  PetscInt     nloc, mloc; /* local neurons; local extra state units per column (E/I: pool units) */
   Vec          h;      /* work: W x + u, or φ(y) */
   Vec          dphi;   /* φ' at the linearisation point */
   Vec          work;   /* work for J v */
   Vec          wdiag;  /* diag(W), one column */
   Vec          diag;   /* diagonal of J at the linearisation point (preconditioner) */
-  /* E/I network (docs/model.md §5): excitatory neurons + (P+1) inhibitory pools of pool_size units */
-  PetscReal    tau_i;
-  PetscInt     pool_size, nloc, mloc, ustart; /* local neurons, local pool units, first local unit */
-  RmEI        *ei;
   /* Inputs (docs/model.md §7) */
   RmInputMode  input_mode;
   Vec          uvec;   /* vector input (one column), or NULL */
-  const PetscReal *alpha; /* α_μ(u), multiplicative mode (owned by W) */
+  const PetscReal *alpha; /* α_μ(u), multiplicative mode (owned by W or by the model kind) */
   PetscInt     P;      /* length of alpha */
-  /* Firing-rate variant of §7 (-input_variant rate; input.c): W(u) from the memories' packed bits */
-  PetscBool    input_rate;
-  RmInputRate *irate;
+  /* the weight product of the single-population kinds (rate.c): W x through the storage, or the kind's own operator */
+  PetscErrorCode (*product)(RmModel model, Vec x, Vec y);
 };
 
-PETSC_INTERN PetscErrorCode RmModelSetUp_EI(RmModel model);
-PETSC_INTERN PetscErrorCode RmModelDestroy_EI(RmModel model);
-PETSC_INTERN PetscErrorCode RmModelRHS_EI(RmModel model, Vec x, Vec f);
-PETSC_INTERN PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f);
-PETSC_INTERN PetscErrorCode RmModelJacobianMult_EI(RmModel model, Vec v, Vec Jv);
-PETSC_INTERN PetscErrorCode RmModelStateFromNeurons_EI(RmModel model, Vec xn, Vec x);
-PETSC_INTERN PetscErrorCode RmModelNeuronsFromState_EI(RmModel model, Vec x, Vec xn);
-/* Firing-rate variant of docs/model.md §7 (input.c). */
-PETSC_INTERN PetscErrorCode RmInputRateMult_Private(RmModel model, Vec x, Vec y);
-PETSC_INTERN PetscErrorCode RmInputRateSetInput_Private(RmModel model, Vec u);
-PETSC_INTERN PetscErrorCode RmInputRateDestroy_Private(RmModel model);
-PETSC_INTERN PetscErrorCode RmModelApplyInput_Private(RmModel model);
+/* The registry (dynamics.c): RmModelRegisterAll (modelregi.c) frees it at PetscFinalize. */
+PETSC_INTERN PetscErrorCode RmModelListDestroy_Private(void);
+
+/* Shared by the single-population kinds (rate.c): */
+/* W x for the whole batch, through the storage (one block product, or one product per column), counted and logged */
+PETSC_INTERN PetscErrorCode RmModelWeightProduct_Private(RmModel model, Vec x, Vec y);
+/* batch B > 1: the dense block wrappers for W X */
+PETSC_INTERN PetscErrorCode RmModelSetUpBatch_Private(RmModel model);
+/* diag(J) = (−1 + φ' diag(W))/τ into model->diag */
+PETSC_INTERN PetscErrorCode RmModelSingleDiagonal_Private(RmModel model);
+/* The rate model's RHS, Jacobian set-up and J v (D W form) through model->product: inputrate.c reuses them. */
+PETSC_INTERN PetscErrorCode RmModelRHS_Rate(RmModel model, Vec x, Vec f);
+PETSC_INTERN PetscErrorCode RmModelJacobianSetUp_Rate(RmModel model, Vec x, Vec f);
+PETSC_INTERN PetscErrorCode RmModelJacobianMult_Rate(RmModel model, Vec v, Vec Jv);
+PETSC_INTERN PetscErrorCode RmModelCreate_Rate(RmModel model);
+/* r = φ(x), the readout of the voltage form (and of the §7 rate variant) */
+PETSC_INTERN PetscErrorCode RmModelReadoutActivation_Private(RmModel model, Vec x, Vec r);
+/* u + input·1 (one column) into a new vector */
+PETSC_INTERN PetscErrorCode RmModelEffectiveInput_Private(RmModel model, Vec *u);
 
 /* d[i] = φ'(s_i) from φ(s_i) = τ f[i] + x[i] (clamped to [0, 1]; §3: τ f = −x + φ), for an activation
    whose φ' is written through φ (RmActivationDerivativeFromValue). In blocks that stay in L1, so the

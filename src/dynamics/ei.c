@@ -12,20 +12,25 @@
    Each column of the state is [x (nloc excitatory neurons), z (mloc local pool units)]. */
 #include "dynamicsimpl.h"
 
-struct _n_RmEI {
+typedef struct {
+  PetscReal  tau_i;             /* -tau_i (or τ/-stiffness) */
+  PetscInt   pool_size;         /* -pool_size: units per pool */
+  PetscBool  set_taui, set_stiff;
+  PetscReal  stiffness;
+  PetscInt   ustart;            /* first local pool unit */
   RmFactors  fac;               /* borrowed from W */
   PetscInt   P, npools, n, L;    /* memories, pools, neurons, column stride nloc + mloc */
   PetscReal  a_over_n, ab, c1;  /* α/N, αβ, c1 = αβ²P + γ */
   PetscReal *count;             /* a_i = Σ_μ ξ_iμ for local neurons */
   PetscReal *loc, *red;         /* per column: t_μ (P), S, pool sums (P+1) */
   PetscReal *coef;              /* P */
-};
+} RmEI;
 
 #define RED(ei) (2 * (ei)->P + 2)
 
-PetscErrorCode RmModelSetUp_EI(RmModel model)
+static PetscErrorCode SetUp_EI(RmModel model)
 {
-  RmEI         *ei;
+  RmEI         *ei = (RmEI *)model->data;
   RmFactors     fac;
   RmLowRankForm form;
   PetscInt      units;
@@ -34,32 +39,31 @@ PetscErrorCode RmModelSetUp_EI(RmModel model)
   PetscCall(RmSynapsesMatGetFactors(model->W, &fac, &form));
   PetscCheck(fac, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs -storage lowrank (it uses the memories' factors, not an assembled W)");
   PetscCheck(form.design == RM_DESIGN_PAPER, model->comm, PETSC_ERR_ARG_INCOMP, "-network ei needs the paper design");
-  PetscCall(PetscNew(&ei));
-  model->ei = ei;
-  ei->fac   = fac;
+  ei->fac = fac;
   PetscCall(MatGetSize(model->W, &ei->n, NULL));
   PetscCall(RmFactorsGetSizes(fac, NULL, &ei->P));
   ei->npools   = ei->P + 1;
   ei->a_over_n = form.s;                                    /* α/N */
   ei->ab       = form.s * ei->n * form.betap;               /* αβ */
   ei->c1       = ei->ab * form.betap * ei->P + form.g * ei->n; /* αβ²P + γ */
-  units        = ei->npools * model->pool_size;
+  units        = ei->npools * ei->pool_size;
   model->mloc  = PETSC_DECIDE;
   PetscCall(PetscSplitOwnership(model->comm, &model->mloc, &units));
-  PetscCallMPI(MPI_Scan(&model->mloc, &model->ustart, 1, MPIU_INT, MPI_SUM, model->comm));
-  model->ustart -= model->mloc;
+  PetscCallMPI(MPI_Scan(&model->mloc, &ei->ustart, 1, MPIU_INT, MPI_SUM, model->comm));
+  ei->ustart -= model->mloc;
   ei->L = model->nloc + model->mloc;
   PetscCall(PetscMalloc4(model->nloc, &ei->count, RED(ei) * model->batch, &ei->loc, RED(ei) * model->batch, &ei->red, ei->P, &ei->coef));
   PetscCall(RmFactorsGetCounts(fac, ei->count));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmModelDestroy_EI(RmModel model)
+static PetscErrorCode Destroy_EI(RmModel model)
 {
+  RmEI *ei = (RmEI *)model->data;
+
   PetscFunctionBeginUser;
-  if (!model->ei) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscFree4(model->ei->count, model->ei->loc, model->ei->red, model->ei->coef));
-  PetscCall(PetscFree(model->ei));
+  PetscCall(PetscFree4(ei->count, ei->loc, ei->red, ei->coef));
+  PetscCall(PetscFree(model->data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -67,7 +71,7 @@ PetscErrorCode RmModelDestroy_EI(RmModel model)
    sums Z_p of the units; one MPI_Allreduce for all columns. */
 static PetscErrorCode Reduce(RmModel model, const PetscScalar *sa)
 {
-  RmEI *ei = model->ei;
+  RmEI *ei = (RmEI *)model->data;
 
   PetscFunctionBeginUser;
   for (PetscInt b = 0; b < model->batch; b++) {
@@ -75,7 +79,7 @@ static PetscErrorCode Reduce(RmModel model, const PetscScalar *sa)
     PetscReal         *r = ei->loc + b * RED(ei);
     PetscCall(RmFactorsMaskedSums(ei->fac, x, r)); /* t_μ and r[P] = S */
     for (PetscInt p = 0; p < ei->npools; p++) r[ei->P + 1 + p] = 0;
-    for (PetscInt k = 0; k < model->mloc; k++) r[ei->P + 1 + (model->ustart + k) / model->pool_size] += z[k];
+    for (PetscInt k = 0; k < model->mloc; k++) r[ei->P + 1 + (ei->ustart + k) / ei->pool_size] += z[k];
   }
   PetscCallMPI(MPI_Allreduce(ei->loc, ei->red, (PetscMPIInt)(RED(ei) * model->batch), MPIU_REAL, MPI_SUM, model->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -85,9 +89,9 @@ static PetscErrorCode Reduce(RmModel model, const PetscScalar *sa)
    h = α/N Σ_μ ξ^μ t_μ − αβ a_i zbar_0 − αβ Σ_μ zbar_μ + (c1 >= 0 ? c1 S/N : c1 zbar_0). */
 static PetscErrorCode Field(RmModel model, PetscInt b, const PetscScalar *x, PetscScalar *h)
 {
-  RmEI            *ei = model->ei;
+  RmEI            *ei = (RmEI *)model->data;
   const PetscReal *r  = ei->red + b * RED(ei), S = r[ei->P];
-  const PetscReal *zbar_sum = r + ei->P + 1, inv = 1.0 / model->pool_size;
+  const PetscReal *zbar_sum = r + ei->P + 1, inv = 1.0 / ei->pool_size;
   PetscReal        shift = 0, z0 = zbar_sum[0] * inv;
 
   PetscFunctionBeginUser;
@@ -104,18 +108,18 @@ static PetscErrorCode Field(RmModel model, PetscInt b, const PetscScalar *x, Pet
 /* Input of pool unit k's pool: (1/N) 1ᵀx for pool 0, (1/N) ξ^μᵀx for pool μ. */
 static inline PetscReal PoolInput(RmModel model, PetscInt b, PetscInt k)
 {
-  RmEI           *ei = model->ei;
+  RmEI           *ei = (RmEI *)model->data;
   const PetscReal *r = ei->red + b * RED(ei);
-  PetscInt         p = (model->ustart + k) / model->pool_size;
+  PetscInt         p = (ei->ustart + k) / ei->pool_size;
   return (p == 0 ? r[ei->P] : r[p - 1]) / ei->n;
 }
 
-PetscErrorCode RmModelRHS_EI(RmModel model, Vec x, Vec f)
+static PetscErrorCode RHS_EI(RmModel model, Vec x, Vec f)
 {
-  RmEI              *ei = model->ei;
+  RmEI              *ei = (RmEI *)model->data;
   const PetscScalar *xa;
   PetscScalar       *fa, *ha;
-  const PetscReal    itau = 1.0 / model->tau, itau_i = 1.0 / model->tau_i;
+  const PetscReal    itau = 1.0 / model->tau, itau_i = 1.0 / ei->tau_i;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetArrayRead(x, &xa));
@@ -138,16 +142,15 @@ PetscErrorCode RmModelRHS_EI(RmModel model, Vec x, Vec f)
 
 /* φ'(h) at x (from f when given: φ(h + u) = τ f + x), and diag(J) for the preconditioner:
    excitatory (−1 + φ'_i (α a_i + max(c1, 0))/N)/τ_E, pool units −1/τ_I. */
-PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f)
+static PetscErrorCode JacobianSetUp_EI(RmModel model, Vec x, Vec f)
 {
-  RmEI              *ei = model->ei;
+  RmEI              *ei = (RmEI *)model->data;
   const PetscScalar *xa, *fa = NULL;
   PetscScalar       *d, *g, *ha;
   PetscReal          dp;
   PetscBool          from_value = (PetscBool)(f && RmActivationDerivativeFromValue(&model->act, 0.5, &dp));
 
   PetscFunctionBeginUser;
-  PetscCall(PetscLogEventBegin(RM_EVENTS.jac_setup, 0, 0, 0, 0));
   PetscCall(VecGetArrayRead(x, &xa));
   if (from_value) PetscCall(VecGetArrayRead(f, &fa));
   else {
@@ -167,25 +170,24 @@ PetscErrorCode RmModelJacobianSetUp_EI(RmModel model, Vec x, Vec f)
       RmActivationDerivativeArray(&model->act, model->nloc, hb, model->input, db);
     }
     for (PetscInt i = 0; i < model->nloc; i++) gb[i] = (-1.0 + db[i] * (ei->a_over_n * ei->count[i] + PetscMax(ei->c1, 0.0) / ei->n)) / model->tau;
-    for (PetscInt k = 0; k < model->mloc; k++) gb[model->nloc + k] = -1.0 / model->tau_i;
+    for (PetscInt k = 0; k < model->mloc; k++) gb[model->nloc + k] = -1.0 / ei->tau_i;
   }
   PetscCall(VecRestoreArrayWrite(model->diag, &g));
   PetscCall(VecRestoreArrayWrite(model->h, &ha));
   PetscCall(VecRestoreArrayWrite(model->dphi, &d));
   if (from_value) PetscCall(VecRestoreArrayRead(f, &fa));
   PetscCall(VecRestoreArrayRead(x, &xa));
-  PetscCall(PetscLogEventEnd(RM_EVENTS.jac_setup, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* J v: the same structure as the RHS with φ linearised: (Jv)_x = (−v_x + φ' ⊙ δh(v))/τ_E,
    (Jv)_z = (−v_z + pool input(v_x))/τ_I. */
-PetscErrorCode RmModelJacobianMult_EI(RmModel model, Vec v, Vec Jv)
+static PetscErrorCode JacobianMult_EI(RmModel model, Vec v, Vec Jv)
 {
-  RmEI              *ei = model->ei;
+  RmEI              *ei = (RmEI *)model->data;
   const PetscScalar *va, *d;
   PetscScalar       *ja, *ha;
-  const PetscReal    itau = 1.0 / model->tau, itau_i = 1.0 / model->tau_i;
+  const PetscReal    itau = 1.0 / model->tau, itau_i = 1.0 / ei->tau_i;
 
   PetscFunctionBeginUser;
   PetscCall(VecGetArrayRead(v, &va));
@@ -209,9 +211,9 @@ PetscErrorCode RmModelJacobianMult_EI(RmModel model, Vec v, Vec Jv)
 }
 
 /* Start from neuron rates with the pools at the steady state of their inputs. */
-PetscErrorCode RmModelStateFromNeurons_EI(RmModel model, Vec xn, Vec x)
+static PetscErrorCode StateFromNeurons_EI(RmModel model, Vec xn, Vec x)
 {
-  RmEI              *ei = model->ei;
+  RmEI              *ei = (RmEI *)model->data;
   const PetscScalar *na;
   PetscScalar       *xa;
 
@@ -230,9 +232,9 @@ PetscErrorCode RmModelStateFromNeurons_EI(RmModel model, Vec xn, Vec x)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmModelNeuronsFromState_EI(RmModel model, Vec x, Vec xn)
+static PetscErrorCode NeuronsFromState_EI(RmModel model, Vec x, Vec xn)
 {
-  RmEI              *ei = model->ei;
+  RmEI              *ei = (RmEI *)model->data;
   const PetscScalar *xa;
   PetscScalar       *na;
 
@@ -242,5 +244,107 @@ PetscErrorCode RmModelNeuronsFromState_EI(RmModel model, Vec x, Vec xn)
   for (PetscInt b = 0; b < model->batch; b++) PetscCall(PetscArraycpy(na + b * model->nloc, xa + b * ei->L, model->nloc));
   PetscCall(VecRestoreArrayWrite(xn, &na));
   PetscCall(VecRestoreArrayRead(x, &xa));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ‖τ ⊙ f‖∞ with each unit's own time constant: τ_E for the neurons, τ_I for the pool units. */
+static PetscErrorCode Residual_EI(RmModel model, Vec f, PetscReal *norm)
+{
+  RmEI              *ei = (RmEI *)model->data;
+  const PetscScalar *fa;
+  PetscReal          loc = 0;
+  PetscInt           len, L;
+
+  PetscFunctionBeginUser;
+  PetscCall(VecGetLocalSize(f, &len));
+  L = model->nloc + model->mloc;
+  PetscCall(VecGetArrayRead(f, &fa));
+  for (PetscInt k = 0; k < len; k++) {
+    PetscReal v = PetscAbsScalar(fa[k]) * (k % L < model->nloc ? model->tau : ei->tau_i);
+    loc         = v > loc || PetscIsNanReal(v) ? v : loc;
+  }
+  PetscCall(VecRestoreArrayRead(f, &fa));
+  PetscCallMPI(MPI_Allreduce(&loc, norm, 1, MPIU_REAL, MPIU_MAX, model->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SetFromOptions_EI(PetscOptionItems *PetscOptionsObject, RmModel model)
+{
+  RmEI *ei = (RmEI *)model->data;
+
+  PetscFunctionBeginUser;
+  ei->stiffness = model->tau / ei->tau_i;
+  PetscOptionsHeadBegin(PetscOptionsObject, "E/I network (docs/model.md §5)");
+  PetscCall(PetscOptionsReal("-tau_i", "Time constant of the inhibitory pools (E/I network)", "RmModelSetFromOptions", ei->tau_i, &ei->tau_i, &ei->set_taui));
+  PetscCall(PetscOptionsReal("-stiffness", "Stiffness ratio tau/tau_i of the E/I network (alternative to -tau_i)", "RmModelSetFromOptions", ei->stiffness,
+                             &ei->stiffness, &ei->set_stiff));
+  PetscCall(PetscOptionsInt("-pool_size", "Units per inhibitory pool (E/I network)", "RmModelSetFromOptions", ei->pool_size, &ei->pool_size, NULL));
+  PetscOptionsHeadEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Check_EI(RmModel model)
+{
+  RmEI *ei = (RmEI *)model->data;
+
+  PetscFunctionBeginUser;
+  PetscCheck(!(ei->set_stiff && ei->set_taui), model->comm, PETSC_ERR_ARG_INCOMP, "give -tau_i or -stiffness, not both");
+  PetscCall(RmCheckFinite(model->comm, "stiffness", ei->stiffness));
+  PetscCheck(ei->stiffness > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "stiffness must be > 0, got %g", (double)ei->stiffness);
+  PetscCall(RmCheckFinite(model->comm, "tau", model->tau)); /* before τ/stiffness */
+  PetscCheck(model->tau > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau must be > 0, got %g", (double)model->tau);
+  if (ei->set_stiff) ei->tau_i = model->tau / ei->stiffness;
+  PetscCall(RmCheckFinite(model->comm, "tau_i", ei->tau_i));
+  PetscCheck(ei->tau_i > 0, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "tau_i must be > 0, got %g", (double)ei->tau_i);
+  PetscCall(RmOptionsCheckIntRange(model->comm, "-pool_size", 1, PETSC_MAX_INT));
+  PetscCheck(ei->pool_size >= 1, model->comm, PETSC_ERR_ARG_OUTOFRANGE, "pool_size must be >= 1, got %" PetscInt_FMT, ei->pool_size);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GetInhibition_EI(RmModel model, PetscReal *tau_i, PetscInt *pool_size)
+{
+  RmEI *ei = (RmEI *)model->data;
+
+  PetscFunctionBeginUser;
+  if (tau_i) *tau_i = ei->tau_i;
+  if (pool_size) *pool_size = ei->pool_size;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode View_EI(RmModel model, PetscViewer viewer)
+{
+  RmEI *ei = (RmEI *)model->data;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "  E/I network of docs/model.md §5: tau_i %g, %" PetscInt_FMT " unit(s) per pool\n", (double)ei->tau_i, ei->pool_size));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode RmModelCreate_EI(RmModel model)
+{
+  RmEI *ei;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(&ei));
+  ei->tau_i                 = 0.01;
+  ei->pool_size             = 1;
+  model->data               = ei;
+  model->jacobian_form      = RM_JACOBIAN_POOLS;
+  model->encoding           = RM_ENCODING_BINARY;
+  model->rate_activation    = PETSC_TRUE;
+  model->default_activation = RMACTIVATIONSIGMOID;
+  model->default_gain       = 4.8;
+  model->ops.setfromoptions = SetFromOptions_EI;
+  model->ops.check          = Check_EI;
+  model->ops.setup          = SetUp_EI;
+  model->ops.rhs            = RHS_EI;
+  model->ops.jacobiansetup  = JacobianSetUp_EI;
+  model->ops.jacobianmult   = JacobianMult_EI;
+  model->ops.statefromneurons = StateFromNeurons_EI;
+  model->ops.neuronsfromstate = NeuronsFromState_EI;
+  model->ops.residual       = Residual_EI;
+  model->ops.getinhibition  = GetInhibition_EI;
+  model->ops.view           = View_EI;
+  model->ops.destroy        = Destroy_EI;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -63,23 +63,24 @@ PETSC_INTERN PetscErrorCode RmIntegratorCreate_Auto(RmIntegrator integ)
 /* The choice for this model, and why (for -info and the unit test). */
 PetscErrorCode RmIntegratorAutoChoose_Private(RmIntegrator integ, RmIntegratorType *choice, PetscReal *radius, char *why, size_t len)
 {
-  RmModelKind  kind;
+  RmJacobianForm form;
   RmActivation act;
   RmInputMode  mode;
   PetscReal    tau;
-  PetscBool    rate_variant;
+  Mat            W;
 
   PetscFunctionBeginUser;
-  PetscCall(RmModelGetKind(integ->model, &kind));
+  PetscCall(RmModelGetJacobianForm(integ->model, &form));
   PetscCall(RmModelGetTau(integ->model, &tau));
   PetscCall(RmModelGetActivation(integ->model, &act));
   PetscCall(RmModelGetInputMode(integ->model, &mode));
-  PetscCall(RmModelGetInputVariant(integ->model, &rate_variant));
+  PetscCall(RmModelGetJacobianFactors(integ->model, &W, NULL)); /* NULL: the products go through the model's own W(u) */
   *radius = integ->weight_scale > 0 ? (1 + act.gain * integ->weight_scale) / tau : PETSC_INFINITY;
   *choice = RMINTEGRATORBDF;
-  if (kind == RM_MODEL_EI) PetscCall(Why(why, len, "E/I network: the pools are stiff"));
+  if (form == RM_JACOBIAN_POOLS) PetscCall(Why(why, len, "E/I network: the pools are stiff"));
   else if (tau != 1) PetscCall(Why(why, len, "tau = %g, not 1", (double)tau));
-  else if (mode == RM_INPUT_MULTIPLICATIVE || rate_variant) PetscCall(Why(why, len, "input-driven synapses: W(u) is not bounded by the design"));
+  else if (form == RM_JACOBIAN_OPAQUE) PetscCall(Why(why, len, "a model whose Jacobian is not of the D W or W D form: no bound on its spectral radius"));
+  else if (mode == RM_INPUT_MULTIPLICATIVE || !W) PetscCall(Why(why, len, "input-driven synapses: W(u) is not bounded by the design"));
   else if (!(integ->weight_scale > 0)) PetscCall(Why(why, len, "the weight scale is not known"));
   else if (*radius > RM_AUTO_MAX_RADIUS)
     PetscCall(Why(why, len, "spectral radius bound (1 + gain ||W||)/tau = %g > %g", (double)*radius, RM_AUTO_MAX_RADIUS));

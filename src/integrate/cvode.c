@@ -247,9 +247,9 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
     PetscCheck(cv->ls_type != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_ls woodbury needs -storage lowrank and additive input, not %s", why);
     PetscCheck(cv->pc != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_pc woodbury needs -storage lowrank and additive input, not %s", why);
     {
-      RmModelKind kind;
-      PetscCall(RmModelGetKind(integ->model, &kind)); /* auto: one population only for now (the E/I network keeps SPGMR unless asked) */
-      cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && kind != RM_MODEL_EI && cv->pc != 2));
+      RmJacobianForm form;
+      PetscCall(RmModelGetJacobianForm(integ->model, &form)); /* auto: one population only for now (the E/I network keeps SPGMR unless asked) */
+      cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && form != RM_JACOBIAN_POOLS && cv->pc != 2));
     }
     if (cv->woodbury) {
       PetscCall(RmWoodburyLinSolCreate_Private(integ->model, cv->cvode, &cv->cb, cv->sunctx, &cv->ls, &cv->wbpc));

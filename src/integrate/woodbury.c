@@ -22,7 +22,7 @@
 struct _p_RmWoodbury {
   MPI_Comm      comm;
   RmModel       model;
-  RmModelKind   kind;
+  RmJacobianForm form_j; /* D W (rate), W D (voltage) or the pools of §5 */
   RmFactors     fac;
   RmLowRankForm form;
   PetscReal     tau;
@@ -48,17 +48,19 @@ struct _p_RmWoodbury {
 PetscErrorCode RmWoodburyApplicable(RmModel model, PetscBool *ok, const char **why)
 {
   Mat         W;
-  RmFactors   fac = NULL;
-  RmModelKind kind;
-  RmInputMode mode;
+  RmFactors      fac = NULL;
+  RmJacobianForm form;
+  RmInputMode    mode;
 
   PetscFunctionBeginUser;
   *ok = PETSC_FALSE;
-  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmModelGetJacobianForm(model, &form));
   PetscCall(RmModelGetInputMode(model, &mode));
   PetscCall(RmModelGetJacobianFactors(model, &W, NULL));
   if (W) PetscCall(RmSynapsesMatGetFactors(W, &fac, NULL));
-  if (!W) {
+  if (form == RM_JACOBIAN_OPAQUE) {
+    if (why) *why = "a model whose Jacobian is not of the D W, W D or pools form";
+  } else if (!W) {
     if (why) *why = "-input_variant rate";
   } else if (!fac) {
     if (why) *why = "weights without factors (not -storage lowrank)";
@@ -88,7 +90,7 @@ PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wbp)
   PetscCall(PetscNew(&wb));
   wb->comm  = PetscObjectComm((PetscObject)W);
   wb->model = model;
-  PetscCall(RmModelGetKind(model, &wb->kind));
+  PetscCall(RmModelGetJacobianForm(model, &wb->form_j));
   PetscCall(RmModelGetTau(model, &wb->tau));
   PetscCall(RmModelGetBatch(model, &wb->B));
   PetscCall(RmSynapsesMatGetFactors(W, &wb->fac, &wb->form));
@@ -132,7 +134,7 @@ PetscErrorCode RmWoodburyCreate(RmModel model, RmWoodbury *wbp)
   PetscCall(PetscMalloc1(wb->B * k * k, &wb->K0));
   PetscCall(PetscMalloc2(wb->B * k, &wb->t, wb->B * k, &wb->tsum));
   wb->L = wb->nloc;
-  if (wb->kind == RM_MODEL_EI) { /* the pools' coefficients G replace S (built at each set-up: they depend on γ) */
+  if (wb->form_j == RM_JACOBIAN_POOLS) { /* the pools' coefficients G replace S (built at each set-up: they depend on γ) */
     Vec      x;
     PetscInt len;
     PetscCall(RmModelCreateState(model, &x));
@@ -285,7 +287,7 @@ static PetscErrorCode SetUp(RmWoodbury wb, PetscReal gamma, PetscBool same_D)
 
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.wb_setup, 0, 0, 0, 0));
-  if (wb->kind == RM_MODEL_EI) { /* G: δh = U (G Uᵀv + y0(r_z)) once the pools are eliminated (docs/model.md §3) */
+  if (wb->form_j == RM_JACOBIAN_POOLS) { /* G: δh = U (G Uᵀv + y0(r_z)) once the pools are eliminated (docs/model.md §3) */
     const PetscReal cI = gamma / wb->tau_i, sigma = cI / (wb->N * (1.0 + cI));
     const PetscInt  P  = wb->P;
     PetscCall(PetscArrayzero(wb->S, k * k));
@@ -301,7 +303,7 @@ static PetscErrorCode SetUp(RmWoodbury wb, PetscReal gamma, PetscBool same_D)
   PetscCall(VecGetArrayWrite(wb->wa, &wa));
   for (PetscInt j = 0; j < nloc * wb->B; j++) {
     ai[j] = 1.0 / (1.0 + c + c * d * da[j]);
-    wa[j] = wb->kind != RM_MODEL_VOLTAGE ? da[j] * ai[j] : da[j];
+    wa[j] = wb->form_j != RM_JACOBIAN_WD ? da[j] * ai[j] : da[j];
   }
   if (d == 0 && !(same_D && wb->have_K0)) { /* A = (1 + c) I: the Gram of D, reusable at any γ */
     for (PetscInt b = 0; b < wb->B; b++) LocalGram(wb, da + b * nloc, wb->C + b * k * k);
@@ -312,7 +314,7 @@ static PetscErrorCode SetUp(RmWoodbury wb, PetscReal gamma, PetscBool same_D)
   if (d == 0)
     for (PetscInt j = 0; j < wb->B * k * k; j++) wb->K[j] = wb->K0[j] / (1.0 + c);
   else for (PetscInt b = 0; b < wb->B; b++) { /* Gram of D/A */
-    if (wb->kind != RM_MODEL_VOLTAGE) LocalGram(wb, wa + b * nloc, wb->C + b * k * k);
+    if (wb->form_j != RM_JACOBIAN_WD) LocalGram(wb, wa + b * nloc, wb->C + b * k * k);
     else {
       PetscScalar *tmp;
       PetscCall(VecGetArrayWrite(wb->q, &tmp));
@@ -441,7 +443,7 @@ PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
   PetscFunctionBeginUser;
   PetscCall(PetscLogEventBegin(RM_EVENTS.wb_solve, 0, 0, 0, 0));
   PetscCheck(wb->setups, wb->comm, PETSC_ERR_ORDER, "RmWoodburySetUp() before RmWoodburySolve()");
-  if (wb->kind == RM_MODEL_EI) {
+  if (wb->form_j == RM_JACOBIAN_POOLS) {
     PetscCall(SolveEI(wb, r, z));
     wb->solves++;
     PetscCall(PetscLogEventEnd(RM_EVENTS.wb_solve, 0, 0, 0, 0));
@@ -456,7 +458,7 @@ PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
   PetscCall(VecRestoreArrayRead(r, &ra));
   for (PetscInt b = 0; b < wb->B; b++) { /* t = Uᵀ q (rate) or Uᵀ D q (voltage) */
     const PetscScalar *src = qa + b * nloc;
-    if (wb->kind != RM_MODEL_RATE) {
+    if (wb->form_j != RM_JACOBIAN_DW) {
       for (PetscInt i = 0; i < nloc; i++) ea[b * nloc + i] = wa[b * nloc + i] * qa[b * nloc + i];
       src = ea + b * nloc;
     }
@@ -476,7 +478,7 @@ PetscErrorCode RmWoodburySolve(RmWoodbury wb, Vec r, Vec z)
     PetscCall(RmFactorsExpand(wb->fac, y, 1.0, y[P], 0.0, NULL, ea + b * nloc));
   }
   PetscCall(VecGetArrayWrite(z, &za));
-  if (wb->kind == RM_MODEL_RATE) /* z = q + c (D/A) ⊙ e */
+  if (wb->form_j == RM_JACOBIAN_DW) /* z = q + c (D/A) ⊙ e */
     for (PetscInt j = 0; j < nloc * wb->B; j++) za[j] = qa[j] + wb->c * wa[j] * ea[j];
   else /* z = q + c A⁻¹ ⊙ e */
     for (PetscInt j = 0; j < nloc * wb->B; j++) za[j] = qa[j] + wb->c * ai[j] * ea[j];

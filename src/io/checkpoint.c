@@ -30,6 +30,13 @@
 #define PROGRESS_INTS (PROGRESS_HEAD + 13)
 #define PROGRESS_REALS 4
 
+typedef struct {
+  char      *name, *s; /* s: a string attribute, else NULL */
+  PetscBool  integer;
+  PetscReal  r;
+  PetscInt64 i;
+} RmCheckpointAttribute;
+
 struct _p_RmCheckpoint {
   MPI_Comm    comm;
   PetscInt    trials, P, nint, nreal;
@@ -42,6 +49,8 @@ struct _p_RmCheckpoint {
   PetscBool   store_final;
   PetscInt    nloc;
   PetscReal  *final;   /* trials x nloc (this rank's neurons) */
+  RmCheckpointAttribute *attrs; /* the run's description, written as attributes of every checkpoint */
+  PetscInt    nattrs, attrs_cap;
 };
 
 static int exit_status = 0;
@@ -162,7 +171,60 @@ PetscErrorCode RmCheckpointDestroy(RmCheckpoint *ckp)
   PetscCall(PetscFree4(ck->ints, ck->reals, ck->ov, ck->ov_raw));
   PetscCall(PetscFree(ck->identity));
   PetscCall(PetscFree(ck->final));
+  for (PetscInt k = 0; k < ck->nattrs; k++) {
+    PetscCall(PetscFree(ck->attrs[k].name));
+    PetscCall(PetscFree(ck->attrs[k].s));
+  }
+  PetscCall(PetscFree(ck->attrs));
   PetscCall(PetscFree(*ckp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* ---------------------------------------------------------------- description attributes */
+static PetscErrorCode NewAttribute(RmCheckpoint ck, const char *name, RmCheckpointAttribute **a)
+{
+  PetscFunctionBeginUser;
+  if (ck->nattrs == ck->attrs_cap) {
+    RmCheckpointAttribute *grown;
+    ck->attrs_cap = PetscMax(32, 2 * ck->attrs_cap);
+    PetscCall(PetscCalloc1(ck->attrs_cap, &grown));
+    if (ck->nattrs) PetscCall(PetscArraycpy(grown, ck->attrs, ck->nattrs));
+    PetscCall(PetscFree(ck->attrs));
+    ck->attrs = grown;
+  }
+  *a = &ck->attrs[ck->nattrs++];
+  PetscCall(PetscStrallocpy(name, &(*a)->name));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCheckpointSetAttributeString(RmCheckpoint ck, const char *name, const char *value)
+{
+  RmCheckpointAttribute *a = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(NewAttribute(ck, name, &a));
+  PetscCall(PetscStrallocpy(value, &a->s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCheckpointSetAttributeReal(RmCheckpoint ck, const char *name, PetscReal value)
+{
+  RmCheckpointAttribute *a = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(NewAttribute(ck, name, &a));
+  a->r = value;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmCheckpointSetAttributeInt(RmCheckpoint ck, const char *name, PetscInt64 value)
+{
+  RmCheckpointAttribute *a = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(NewAttribute(ck, name, &a));
+  a->integer = PETSC_TRUE;
+  a->i       = value;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -548,6 +610,13 @@ PetscErrorCode RmCheckpointWrite(RmCheckpoint ck, const char *path, const RmChec
   CheckH5(WriteScalarAttribute(file, "ranks", H5T_NATIVE_INT, &ranks), "attribute ranks");
   CheckH5(WriteStringAttribute(file, "int_columns", ck->int_names), "attribute int_columns");
   CheckH5(WriteStringAttribute(file, "real_columns", ck->real_names), "attribute real_columns");
+  for (PetscInt k = 0; k < ck->nattrs && !failed; k++) { /* the run's description; the names above are the checkpoint's own */
+    const RmCheckpointAttribute *a = &ck->attrs[k];
+    if (H5Aexists(file, a->name) > 0) continue;
+    if (a->s) CheckH5(WriteStringAttribute(file, a->name, a->s), a->name);
+    else if (a->integer) CheckH5(WriteScalarAttribute(file, a->name, H5T_NATIVE_INT64, &a->i), a->name);
+    else CheckH5(WriteScalarAttribute(file, a->name, H5T_NATIVE_DOUBLE, &a->r), a->name);
+  }
 
   /* replicated data: rank 0 writes, the others take part with an empty selection */
   d = failed ? -1 : CreateDataset(file, "identity", H5T_NATIVE_UINT8, 1, ck->identity_len, 0);

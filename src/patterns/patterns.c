@@ -580,3 +580,63 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
   *cue_memory = mu;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode RmMemoriesComputeOverlapRatios(RmMemories mem, RmOverlapRatios *st)
+{
+  const PetscInt P = mem->P;
+  PetscInt64     npairs, *cl, *cg;
+  PetscReal      qN, sum = 0, sq = 0, *dev;
+
+  PetscFunctionBeginUser;
+  PetscCheck(mem->setup_called, mem->comm, PETSC_ERR_ORDER, "call RmMemoriesSetUp() first");
+  PetscCheck(mem->encoding == RM_ENCODING_BINARY, mem->comm, PETSC_ERR_SUP, "overlap ratios are defined for {0,1} memories (design paper)");
+  PetscCall(PetscMemzero(st, sizeof(*st)));
+  st->mean = st->min = st->max = mem->coding; /* no pair: independent memories' value, the basic design */
+  if (P < 2) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscLogEventBegin(RM_EVENTS.overlap_ratios, 0, 0, 0, 0));
+  npairs = (PetscInt64)P * (P - 1) / 2;
+  PetscCall(PetscMalloc2(npairs, &cl, npairs, &cg));
+  for (PetscInt mu = 1, k = 0; mu < P; mu++) { /* lower triangle, row by row: pair (mu, nu < mu) at k */
+    const uint64_t *bm = mem->words + (size_t)mu * mem->wpp;
+    for (PetscInt nu = 0; nu < mu; nu++, k++) {
+      const uint64_t *bn = mem->words + (size_t)nu * mem->wpp;
+      PetscInt64      c  = 0;
+      for (PetscInt w = 0; w < mem->wpp; w++) c += __builtin_popcountll(bm[w] & bn[w]);
+      cl[k] = c;
+    }
+  }
+  /* counts are integers: the sum is exact, so every rank gets the same numbers on any partition */
+  for (PetscInt64 off = 0; off < npairs; off += (PetscInt64)1 << 28) {
+    PetscMPIInt cnt = (PetscMPIInt)PetscMin(npairs - off, (PetscInt64)1 << 28);
+    PetscCallMPI(MPI_Allreduce(cl + off, cg + off, cnt, MPIU_INT64, MPI_SUM, mem->comm));
+  }
+  qN      = mem->coding * mem->n;
+  st->min = PETSC_MAX_REAL;
+  st->max = -PETSC_MAX_REAL;
+  for (PetscInt64 k = 0; k < npairs; k++) {
+    PetscReal r = (PetscReal)cg[k] / qN;
+    sum += r;
+    st->min = PetscMin(st->min, r);
+    st->max = PetscMax(st->max, r);
+  }
+  st->pairs = (PetscInt)npairs;
+  st->mean  = sum / (PetscReal)npairs;
+  PetscCall(PetscCalloc1(P, &dev));
+  for (PetscInt mu = 1, k = 0; mu < P; mu++)
+    for (PetscInt nu = 0; nu < mu; nu++, k++) {
+      PetscReal d2 = PetscSqr((PetscReal)cg[k] / qN - st->mean);
+      sq += d2;
+      dev[mu] += d2;
+      dev[nu] += d2;
+    }
+  st->std = PetscSqrtReal(sq / (PetscReal)npairs);
+  for (PetscInt mu = 0; mu < P; mu++)
+    if (PetscSqrtReal(dev[mu]) > st->dev_max) {
+      st->dev_max    = PetscSqrtReal(dev[mu]);
+      st->dev_memory = mu;
+    }
+  PetscCall(PetscFree(dev));
+  PetscCall(PetscFree2(cl, cg));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.overlap_ratios, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

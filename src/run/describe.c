@@ -1,6 +1,7 @@
-/* The HDF5 output describes the run that wrote it: every setting of RmRunDescribe as an attribute
-   ("model.gain", "network.seed", ...), the options as given, the version, commit, date, ranks and
-   hosts, and "rerun", the subcommand and options that reproduce it (`ratemem rerun FILE.h5`). */
+/* The HDF5 files of a run describe the run that wrote them: every setting of RmRunDescribe as an
+   attribute ("model.gain", "network.seed", ...), the options as given, the version, commit, date,
+   ranks and hosts, and "rerun", the subcommand and options that reproduce it (`ratemem rerun
+   FILE.h5`). The output and every checkpoint carry the same set. */
 #include "runimpl.h"
 #include <ratemem/ratemem.h>
 #include "ratemem_version.h"
@@ -8,8 +9,9 @@
 #include <time.h>
 
 typedef struct {
-  RmOutput out;
-  char     prefix[64];
+  RmOutput     out; /* the target: the output, or else the checkpoint */
+  RmCheckpoint ck;
+  char         prefix[64];
 } Attributes;
 
 static PetscErrorCode Name(Attributes *a, const char *key, char name[128])
@@ -33,7 +35,8 @@ static PetscErrorCode AttrString(void *ctx, const char *key, const char *v)
   char name[128];
   PetscFunctionBeginUser;
   PetscCall(Name((Attributes *)ctx, key, name));
-  PetscCall(RmOutputSetAttributeString(((Attributes *)ctx)->out, name, v));
+  if (((Attributes *)ctx)->out) PetscCall(RmOutputSetAttributeString(((Attributes *)ctx)->out, name, v));
+  else PetscCall(RmCheckpointSetAttributeString(((Attributes *)ctx)->ck, name, v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 static PetscErrorCode AttrReal(void *ctx, const char *key, PetscReal v)
@@ -41,7 +44,8 @@ static PetscErrorCode AttrReal(void *ctx, const char *key, PetscReal v)
   char name[128];
   PetscFunctionBeginUser;
   PetscCall(Name((Attributes *)ctx, key, name));
-  PetscCall(RmOutputSetAttributeReal(((Attributes *)ctx)->out, name, v));
+  if (((Attributes *)ctx)->out) PetscCall(RmOutputSetAttributeReal(((Attributes *)ctx)->out, name, v));
+  else PetscCall(RmCheckpointSetAttributeReal(((Attributes *)ctx)->ck, name, v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 static PetscErrorCode AttrInt(void *ctx, const char *key, PetscInt64 v)
@@ -49,7 +53,8 @@ static PetscErrorCode AttrInt(void *ctx, const char *key, PetscInt64 v)
   char name[128];
   PetscFunctionBeginUser;
   PetscCall(Name((Attributes *)ctx, key, name));
-  PetscCall(RmOutputSetAttributeInt(((Attributes *)ctx)->out, name, v));
+  if (((Attributes *)ctx)->out) PetscCall(RmOutputSetAttributeInt(((Attributes *)ctx)->out, name, v));
+  else PetscCall(RmCheckpointSetAttributeInt(((Attributes *)ctx)->ck, name, v));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -67,21 +72,46 @@ static PetscBool RerunDrops(const char *key)
 }
 
 /* "retrieve -neurons 2000 ..." from the options database ("-key value" tokens; a value may itself start
-   with '-' when it is a number). */
+   with '-' when it is a number). PetscOptionsGetAll joins keys and values with spaces, so a value that
+   holds spaces arrives as several tokens after its key: they are joined again and the value is
+   written in double quotes, which `ratemem rerun` reads as one argument. */
+static PetscBool IsKey(const char *tok)
+{
+  return (PetscBool)(tok[0] == '-' && tok[1] && !(tok[1] >= '0' && tok[1] <= '9') && tok[1] != '.');
+}
+
+static PetscErrorCode AppendValue(char *line, size_t len, const char *value)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!strchr(value, '"'), PETSC_COMM_SELF, PETSC_ERR_SUP, "an option value with a double quote cannot be stored for a rerun: %s", value);
+  PetscCall(PetscStrlcat(line, strchr(value, ' ') ? " \"" : " ", len));
+  PetscCall(PetscStrlcat(line, value, len));
+  if (strchr(value, ' ')) PetscCall(PetscStrlcat(line, "\"", len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode RerunLine(const char *all, char *line, size_t len)
 {
-  char     *copy, *tok, *save = NULL;
+  char     *copy, *tok, *save = NULL, value[PETSC_MAX_PATH_LEN] = "";
   PetscBool keep = PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscCall(PetscStrncpy(line, "retrieve", len));
   PetscCall(PetscStrallocpy(all, &copy));
-  for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-    PetscBool key = (PetscBool)(tok[0] == '-' && tok[1] && !(tok[1] >= '0' && tok[1] <= '9') && tok[1] != '.');
-    if (key) keep = (PetscBool)!RerunDrops(tok + 1);
-    if (!keep) continue;
-    PetscCall(PetscStrlcat(line, " ", len));
-    PetscCall(PetscStrlcat(line, tok, len));
+  for (tok = strtok_r(copy, " ", &save);; tok = strtok_r(NULL, " ", &save)) {
+    if (!tok || IsKey(tok)) { /* the previous key's value is complete */
+      if (keep && value[0]) PetscCall(AppendValue(line, len, value));
+      value[0] = 0;
+      if (!tok) break;
+      keep = (PetscBool)!RerunDrops(tok + 1);
+      if (keep) {
+        PetscCall(PetscStrlcat(line, " ", len));
+        PetscCall(PetscStrlcat(line, tok, len));
+      }
+      continue;
+    }
+    if (value[0]) PetscCall(PetscStrlcat(value, " ", sizeof(value)));
+    PetscCall(PetscStrlcat(value, tok, sizeof(value)));
   }
   PetscCall(PetscFree(copy));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -113,25 +143,42 @@ static PetscErrorCode SharedStrings(RmRun run, char date[32], char *hosts, size_
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmRunOutputAttributes_Private(RmRun run)
+static PetscErrorCode DescribeInto(RmRun run, Attributes *a)
 {
-  Attributes a = {run->out, ""};
-  RmKV       kv = {&a, AttrBegin, AttrEnd, AttrString, AttrReal, AttrInt};
-  char      *all, date[32] = "", hosts[4096] = "", line[8192];
+  RmKV kv = {a, AttrBegin, AttrEnd, AttrString, AttrReal, AttrInt};
+  char *all, date[32] = "", hosts[4096] = "", line[8192];
 
   PetscFunctionBeginUser;
   PetscCall(RmRunDescribe(run, &kv));
-  PetscCall(RmOutputSetAttributeInt(run->out, "trials", run->trials));
-  PetscCall(RmOutputSetAttributeString(run->out, "ratemem_version", RATEMEM_VERSION));
-  PetscCall(RmOutputSetAttributeString(run->out, "ratemem_commit", RATEMEM_COMMIT));
+  PetscCall(AttrInt(a, "trials", run->trials));
+  PetscCall(AttrString(a, "ratemem_version", RATEMEM_VERSION));
+  PetscCall(AttrString(a, "ratemem_commit", RATEMEM_COMMIT));
   PetscCall(SharedStrings(run, date, hosts, sizeof(hosts)));
-  PetscCall(RmOutputSetAttributeString(run->out, "date", date));
-  PetscCall(RmOutputSetAttributeInt(run->out, "ranks", run->size));
-  PetscCall(RmOutputSetAttributeString(run->out, "hosts", hosts));
+  PetscCall(AttrString(a, "date", date));
+  PetscCall(AttrInt(a, "ranks", run->size));
+  PetscCall(AttrString(a, "hosts", hosts));
   PetscCall(PetscOptionsGetAll(NULL, &all));
-  PetscCall(RmOutputSetAttributeString(run->out, "options", all));
+  PetscCall(AttrString(a, "options", all));
   PetscCall(RerunLine(all, line, sizeof(line)));
   PetscCall(PetscFree(all));
-  PetscCall(RmOutputSetAttributeString(run->out, "rerun", line));
+  PetscCall(AttrString(a, "rerun", line));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunOutputAttributes_Private(RmRun run)
+{
+  Attributes a = {run->out, NULL, ""};
+
+  PetscFunctionBeginUser;
+  PetscCall(DescribeInto(run, &a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunCheckpointAttributes_Private(RmRun run)
+{
+  Attributes a = {NULL, run->ck, ""};
+
+  PetscFunctionBeginUser;
+  PetscCall(DescribeInto(run, &a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -88,16 +88,16 @@ static PetscErrorCode PointRun(RmPhaseDiagram pd, RmMemories mem, RmClassifier c
   RmModel      model = NULL;
   RmIntegrator integ = NULL;
   RmDesignType dtype;
-  RmModelKind  kind;
+  RmModelType  mtype;
   PetscInt     P;
 
   PetscFunctionBeginUser;
   PetscCall(RmSynapsesCreate(pd->comm, &syn));
   PetscCall(RmSynapsesSetFromOptions(syn));
   PetscCall(RmSynapsesGetDesignType(syn, &dtype));
-  PetscCall(RmDesignTypeGetModel(dtype, &kind, NULL));
+  PetscCall(RmDesignTypeGetModel(dtype, &mtype, NULL));
   PetscCall(RmModelCreate(pd->comm, &model));
-  PetscCall(RmModelSetKind(model, kind));
+  PetscCall(RmModelSetType(model, mtype));
   PetscCall(RmModelSetFromOptions(model));
   PetscCall(RmModelSetGain(model, act->gain));
   PetscCall(RmModelSetThreshold(model, act->threshold));
@@ -241,5 +241,50 @@ PetscErrorCode RmPhaseDiagramDestroy(RmPhaseDiagram *pd)
   if (!*pd) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFree((*pd)->grid));
   PetscCall(PetscFree(*pd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmPhaseDiagramJSON(RmPhaseDiagram pd, RmJSON *j, const char *csv)
+{
+  RmPhaseCounts pc;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmPhaseDiagramGetCounts(pd, &pc));
+  PetscCall(RmJSONBeginObject(j, "phase"));
+  PetscCall(RmJSONString(j, "csv", csv));
+  PetscCall(RmJSONBeginArray(j, "gain_range"));
+  for (int k = 0; k < 3; k++) PetscCall(RmJSONReal(j, NULL, pd->gain[k]));
+  PetscCall(RmJSONEndArray(j));
+  PetscCall(RmJSONBeginArray(j, "threshold_range"));
+  for (int k = 0; k < 3; k++) PetscCall(RmJSONReal(j, NULL, pd->threshold[k]));
+  PetscCall(RmJSONEndArray(j));
+  PetscCall(RmJSONInt(j, "gains", pd->ngain));
+  PetscCall(RmJSONInt(j, "thresholds", pd->nthreshold));
+  PetscCall(RmJSONInt(j, "valid_points", pc.valid));
+  PetscCall(RmJSONInt(j, "numerically_stable", pc.stable));
+  PetscCall(RmJSONInt(j, "stability_condition_holds", pc.stab_holds));
+  PetscCall(RmJSONInt(j, "instability_condition_holds", pc.inst_holds));
+  PetscCall(RmJSONInt(j, "stability_condition_disagrees", pc.stab_disagree));
+  PetscCall(RmJSONInt(j, "instability_condition_disagrees", pc.inst_disagree));
+  PetscCall(RmJSONInt(j, "equilibria_not_at_memory", pc.not_at_memory));
+  PetscCall(RmJSONReal(j, "max_lowrank_difference", pc.lowrank_diff));
+  PetscCall(RmJSONEndObject(j));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmPhaseDiagramPrint(RmPhaseDiagram pd, const char *csv)
+{
+  RmPhaseCounts pc;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmPhaseDiagramGetCounts(pd, &pc));
+  PetscCall(PetscPrintf(pd->comm, "phase diagram: gain %g..%g (%" PetscInt_FMT ") x threshold %g..%g (%" PetscInt_FMT "), written to %s\n", (double)pd->gain[0],
+                        (double)pd->gain[1], pd->ngain, (double)pd->threshold[0], (double)pd->threshold[1], pd->nthreshold, csv));
+  PetscCall(PetscPrintf(pd->comm, "  valid points %" PetscInt_FMT "/%" PetscInt_FMT ", numerically stable %" PetscInt_FMT "\n", pc.valid,
+                        pd->ngain * pd->nthreshold, pc.stable));
+  PetscCall(PetscPrintf(pd->comm, "  stability condition holds at %" PetscInt_FMT " (spectrum disagrees at %" PetscInt_FMT ")\n", pc.stab_holds, pc.stab_disagree));
+  PetscCall(PetscPrintf(pd->comm, "  an instability condition holds at %" PetscInt_FMT " (spectrum disagrees at %" PetscInt_FMT ")\n", pc.inst_holds,
+                        pc.inst_disagree));
+  PetscCall(PetscPrintf(pd->comm, "  largest |SLEPc - low-rank (P+1)x(P+1)| abscissa difference: %.3g\n", (double)pc.lowrank_diff));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

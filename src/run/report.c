@@ -57,10 +57,61 @@ PetscErrorCode RmRunPrintTotals(RmRun run)
                                    ", saturated %" PetscInt_FMT ", quiescent %" PetscInt_FMT ", spurious %" PetscInt_FMT ", unconverged %" PetscInt_FMT ")\n",
                         ok, run->trials, (double)ok / run->trials, ok, RmRunCountLabel(run, RM_LABEL_OTHER), RmRunCountLabel(run, RM_LABEL_SATURATED),
                         RmRunCountLabel(run, RM_LABEL_QUIESCENT), RmRunCountLabel(run, RM_LABEL_SPURIOUS), RmRunCountLabel(run, RM_LABEL_UNCONVERGED)));
+  if (run->cue.kind == RM_CUE_RANDOM) { /* a census of random initial states: where they end, with 95% Wilson intervals */
+    PetscInt counts[5];
+    PetscCall(RmRunGetCensus(run, counts));
+    PetscCall(PetscPrintf(run->comm, "census (95%% Wilson):"));
+    for (int k = 0; k < 5; k++) {
+      double lo, hi;
+      RmWilsonInterval(counts[k], run->trials, 1.96, &lo, &hi);
+      PetscCall(PetscPrintf(run->comm, "%s %s %.3f [%.3f, %.3f]", k ? "," : "", RmCensusOutcomes[k], (double)counts[k] / run->trials, lo, hi));
+    }
+    PetscCall(PetscPrintf(run->comm, "\n"));
+  }
   PetscCall(PetscPrintf(run->comm, "wall time (s): generate %.3f, assemble %.3f, integrate %.3f, classify %.3f, output %.3f, total %.3f\n",
                         run->t_generate, run->t_assemble, run->t_integrate, run->t_classify, run->t_output, run->t_total));
   PetscCall(PetscPrintf(run->comm, "peak memory: %.1f MB on the largest rank, %.1f MB in all (%.1f bytes per neuron); estimated %.1f MB per rank\n",
                         run->peak_max_rank / 1048576.0, run->peak_total / 1048576.0, run->peak_total / n, run->memory_estimate / 1048576.0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+const char *const RmCensusOutcomes[] = {"memory", "quiescent", "saturated", "spurious", "unconverged", NULL};
+
+PetscErrorCode RmRunGetCensus(RmRun run, PetscInt counts[5])
+{
+  PetscFunctionBeginUser;
+  counts[0] = RmRunCountLabel(run, RM_LABEL_RETRIEVED) + RmRunCountLabel(run, RM_LABEL_OTHER);
+  counts[1] = RmRunCountLabel(run, RM_LABEL_QUIESCENT);
+  counts[2] = RmRunCountLabel(run, RM_LABEL_SATURATED);
+  counts[3] = RmRunCountLabel(run, RM_LABEL_SPURIOUS);
+  counts[4] = RmRunCountLabel(run, RM_LABEL_UNCONVERGED);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmRunGetStatistics(RmRun run, RmRunStatistics *st)
+{
+  const PetscReal T = (PetscReal)run->trials;
+  PetscReal       thr, ov_sum = 0, ov_sq = 0, steps = 0, rhs = 0, t_end = 0, products = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(st, sizeof(*st)));
+  PetscCall(RmClassifierGetThreshold(run->cl, &thr));
+  st->trials = run->trials;
+  for (PetscInt t = 0; t < run->trials; t++) {
+    const RmTrialResult *r = &run->results[t];
+    st->counts[r->label]++;
+    st->final_ok += r->overlap_cue >= thr && r->amplitude_cue >= thr;
+    ov_sum += r->overlap_cue;
+    ov_sq += r->overlap_cue * r->overlap_cue;
+    steps += (PetscReal)r->stats.steps;
+    rhs += (PetscReal)r->stats.rhs_evals;
+    t_end += r->stats.t_end;
+    if (t % run->batch == 0) products += (PetscReal)r->stats.weight_products; /* one pass serves the whole batch */
+  }
+  st->overlap_mean = ov_sum / T;
+  st->overlap_sd   = run->trials > 1 ? PetscSqrtReal(PetscMax(0.0, (ov_sq - T * st->overlap_mean * st->overlap_mean) / (T - 1))) : 0.0;
+  st->steps = steps / T, st->rhs = rhs / T, st->t_end = t_end / T, st->products = products / T;
+  PetscCall(RmRunGetCensus(run, st->census));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -163,6 +214,24 @@ static PetscErrorCode SummaryWriter(void *ctx, FILE *fp)
     PetscCall(RmJSONEndArray(&j));
   }
   PetscCall(RmJSONEndObject(&j));
+  { /* the census of outcomes (docs/output.md): a memory (retrieved or other), quiescent, saturated copy, spurious, unconverged */
+    PetscInt counts[5];
+    PetscCall(RmRunGetCensus(run, counts));
+    PetscCall(RmJSONBeginObject(&j, "census"));
+    for (int k = 0; k < 5; k++) {
+      double lo, hi;
+      RmWilsonInterval(counts[k], run->trials, 1.96, &lo, &hi);
+      PetscCall(RmJSONBeginObject(&j, RmCensusOutcomes[k]));
+      PetscCall(RmJSONInt(&j, "count", counts[k]));
+      PetscCall(RmJSONReal(&j, "fraction", (PetscReal)counts[k] / run->trials));
+      PetscCall(RmJSONBeginArray(&j, "ci95"));
+      PetscCall(RmJSONReal(&j, NULL, lo));
+      PetscCall(RmJSONReal(&j, NULL, hi));
+      PetscCall(RmJSONEndArray(&j));
+      PetscCall(RmJSONEndObject(&j));
+    }
+    PetscCall(RmJSONEndObject(&j));
+  }
   PetscCall(RmJSONBeginObject(&j, "memory"));
   PetscCall(RmJSONReal(&j, "peak_rss_max_rank", run->peak_max_rank));
   PetscCall(RmJSONReal(&j, "peak_rss_total", run->peak_total));
@@ -212,16 +281,18 @@ static PetscErrorCode DescribeModel(RmKV *kv, RmModel model, RmSynapses syn, Pet
 {
   RmActivation act;
   RmDesign     d;
-  RmModelKind  kind;
+  RmModelType  type;
+  RmJacobianForm form;
   PetscReal    tau;
 
   PetscFunctionBeginUser;
   PetscCall(RmModelGetActivation(model, &act));
-  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmModelGetType(model, &type));
+  PetscCall(RmModelGetJacobianForm(model, &form));
   PetscCall(RmModelGetTau(model, &tau));
   PetscCall(RmSynapsesGetDesign(syn, &d));
   PetscCall(kv->begin(kv->ctx, "model"));
-  PetscCall(kv->string(kv->ctx, "kind", RmModelKinds[kind]));
+  PetscCall(kv->string(kv->ctx, "kind", type));
   PetscCall(kv->string(kv->ctx, "activation", act.fn->name));
   if (!per_point) {
     PetscCall(kv->real(kv->ctx, "gain", act.gain));
@@ -231,8 +302,21 @@ static PetscErrorCode DescribeModel(RmKV *kv, RmModel model, RmSynapses syn, Pet
   PetscCall(kv->real(kv->ctx, "b", d.b));
   PetscCall(kv->real(kv->ctx, "coding", d.coding));
   PetscCall(kv->real(kv->ctx, "balance", d.balance));
+  {
+    PetscBool       measured;
+    RmOverlapRatios ratios;
+    PetscCall(RmSynapsesGetOverlapRatios(syn, &measured, &ratios));
+    if (measured) { /* -balance auto: r = the mean measured overlap ratio, and its spread (docs/model.md §2) */
+      PetscCall(kv->string(kv->ctx, "balance_mode", "auto"));
+      PetscCall(kv->integer(kv->ctx, "overlap_ratio_pairs", ratios.pairs));
+      PetscCall(kv->real(kv->ctx, "overlap_ratio_min", ratios.min));
+      PetscCall(kv->real(kv->ctx, "overlap_ratio_max", ratios.max));
+      PetscCall(kv->real(kv->ctx, "overlap_ratio_std", ratios.std));
+      PetscCall(kv->real(kv->ctx, "balance_crosstalk", ratios.dev_max / (1 - ratios.mean)));
+    }
+  }
   PetscCall(kv->real(kv->ctx, "tau", tau));
-  if (kind == RM_MODEL_EI) {
+  if (form == RM_JACOBIAN_POOLS) { /* the inhibitory pools' parameters */
     PetscReal tau_i;
     PetscInt  pool_size;
     PetscCall(RmModelGetInhibition(model, &tau_i, &pool_size));

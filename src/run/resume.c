@@ -166,7 +166,7 @@ static PetscErrorCode AddIdentity(RmRun run)
   RmPatternKind            pkind;
   RmDesignType             design;
   RmStorageType            storage;
-  RmModelKind              kind;
+  RmModelType              mtype;
   RmIntegratorType         method;
   PetscReal                rtol, atol, t_final, ctol, dt, sigma, thr;
   char                     b[32];
@@ -178,7 +178,7 @@ static PetscErrorCode AddIdentity(RmRun run)
   PetscCall(RmSynapsesGetDesignType(run->syn, &design));
   PetscCall(RmSynapsesGetType(run->syn, &storage));
   PetscCall(RmSynapsesGetIndegree(run->syn, &K));
-  PetscCall(RmModelGetKind(run->model, &kind));
+  PetscCall(RmModelGetType(run->model, &mtype));
   PetscCall(RmIntegratorGetType(run->integ, &method));
   PetscCall(RmIntegratorGetTolerances(run->integ, &rtol, &atol));
   PetscCall(RmIntegratorGetSettings(run->integ, &t_final, &ctol, &dt));
@@ -194,7 +194,7 @@ static PetscErrorCode AddIdentity(RmRun run)
   PetscCall(RmCheckpointAddIdentity(ck, "design", "%s", RmDesignTypes[design]));
   PetscCall(RmCheckpointAddIdentity(ck, "storage", "%s", storage));
   PetscCall(RmCheckpointAddIdentity(ck, "indegree", "%" PetscInt_FMT, K));
-  PetscCall(RmCheckpointAddIdentity(ck, "model", "%s", RmModelKinds[kind]));
+  PetscCall(RmCheckpointAddIdentity(ck, "model", "%s", mtype));
   PetscCall(RmCheckpointAddIdentity(ck, "cue", "%s", RmCueKinds[run->cue.kind]));
   PetscCall(RmCheckpointAddIdentity(ck, "flip", "%s", ExactReal(b, run->cue.flip)));
   PetscCall(RmCheckpointAddIdentity(ck, "mixture_count", "%" PetscInt_FMT, run->cue.mixture_count));
@@ -243,6 +243,7 @@ PetscErrorCode RmRunCheckpointSetUp_Private(RmRun run)
   PetscCall(RmCheckpointLayoutFromModel(run->model, &run->layout));
   PetscCall(RmCheckpointCreate(run->comm, run->trials, P, CK_NINT, CK_INT_NAMES, CK_NREAL, CK_REAL_NAMES, &run->ck));
   PetscCall(AddIdentity(run));
+  PetscCall(RmRunCheckpointAttributes_Private(run)); /* a checkpoint describes its run as the output does */
   if (run->output[0]) PetscCall(RmCheckpointSetStoreFinalStates(run->ck, run->layout.nloc));
   if (run->restart[0]) {
     PetscBool   exists = PETSC_TRUE;

@@ -22,12 +22,13 @@ PetscErrorCode RmRunCreate(MPI_Comm comm, RmRun *run)
 PetscErrorCode RmRunSetFromOptions(RmRun run)
 {
   RmDesignType design;
-  RmModelKind  kind;
+  RmModelType  mtype;
   RmEncoding   enc;
 
   PetscFunctionBeginUser;
   PetscCheck(!run->mem, run->comm, PETSC_ERR_ORDER, "RmRunSetFromOptions() may be called once");
   PetscCall(RmMemoryLimitSetFromOptions(run->comm)); /* -memory_limit (src/sys/memory.c) */
+  PetscCall(RmProgressSetFromOptions(run->comm));    /* -progress_interval (src/sys/progress.c) */
   PetscCall(RmSynapsesCreate(run->comm, &run->syn));
   if (run->storage[0]) { /* before SetFromOptions: the type's own options are read there, and checked with K */
     PetscCall(RmSynapsesSetType(run->syn, run->storage));
@@ -36,12 +37,12 @@ PetscErrorCode RmRunSetFromOptions(RmRun run)
   PetscCall(RmSynapsesSetFromOptions(run->syn));
   if (run->design_set) PetscCall(RmSynapsesSetDesignType(run->syn, run->design));
   PetscCall(RmSynapsesGetDesignType(run->syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc)); /* paper: rate model, {0,1}; hebbian: voltage form, ±1 */
+  PetscCall(RmDesignTypeGetModel(design, &mtype, &enc)); /* paper: rate model, {0,1}; hebbian: voltage form, ±1 */
   PetscCall(RmMemoriesCreate(run->comm, &run->mem));
   PetscCall(RmMemoriesSetEncoding(run->mem, enc));
   PetscCall(RmMemoriesSetFromOptions(run->mem));
   PetscCall(RmModelCreate(run->comm, &run->model));
-  PetscCall(RmModelSetKind(run->model, kind));
+  PetscCall(RmModelSetType(run->model, mtype));
   PetscCall(RmModelSetFromOptions(run->model));
   PetscCall(RmIntegratorCreate(run->comm, &run->integ));
   PetscCall(RmIntegratorSetFromOptions(run->integ));
@@ -181,7 +182,7 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   RmMemoryPlan     plan = {0};
   PetscInt         n, P, K, krylov = 0;
   RmStorageType    storage;
-  RmModelKind      kind;
+  RmJacobianForm   form;
   RmIntegratorType method;
   MPI_Comm         comm;
 
@@ -190,13 +191,13 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
   PetscCall(RmSynapsesGetType(syn, &storage));
   PetscCall(RmSynapsesGetIndegree(syn, &K));
-  PetscCall(RmModelGetKind(model, &kind));
+  PetscCall(RmModelGetJacobianForm(model, &form));
   PetscCall(RmIntegratorGetType(integ, &method));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-cvode_krylov_dim", &krylov, NULL));
   plan.n = n, plan.P = P, plan.K = K, plan.batch = batch, plan.krylov_dim = PetscMin(krylov, n); /* (a larger one is refused by the integrator's set-up, by name) */
   plan.storage    = storage;
   plan.integrator = method;
-  if (kind == RM_MODEL_EI) {
+  if (form == RM_JACOBIAN_POOLS) { /* the pools' units are part of the state */
     PetscInt pool_size;
     PetscCall(RmModelGetInhibition(model, NULL, &pool_size));
     plan.extra_units = (PetscInt64)(P + 1) * pool_size;
@@ -380,11 +381,15 @@ static PetscErrorCode ClassifyColumn(RmRun run, PetscInt b, PetscBool converged,
   PetscCall(PetscLogStagePop());
   run->t_classify += RmWallTime() - tw;
   res->overlap           = ov->normalised[res->nearest];
-  res->overlap_cue       = ov->normalised[res->cue_memory];
-  res->overlap_raw       = ov->raw[res->cue_memory];
-  res->overlap_uncentred = ov->uncentred[res->cue_memory];
   res->amplitude         = ov->amplitude[res->nearest];
-  res->amplitude_cue     = ov->amplitude[res->cue_memory];
+  if (res->cue_memory >= 0) {
+    res->overlap_cue       = ov->normalised[res->cue_memory];
+    res->overlap_raw       = ov->raw[res->cue_memory];
+    res->overlap_uncentred = ov->uncentred[res->cue_memory];
+    res->amplitude_cue     = ov->amplitude[res->cue_memory];
+  } else { /* unstored and random cues (cue memory -1) have no cued memory: nothing to read at index -1 */
+    res->overlap_cue = res->overlap_raw = res->overlap_uncentred = res->amplitude_cue = 0;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -51,6 +51,7 @@ PETSC_INTERN PetscErrorCode RmRunGatherHosts_Private(RmRun run, char **hosts);
 
 /* describe.c: the HDF5 output's attributes. */
 PETSC_INTERN PetscErrorCode RmRunOutputAttributes_Private(RmRun run);
+PETSC_INTERN PetscErrorCode RmRunCheckpointAttributes_Private(RmRun run);
 
 /* resume.c: checkpoint and restart of the trial loop. */
 PETSC_INTERN PetscErrorCode RmRunCheckpointSetUp_Private(RmRun run);

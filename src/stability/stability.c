@@ -28,7 +28,7 @@ struct _p_RmStability {
   RmModel      model;
   RmIntegrator integ;
   RmClassifier cl;
-  RmModelKind  kind;
+  RmJacobianForm form; /* D W (rate) or W D (voltage): D^{1/2} similarity; pools (E/I) or opaque: J itself */
   RmDesignType design_type;
   RmDesign     design;
   RmActivation act;
@@ -195,7 +195,7 @@ static PetscErrorCode SymmetricShellMult(Mat A, Vec v, Vec y)
   PetscCall(VecGetArrayRead(v, &va));
   PetscCall(VecGetArrayRead(st->sqrtd, &sd));
   PetscCall(VecGetArrayWrite(st->w, &wa));
-  if (st->kind == RM_MODEL_RATE)
+  if (st->form == RM_JACOBIAN_DW)
     for (PetscInt i = 0; i < nloc; i++) wa[i] = sd[i] * va[i];
   else
     for (PetscInt i = 0; i < nloc; i++) wa[i] = sd[i] > 0 ? va[i] / sd[i] : 0.0;
@@ -207,7 +207,7 @@ static PetscErrorCode SymmetricShellMult(Mat A, Vec v, Vec y)
   const PetscReal tau = st->tau, itau = 1.0 / st->tau;
   for (PetscInt i = 0; i < nloc; i++) {
     PetscReal zi = tau * za[i] + wr[i], s;
-    if (st->kind == RM_MODEL_RATE) s = sd[i] > 0 ? zi / sd[i] : 0.0;
+    if (st->form == RM_JACOBIAN_DW) s = sd[i] > 0 ? zi / sd[i] : 0.0;
     else s = sd[i] * zi;
     ya[i] = itau * (-va[i] + s);
   }
@@ -230,8 +230,9 @@ static PetscErrorCode CreateShell(RmStability st, PetscBool jacobian, Mat *A)
 
 PetscErrorCode RmStabilitySetUp(RmStability st)
 {
-  Vec      x;
-  PetscInt batch;
+  Vec         x;
+  PetscInt    batch;
+  RmModelType type;
 
   PetscFunctionBeginUser;
   if (st->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
@@ -239,7 +240,13 @@ PetscErrorCode RmStabilitySetUp(RmStability st)
   if (!st->eps) PetscCall(RmStabilitySetFromOptions(st));
   PetscCall(RmModelGetBatch(st->model, &batch));
   PetscCheck(batch == 1, st->comm, PETSC_ERR_ARG_INCOMP, "stability analysis needs a model with batch 1, got %" PetscInt_FMT, batch);
-  PetscCall(RmModelGetKind(st->model, &st->kind));
+  PetscCall(RmModelGetJacobianForm(st->model, &st->form));
+  PetscCall(RmModelGetType(st->model, &type));
+  if (st->form == RM_JACOBIAN_DW || st->form == RM_JACOBIAN_WD) { /* the similarity and the checks below use the storage's W */
+    Mat Wm;
+    PetscCall(RmModelGetJacobianFactors(st->model, &Wm, NULL));
+    PetscCheck(Wm, st->comm, PETSC_ERR_SUP, "stability analysis of model %s: its products do not go through the weight matrix (not supported)", type);
+  }
   PetscCall(RmModelGetActivation(st->model, &st->act));
   PetscCall(RmModelGetTau(st->model, &st->tau));
   /* The model takes its constant input only from the options database (no getter yet). */
@@ -255,7 +262,7 @@ PetscErrorCode RmStabilitySetUp(RmStability st)
   PetscCall(RmModelCreateState(st->model, &x));
   PetscCall(VecGetLocalSize(x, &st->nsloc));
   PetscCall(VecGetSize(x, &st->ns));
-  const PetscBool single = (PetscBool)(st->kind == RM_MODEL_RATE || st->kind == RM_MODEL_VOLTAGE);
+  const PetscBool single = (PetscBool)(st->form == RM_JACOBIAN_DW || st->form == RM_JACOBIAN_WD);
   st->op                 = st->op_requested;
   /* the projection design's W is not symmetric in general (docs/model.md §2), so neither is D^{1/2} W D^{1/2}: use J itself */
   const PetscBool symmetric_w = (PetscBool)(st->design_type != RM_DESIGN_PROJECTION);
@@ -264,7 +271,7 @@ PetscErrorCode RmStabilitySetUp(RmStability st)
              "-stability_operator symmetric needs a symmetric W; the projection design's is not (use jacobian or auto)");
   PetscCheck(st->op != RM_STABILITY_OPERATOR_SYMMETRIC || single, st->comm, PETSC_ERR_SUP,
              "-stability_operator symmetric needs the rate or voltage model (its J is similar to a symmetric matrix); use jacobian for model %s",
-             RmModelKinds[st->kind]);
+             type);
   PetscCall(VecDuplicate(x, &st->sqrtd));
   PetscCall(VecDuplicate(x, &st->w));
   PetscCall(VecDuplicate(x, &st->z));
@@ -517,7 +524,7 @@ static PetscErrorCode ComputeDiagonal(RmStability st, Vec x, Vec d)
   PetscFunctionBeginUser;
   PetscCall(RmSynapsesGetMat(st->syn, &W));
   PetscCall(VecDuplicate(x, &h));
-  if (st->kind == RM_MODEL_RATE) {
+  if (st->form == RM_JACOBIAN_DW) {
     PetscCall(MatMult(W, x, h));
     PetscCall(VecShift(h, st->input));
   } else PetscCall(VecCopy(x, h));
@@ -535,7 +542,7 @@ static PetscErrorCode ComputeDiagonal(RmStability st, Vec x, Vec d)
   for (PetscInt i = 0; i < st->nloc; i++) va[i] = RmRandomUniform(0x57AB1E, (RmStream)11, 0, (uint64_t)(rstart + i)) - 0.5;
   PetscCall(VecRestoreArrayWrite(v, &va));
   PetscCall(RmModelJacobianMult(st->model, v, Jv));
-  if (st->kind == RM_MODEL_RATE) {
+  if (st->form == RM_JACOBIAN_DW) {
     PetscCall(MatMult(W, v, Wv));
     PetscCall(VecPointwiseMult(Wv, d, Wv));
   } else {
@@ -614,7 +621,7 @@ static PetscErrorCode LowRankAbscissa(RmStability st, Vec d, PetscReal *abscissa
 
   PetscFunctionBeginUser;
   *abscissa = RM_NAN;
-  if (st->kind != RM_MODEL_RATE || st->design_type != RM_DESIGN_PAPER || st->indegree > 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (st->form != RM_JACOBIAN_DW || st->design_type != RM_DESIGN_PAPER || st->indegree > 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(RmMemoriesGetLocalBits(st->mem, &bits));
   PetscCall(PetscCalloc6(m * m, &Gl, m * m, &G, m * m, &V, m, &lam, m * m, &S, m, &cc));
   PetscCall(VecGetArrayRead(d, &da));
@@ -728,10 +735,10 @@ PetscErrorCode RmStabilityComputeSpectrum(RmStability st, Vec x, RmSpectrum *sp)
   sp->lowrank_abscissa = RM_NAN;
   PetscCall(RmModelJacobianSetUp(st->model, x));
   hermitian = (PetscBool)(st->op == RM_STABILITY_OPERATOR_SYMMETRIC);
-  if (hermitian || (st->kind == RM_MODEL_RATE && st->design_type == RM_DESIGN_PAPER)) {
+  if (hermitian || (st->form == RM_JACOBIAN_DW && st->design_type == RM_DESIGN_PAPER)) {
     PetscScalar *sd;
     PetscCall(ComputeDiagonal(st, x, st->sqrtd));
-    if (st->design_type == RM_DESIGN_PAPER && st->kind == RM_MODEL_RATE) PetscCall(LowRankAbscissa(st, st->sqrtd, &sp->lowrank_abscissa));
+    if (st->design_type == RM_DESIGN_PAPER && st->form == RM_JACOBIAN_DW) PetscCall(LowRankAbscissa(st, st->sqrtd, &sp->lowrank_abscissa));
     PetscCall(VecGetArray(st->sqrtd, &sd));
     for (PetscInt i = 0; i < st->nloc; i++) {
       PetscCheck(sd[i] >= 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "negative activation slope %g", (double)sd[i]);

@@ -60,6 +60,7 @@ static PetscErrorCode AssembleAIJ(RmSynapses syn, RmMemories mem)
   PetscReal *vals;
   uint64_t  *rb, *cb;
   RmEntryRule e;
+  RmProgress  progress;
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
@@ -92,6 +93,7 @@ static PetscErrorCode AssembleAIJ(RmSynapses syn, RmMemories mem)
   nblocks = (nloc + rows_per_block - 1) / rows_per_block;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nblocks, 1, MPIU_INT, MPI_MAX, syn->comm));
   PetscCall(PetscInfo(NULL, "aij assembly in %" PetscInt_FMT " row blocks of %" PetscInt_FMT " rows\n", nblocks, rows_per_block));
+  PetscCall(RmProgressBegin(syn->comm, "aij weights", "rows", nloc, &progress));
   for (PetscInt blk = 0; blk < nblocks; blk++) {
     const PetscInt i0 = PetscMin(blk * rows_per_block, nloc), i1 = PetscMin(i0 + rows_per_block, nloc);
     PetscInt       m  = 0;
@@ -108,7 +110,9 @@ static PetscErrorCode AssembleAIJ(RmSynapses syn, RmMemories mem)
       }
       PetscCall(MatSetValues(syn->W, 1, &gi, rowlen[i - i0], cols + off, vals + off, INSERT_VALUES));
     }
+    PetscCall(RmProgressUpdate(&progress, i1));
   }
+  PetscCall(RmProgressEnd(&progress));
   PetscCall(PetscFree2(rb, ra));
   PetscCall(PetscFree4(d_nnz, o_nnz, table, rowlen));
   PetscCall(PetscFree3(cols, vals, cb));

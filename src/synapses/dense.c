@@ -25,6 +25,7 @@ static PetscErrorCode AssembleDense(RmSynapses syn, RmMemories mem)
   uint64_t    *rb, *cb;
   PetscScalar *w;
   RmEntryRule  e;
+  RmProgress   progress;
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
@@ -38,6 +39,7 @@ static PetscErrorCode AssembleDense(RmSynapses syn, RmMemories mem)
   PetscCall(PetscMalloc2((size_t)bcols * e.wpn, &cb, bcols, &cols));
   PetscCall(MatDenseGetLDA(syn->W, &lda));
   PetscCall(MatDenseGetArrayWrite(syn->W, &w));
+  PetscCall(RmProgressBegin(syn->comm, "dense weights", "columns", n, &progress));
   if (syn->design_type == RM_DESIGN_PROJECTION) { /* W_ij = u_iᵀ K u_j = r_iᵀ u_j with r_i = Kᵀ u_i, u_i = (b_i, 1) */
     const PetscInt m = P + 1;
     PetscReal     *R;
@@ -65,6 +67,7 @@ static PetscErrorCode AssembleDense(RmSynapses syn, RmMemories mem)
           col[i] = s;
         }
       }
+      PetscCall(RmProgressUpdate(&progress, j0 + nb));
     }
     PetscCall(PetscFree2(R, on));
   } else
@@ -78,7 +81,9 @@ static PetscErrorCode AssembleDense(RmSynapses syn, RmMemories mem)
       PetscScalar    *col = w + (size_t)(j0 + l) * lda;
       for (PetscInt i = 0; i < nloc; i++) col[i] = RmEntryValue(&e, rb + (size_t)i * e.wpn, ra[i], bj, aj);
     }
+    PetscCall(RmProgressUpdate(&progress, j0 + nb));
   }
+  PetscCall(RmProgressEnd(&progress));
   if (syn->design_type == RM_DESIGN_HEBBIAN)
     for (PetscInt i = 0; i < nloc; i++) w[(size_t)(rstart + i) * lda + i] = 0.0; /* zero diagonal (§3) */
   PetscCall(MatDenseRestoreArrayWrite(syn->W, &w));

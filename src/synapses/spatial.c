@@ -25,6 +25,7 @@ static PetscErrorCode AssembleSpatial(RmSynapses syn, RmMemories mem)
   uint64_t   *rb, *cb;
   RmEntryRule e;
   PetscBool   mpi;
+  RmProgress  progress;
 
   PetscFunctionBeginUser;
   PetscCall(RmMemoriesGetSizes(mem, &n, &P));
@@ -52,6 +53,7 @@ static PetscErrorCode AssembleSpatial(RmSynapses syn, RmMemories mem)
   PetscCall(RmSynapsesLocalRowBits_Private(mem, &e, &rb, &ra));
   nblocks = (nloc + rows_per_block - 1) / rows_per_block;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &nblocks, 1, MPIU_INT, MPI_MAX, syn->comm));
+  PetscCall(RmProgressBegin(syn->comm, "spatial weights", "rows", nloc, &progress));
   for (PetscInt blk = 0; blk < nblocks; blk++) {
     const PetscInt i0 = PetscMin(blk * rows_per_block, nloc), i1 = PetscMin(i0 + rows_per_block, nloc);
     for (PetscInt i = i0; i < i1; i++) PetscCall(RmConnectivityRowColumns_Private(&sp->conn, rstart + i, cols + (i - i0) * K, picks, table, tsize));
@@ -64,7 +66,9 @@ static PetscErrorCode AssembleSpatial(RmSynapses syn, RmMemories mem)
       }
       PetscCall(MatSetValues(syn->W, 1, &gi, K, cols + off, vals + off, INSERT_VALUES));
     }
+    PetscCall(RmProgressUpdate(&progress, i1));
   }
+  PetscCall(RmProgressEnd(&progress));
   PetscCall(PetscFree2(rb, ra));
   PetscCall(PetscFree4(d_nnz, o_nnz, table, picks));
   PetscCall(PetscFree3(cols, vals, cb));

@@ -2,6 +2,7 @@
    its registry of weight storages, the design coefficients and the options common to all storages.
    The storages are dense.c, aij.c, lowrank.c, compressed.c and spatial.c, registered in synapsesregi.c. */
 #include "synapsesimpl.h"
+#include <stdlib.h>
 
 const char *const RmDesignTypes[] = {"paper", "hebbian", "projection", "RmDesignType", "RM_DESIGN_", NULL};
 
@@ -136,6 +137,24 @@ PetscErrorCode RmSynapsesSetBalance(RmSynapses syn, PetscReal r)
   PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the balance before RmSynapsesSetUp()");
   syn->design.balance = r;
   syn->balance_set    = PETSC_TRUE;
+  syn->balance_auto   = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesSetBalanceAuto(RmSynapses syn)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(!syn->setup_called, syn->comm, PETSC_ERR_ORDER, "set the balance before RmSynapsesSetUp()");
+  syn->balance_set  = PETSC_FALSE;
+  syn->balance_auto = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesGetOverlapRatios(RmSynapses syn, PetscBool *measured, RmOverlapRatios *ratios)
+{
+  PetscFunctionBeginUser;
+  if (measured) *measured = syn->ratios_measured;
+  if (ratios) *ratios = syn->ratios;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -182,15 +201,37 @@ static PetscErrorCode CheckSettings(RmSynapses syn)
     PetscCall(PetscStrcmp(syn->type_name, RMSTORAGEDENSE, &t));
     ok_storage = (PetscBool)(ok_storage || t);
     PetscCheck(ok_storage, syn->comm, PETSC_ERR_SUP, "-design projection needs -storage lowrank (or dense); storage %s is not supported", syn->type_name);
-    PetscCheck(!syn->balance_set, syn->comm, PETSC_ERR_ARG_INCOMP, "-balance is the paper design's overlap ratio; -design projection uses the measured overlaps (drop -balance)");
+    PetscCheck(!syn->balance_set && !syn->balance_auto, syn->comm, PETSC_ERR_ARG_INCOMP, "-balance is the paper design's overlap ratio; -design projection uses the measured overlaps (drop -balance)");
     PetscCheck(syn->proj_maxcond >= 1, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "projection_max_cond must be >= 1, got %g", (double)syn->proj_maxcond);
     PetscCall(RmCheckFinite(syn->comm, "projection_lambda", syn->proj_lambda));
   }
+  PetscCheck(!syn->balance_auto || syn->design_type == RM_DESIGN_PAPER, syn->comm, PETSC_ERR_ARG_INCOMP,
+             "-balance auto measures the overlaps of {0,1} memories for -design paper, not -design %s", RmDesignTypes[syn->design_type]);
   if (syn->design_type == RM_DESIGN_PAPER || syn->design_type == RM_DESIGN_PROJECTION) {
     PetscCheck(syn->design.a < syn->design.b, syn->comm, PETSC_ERR_ARG_OUTOFRANGE, "design needs a < b, got a = %g, b = %g", (double)syn->design.a,
                (double)syn->design.b);
     PetscCheck(!syn->balance_set || (syn->design.balance >= 0 && syn->design.balance < 1), syn->comm, PETSC_ERR_ARG_OUTOFRANGE,
                "balance r must be in [0,1), got %g", (double)syn->design.balance);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -balance VALUE: auto, q, or a real number (range checked with the other settings). */
+static PetscErrorCode RmBalanceParse(RmSynapses syn, const char *val)
+{
+  PetscBool is_auto, is_q;
+  char     *end;
+  double    r;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcasecmp(val, "auto", &is_auto));
+  PetscCall(PetscStrcasecmp(val, "q", &is_q));
+  if (is_auto) PetscCall(RmSynapsesSetBalanceAuto(syn));
+  else if (is_q) syn->balance_set = syn->balance_auto = PETSC_FALSE;
+  else {
+    r = strtod(val, &end);
+    PetscCheck(val[0] && end != val && !*end, syn->comm, PETSC_ERR_ARG_WRONG, "-balance must be a number in [0,1), q or auto, got '%s'", val);
+    PetscCall(RmSynapsesSetBalance(syn, (PetscReal)r));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -220,9 +261,18 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
                             syn->indegree, &syn->indegree, NULL));
   PetscCall(PetscOptionsReal("-a", "Design current a of an inactive neuron at a memory", "RmSynapsesSetCurrents", syn->design.a, &syn->design.a, NULL));
   PetscCall(PetscOptionsReal("-b", "Design current b of an active neuron at a memory", "RmSynapsesSetCurrents", syn->design.b, &syn->design.b, NULL));
-  PetscCall(PetscOptionsReal("-balance", "Pairwise overlap ratio r of the memories (general design; default r = q, the basic design)",
-                             "RmSynapsesSetBalance", syn->design.balance, &syn->design.balance, &set));
-  if (set) syn->balance_set = PETSC_TRUE;
+  { /* a number, q or auto; -help shows the current setting, "q" (r = q, the basic design) unless given */
+    char cur[64], val[64];
+    if (syn->balance_auto) PetscCall(PetscStrncpy(cur, "auto", sizeof(cur)));
+    else if (syn->balance_set) PetscCall(PetscSNPrintf(cur, sizeof(cur), "%g", (double)syn->design.balance));
+    else PetscCall(PetscStrncpy(cur, "q", sizeof(cur)));
+    PetscCall(PetscStrncpy(val, cur, sizeof(val)));
+    PetscCall(PetscOptionsString("-balance",
+                                 "Pairwise overlap ratio r of the memories for the general design: a number in [0,1), q (r = q, the basic design; the "
+                                 "default) or auto (r = the mean measured overlap ratio, its spread in the summary)",
+                                 "RmSynapsesSetBalance", cur, val, sizeof(val), &set));
+    if (set) PetscCall(RmBalanceParse(syn, val));
+  }
   PetscCall(PetscOptionsReal("-projection_max_cond", "-design projection: refuse a Gram matrix of the memories with a larger condition number",
                              "RmSynapsesSetProjection", syn->proj_maxcond, &syn->proj_maxcond, NULL));
   PetscCall(PetscOptionsReal("-projection_lambda", "-design projection: eigenvalue lambda of W on 1 (default: gamma of the basic paper design)",
@@ -305,7 +355,23 @@ PetscErrorCode RmSynapsesSetUp(RmSynapses syn, RmMemories mem, const RmActivatio
   PetscCheck(enc == want, syn->comm, PETSC_ERR_ARG_INCOMP, "design %s needs %s memories", RmDesignTypes[syn->design_type], RmEncodings[want]);
   PetscCall(RmMemoriesGetCoding(mem, &syn->design.coding));
   PetscCall(RmMemoriesGetSeed(mem, &syn->seed));
-  if (!syn->balance_set) syn->design.balance = syn->design.coding; /* basic design */
+  syn->ratios_measured = PETSC_FALSE;
+  if (syn->balance_auto) { /* docs/model.md §2 "-balance auto": r = mean_{μ<ν} ξ^μᵀξ^ν/(qN) */
+    PetscReal crosstalk;
+    PetscCall(RmMemoriesComputeOverlapRatios(mem, &syn->ratios));
+    syn->ratios_measured = PETSC_TRUE;
+    syn->design.balance  = syn->ratios.mean;
+    PetscCheck(syn->ratios.mean < 1, syn->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-balance auto: the mean overlap ratio of the memories is %g, the general design needs r < 1 (nearly identical memories; try -design projection)",
+               (double)syn->ratios.mean);
+    crosstalk = syn->ratios.dev_max / (1 - syn->ratios.mean);
+    if (crosstalk > RM_BALANCE_CROSSTALK_WARN)
+      PetscCall(PetscFPrintf(syn->comm, PETSC_STDERR,
+                             "ratemem: warning: -balance auto: the memories' overlap ratios spread from %.3g to %.3g around r = %.3g (std %.2g); the crosstalk at "
+                             "memory %" PetscInt_FMT " is %.2g of b - a (> %.2g), so the general design cannot make every memory an equilibrium: use -design projection\n",
+                             (double)syn->ratios.min, (double)syn->ratios.max, (double)syn->ratios.mean, (double)syn->ratios.std, syn->ratios.dev_memory,
+                             (double)crosstalk, (double)RM_BALANCE_CROSSTALK_WARN));
+  } else if (!syn->balance_set) syn->design.balance = syn->design.coding; /* basic design */
   PetscCall(RmDesignCompute(syn->comm, syn->design_type, act, &syn->design));
   if (syn->design_type == RM_DESIGN_PROJECTION) PetscCall(RmProjectionCompute_Private(syn, mem));
   PetscCall(PetscLogEventBegin(RM_EVENTS.assemble, 0, 0, 0, 0));

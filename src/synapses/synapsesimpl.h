@@ -30,6 +30,9 @@ struct _p_RmSynapses {
   PetscInt64    seed;
   RmDesign      design;
   PetscBool     balance_set;
+  PetscBool     balance_auto; /* -balance auto: r = the mean measured overlap ratio (RmMemoriesComputeOverlapRatios) */
+  PetscBool     ratios_measured;
+  RmOverlapRatios ratios;     /* set up with -balance auto */
   Mat           W;
   /* -design projection (projection.c): -projection_max_cond, -projection_lambda, and K ((P+1)², row-major) */
   PetscReal     proj_maxcond, proj_lambda;

@@ -26,6 +26,7 @@ PetscErrorCode RmInitialize(void)
   PetscCall(PetscLogEventRegister("RmSynMult", id, &RM_EVENTS.syn_mult));
   PetscCall(PetscLogEventRegister("RmLowRankReduce", id, &RM_EVENTS.lowrank_reduce));
   PetscCall(PetscLogEventRegister("RmGhostExchange", id, &RM_EVENTS.ghost_exchange));
+  PetscCall(PetscLogEventRegister("RmOverlapRatios", id, &RM_EVENTS.overlap_ratios));
   PetscCall(PetscLogEventRegister("RmRHS", id, &RM_EVENTS.rhs));
   PetscCall(PetscLogEventRegister("RmJacSetUp", id, &RM_EVENTS.jac_setup));
   PetscCall(PetscLogEventRegister("RmJacVec", id, &RM_EVENTS.jac_vec));
@@ -258,4 +259,23 @@ PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total
   PetscCallMPI(MPI_Allreduce(&mine, max_rank, 1, MPIU_REAL, MPI_MAX, comm));
   PetscCallMPI(MPI_Allreduce(&mine, total, 1, MPIU_REAL, MPI_SUM, comm));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int RmSplitArguments(char *line, char **args)
+{
+  int n = 0;
+
+  for (char *tok = line; *tok;) {
+    char *end;
+    if (*tok == ' ') {
+      tok++;
+      continue;
+    }
+    if (*tok == '"' && (end = strchr(tok + 1, '"'))) tok++;
+    else end = tok + strcspn(tok, " ");
+    args[n++] = tok;
+    tok       = *end ? end + 1 : end;
+    *end      = 0;
+  }
+  return n;
 }

@@ -16,6 +16,9 @@ Checks, each of which can fail:
 * stabmap: `ratemem stability` phase diagram and `ratemem sweep` on the same 3 x 3 gain x threshold grid;
   the map matches all 9 points; cues are retrieved wherever the §6 stability condition holds and wherever
   the computed abscissa is negative, and some unstable point is not retrieved; PNG drawn.
+* capacity_designs: at load 0.02 every design retrieves 10%-flipped cues, at 0.4 only the projection
+  design; plot_capacity_designs.py reports the crossings; PNG drawn.
+* census: random initial states, outcome fractions add up to 1, quiescent at the authors' a, b; PNG drawn.
 * authors: the sigmoid, a = -0.3 retrieves from 5%-flipped cues (rate >= 0.9); PNG drawn.
 * rewire: on the ring lattice (K = 50, n = 1000) 10%-flipped cues are not retrieved (rate <= 0.25), on the
   random graph (p = 1) they are (>= 0.75); merged CSV and PNG drawn.
@@ -83,8 +86,10 @@ def pick(rs, **kw):
 
 
 HEADER = ("design,activation,neurons,memories,load,coding,flip,gain,threshold,a,b,balance,seed,trials,retrieval_rate,final_rate,overlap_mean,"
-          "overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time").split(",")
-EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent", "retrieval_ci_lo", "retrieval_ci_hi"]
+          "overlap_std,frac_other,frac_spurious,frac_unconverged,frac_saturated,frac_quiescent,retrieval_ci_lo,retrieval_ci_hi,steps_mean,rhs_mean,products_per_trial,t_end_mean,wall_time,"
+          "frac_memory,frac_memory_ci_lo,frac_memory_ci_hi,frac_quiescent_ci_lo,frac_quiescent_ci_hi,frac_saturated_ci_lo,frac_saturated_ci_hi,"
+          "frac_spurious_ci_lo,frac_spurious_ci_hi,frac_unconverged_ci_lo,frac_unconverged_ci_hi").split(",")
+EXACT = HEADER[:16] + ["frac_other", "frac_spurious", "frac_unconverged", "frac_saturated", "frac_quiescent", "retrieval_ci_lo", "retrieval_ci_hi"] + HEADER[30:]
 COUNTS = ["steps_mean", "rhs_mean", "products_per_trial", "t_end_mean"]
 
 with tempfile.TemporaryDirectory() as d:
@@ -147,6 +152,33 @@ with tempfile.TemporaryDirectory() as d:
          "-trials", 3, "-t_final", 20, "-sweep_csv", cp], np=2)
     out = script("plot_capacity.py", cc, os.path.join(d, "capacity.png"), "--paper", cp, "--expect", "0.05,0.3")
     check("hebbian n=600: transition alpha = 0." in out and png_ok(os.path.join(d, "capacity.png")), "capacity: transition found, PNG")
+
+    # ---- capacity of three designs (projection, paper, Hebbian) ---------------------------------
+    cd3 = os.path.join(d, "capacity_designs.csv")
+    run(["sweep", "-options_file_yaml", os.path.join(cfg, "capacity_designs.yaml"), "-sweep_neurons", 300, "-sweep_load", "0.02,0.4",
+         "-trials", 3, "-t_final", 20, "-sweep_csv", cd3], np=2)
+    r3 = rows(cd3)
+    check(all(float(pick(r3, design=dz, load=0.02)["retrieval_rate"]) >= 0.9 for dz in ("projection", "paper", "hebbian")),
+          "capacity_designs: every design retrieves 10%-flipped cues at load 0.02")
+    check(float(pick(r3, design="projection", load=0.4)["retrieval_rate"]) >= 0.9 and float(pick(r3, design="paper", load=0.4)["retrieval_rate"]) <= 0.2
+          and float(pick(r3, design="hebbian", load=0.4)["retrieval_rate"]) <= 0.2, "capacity_designs: at load 0.4 only the projection design retrieves")
+    out = script("plot_capacity_designs.py", cd3, os.path.join(d, "capacity_designs.png"), "--table")
+    check("paper n=300: falls below 0.5 at alpha" in out and "projection n=300: no crossing" in out and png_ok(os.path.join(d, "capacity_designs.png")),
+          "capacity_designs: crossings reported, PNG")
+
+    # ---- census of random states ----------------------------------------------------------------
+    ce = os.path.join(d, "census.csv")
+    run(["sweep", "-options_file_yaml", os.path.join(cfg, "census_ab.yaml"), "-neurons", 300, "-memories", 5, "-sweep_a", "-0.3,0.4",
+         "-sweep_b", "0.95,1.4", "-trials", 4, "-sweep_csv", ce], np=2)
+    rce = rows(ce)
+    ok = len(rce) == 4
+    for r in rce:
+        f = [float(r[k]) for k in ("frac_memory", "frac_quiescent", "frac_saturated", "frac_spurious", "frac_unconverged")]
+        ok &= abs(sum(f) - 1) < 1e-5 and abs(f[0] - float(r["retrieval_rate"]) - float(r["frac_other"])) < 1e-6
+    check(ok, "census: one row per point, outcome fractions add up to 1")
+    check(float(pick(rce, a=-0.3, b=0.95)["frac_quiescent"]) == 1.0, "census: at the authors' a = -0.3, b = 0.95 random states end quiescent")
+    out = script("plot_census.py", ce, os.path.join(d, "census.png"), "--table")
+    check("4 points, 16 trials" in out and png_ok(os.path.join(d, "census.png")), "census: counts printed, PNG")
 
     # ---- stability map --------------------------------------------------------------------------
     phase, sm = os.path.join(d, "phase.csv"), os.path.join(d, "stabmap.csv")

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Golden outputs: every case of tests/output/cases.txt is run and its printed table compared exactly
-with tests/output/NAME.out (labels, overlaps, times, step and RHS counts), and the README's demo block
-with the demo case. Lines that carry wall times or memory are left out; nothing else is.
+with tests/output/NAME.out (labels, overlaps, times, step and RHS counts), and every sample output that
+README.md and docs/*.md show, between <!-- golden:NAME begin --> and <!-- golden:NAME end -->, with
+case NAME's (the README must show the demo's). Lines that carry wall times or memory are left out;
+nothing else is.
 
 Usage: golden_check.py EXE REPO [--update]   (--update rewrites the .out files and the README block)
 """
@@ -12,7 +14,6 @@ update = "--update" in sys.argv[3:]
 outdir = os.path.join(repo, "tests", "output")
 MPI = ["mpiexec", "--allow-run-as-root", "--oversubscribe"]
 VOLATILE = re.compile(r"^(wall time|peak memory)")
-README_BEGIN, README_END = "<!-- golden:demo begin -->", "<!-- golden:demo end -->"
 
 
 def cases():
@@ -30,11 +31,13 @@ def table(np_, args):
     return "".join(l + "\n" for l in p.stdout.splitlines() if not VOLATILE.match(l))
 
 
-def readme_block(text):
-    i, j = text.find(README_BEGIN), text.find(README_END)
-    if i < 0 or j < i:
-        raise SystemExit(f"FAIL: README.md has no {README_BEGIN} ... {README_END} block")
-    return i, j
+BLOCK = re.compile(r"<!-- golden:(\S+) begin -->(.*?)(?=<!-- golden:\1 end -->)", re.S)
+
+
+def doc_blocks():
+    """(path, text) of README.md and docs/*.md."""
+    paths = [os.path.join(repo, "README.md")] + sorted(os.path.join(repo, "docs", f) for f in os.listdir(os.path.join(repo, "docs")) if f.endswith(".md"))
+    return [(p, open(p).read()) for p in paths]
 
 
 failures, outputs = [], {}
@@ -55,18 +58,31 @@ for name, np_, args in cases():
         import difflib
         sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), got.splitlines(True), "expected", "got"))
 
-readme_path = os.path.join(repo, "README.md")
-readme = open(readme_path).read()
-i, j = readme_block(readme)
-block = README_BEGIN + "\n```\n" + outputs["demo"] + "```\n"
-if update:
-    open(readme_path, "w").write(readme[:i] + block + readme[j:])
-    print("updated the README demo block")
-elif readme[i:j] != block:
+shown = set()
+for path, text in doc_blocks():
+    rel = os.path.relpath(path, repo)
+    def fill(m):
+        name = m.group(1)
+        if name not in outputs:
+            failures.append(f"{rel}: golden:{name}")
+            print(f"FAIL: {rel} shows the output of golden:{name}, which tests/output/cases.txt does not have")
+            return m.group(0)
+        shown.add((rel, name))
+        return m.group(0)[: m.start(2) - m.start(0)] + "\n```\n" + outputs[name] + "```\n"
+    new = BLOCK.sub(fill, text)
+    if update and new != text:
+        open(path, "w").write(new)
+        print(f"updated the sample outputs of {rel}")
+    elif not update:
+        for m_old, m_new in zip(BLOCK.finditer(text), BLOCK.finditer(new)):
+            if m_old.group(0) != m_new.group(0):
+                failures.append(f"{rel}: golden:{m_old.group(1)}")
+                print(f"FAIL: {rel}'s sample output golden:{m_old.group(1)} differs from what the case prints (run with --update)")
+if ("README.md", "demo") not in shown:
     failures.append("README demo block")
-    print("FAIL: the README's demo block differs from what the demo prints (run with --update)")
-else:
-    print("ok: the README's demo block equals what the demo prints")
+    print("FAIL: README.md has no <!-- golden:demo begin --> ... <!-- golden:demo end --> block")
+if not update:
+    print(f"ok: {len(shown)} sample output(s) in README.md and docs/ checked: " + ", ".join(f"{r} {n}" for r, n in sorted(shown)))
 
 if failures:
     sys.exit(f"FAIL: {len(failures)} golden output(s) differ: {', '.join(failures)}")

@@ -80,13 +80,13 @@ static PetscErrorCode CheckLowRankProducts(const char *design, PetscInt P)
 static PetscErrorCode BatchModel(UtNet *net, PetscInt B, RmModel *model)
 {
   RmDesignType design;
-  RmModelKind  kind;
+  RmModelType  mtype;
 
   PetscFunctionBeginUser;
   PetscCall(RmSynapsesGetDesignType(net->syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, NULL));
+  PetscCall(RmDesignTypeGetModel(design, &mtype, NULL));
   PetscCall(RmModelCreate(PETSC_COMM_WORLD, model));
-  PetscCall(RmModelSetKind(*model, kind));
+  PetscCall(RmModelSetType(*model, mtype));
   PetscCall(RmModelSetFromOptions(*model));
   PetscCall(RmModelSetWeights(*model, net->W));
   PetscCall(RmModelSetBatch(*model, B));

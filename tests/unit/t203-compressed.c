@@ -50,7 +50,7 @@ typedef struct {
    matrix is built first so that its set-up temporaries are freed before MATAIJ takes its 12 B per synapse. */
 static PetscErrorCode NetCreate(const char *opts, PetscBool build_aij, Net *net)
 {
-  RmModelKind kind;
+  RmModelType mtype;
   RmEncoding  enc;
   PetscInt64  seed;
   PetscLogDouble t0;
@@ -63,7 +63,7 @@ static PetscErrorCode NetCreate(const char *opts, PetscBool build_aij, Net *net)
   PetscCall(RmSynapsesSetFromOptions(net->syn));
   PetscCall(RmSynapsesGetDesignType(net->syn, &net->type));
   PetscCall(RmSynapsesGetIndegree(net->syn, &net->K));
-  PetscCall(RmDesignTypeGetModel(net->type, &kind, &enc));
+  PetscCall(RmDesignTypeGetModel(net->type, &mtype, &enc));
   PetscCall(RmMemoriesCreate(net->comm, &net->mem));
   PetscCall(RmMemoriesSetEncoding(net->mem, enc));
   PetscCall(RmMemoriesSetFromOptions(net->mem));
@@ -72,7 +72,7 @@ static PetscErrorCode NetCreate(const char *opts, PetscBool build_aij, Net *net)
   PetscCall(RmMemoriesGetOwnershipRange(net->mem, &net->rstart, &net->rend));
   PetscCall(RmMemoriesGetSeed(net->mem, &seed));
   PetscCall(RmModelCreate(net->comm, &net->model));
-  PetscCall(RmModelSetKind(net->model, kind));
+  PetscCall(RmModelSetType(net->model, mtype));
   PetscCall(RmModelSetFromOptions(net->model));
   PetscCall(RmModelGetActivation(net->model, &net->act));
   /* The design RmSynapsesSetUp computes: a, b from the options, the basic design r = q. */

@@ -64,7 +64,7 @@ static PetscErrorCode CheckMemories(void)
 /* A network built by setters only: the same objects UtNetCreate builds from options. */
 static PetscErrorCode NetFromSetters(RmStorageType storage, RmDesignType design, PetscInt K, PetscReal a, PetscReal b, PetscReal r, UtNet *net)
 {
-  RmModelKind kind;
+  RmModelType mtype;
   RmEncoding  enc;
 
   PetscFunctionBeginUser;
@@ -78,7 +78,7 @@ static PetscErrorCode NetFromSetters(RmStorageType storage, RmDesignType design,
   PetscCall(RmSynapsesSetIndegree(net->syn, K));
   PetscCall(RmSynapsesSetCurrents(net->syn, a, b));
   if (r >= 0) PetscCall(RmSynapsesSetBalance(net->syn, r));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc));
+  PetscCall(RmDesignTypeGetModel(design, &mtype, &enc));
   PetscCall(RmMemoriesCreate(net->comm, &net->mem));
   PetscCall(RmMemoriesSetEncoding(net->mem, enc));
   PetscCall(RmMemoriesSetFromOptions(net->mem));
@@ -86,7 +86,7 @@ static PetscErrorCode NetFromSetters(RmStorageType storage, RmDesignType design,
   PetscCall(RmMemoriesSetSeed(net->mem, 8));
   PetscCall(RmMemoriesSetUp(net->mem));
   PetscCall(RmModelCreate(net->comm, &net->model));
-  PetscCall(RmModelSetKind(net->model, kind));
+  PetscCall(RmModelSetType(net->model, mtype));
   PetscCall(RmModelSetFromOptions(net->model));
   PetscCall(RmModelGetActivation(net->model, &net->act));
   PetscCall(RmSynapsesSetUp(net->syn, net->mem, &net->act));
@@ -157,7 +157,7 @@ static PetscErrorCode CheckModel(void)
   PetscFunctionBeginUser;
   PetscCall(UtSetOptions("-activation sigmoid -gain 3 -threshold 0.1"));
   PetscCall(RmModelCreate(PETSC_COMM_WORLD, &model));
-  PetscCall(RmModelSetKind(model, RM_MODEL_RATE));
+  PetscCall(RmModelSetType(model, RMMODELRATE));
   PetscCall(RmModelSetFromOptions(model));
   PetscCall(RmModelSetGain(model, 6.0));
   PetscCall(RmModelSetActivation(model, RMACTIVATIONRECTANH)); /* -threshold 0.1 was given: kept */

@@ -17,7 +17,7 @@ static const char help[] = "Unit test of RmModelJacobianMult against finite diff
 static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, PetscReal noise)
 {
   UtNet        net;
-  RmModelKind  kind;
+  RmJacobianForm form;
   RmCueOptions co = {RM_CUE_FLIP, 0.1, 1, 0.6};
   PetscInt     cue_memory, nloc;
   PetscInt64   kinks = 0;
@@ -27,7 +27,7 @@ static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, 
 
   PetscFunctionBeginUser;
   PetscCall(UtNetCreate(PETSC_COMM_WORLD, opts, &net));
-  PetscCall(RmModelGetKind(net.model, &kind));
+  PetscCall(RmModelGetJacobianForm(net.model, &form));
   PetscCall(RmModelGetTau(net.model, &tau));
   PetscCall(PetscOptionsGetReal(NULL, NULL, "-input", &input, NULL));
   PetscCall(RmModelCreateState(net.model, &x));
@@ -63,7 +63,7 @@ static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, 
     PetscScalar       *pa;
     PetscReal          err = 0;
     PetscCall(VecCopy(x, xp));
-    if (kind == RM_MODEL_VOLTAGE) {
+    if (form == RM_JACOBIAN_WD) {
       PetscCall(VecGetArray(xp, &pa));
       for (PetscInt i = 0; i < nloc; i++) pa[i] = tanh(net.act.gain * pa[i]);
       PetscCall(VecRestoreArray(xp, &pa));
@@ -73,7 +73,7 @@ static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, 
     PetscCall(VecGetArrayRead(f, &fr));
     PetscCall(VecGetArrayRead(Wx, &hr));
     for (PetscInt i = 0; i < nloc; i++) {
-      PetscReal ref = kind == RM_MODEL_RATE ? (-xr[i] + UtPhi(&net.act, hr[i] + input)) / tau : (-xr[i] + hr[i] + input) / tau;
+      PetscReal ref = form == RM_JACOBIAN_DW ? (-xr[i] + UtPhi(&net.act, hr[i] + input)) / tau : (-xr[i] + hr[i] + input) / tau;
       err           = PetscMax(err, PetscAbsReal(fr[i] - ref));
     }
     PetscCall(VecRestoreArrayRead(Wx, &hr));
@@ -86,7 +86,7 @@ static PetscErrorCode CheckJacobian(const char *opts, PetscReal s, PetscReal c, 
   PetscCheck(fnorm > 1e-3, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "[%s] the test state is (nearly) an equilibrium, ||f||_inf = %g", opts, (double)fnorm);
 
   /* Rectified tanh: the stencil must not straddle the kink at the threshold (else the difference is not a derivative). */
-  if (kind == RM_MODEL_RATE && net.act.fn == UtActivation(RMACTIVATIONRECTANH)) {
+  if (form == RM_JACOBIAN_DW && net.act.fn == UtActivation(RMACTIVATIONRECTANH)) {
     const PetscScalar *hx, *hv;
     PetscCall(MatMult(net.W, x, Wx));
     PetscCall(MatMult(net.W, v, Wv));

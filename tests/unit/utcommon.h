@@ -43,6 +43,8 @@ static const char *const UT_KEYS[] = {"-neurons",
                                       "-monitor_every",
                                       "-overlap_threshold",
                                       "-network",
+                                      "-model_type",
+                                      "-input_variant",
                                       "-stiffness",
                                       "-tau_i",
                                       "-pool_size",
@@ -119,7 +121,7 @@ typedef struct {
 static inline PetscErrorCode UtNetCreate(MPI_Comm comm, const char *opts, UtNet *net)
 {
   RmDesignType design;
-  RmModelKind  kind;
+  RmModelType  mtype;
   RmEncoding   enc;
 
   PetscFunctionBeginUser;
@@ -129,7 +131,7 @@ static inline PetscErrorCode UtNetCreate(MPI_Comm comm, const char *opts, UtNet 
   PetscCall(RmSynapsesCreate(comm, &net->syn));
   PetscCall(RmSynapsesSetFromOptions(net->syn));
   PetscCall(RmSynapsesGetDesignType(net->syn, &design));
-  PetscCall(RmDesignTypeGetModel(design, &kind, &enc));
+  PetscCall(RmDesignTypeGetModel(design, &mtype, &enc));
   PetscCall(RmMemoriesCreate(comm, &net->mem));
   PetscCall(RmMemoriesSetEncoding(net->mem, enc));
   PetscCall(RmMemoriesSetFromOptions(net->mem));
@@ -137,7 +139,7 @@ static inline PetscErrorCode UtNetCreate(MPI_Comm comm, const char *opts, UtNet 
   PetscCall(RmMemoriesGetSizes(net->mem, &net->n, &net->P));
   PetscCall(RmMemoriesGetOwnershipRange(net->mem, &net->rstart, &net->rend));
   PetscCall(RmModelCreate(comm, &net->model));
-  PetscCall(RmModelSetKind(net->model, kind));
+  PetscCall(RmModelSetType(net->model, mtype));
   PetscCall(RmModelSetFromOptions(net->model));
   PetscCall(RmModelGetActivation(net->model, &net->act));
   PetscCall(RmSynapsesSetUp(net->syn, net->mem, &net->act));
