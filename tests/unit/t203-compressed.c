@@ -14,7 +14,8 @@
    [-bench_design paper|hebbian] [-bench_skip_aij] builds both matrices from the same memories and
    times MatMult, interleaved, in the same run, next to a STREAM triad on every rank, and the time
    of each product's ghost exchange (event RmGhostExchange, slowest rank; -compressed_ghost_* and
-   -connectivity apply). */
+   -connectivity apply). With -bench_ghost_pairs: products with double- and single-precision ghosts
+   in alternating pairs on the same W (scripts/bench_ghosts.sh). */
 #include <stdio.h>
 #include <time.h>
 #include "synapses/compressed.h"
@@ -423,14 +424,100 @@ static PetscErrorCode Bench(PetscInt n, PetscInt K)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* One timed product of the compressed W: wall time (barriers on both sides), the slowest rank's time
+   in RmGhostExchange during it, and the bytes the ranks sent. */
+static PetscErrorCode TimeGhostMult(Mat W, Vec x, Vec y, PetscLogDouble *t, PetscLogDouble *tg, PetscLogDouble *bytes)
+{
+  PetscEventPerfInfo e0, e1;
+  PetscLogDouble     cpu;
+  double             mine[2], all[2];
+
+  PetscFunctionBeginUser;
+  PetscCall(GhostInfo(&e0));
+  PetscCall(TimeMult(W, x, y, t, &cpu));
+  PetscCall(GhostInfo(&e1));
+  mine[0] = e1.time - e0.time;
+  mine[1] = 0.5 * (e1.messageLength - e0.messageLength); /* PETSc counts a message's bytes when sent and when received */
+  PetscCallMPI(MPI_Allreduce(mine, all, 1, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Allreduce(mine + 1, all + 1, 1, MPI_DOUBLE, MPI_SUM, PETSC_COMM_WORLD));
+  *tg    = all[0];
+  *bytes = all[1];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -bench_ghost_pairs: the same W, products with double- and single-precision ghosts in pairs (the
+   order alternating), so both see the same machine state; the exchange and product times of each,
+   and the per-pair ratio double/single of the exchange times (its median and quartiles). */
+static PetscErrorCode BenchGhostPairs(PetscInt n, PetscInt K)
+{
+  PetscInt        P = 10, repeat = 5, ng[2];
+  char            opts[512];
+  PetscMPIInt     size;
+  Net             net;
+  Vec             x, y;
+  PetscLogDouble *tg[2], *tp[2], *ratio, bytes[2] = {0, 0};
+  RmCompressed   *c;
+
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_P", &P, NULL));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_repeat", &repeat, NULL));
+  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-neurons %" PetscInt_FMT " -memories %" PetscInt_FMT " -pattern_kind random -coding 0.2 -seed 5 -design paper -storage aij -indegree %" PetscInt_FMT, n, P, K));
+  PetscCall(PetscLogDefaultBegin()); /* event times */
+  PetscCall(NetCreate(opts, PETSC_FALSE, &net));
+  PetscCall(MatShellGetContext(net.Wc, &c));
+  PetscCall(MatCreateVecs(net.Wc, &x, &y));
+  PetscCall(FillVec(x, 1, 0.5));
+  PetscCall(PetscMalloc5(repeat, &tg[0], repeat, &tg[1], repeat, &tp[0], repeat, &tp[1], repeat, &ratio));
+  for (int k = 0; k < 2; k++) { /* warm-up of both buffers */
+    PetscCall(RmCompressedSetGhostPrecision_Private(net.Wc, k ? RM_COMPRESSED_GHOST_SINGLE : RM_COMPRESSED_GHOST_DOUBLE));
+    PetscCall(MatMult(net.Wc, x, y));
+  }
+  for (PetscInt r = 0; r < repeat; r++) {
+    for (int j = 0; j < 2; j++) {
+      const int k = (int)((j + r) % 2); /* 0 double, 1 single; double first in even pairs */
+      PetscCall(RmCompressedSetGhostPrecision_Private(net.Wc, k ? RM_COMPRESSED_GHOST_SINGLE : RM_COMPRESSED_GHOST_DOUBLE));
+      PetscCall(TimeGhostMult(net.Wc, x, y, &tp[k][r], &tg[k][r], &bytes[k]));
+    }
+    ratio[r] = tg[0][r] / tg[1][r];
+  }
+  for (int k = 0; k < 2; k++) {
+    qsort(tg[k], (size_t)repeat, sizeof(PetscLogDouble), CmpDouble);
+    qsort(tp[k], (size_t)repeat, sizeof(PetscLogDouble), CmpDouble);
+  }
+  qsort(ratio, (size_t)repeat, sizeof(PetscLogDouble), CmpDouble);
+  PetscCall(RmCompressedGetColumnCounts_Private(net.Wc, NULL, &ng[0]));
+  ng[1] = ng[0];
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ng[0], 1, MPIU_INT, MPI_SUM, PETSC_COMM_WORLD));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ng[1], 1, MPIU_INT, MPI_MAX, PETSC_COMM_WORLD));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "ghost pairs n %" PetscInt_FMT " K %" PetscInt_FMT " P %" PetscInt_FMT " ranks %d repeat %" PetscInt_FMT " %s: %" PetscInt_FMT " ghost values (most on a rank %" PetscInt_FMT "), bytes sent per product double %.0f single %.0f\n",
+                        n, K, P, size, repeat, c->ghost_wait ? "no overlap" : "overlapped", ng[0], ng[1], (double)bytes[0], (double)bytes[1]));
+  for (int k = 0; k < 2; k++)
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  %s ghosts: exchange min %.3f ms median %.3f ms; product min %.3f ms median %.3f ms\n", k ? "single" : "double", (double)tg[k][0] * 1e3,
+                          (double)tg[k][repeat / 2] * 1e3, (double)tp[k][0] * 1e3, (double)tp[k][repeat / 2] * 1e3));
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "  exchange double/single per pair: median %.2f, quartiles %.2f-%.2f; of the minima %.2f\n", (double)ratio[repeat / 2], (double)ratio[repeat / 4],
+                        (double)ratio[(3 * repeat) / 4], (double)(tg[0][0] / tg[1][0])));
+  PetscCheck(ng[0] == 0 || (bytes[1] > 0 && bytes[0] == 2 * bytes[1]), PETSC_COMM_WORLD, PETSC_ERR_PLIB, "double ghosts sent %.0f bytes, single %.0f: expected twice as many", (double)bytes[0], (double)bytes[1]);
+  PetscCall(PetscFree5(tg[0], tg[1], tp[0], tp[1], ratio));
+  PetscCall(VecDestroy(&x));
+  PetscCall(VecDestroy(&y));
+  PetscCall(NetDestroy(&net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode Run(void)
 {
   PetscInt  bn = 0, bK = 100;
-  PetscBool bench;
+  PetscBool bench, pairs;
 
   PetscFunctionBeginUser;
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_n", &bn, &bench));
   PetscCall(PetscOptionsGetInt(NULL, NULL, "-bench_K", &bK, NULL));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-bench_ghost_pairs", &pairs));
+  if (bench && pairs) {
+    PetscCall(BenchGhostPairs(bn, bK));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   if (bench) {
     PetscCall(Bench(bn, bK));
     PetscFunctionReturn(PETSC_SUCCESS);
