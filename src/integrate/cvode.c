@@ -120,6 +120,22 @@ static PetscErrorCode StateVectorsCVODE(RmIntegrator integ, PetscInt *count)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The rank P+1 of the factored weights the Woodbury solver would invert. */
+#define RM_WOODBURY_AUTO_MAX_RANK 64
+static PetscErrorCode WoodburyRank(RmModel model, PetscInt *rank)
+{
+  Mat       W;
+  RmFactors fac = NULL;
+  PetscInt  P   = 0;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmModelGetJacobianFactors(model, &W, NULL));
+  if (W) PetscCall(RmSynapsesMatGetFactors(W, &fac, NULL));
+  if (fac) PetscCall(RmFactorsGetSizes(fac, NULL, &P));
+  *rank = P + 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static int EwtCallback(N_Vector y, N_Vector ewt, void *ctx)
 {
   RmIntegrator_CVODE *cv = (RmIntegrator_CVODE *)ctx;
@@ -272,8 +288,12 @@ static PetscErrorCode SetUpCVODE(RmIntegrator integ)
     PetscCheck(cv->pc != 2 || applicable, integ->comm, PETSC_ERR_ARG_INCOMP, "-cvode_pc woodbury needs -storage lowrank and additive input, not %s", why);
     {
       RmJacobianForm form;
+      PetscInt       rank = 0;
       PetscCall(RmModelGetJacobianForm(integ->model, &form)); /* auto: one population only for now (the E/I network keeps SPGMR unless asked) */
-      cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && form != RM_JACOBIAN_POOLS && cv->pc != 2));
+      if (applicable) PetscCall(WoodburyRank(integ->model, &rank));
+      /* auto also needs a small rank: the set-up's Gram pass costs n (P+1)² and its factorisation (P+1)³, so
+         at P = 100 (n = 2000) woodbury took 2x SPGMR's time and at P = 240 (Hebbian) 20x (docs/benchmark.md) */
+      cv->woodbury = (PetscBool)(cv->ls_type == 2 || (cv->ls_type == 0 && applicable && form != RM_JACOBIAN_POOLS && cv->pc != 2 && rank <= RM_WOODBURY_AUTO_MAX_RANK));
     }
     if (cv->woodbury) {
       PetscCall(RmWoodburyLinSolCreate_Private(integ->model, cv->cvode, &cv->cb, cv->sunctx, &cv->ls, &cv->wbpc));
