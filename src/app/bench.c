@@ -118,16 +118,24 @@ static PetscErrorCode ParseStorage(Bench *b, char **names, PetscInt count)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The objects' own options, read once without setting anything up: so -help lists them, and so
-   RmCheckOptionsAllUsed knows they are used before the first (possibly long) case runs. */
+static const char *StorageType(BenchStorage s)
+{
+  return s == BENCH_DENSE ? "dense" : s == BENCH_LOWRANK ? "lowrank" : s == BENCH_COMPRESSED ? "compressed" : "aij";
+}
+
+/* The objects' own options, read once per storage case without setting anything up: so -help lists
+   them, and RmCheckOptionsAllUsed knows (a storage's own, -compressed_* say) are used before the
+   first (possibly long) case runs. */
 static PetscErrorCode ReadObjectOptions(Bench *b)
 {
-  RmRun run;
-
   PetscFunctionBeginUser;
-  PetscCall(RmRunCreate(b->comm, &run));
-  PetscCall(RmRunSetFromOptions(run));
-  PetscCall(RmRunDestroy(&run));
+  for (PetscInt s = 0; s < b->nstorage; s++) {
+    RmRun run;
+    PetscCall(RmRunCreate(b->comm, &run));
+    PetscCall(RmRunSetStorage(run, StorageType(b->storage[s]), IsDiluted(b->storage[s]) ? b->K : 0));
+    PetscCall(RmRunSetFromOptions(run));
+    PetscCall(RmRunDestroy(&run));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -240,8 +248,7 @@ static PetscErrorCode CaseBuild(Bench *b, Case *c, BenchStorage storage, PetscIn
 
   PetscFunctionBeginUser;
   PetscCall(RmRunCreate(b->comm, &c->run));
-  PetscCall(RmRunSetStorage(c->run, storage == BENCH_DENSE ? "dense" : storage == BENCH_LOWRANK ? "lowrank" : storage == BENCH_COMPRESSED ? "compressed" : "aij",
-                            IsDiluted(storage) ? b->K : 0));
+  PetscCall(RmRunSetStorage(c->run, StorageType(storage), IsDiluted(storage) ? b->K : 0));
   PetscCall(RmRunSetFromOptions(c->run));
   PetscCall(RmRunGetObjects(c->run, &mem, &c->syn, &c->model, NULL, NULL));
   PetscCall(RmMemoriesSetSizes(mem, n, b->P));

@@ -5,7 +5,7 @@ refused as an unknown option because it was read only at set-up) and refused wit
 -storage names match regardless of case (as the former enum option did); an unknown name is one
 error line naming the registered storages (in the wording of the former enum option).
 Usage: storage_check.py EXE"""
-import json, os, subprocess, sys, tempfile
+import json, os, re, subprocess, sys, tempfile
 exe = os.path.abspath(sys.argv[1])
 tmp = tempfile.mkdtemp()
 failures = 0
@@ -61,5 +61,13 @@ for args, expect in [
     lines = [l for l in p.stderr.splitlines() if l.startswith("ratemem: error: ")]
     check(p.returncode != 0 and len(lines) == 1 and expect in lines[0],
           f"{' '.join(args)}: exit {p.returncode}, one error line with '{expect}' (got {lines})")
+
+# ratemem bench reads each storage case's own options: -compressed_* with a compressed case is used, without one unknown.
+bench = [exe, "bench", "-bench_neurons", "2000", "-bench_repeat", "2", "-bench_indegree", "20", "-compressed_kernel", "portable"]
+p = subprocess.run(bench + ["-bench_storage", "compressed"], capture_output=True, text=True, timeout=300)
+check(p.returncode == 0 and re.search(r"^compressed\s+portable\s+2000", p.stdout, re.M) is not None,
+      f"bench takes -compressed_kernel for its compressed case (exit {p.returncode}: {p.stderr.strip()[-200:]})")
+p = subprocess.run(bench + ["-bench_storage", "dense"], capture_output=True, text=True, timeout=300)
+check(p.returncode != 0 and "unknown option -compressed_kernel" in p.stderr, "bench refuses -compressed_kernel without a compressed case")
 
 sys.exit(1 if failures else 0)
