@@ -209,15 +209,18 @@ clean("kill.ck.h5", "run.json", "run.h5")
 args = cmd(0, sig + ["-summary", path("run.json"), "-output", path("run.h5"), "-quiet", "-checkpoint", ck, "-checkpoint_interval", 1e-9,
                      "-monitor", "-monitor_every", 1000000])
 p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-seen = 0
+seen, other = 0, []
 for line in p.stderr:
     if line.startswith("[checkpoint]"):
         seen += 1
         if seen == 50:
             p.send_signal(signal.SIGKILL)
             break
-p.communicate(timeout=600)
-check(p.returncode == -signal.SIGKILL and os.path.exists(ck), f"killed after 50 periodic checkpoints (status {p.returncode})")
+    else:
+        other.append(line)
+other += p.communicate(timeout=600)[1].splitlines(True)
+check(p.returncode == -signal.SIGKILL and os.path.exists(ck),
+      f"killed after 50 periodic checkpoints (status {p.returncode}, {seen} checkpoints; stderr: {''.join(other)[-1500:]!r})")
 with h5py.File(ck, "r") as f:
     check(f["progress_ints"][1] == 1, "the last periodic checkpoint holds a trial in progress")
 shutil.copyfile(ck, path("kill2.ck.h5"))
