@@ -196,6 +196,21 @@ PetscErrorCode RmTempName(const char *path, char *tmp, size_t len)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The process is gone: no such pid, or a zombie that its parent has not reaped yet (an MPI rank
+   killed by SIGKILL stays one until mpiexec collects it). */
+static int ProcessGone(long pid)
+{
+  char  stat[64], buf[256], *paren;
+  FILE *fp;
+
+  if (kill((pid_t)pid, 0) != 0) return errno == ESRCH;
+  snprintf(stat, sizeof(stat), "/proc/%ld/stat", pid);
+  if (!(fp = fopen(stat, "r"))) return 0;
+  paren = fgets(buf, sizeof(buf), fp) ? strrchr(buf, ')') : NULL; /* "pid (comm) S ...": the state follows the last ')' */
+  fclose(fp);
+  return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
 /* Rank 0: remove BASE.partial.<pid>.<tag><random> of this machine whose process is gone (killed
    by SIGKILL, which leaves no chance to clean up). Others' live temporaries are left alone. */
 static void SweepStale(const char *path)
@@ -216,7 +231,7 @@ static void SweepStale(const char *path)
     if (strncmp(e->d_name, stem, slen)) continue;
     pid = strtol(e->d_name + slen, &end, 10);
     if (end == e->d_name + slen || *end != '.' || strlen(end + 1) != 16 || strncmp(end + 1, tag, 8)) continue;
-    if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    if (pid <= 0 || pid == (long)getpid() || !ProcessGone(pid)) continue;
     snprintf(full, sizeof(full), "%s/%s", dir, e->d_name);
     unlink(full);
   }

@@ -239,7 +239,8 @@ static PetscErrorCode RmBalanceParse(RmSynapses syn, const char *val)
 PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
 {
   char      given[64], type[64];
-  PetscBool set;
+  char      balance[64] = "";
+  PetscBool set, balance_set = PETSC_FALSE;
 
   PetscFunctionBeginUser;
   PetscCall(RmSynapsesRegisterAll());
@@ -262,16 +263,15 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   PetscCall(PetscOptionsReal("-a", "Design current a of an inactive neuron at a memory", "RmSynapsesSetCurrents", syn->design.a, &syn->design.a, NULL));
   PetscCall(PetscOptionsReal("-b", "Design current b of an active neuron at a memory", "RmSynapsesSetCurrents", syn->design.b, &syn->design.b, NULL));
   { /* a number, q or auto; -help shows the current setting, "q" (r = q, the basic design) unless given */
-    char cur[64], val[64];
+    char cur[64];
     if (syn->balance_auto) PetscCall(PetscStrncpy(cur, "auto", sizeof(cur)));
     else if (syn->balance_set) PetscCall(PetscSNPrintf(cur, sizeof(cur), "%g", (double)syn->design.balance));
     else PetscCall(PetscStrncpy(cur, "q", sizeof(cur)));
-    PetscCall(PetscStrncpy(val, cur, sizeof(val)));
+    PetscCall(PetscStrncpy(balance, cur, sizeof(balance)));
     PetscCall(PetscOptionsString("-balance",
                                  "Pairwise overlap ratio r of the memories for the general design: a number in [0,1), q (r = q, the basic design; the "
                                  "default) or auto (r = the mean measured overlap ratio, its spread in the summary)",
-                                 "RmSynapsesSetBalance", cur, val, sizeof(val), &set));
-    if (set) PetscCall(RmBalanceParse(syn, val));
+                                 "RmSynapsesSetBalance", cur, balance, sizeof(balance), &balance_set));
   }
   PetscCall(PetscOptionsReal("-projection_max_cond", "-design projection: refuse a Gram matrix of the memories with a larger condition number",
                              "RmSynapsesSetProjection", syn->proj_maxcond, &syn->proj_maxcond, NULL));
@@ -280,6 +280,7 @@ PetscErrorCode RmSynapsesSetFromOptions(RmSynapses syn)
   if (set) syn->proj_lambda_set = PETSC_TRUE;
   if (syn->ops.setfromoptions) PetscCall(syn->ops.setfromoptions(PetscOptionsObject, syn));
   PetscOptionsEnd();
+  if (balance_set) PetscCall(RmBalanceParse(syn, balance)); /* after the options block: an error inside it would leak the block */
   PetscCall(CheckSettings(syn));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
