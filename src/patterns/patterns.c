@@ -178,7 +178,8 @@ static uint8_t HadamardBit(PetscInt i, PetscInt mu)
 
 static PetscErrorCode RmMemoriesGenerate_Private(RmMemories mem)
 {
-  PetscInt nloc = mem->rend - mem->rstart, n_common = 0, n_blocks = 0;
+  PetscInt   nloc = mem->rend - mem->rstart, n_common = 0, n_blocks = 0;
+  RmProgress progress;
 
   PetscFunctionBeginUser;
   if (mem->kind == RM_PATTERNS_DETERMINISTIC) {
@@ -192,6 +193,7 @@ static PetscErrorCode RmMemoriesGenerate_Private(RmMemories mem)
                mem->n);
     PetscCheck(mem->P < mem->n, mem->comm, PETSC_ERR_ARG_OUTOFRANGE, "hadamard memories need P < n");
   }
+  PetscCall(RmProgressBegin(mem->comm, "memories", "memories", mem->P, &progress));
   for (PetscInt mu = 0; mu < mem->P; mu++) {
     const uint64_t prefix = RmRandomPrefix((uint64_t)mem->seed, RM_STREAM_PATTERNS, (uint64_t)mu);
     /* bit = 1 iff the 53-bit uniform (word >> 11) * 2^-53 < q, compared in integers */
@@ -214,7 +216,9 @@ static PetscErrorCode RmMemoriesGenerate_Private(RmMemories mem)
       }
       if (b) RmPackedSet(mem, mu, i);
     }
+    PetscCall(RmProgressUpdate(&progress, mu + 1));
   }
+  PetscCall(RmProgressEnd(&progress));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

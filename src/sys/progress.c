@@ -44,7 +44,7 @@ PetscErrorCode RmProgressUpdate(RmProgress *p, PetscInt64 done)
   if (progress_interval <= 0 || now - p->last < progress_interval || done <= 0 || p->total <= 0) PetscFunctionReturn(PETSC_SUCCESS);
   p->last    = now;
   p->printed = PETSC_TRUE;
-  PetscCall(PetscFPrintf(p->comm, stderr, "[progress] %s: %.0f%% (%" PetscInt64_FMT " of %" PetscInt64_FMT " %s on rank 0), %.0f s, about %.0f s left\n", p->stage,
+  PetscCall(PetscFPrintf(p->comm, stderr, "[progress] %s: %.0f%% (%" PetscInt64_FMT " of %" PetscInt64_FMT " %s on rank 0), %.1f s, about %.1f s left\n", p->stage,
                          100.0 * (double)done / (double)p->total, done, p->total, p->unit, elapsed, elapsed * (double)(p->total - done) / (double)done));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
