@@ -213,3 +213,7 @@ PETSC_EXTERN PetscErrorCode RmJSONBool(RmJSON *j, const char *key, PetscBool val
    for strlen(line)/2 + 1 pointers); a "double-quoted value" is one argument, without its quotes.
    Returns the count. */
 PETSC_EXTERN int RmSplitArguments(char *line, char **args);
+
+/* Not collective. The registered names of a registry (PetscFunctionList), joined by sep, for error
+   messages ("unknown ... (known: ...)"). */
+PETSC_EXTERN PetscErrorCode RmFunctionListNames(PetscFunctionList fl, const char *sep, char *list, size_t len);

@@ -22,24 +22,6 @@ PetscErrorCode RmModelListDestroy_Private(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The registered names, comma separated, for error messages. */
-static PetscErrorCode ListNames(char *list, size_t len)
-{
-  const char **names;
-  int          n;
-
-  PetscFunctionBeginUser;
-  list[0] = 0;
-  PetscCall(PetscFunctionListGet(RmModelList, &names, &n));
-  for (int k = 0; k < n; k++) {
-    if (!names[k] || !names[k][0]) continue;
-    PetscCall(PetscStrlcat(list, list[0] ? ", " : "", len));
-    PetscCall(PetscStrlcat(list, names[k], len));
-  }
-  PetscCall(PetscFree(names));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode RmDesignTypeGetModel(RmDesignType type, RmModelType *model, RmEncoding *enc)
 {
   PetscFunctionBeginUser;
@@ -86,7 +68,7 @@ PetscErrorCode RmModelSetType(RmModel model, RmModelType type)
   PetscCall(PetscFunctionListFind(RmModelList, type, &create));
   if (!create) {
     char list[256];
-    PetscCall(ListNames(list, sizeof(list)));
+    PetscCall(RmFunctionListNames(RmModelList, ", ", list, sizeof(list)));
     SETERRQ(model->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown model type '%s' (known: %s)", type, list);
   }
   if (model->ops.destroy) PetscCall(model->ops.destroy(model));
@@ -197,7 +179,7 @@ static PetscErrorCode ChooseType(RmModel model, PetscBool set_type, const char *
     PetscCall(PetscFunctionListFind(RmModelList, given, &create));
     if (!create) {
       char list[256];
-      PetscCall(ListNames(list, sizeof(list)));
+      PetscCall(RmFunctionListNames(RmModelList, ", ", list, sizeof(list)));
       PetscCall(PetscSNPrintf(why, wlen, "Unknown option %s for -model_type. Available options: %s", given, list));
       *code = PETSC_ERR_ARG_UNKNOWN_TYPE;
       PetscFunctionReturn(PETSC_SUCCESS);

@@ -50,16 +50,8 @@ PetscErrorCode RmIntegratorSetType(RmIntegrator integ, RmIntegratorType type)
   PetscCheck(!integ->setup_called, integ->comm, PETSC_ERR_ORDER, "set the integrator type before RmIntegratorSetUp()");
   PetscCall(PetscFunctionListFind(RmIntegratorList, type, &create));
   if (!create) { /* name the registered methods */
-    char         list[256] = "";
-    const char **names;
-    int          n;
-    PetscCall(PetscFunctionListGet(RmIntegratorList, &names, &n));
-    for (int k = 0; k < n; k++) {
-      if (!names[k] || !names[k][0]) continue;
-      PetscCall(PetscStrlcat(list, list[0] ? ", " : "", sizeof(list)));
-      PetscCall(PetscStrlcat(list, names[k], sizeof(list)));
-    }
-    PetscCall(PetscFree(names));
+    char list[256];
+    PetscCall(RmFunctionListNames(RmIntegratorList, ", ", list, sizeof(list)));
     SETERRQ(integ->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown integrator '%s' (known: %s)", type, list);
   }
   if (integ->ops.destroy) PetscCall(integ->ops.destroy(integ));

@@ -22,24 +22,6 @@ PetscErrorCode RmSynapsesListDestroy_Private(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The registered names, comma separated, for error messages. */
-static PetscErrorCode ListNames(char *list, size_t len)
-{
-  const char **names;
-  int          n;
-
-  PetscFunctionBeginUser;
-  list[0] = 0;
-  PetscCall(PetscFunctionListGet(RmSynapsesList, &names, &n));
-  for (int k = 0; k < n; k++) {
-    if (!names[k] || !names[k][0]) continue;
-    PetscCall(PetscStrlcat(list, list[0] ? ", " : "", len));
-    PetscCall(PetscStrlcat(list, names[k], len));
-  }
-  PetscCall(PetscFree(names));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* -storage was an enum option, which matched names regardless of case (keep accepting "DENSE") and
    refused others with PETSc's message (kept: scripts and the Python wrapper match it). */
 static PetscErrorCode CanonicalName(MPI_Comm comm, const char *given, char *name, size_t len)
@@ -56,12 +38,8 @@ static PetscErrorCode CanonicalName(MPI_Comm comm, const char *given, char *name
     PetscCall(PetscStrcasecmp(names[k], given, &same));
     if (same) PetscCall(PetscStrncpy(name, names[k], len));
   }
-  for (int k = 0; k < n && !same; k++) {
-    if (!names[k] || !names[k][0]) continue;
-    PetscCall(PetscStrlcat(list, list[0] ? " " : "", sizeof(list)));
-    PetscCall(PetscStrlcat(list, names[k], sizeof(list)));
-  }
   PetscCall(PetscFree(names));
+  if (!same) PetscCall(RmFunctionListNames(RmSynapsesList, " ", list, sizeof(list)));
   PetscCheck(same, comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown option %s for -storage. Available options: %s", given, list);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -91,7 +69,7 @@ PetscErrorCode RmSynapsesSetType(RmSynapses syn, RmStorageType type)
   PetscCall(PetscFunctionListFind(RmSynapsesList, type, &create));
   if (!create) {
     char list[256];
-    PetscCall(ListNames(list, sizeof(list)));
+    PetscCall(RmFunctionListNames(RmSynapsesList, ", ", list, sizeof(list)));
     SETERRQ(syn->comm, PETSC_ERR_ARG_UNKNOWN_TYPE, "unknown storage '%s' (known: %s)", type, list);
   }
   if (syn->ops.destroy) PetscCall(syn->ops.destroy(syn));

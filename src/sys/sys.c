@@ -261,6 +261,23 @@ PetscErrorCode RmPeakMemory(MPI_Comm comm, PetscReal *max_rank, PetscReal *total
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmFunctionListNames(PetscFunctionList fl, const char *sep, char *list, size_t len)
+{
+  const char **names;
+  int          n;
+
+  PetscFunctionBeginUser;
+  list[0] = 0;
+  PetscCall(PetscFunctionListGet(fl, &names, &n));
+  for (int k = 0; k < n; k++) {
+    if (!names[k] || !names[k][0]) continue;
+    PetscCall(PetscStrlcat(list, list[0] ? sep : "", len));
+    PetscCall(PetscStrlcat(list, names[k], len));
+  }
+  PetscCall(PetscFree(names));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 int RmSplitArguments(char *line, char **args)
 {
   int n = 0;
