@@ -388,8 +388,9 @@ def run_all(work, full):
         left = glob.glob("*.partial*")
         # SIGKILL leaves no chance to clean up (nor does mpiexec, which escalates a SIGTERM of its own to
         # SIGKILL of the ranks): the next writer of the file sweeps the temporaries of dead processes up
-        if left and (sig == signal.SIGKILL or np_):
-            subprocess.run(cmd(0, B + ["-output", "k.h5", "-summary", "k.json"]), env=ENV, capture_output=True, timeout=60)
+        if left and (sig == signal.SIGKILL or np_):  # (the checkpoint too: a kill can land in one of its writes)
+            subprocess.run(cmd(0, B + ["-output", "k.h5", "-summary", "k.json"] + (["-checkpoint", "kck.h5"] if ck else [])), env=ENV,
+                           capture_output=True, timeout=60)
             left = glob.glob("*.partial*")
         if left:
             why.append("temporary files left: " + ", ".join(left))
