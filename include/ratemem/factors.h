@@ -29,3 +29,12 @@ PETSC_EXTERN PetscErrorCode RmFactorsMaskedSums(RmFactors f, const PetscScalar v
 PETSC_EXTERN PetscErrorCode RmFactorsReduce(RmFactors f, const PetscReal t[], PetscReal tsum[]);
 /* Not collective. y_i = κ Σ_μ c[μ] b^μ_i + shift − d v_i on the local neurons (v is not read when d = 0). */
 PETSC_EXTERN PetscErrorCode RmFactorsExpand(RmFactors f, const PetscReal c[], PetscReal kappa, PetscReal shift, PetscReal d, const PetscScalar v[], PetscScalar y[]);
+/* The update of a fused pass: y holds the expansion (as RmFactorsExpand) of neurons i0 .. i0+len−1,
+   v the caller's values of the same neurons, which the callback may change in place. */
+typedef void (*RmFactorsBlockFn)(void *ctx, PetscInt i0, PetscInt len, const PetscScalar y[], PetscScalar v[]);
+/* Not collective. One pass over the bits for v ← F(v, y): block by block (L1-sized), the expansion
+   y = κ Σ_μ c[μ] b^μ + shift − d v of the block's v as given, then fn on the block; when tnew is not
+   NULL, the masked sums of the updated v (P+1 entries, as RmFactorsMaskedSums) into tnew, so the next
+   product needs no pass of its own. */
+PETSC_EXTERN PetscErrorCode RmFactorsExpandUpdate(RmFactors f, const PetscReal c[], PetscReal kappa, PetscReal shift, PetscReal d, PetscScalar v[], RmFactorsBlockFn fn,
+                                                  void *ctx, PetscReal tnew[]);

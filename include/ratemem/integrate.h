@@ -95,6 +95,9 @@ PETSC_EXTERN PetscErrorCode RmIntegratorGetType(RmIntegrator integ, RmIntegrator
 PETSC_EXTERN PetscErrorCode RmIntegratorGetStateVectorCount(RmIntegrator integ, PetscInt *count);
 /* Not collective. Whether the method is explicit with the fixed step -euler_dt (euler, em). */
 PETSC_EXTERN PetscErrorCode RmIntegratorIsFixedStep(RmIntegrator integ, PetscBool *fixed);
+/* Not collective. Whether the method steps through RmModelEulerStep (euler, unless -euler_fuse false):
+   fused, with no vector but the caller's, where the model can (RmModelHasFusedEulerStep). */
+PETSC_EXTERN PetscErrorCode RmIntegratorUsesEulerStep(RmIntegrator integ, PetscBool *fuse);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetTolerances(RmIntegrator integ, PetscReal *rtol, PetscReal *atol);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetSettings(RmIntegrator integ, PetscReal *t_final, PetscReal *converge_tol, PetscReal *euler_dt);
 PETSC_EXTERN PetscErrorCode RmIntegratorGetMonitor(RmIntegrator integ, PetscBool *monitor);

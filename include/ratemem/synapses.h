@@ -81,6 +81,10 @@ PETSC_EXTERN PetscErrorCode RmSynapsesGetDesignType(RmSynapses syn, RmDesignType
 PETSC_EXTERN PetscErrorCode RmSynapsesGetIndegree(RmSynapses syn, PetscInt *K);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design);
 /* Not collective. The kernel that applies W: matdense-blas, mataij, table/avx2/portable (lowrank), avx2/portable (compressed); "none" before set-up. */
+/* Not collective. Whether the storage applies W through the memories' factors (lowrank): W is never
+   formed, the bits are its only copy of the weights, and its Mat has a fused product and update
+   (RmSynapsesMatMultUpdate). Known from the type, before assembly. */
+PETSC_EXTERN PetscErrorCode RmSynapsesIsFactored(RmSynapses syn, PetscBool *factored);
 PETSC_EXTERN PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name);
 /* Not collective. Borrow the weight matrix. A lowrank W reads the memories' packed storage: keep
    the RmMemories alive while W is used. */
@@ -105,6 +109,12 @@ PETSC_EXTERN PetscErrorCode RmSynapsesMatGetFactors(Mat W, RmFactors *f, RmLowRa
    w_μ = α_μ(u) = ξ^μᵀu/N (one MPI_Allreduce of P+1 numbers) and W(u) = (1/N) Ξ diag(α) Ξᵀ with zero
    diagonal; u == NULL restores W. *P is the number of memories, *alpha (may be NULL) the weights,
    owned by W (NULL after u == NULL). Any other W: an error naming -design hebbian -storage lowrank. */
+/* Collective. Whether W has a fused product and update (lowrank storage, every design). */
+PETSC_EXTERN PetscErrorCode RmSynapsesMatHasMultUpdate(Mat W, PetscBool *has);
+/* Collective. v <- fn(v, W v) in one pass over W's factors, block by block: fn sees (W v) of the v on
+   entry and may change the block of v it is given (include/ratemem/factors.h, RmFactorsBlockFn).
+   Counted as one weight product by the caller. */
+PETSC_EXTERN PetscErrorCode RmSynapsesMatMultUpdate(Mat W, Vec v, RmFactorsBlockFn fn, void *ctx);
 PETSC_EXTERN PetscErrorCode RmSynapsesMatSetInput(Mat W, Vec u, PetscInt *P, const PetscReal **alpha);
 /* Compute the §2 coefficients (pure function; used by RmSynapsesSetUp and tests). */
 PETSC_EXTERN PetscErrorCode RmDesignCompute(MPI_Comm comm, RmDesignType type, const RmActivation *act, RmDesign *design);

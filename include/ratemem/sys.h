@@ -167,6 +167,8 @@ PETSC_EXTERN PetscErrorCode RmParseValueList(MPI_Comm comm, const char *opt, con
 typedef struct {
   PetscInt64  n, P, K, batch, extra_units; /* extra_units: state units beyond the neurons (E/I pools) */
   PetscInt64  integrator_vectors;          /* state-sized vectors of the integrator (RmIntegratorGetStateVectorCount) */
+  PetscInt64  state_vectors;               /* ... and of the model and the run (0: 10, an upper bound) */
+  PetscInt64  bit_copies;                  /* copies of the memories' bits: pattern-major, and a neuron-major one (0: 2) */
   const char *storage;                     /* dense, aij, lowrank, compressed, spatial */
   PetscInt64  trials, bytes_per_trial;     /* per-trial results every rank keeps */
   PetscInt64  local_bytes_per_trial;       /* ... and per local neuron (stored final states) */

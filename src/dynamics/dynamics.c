@@ -401,24 +401,46 @@ PetscErrorCode RmModelGetInputVariant(RmModel model, PetscBool *rate)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmModelSetUp(RmModel model)
+/* diag(W) into model->wdiag: 0 where W has no diagonal or the kind's product is not W's (the §7 rate
+   variant's W(u)); the preconditioner then uses the −I/τ part only. */
+PetscErrorCode RmModelWeightDiagonal_Private(RmModel model)
 {
   PetscBool has;
 
+  PetscFunctionBeginUser;
+  if (!model->wdiag) PetscFunctionReturn(PETSC_SUCCESS); /* made, and filled, when first needed */
+  PetscCall(MatHasOperation(model->W, MATOP_GET_DIAGONAL, &has));
+  if (has && model->product == RmModelWeightProduct_Private) PetscCall(MatGetDiagonal(model->W, model->wdiag));
+  else PetscCall(VecSet(model->wdiag, 0.0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The work vectors, made at their first use: an explicit integrator with a fused step never needs
+   them, and at 10⁹ neurons each is 8 GB. h and work for the RHS; the Jacobian's for the implicit methods. */
+PetscErrorCode RmModelWorkVectors_Private(RmModel model, PetscBool jacobian)
+{
+  PetscFunctionBeginUser;
+  if (!model->h) {
+    PetscCall(RmModelCreateNeuronVec(model, &model->h));
+    PetscCall(VecDuplicate(model->h, &model->work));
+  }
+  if (!jacobian || model->dphi) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(VecDuplicate(model->h, &model->dphi));
+  PetscCall(RmModelCreateState(model, &model->diag));
+  PetscCall(MatCreateVecs(model->W, &model->wdiag, NULL));
+  PetscCall(RmModelWeightDiagonal_Private(model));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelSetUp(RmModel model)
+{
   PetscFunctionBeginUser;
   if (model->setup_called) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() before RmModelSetUp()");
   PetscCall(MatGetLocalSize(model->W, &model->nloc, NULL));
   model->mloc = 0;
   if (model->ops.setup) PetscCall(model->ops.setup(model)); /* E/I: sets mloc */
-  PetscCall(RmModelCreateNeuronVec(model, &model->h));
-  PetscCall(VecDuplicate(model->h, &model->dphi));
-  PetscCall(VecDuplicate(model->h, &model->work));
-  PetscCall(RmModelCreateState(model, &model->diag));
-  PetscCall(MatCreateVecs(model->W, &model->wdiag, NULL));
-  PetscCall(MatHasOperation(model->W, MATOP_GET_DIAGONAL, &has));
-  if (has) PetscCall(MatGetDiagonal(model->W, model->wdiag)); /* else 0: the preconditioner then uses the −I/τ part only */
-  else PetscCall(VecSet(model->wdiag, 0.0));
+  model->sized        = PETSC_TRUE; /* the work vectors are made when first needed (RmModelWorkVectors_Private) */
   model->setup_called = PETSC_TRUE;
   if (model->ops.applyinput) PetscCall(model->ops.applyinput(model, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -486,8 +508,8 @@ PetscErrorCode RmModelCreateState(RmModel model, Vec *x)
   PetscCall(MatGetLocalSize(model->W, &nloc, NULL));
   PetscCall(MatGetSize(model->W, &n, NULL));
   if (model->ops.statefromneurons) {
-    /* the extra units are known once the kind's set-up ran (model->h is created right after it) */
-    PetscCheck(model->setup_called || model->h, model->comm, PETSC_ERR_ORDER, "call RmModelSetUp() before creating a state of model %s", model->type_name);
+    /* the extra units are known once the kind's set-up ran */
+    PetscCheck(model->setup_called || model->sized, model->comm, PETSC_ERR_ORDER, "call RmModelSetUp() before creating a state of model %s", model->type_name);
     PetscCall(VecCreateMPI(model->comm, (nloc + model->mloc) * model->batch, PETSC_DECIDE, x));
   } else PetscCall(VecCreateMPI(model->comm, nloc * model->batch, n * model->batch, x));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -502,6 +524,14 @@ PetscErrorCode RmModelCreateNeuronVec(RmModel model, Vec *xn)
   PetscCall(MatGetLocalSize(model->W, &nloc, NULL));
   PetscCall(MatGetSize(model->W, &n, NULL));
   PetscCall(VecCreateMPI(model->comm, nloc * model->batch, n * model->batch, xn));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelGetStateLayout(RmModel model, PetscBool *state_is_neurons, PetscBool *readout_is_neurons)
+{
+  PetscFunctionBeginUser;
+  *state_is_neurons   = (PetscBool)(!model->ops.statefromneurons && !model->ops.neuronsfromstate);
+  *readout_is_neurons = (PetscBool)!model->ops.readout;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -592,9 +622,57 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
 {
   PetscFunctionBeginUser;
   PetscCheck(model->setup_called, model->comm, PETSC_ERR_ORDER, "call RmModelSetUp() before RmModelRHS()");
+  PetscCall(RmModelWorkVectors_Private(model, PETSC_FALSE));
   PetscCall(PetscLogEventBegin(RM_EVENTS.rhs, 0, 0, 0, 0));
   PetscCall(model->ops.rhs(model, x, f));
   PetscCall(PetscLogEventEnd(RM_EVENTS.rhs, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelCanFuseEulerStep(RmModel model, PetscBool factored, PetscBool *fused)
+{
+  PetscFunctionBeginUser;
+  *fused = (PetscBool)(factored && model->ops.eulerstep == RmModelEulerStep_Rate && model->batch == 1 && model->product == RmModelWeightProduct_Private);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelGetWorkVectorCount(RmModel model, PetscBool implicit, PetscBool fused_euler, PetscInt *count)
+{
+  PetscFunctionBeginUser;
+  *count = fused_euler ? 0 : 2 + (implicit ? 3 : 0); /* h, work; dphi, diag, wdiag (RmModelWorkVectors_Private) */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelHasFusedEulerStep(RmModel model, PetscBool *fused)
+{
+  PetscReal unused;
+
+  PetscFunctionBeginUser;
+  PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() first");
+  *fused = PETSC_FALSE;
+  if (model->ops.eulerstep) PetscCall(model->ops.eulerstep(model, 0, NULL, &unused, fused)); /* y NULL: the query */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmModelEulerStep(RmModel model, PetscReal h, Vec y, Vec f, PetscReal *residual)
+{
+  PetscBool done = PETSC_FALSE;
+  PetscReal local;
+
+  PetscFunctionBeginUser;
+  PetscCheck(model->setup_called, model->comm, PETSC_ERR_ORDER, "call RmModelSetUp() before RmModelEulerStep()");
+  PetscCall(PetscLogEventBegin(RM_EVENTS.rhs, 0, 0, 0, 0));
+  if (model->ops.eulerstep) PetscCall(model->ops.eulerstep(model, h, y, &local, &done));
+  if (done) {
+    PetscCallMPI(MPI_Allreduce(&local, residual, 1, MPIU_REAL, MPIU_MAX, model->comm));
+    PetscCall(PetscLogEventEnd(RM_EVENTS.rhs, 0, 0, 0, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(PetscLogEventEnd(RM_EVENTS.rhs, 0, 0, 0, 0));
+  PetscCheck(f, model->comm, PETSC_ERR_ARG_NULL, "model %s cannot fuse an Euler step with this storage: give a work vector f", model->type_name);
+  PetscCall(RmModelRHS(model, y, f));
+  PetscCall(RmModelFixedPointResidual(model, f, residual));
+  if (h != 0 && !PetscIsInfOrNanReal(*residual)) PetscCall(VecAXPY(y, h, f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -620,6 +698,7 @@ PetscErrorCode RmModelGetJacobianFactors(RmModel model, Mat *W, Vec *dphi)
 {
   PetscFunctionBeginUser;
   if (W) *W = model->products_through_W ? model->W : NULL;
+  if (dphi) PetscCall(RmModelWorkVectors_Private(model, PETSC_TRUE));
   if (dphi) *dphi = model->dphi;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -627,6 +706,7 @@ PetscErrorCode RmModelGetJacobianFactors(RmModel model, Mat *W, Vec *dphi)
 PetscErrorCode RmModelJacobianDiagonal(RmModel model, Vec diag)
 {
   PetscFunctionBeginUser;
+  PetscCall(RmModelWorkVectors_Private(model, PETSC_TRUE));
   PetscCall(VecCopy(model->diag, diag));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -642,6 +722,7 @@ PetscErrorCode RmModelJacobianSetUpWithRHS(RmModel model, Vec x, Vec f)
 {
   PetscFunctionBeginUser;
   PetscCheck(model->setup_called, model->comm, PETSC_ERR_ORDER, "call RmModelSetUp() before the Jacobian set-up");
+  PetscCall(RmModelWorkVectors_Private(model, PETSC_TRUE));
   PetscCall(PetscLogEventBegin(RM_EVENTS.jac_setup, 0, 0, 0, 0));
   PetscCall(model->ops.jacobiansetup(model, x, f));
   PetscCall(PetscLogEventEnd(RM_EVENTS.jac_setup, 0, 0, 0, 0));
@@ -651,6 +732,7 @@ PetscErrorCode RmModelJacobianSetUpWithRHS(RmModel model, Vec x, Vec f)
 PetscErrorCode RmModelJacobianMult(RmModel model, Vec v, Vec Jv)
 {
   PetscFunctionBeginUser;
+  PetscCall(RmModelWorkVectors_Private(model, PETSC_TRUE));
   PetscCall(PetscLogEventBegin(RM_EVENTS.jac_vec, 0, 0, 0, 0));
   PetscCall(model->ops.jacobianmult(model, v, Jv));
   PetscCall(PetscLogEventEnd(RM_EVENTS.jac_vec, 0, 0, 0, 0));

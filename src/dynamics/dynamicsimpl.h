@@ -23,6 +23,11 @@ typedef struct {
   PetscErrorCode (*neuronsfromstate)(RmModel model, Vec x, Vec xn);
   /* NULL: the neurons' part of the state is the output */
   PetscErrorCode (*readout)(RmModel model, Vec x, Vec r);
+  /* one explicit Euler step y <- y + h f(y) fused into one pass over the weights, with ‖τ ⊙ f(y)‖∞ of
+     the y on entry (not reduced over the ranks: the local maximum); *done = PETSC_FALSE where the
+     kind cannot fuse with this storage or set-up (then RmModelEulerStep goes through f); y NULL: only
+     the query whether it can (*done). NULL: never fused */
+  PetscErrorCode (*eulerstep)(RmModel model, PetscReal h, Vec y, PetscReal *local_residual, PetscBool *done);
   /* NULL: τ ‖f‖∞ */
   PetscErrorCode (*residual)(RmModel model, Vec f, PetscReal *norm);
   /* the effective input u + input·1 changed (RmModelSetInputVector after set-up, or at set-up: at_setup);
@@ -66,7 +71,8 @@ struct _p_RmModel {
   PetscBool    block_product;
   PetscInt64   products;   /* weight products (passes over W) so far */
   PetscInt     nloc, mloc; /* local neurons; local extra state units per column (E/I: pool units) */
-  Vec          h;      /* work: W x + u, or φ(y) */
+  PetscBool    sized;  /* the kind's set-up ran: mloc is known */
+  Vec          h;      /* work: W x + u, or φ(y) (made at first use, as the four below: RmModelWorkVectors_Private) */
   Vec          dphi;   /* φ' at the linearisation point */
   Vec          work;   /* work for J v */
   Vec          wdiag;  /* diag(W), one column */
@@ -86,6 +92,10 @@ PETSC_INTERN PetscErrorCode RmModelListDestroy_Private(void);
 /* Shared by the single-population kinds (rate.c): */
 /* W x for the whole batch, through the storage (one block product, or one product per column), counted and logged */
 PETSC_INTERN PetscErrorCode RmModelWeightProduct_Private(RmModel model, Vec x, Vec y);
+/* h and work, and with jacobian also dphi, diag and wdiag, where not made yet */
+PETSC_INTERN PetscErrorCode RmModelWorkVectors_Private(RmModel model, PetscBool jacobian);
+/* diag(W) into wdiag (once it exists), e.g. after the input changed W */
+PETSC_INTERN PetscErrorCode RmModelWeightDiagonal_Private(RmModel model);
 /* batch B > 1: the dense block wrappers for W X */
 PETSC_INTERN PetscErrorCode RmModelSetUpBatch_Private(RmModel model);
 /* diag(J) = (−1 + φ' diag(W))/τ into model->diag */
@@ -95,6 +105,8 @@ PETSC_INTERN PetscErrorCode RmModelRHS_Rate(RmModel model, Vec x, Vec f);
 PETSC_INTERN PetscErrorCode RmModelJacobianSetUp_Rate(RmModel model, Vec x, Vec f);
 PETSC_INTERN PetscErrorCode RmModelJacobianMult_Rate(RmModel model, Vec v, Vec Jv);
 PETSC_INTERN PetscErrorCode RmModelCreate_Rate(RmModel model);
+/* The rate model's fused Euler step (ops.eulerstep): lowrank weights, batch 1, the storage's own product */
+PETSC_INTERN PetscErrorCode RmModelEulerStep_Rate(RmModel model, PetscReal h, Vec y, PetscReal *local_residual, PetscBool *done);
 /* r = φ(x), the readout of the voltage form (and of the §7 rate variant) */
 PETSC_INTERN PetscErrorCode RmModelReadoutActivation_Private(RmModel model, Vec x, Vec r);
 /* u + input·1 (one column) into a new vector */

@@ -85,7 +85,7 @@ static PetscErrorCode ApplyInput_Voltage(RmModel model, PetscBool at_setup)
   PetscCall(RmModelEffectiveInput_Private(model, &u));
   PetscCall(RmSynapsesMatSetInput(model->W, u, &model->P, &model->alpha));
   PetscCall(VecDestroy(&u));
-  PetscCall(MatGetDiagonal(model->W, model->wdiag)); /* zero: keeps the preconditioner consistent */
+  PetscCall(RmModelWeightDiagonal_Private(model)); /* zero: keeps the preconditioner consistent */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

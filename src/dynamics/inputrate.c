@@ -148,7 +148,7 @@ static PetscErrorCode ApplyInput_InputRate(RmModel model, PetscBool at_setup)
   PetscCall(RmModelEffectiveInput_Private(model, &u));
   PetscCall(SetInput(model, u));
   PetscCall(VecDestroy(&u));
-  PetscCall(VecSet(model->wdiag, 0.0));
+  PetscCall(RmModelWeightDiagonal_Private(model)); /* 0: the product is W(u)'s, not W's */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -87,6 +87,73 @@ PetscErrorCode RmModelJacobianMult_Rate(RmModel model, Vec v, Vec Jv)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+typedef struct {
+  RmActivation       act;
+  PetscReal          itau, h, shift, res; /* res: max_i |φ_i − y_i| = τ |f_i| so far */
+  const PetscScalar *u;                   /* the vector input's local array, or NULL */
+} RateEulerBlock;
+
+/* One block of the fused step: φ of the block's W y (+ u), then y <- y + h (−y + φ)/τ. Locals, not
+   the context, carry the running maximum so that the update loop vectorises. */
+static void RateEulerUpdate(void *ctx, PetscInt i0, PetscInt len, const PetscScalar wy[], PetscScalar y[])
+{
+  RateEulerBlock *e = (RateEulerBlock *)ctx;
+  PetscScalar     phi[1024];
+  const PetscReal step = e->h * e->itau;
+  PetscReal       res  = e->res;
+
+  for (PetscInt b0 = 0; b0 < len; b0 += 1024) {
+    const PetscInt     m  = PetscMin(1024, len - b0);
+    const PetscScalar *u  = e->u ? e->u + i0 + b0 : NULL;
+    PetscScalar *restrict yb = y + b0;
+    if (u)
+      for (PetscInt i = 0; i < m; i++) phi[i] = wy[b0 + i] + u[i];
+    else
+      for (PetscInt i = 0; i < m; i++) phi[i] = wy[b0 + i];
+    RmActivationEvalArray(&e->act, m, phi, e->shift, phi);
+    for (PetscInt i = 0; i < m; i++) {
+      const PetscReal tf = phi[i] - yb[i]; /* τ f_i */
+      res                = PetscMax(res, PetscAbsReal(tf));
+      yb[i] += step * tf;
+    }
+  }
+  e->res = res;
+}
+
+/* f is never formed: the storage streams W y block by block (RmSynapsesMatMultUpdate) and the update
+   follows in the same pass, so a step reads the weights' factors and y once. */
+PetscErrorCode RmModelEulerStep_Rate(RmModel model, PetscReal h, Vec y, PetscReal *local_residual, PetscBool *done)
+{
+  const PetscBool mult = (PetscBool)(model->input_mode == RM_INPUT_MULTIPLICATIVE);
+  RateEulerBlock  e;
+  PetscBool       has;
+
+  PetscFunctionBeginUser;
+  *done = PETSC_FALSE;
+  if (model->batch != 1 || model->product != RmModelWeightProduct_Private) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(RmSynapsesMatHasMultUpdate(model->W, &has));
+  if (!has) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!y) { /* the query of RmModelHasFusedEulerStep */
+    *done = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  e.act   = model->act;
+  e.itau  = 1.0 / model->tau;
+  e.h     = h;
+  e.shift = mult ? 0.0 : model->input;
+  e.res   = 0;
+  e.u     = NULL;
+  if (!mult && model->uvec) PetscCall(VecGetArrayRead(model->uvec, &e.u));
+  PetscCall(PetscLogEventBegin(RM_EVENTS.syn_mult, 0, 0, 0, 0));
+  model->products++;
+  PetscCall(RmSynapsesMatMultUpdate(model->W, y, RateEulerUpdate, &e));
+  PetscCall(PetscLogEventEnd(RM_EVENTS.syn_mult, 0, 0, 0, 0));
+  if (e.u) PetscCall(VecRestoreArrayRead(model->uvec, &e.u));
+  *local_residual = e.res;
+  *done           = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmModelCreate_Rate(RmModel model)
 {
   PetscFunctionBeginUser;
@@ -99,5 +166,6 @@ PetscErrorCode RmModelCreate_Rate(RmModel model)
   model->ops.rhs            = RmModelRHS_Rate;
   model->ops.jacobiansetup  = RmModelJacobianSetUp_Rate;
   model->ops.jacobianmult   = RmModelJacobianMult_Rate;
+  model->ops.eulerstep      = RmModelEulerStep_Rate;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -30,6 +30,7 @@ PetscErrorCode RmIntegratorCreate(MPI_Comm comm, RmIntegrator *integ)
   (*integ)->t_final       = 100.0;
   (*integ)->converge_tol  = 1e-6;
   (*integ)->euler_dt      = 0.01;
+  (*integ)->euler_fuse    = PETSC_TRUE;
   (*integ)->max_steps     = 100000;
   (*integ)->monitor_every = 1;
   (*integ)->noise_seed    = 1;
@@ -172,8 +173,10 @@ PetscErrorCode RmIntegratorSetUp(RmIntegrator integ)
   }
   integ->setup_called = PETSC_TRUE; /* before the method's set-up: Destroy frees what a failed set-up left */
   if (integ->vec_viewer) RmNVLogTimingPush_Private(); /* popped by Destroy */
-  PetscCall(RmModelCreateState(integ->model, &integ->y));
-  PetscCall(VecDuplicate(integ->y, &integ->f));
+  if (!integ->inplace) {
+    PetscCall(RmModelCreateState(integ->model, &integ->y));
+    PetscCall(VecDuplicate(integ->y, &integ->f));
+  }
   if (integ->ops.setup) PetscCall(integ->ops.setup(integ));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -309,7 +312,8 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
   PetscCall(RmModelGetProductCount(integ->model, &products0));
   PetscCall(RmIntegratorSetUp(integ));
   PetscCall(PetscLogEventBegin(RM_EVENTS.integrate, 0, 0, 0, 0));
-  PetscCall(VecCopy(x, integ->y));
+  if (integ->inplace) integ->y = x; /* borrowed for the solve (no reference: reset below) */
+  else PetscCall(VecCopy(x, integ->y));
   integ->prior     = prior;
   integ->current   = &st;
   integ->wall0     = t0;
@@ -317,7 +321,8 @@ PetscErrorCode RmIntegratorSolve(RmIntegrator integ, Vec x, RmIntegratorStats *s
   integ->t_now     = t_start;
   ierr             = integ->ops.solve(integ, t_start, prior.steps, &st);
   RmNVectorFlush_Private(); /* (the methods flush after each SUNDIALS call already) */
-  if (!ierr) ierr = VecCopy(integ->y, x);
+  if (integ->inplace) integ->y = NULL;
+  else if (!ierr) ierr = VecCopy(integ->y, x);
   if (!ierr) ierr = RmIntegratorStepBoundary_Private(integ, st.t_end, prior.steps + st.steps, x, PETSC_TRUE, NULL); /* the last monitor line may ask for progress */
   integ->current = NULL;
   PetscCall(ierr);
@@ -456,6 +461,16 @@ PetscErrorCode RmIntegratorGetStateVectorCount(RmIntegrator integ, PetscInt *cou
   PetscFunctionBeginUser;
   *count = 4;
   if (integ->ops.statevectors) PetscCall(integ->ops.statevectors(integ, count));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmIntegratorUsesEulerStep(RmIntegrator integ, PetscBool *fuse)
+{
+  PetscBool euler;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscStrcmp(integ->type_name, RMINTEGRATOREULER, &euler));
+  *fuse = (PetscBool)(euler && integ->euler_fuse);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

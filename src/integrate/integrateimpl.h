@@ -31,6 +31,8 @@ struct _p_RmIntegrator {
   RmIntegratorOps       ops;
   void                 *data;       /* the implementation's */
   PetscBool             fixed_step; /* an explicit fixed-step method: -euler_dt is its step (RmIntegratorIsFixedStep) */
+  PetscBool             inplace;    /* the method integrates the caller's vector itself (integ->y is it during a solve, no copies); f made when first needed */
+  PetscBool             euler_fuse; /* -euler_fuse: euler's fused step where the model and storage have one (RmModelEulerStep) */
   PetscBool             setup_called;
   RmModel               model;
   PetscReal             rtol, atol, t_final, converge_tol, euler_dt;

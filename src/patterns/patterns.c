@@ -474,20 +474,30 @@ PetscErrorCode RmCueOptionsSetFromOptions(MPI_Comm comm, RmCueOptions *opts)
 /* The smallest key threshold t with #{i : key_i <= t} >= k, found by bisection over the
    64-bit key range with one reduction per bit: exactly k entries are selected, and which ones
    does not depend on the partition (keys are pure functions of (seed, trial, neuron)). */
-static PetscErrorCode SelectThreshold(MPI_Comm comm, const uint64_t *key, PetscInt nloc, PetscInt64 k, uint64_t *thr)
+/* The k-th smallest of the keys RmRandomFromPrefix(prefix, rstart + i) of all ranks' neurons (the
+   smallest thr with at least k keys <= thr): a radix selection, 16 bits per pass, that regenerates
+   the keys in every pass instead of storing them (8 bytes per neuron at 10⁹ neurons). */
+static PetscErrorCode SelectThreshold(MPI_Comm comm, uint64_t prefix, PetscInt rstart, PetscInt nloc, PetscInt64 k, uint64_t *thr)
 {
-  uint64_t lo = 0, hi = UINT64_MAX;
+  PetscInt64 *hist;
+  uint64_t    high = 0; /* the selected key's digits found so far, above bit `shift + 16` */
 
   PetscFunctionBeginUser;
-  while (lo < hi) {
-    uint64_t   mid   = lo + (hi - lo) / 2;
-    PetscInt64 count = 0, total;
-    for (PetscInt i = 0; i < nloc; i++) count += key[i] <= mid;
-    PetscCallMPI(MPI_Allreduce(&count, &total, 1, MPIU_INT64, MPI_SUM, comm));
-    if (total >= k) hi = mid;
-    else lo = mid + 1;
+  PetscCall(PetscMalloc1(65536, &hist));
+  for (int shift = 48; shift >= 0; shift -= 16) {
+    const uint64_t above = shift == 48 ? 0 : ~(uint64_t)0 << (shift + 16); /* the digits fixed already */
+    PetscCall(PetscArrayzero(hist, 65536));
+    for (PetscInt i = 0; i < nloc; i++) {
+      const uint64_t key = RmRandomFromPrefix(prefix, (uint64_t)(rstart + i));
+      if ((key & above) == high) hist[(key >> shift) & 0xffff]++;
+    }
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, hist, 65536, MPIU_INT64, MPI_SUM, comm));
+    PetscInt digit = 0;
+    while (digit < 65535 && hist[digit] < k) k -= hist[digit++]; /* k: the rank within the keys of this digit */
+    high |= (uint64_t)digit << shift;
   }
-  *thr = lo;
+  PetscCall(PetscFree(hist));
+  *thr = high;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -543,7 +553,7 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
   PetscInt     nloc = mem->rend - mem->rstart, mu = trial % mem->P;
   PetscInt64   nflip = (PetscInt64)PetscFloorReal(opts->flip * mem->n + 0.5);
   uint8_t     *cue;
-  uint64_t    *key, thr = 0;
+  uint64_t     thr = 0;
   PetscScalar *xa;
 
   PetscFunctionBeginUser;
@@ -552,7 +562,7 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
     *cue_memory = -1;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(PetscMalloc2(nloc, &cue, nloc, &key));
+  PetscCall(PetscMalloc1(nloc + 1, &cue));
   if (opts->kind == RM_CUE_FLIP) {
     PetscCall(RmMemoriesGetLocalPattern(mem, mu, cue));
   } else if (opts->kind == RM_CUE_DELETE) {
@@ -571,16 +581,15 @@ PetscErrorCode RmMemoriesCreateCue(RmMemories mem, const RmCueOptions *opts, Pet
     }
   }
   const uint64_t prefix = RmRandomPrefix((uint64_t)mem->seed, RM_STREAM_CUE_FLIP, (uint64_t)trial);
-  for (PetscInt i = 0; i < nloc; i++) key[i] = RmRandomFromPrefix(prefix, (uint64_t)(mem->rstart + i));
-  if (nflip > 0) PetscCall(SelectThreshold(mem->comm, key, nloc, nflip, &thr));
+  if (nflip > 0) PetscCall(SelectThreshold(mem->comm, prefix, mem->rstart, nloc, nflip, &thr));
   PetscCall(VecGetArrayWrite(x, &xa));
   for (PetscInt i = 0; i < nloc; i++) {
     uint8_t b = cue[i];
-    if (nflip > 0 && key[i] <= thr) b = (uint8_t)!b;
+    if (nflip > 0 && RmRandomFromPrefix(prefix, (uint64_t)(mem->rstart + i)) <= thr) b = (uint8_t)!b;
     xa[i] = mem->encoding == RM_ENCODING_SPIN ? 2.0 * b - 1.0 : (PetscScalar)b;
   }
   PetscCall(VecRestoreArrayWrite(x, &xa));
-  PetscCall(PetscFree2(cue, key));
+  PetscCall(PetscFree(cue));
   *cue_memory = mu;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

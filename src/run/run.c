@@ -124,6 +124,12 @@ PetscErrorCode RmRunGetObjects(RmRun run, RmMemories *mem, RmSynapses *syn, RmMo
 PetscErrorCode RmRunSetTrialCallback(RmRun run, RmRunTrialFn fn, void *ctx)
 {
   PetscFunctionBeginUser;
+  if (run->setup && run->x0n == run->x) { /* the cue shared x's storage (CreateStates): the callback reads it after the integration */
+    PetscCall(VecDestroy(&run->x0n));
+    PetscCall(VecDestroy(&run->x0));
+    PetscCall(VecDuplicate(run->x, &run->x0n));
+    PetscCall(VecDuplicate(run->x, &run->x0));
+  }
   run->trial_fn  = fn;
   run->trial_ctx = ctx;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -173,14 +179,30 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscBool KeepCue(RmRun run);
+
+/* The state-sized vectors CreateStates makes: x, and the views that cannot be x itself. */
+static PetscErrorCode RunStateVectors(RmRun run, PetscInt64 *count)
+{
+  PetscBool state_is_neurons, readout_is_neurons;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmModelGetStateLayout(run->model, &state_is_neurons, &readout_is_neurons));
+  *count = state_is_neurons && !KeepCue(run) ? 1 : 4;
+  if (!readout_is_neurons) (*count)++;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Once the memories exist (n and P are known, also from a file) and before anything large is
    allocated: the peak per rank estimated, and refused when it cannot fit (src/sys/memory.c). trial
-   holds what the caller keeps per trial (trials, bytes on every rank, bytes per local neuron). */
-static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, PetscInt batch, const PetscInt64 trial[3],
+   holds what the caller keeps per trial (trials, bytes on every rank, bytes per local neuron) and its
+   own state-sized vectors (RunStateVectors). */
+static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, PetscInt batch, const PetscInt64 trial[4],
                                   PetscReal *estimate)
 {
   RmMemoryPlan     plan = {0};
-  PetscInt         n, P, K, vectors;
+  PetscInt         n, P, K, vectors, model_vectors;
+  PetscBool        factored, euler_step, fused, fixed;
   RmStorageType    storage;
   RmJacobianForm   form;
   MPI_Comm         comm;
@@ -192,6 +214,21 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   PetscCall(RmSynapsesGetIndegree(syn, &K));
   PetscCall(RmModelGetJacobianForm(model, &form));
   PetscCall(RmIntegratorGetStateVectorCount(integ, &vectors));
+  PetscCall(RmSynapsesIsFactored(syn, &factored));
+  PetscCall(RmIntegratorUsesEulerStep(integ, &euler_step));
+  PetscCall(RmModelCanFuseEulerStep(model, factored, &fused));
+  fused = (PetscBool)(fused && euler_step && batch == 1);
+  PetscCall(RmIntegratorIsFixedStep(integ, &fixed));
+  PetscCall(RmModelGetWorkVectorCount(model, (PetscBool)!fixed, fused, &model_vectors));
+  if (fused) vectors = 0; /* the caller's state is the only vector */
+  if (trial && trial[3] > 0) plan.state_vectors = model_vectors + trial[3];
+  if (factored) { /* the kernel's copy: the table kernels' neuron-major bytes besides the pattern-major words */
+    const char *kernel;
+    PetscBool   table;
+    PetscCall(RmSynapsesGetKernelName(syn, &kernel));
+    PetscCall(PetscStrcmp(kernel, "table", &table));
+    plan.bit_copies = table ? 2 : 1;
+  }
   plan.n = n, plan.P = P, plan.K = K, plan.batch = batch;
   plan.integrator_vectors = PetscMin(vectors, n + 16); /* a Krylov basis larger than n is refused by the integrator's set-up, by name */
   plan.storage            = storage;
@@ -208,7 +245,7 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
 
 /* Generate (or load) the memories, check the memory estimate, compute the design and W at the model's
    activation, set up the model for batch B: the assembly stages. */
-static PetscErrorCode SetUpWeights(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, PetscInt batch, const PetscInt64 trial[3],
+static PetscErrorCode SetUpWeights(RmMemories mem, RmSynapses syn, RmModel model, RmIntegrator integ, PetscInt batch, const PetscInt64 trial[4],
                                    PetscReal *estimate, double *t_generate, double *t_assemble)
 {
   RmActivation act;
@@ -276,11 +313,12 @@ PetscErrorCode RmRunSetUpWeights(RmRun run)
        -checkpoint -output the final states */
     PetscInt   P;
     PetscBool  ck = (PetscBool)(run->checkpoint[0] || run->restart[0]);
-    PetscInt64 trial[3];
+    PetscInt64 trial[4];
     PetscCall(RmMemoriesGetSizes(run->mem, NULL, &P));
     trial[0] = run->trials;
     trial[1] = (PetscInt64)sizeof(RmTrialResult) + (ck ? 8 * (16 + 8 + 2 * (PetscInt64)P) : 0);
     trial[2] = ck && run->output[0] ? 8 : 0;
+    PetscCall(RunStateVectors(run, &trial[3]));
     PetscCall(SetUpWeights(run->mem, run->syn, run->model, run->integ, run->batch, trial, &run->memory_estimate, &run->t_generate, &run->t_assemble));
   }
   { /* -monitor: the long stages of a large run report when they are done */
@@ -322,6 +360,40 @@ static PetscErrorCode OutputSetUp(RmRun run)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The state x and its views: the cue x0n and its state x0, the final neurons xn and the readout r.
+   A view is x itself where the model allows (the state is the neurons, the readout is them) and
+   nothing needs the cue after the integration (no output, callback or checkpoint): a large run then
+   keeps one state-sized vector of its own. */
+static PetscBool KeepCue(RmRun run)
+{
+  return (PetscBool)(run->output[0] || run->trial_fn || run->checkpoint[0] || run->restart[0]);
+}
+
+static PetscErrorCode CreateStates(RmRun run)
+{
+  PetscBool state_is_neurons, readout_is_neurons;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmModelGetStateLayout(run->model, &state_is_neurons, &readout_is_neurons));
+  PetscCall(RmModelCreateState(run->model, &run->x));
+  if (state_is_neurons && !KeepCue(run)) { /* every view is x: the cue is made in x and integrated there */
+    Vec *views[] = {&run->x0n, &run->x0, &run->xn};
+    for (size_t k = 0; k < sizeof(views) / sizeof(views[0]); k++) {
+      PetscCall(PetscObjectReference((PetscObject)run->x));
+      *views[k] = run->x;
+    }
+  } else { /* a restart also writes the completed trials' outputs through x0n and xn while x holds the state in progress */
+    PetscCall(RmModelCreateNeuronVec(run->model, &run->x0n));
+    PetscCall(RmModelCreateNeuronVec(run->model, &run->xn));
+    PetscCall(VecDuplicate(run->x, &run->x0));
+  }
+  if (readout_is_neurons) {
+    PetscCall(PetscObjectReference((PetscObject)run->xn));
+    run->r = run->xn;
+  } else PetscCall(RmModelCreateNeuronVec(run->model, &run->r));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmRunSetUp(RmRun run)
 {
   PetscInt n, rstart, rend;
@@ -334,11 +406,7 @@ PetscErrorCode RmRunSetUp(RmRun run)
   PetscCall(RmIntegratorSetMonitor(run->integ, MonitorProgress, run));
   PetscCall(RmRunSetUpWeights(run));
   PetscCall(SetUpSolvers(run->syn, run->model, run->integ, run->cl));
-  PetscCall(RmModelCreateNeuronVec(run->model, &run->r));
-  PetscCall(RmModelCreateNeuronVec(run->model, &run->x0n));
-  PetscCall(RmModelCreateNeuronVec(run->model, &run->xn));
-  PetscCall(RmModelCreateState(run->model, &run->x0));
-  PetscCall(VecDuplicate(run->x0, &run->x));
+  PetscCall(CreateStates(run));
   PetscCall(RmMemoriesGetSizes(run->mem, &n, NULL));
   PetscCall(RmMemoriesGetOwnershipRange(run->mem, &rstart, &rend));
   PetscCall(VecCreateMPIWithArray(run->comm, 1, rend - rstart, n, NULL, &run->col0));

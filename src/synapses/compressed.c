@@ -790,7 +790,8 @@ static PetscErrorCode ViewCompressed(RmSynapses syn, PetscViewer viewer)
 static PetscErrorCode KernelNameCompressed(RmSynapses syn, const char **name)
 {
   PetscFunctionBeginUser;
-  PetscCall(RmCompressedGetKernelName_Private(syn->W, name));
+  if (!syn->W) *name = "none"; /* chosen at assembly */
+  else PetscCall(RmCompressedGetKernelName_Private(syn->W, name));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

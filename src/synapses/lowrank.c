@@ -7,29 +7,101 @@
 #include "lowrank.h"
 #include "synapsesimpl.h"
 
+/* Exported by libpetsc, declared in PETSc 3.18's private petscimpl.h only: the state a Vec's write
+   access increases, which tells a fused pass's cached sums still belong to the vector. */
+PETSC_EXTERN PetscErrorCode PetscObjectStateGet(PetscObject, PetscObjectState *);
+
 /* ---------------------------------------------------------------- MATSHELL */
+/* The expansion's coefficients c_μ (into lr->tsum) and shift from the reduced sums in lr->tsum. */
+static void LowRankCoefficients(RmLowRank *lr, PetscReal *shift)
+{
+  const PetscReal S     = lr->tsum[lr->P];
+  PetscReal       sum_c = 0;
+
+  for (PetscInt mu = 0; mu < lr->P; mu++) {
+    lr->tsum[mu] = lr->s * (lr->kappa * lr->tsum[mu] - lr->betap * S); /* c_μ */
+    if (lr->wmu) lr->tsum[mu] *= lr->wmu[mu];                           /* input-driven weight α_μ(u) */
+    sum_c += lr->tsum[mu];
+  }
+  *shift = lr->g * S - lr->betap * sum_c;
+}
+
 static PetscErrorCode MatMult_LowRank(Mat W, Vec v, Vec y)
 {
   RmLowRank         *lr;
   const PetscScalar *va;
   PetscScalar       *ya;
-  PetscReal          S, sum_c = 0;
+  PetscReal          shift;
 
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(W, &lr));
   PetscCall(VecGetArrayRead(v, &va));
   PetscCall(RmFactorsMaskedSums(lr->fac, va, lr->t));
   PetscCall(RmFactorsReduce(lr->fac, lr->t, lr->tsum));
-  S = lr->tsum[lr->P];
-  for (PetscInt mu = 0; mu < lr->P; mu++) {
-    lr->tsum[mu] = lr->s * (lr->kappa * lr->tsum[mu] - lr->betap * S); /* c_μ */
-    if (lr->wmu) lr->tsum[mu] *= lr->wmu[mu];                           /* input-driven weight α_μ(u) */
-    sum_c += lr->tsum[mu];
-  }
+  LowRankCoefficients(lr, &shift);
   PetscCall(VecGetArrayWrite(y, &ya));
-  PetscCall(RmFactorsExpand(lr->fac, lr->tsum, lr->kappa, lr->g * S - lr->betap * sum_c, lr->d, va, ya));
+  PetscCall(RmFactorsExpand(lr->fac, lr->tsum, lr->kappa, shift, lr->d, va, ya));
   PetscCall(VecRestoreArrayWrite(y, &ya));
   PetscCall(VecRestoreArrayRead(v, &va));
+  PetscCall(PetscLogFlops(4.0 * lr->P * lr->nloc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The local sums t = Uᵀv of v into lr->t: those the last fused pass left for this very vector in
+   this very state (its masked sums of the updated v), else a pass of their own. */
+static PetscErrorCode LocalSums(RmLowRank *lr, Vec v)
+{
+  PetscObjectId      id;
+  PetscObjectState   state;
+  const PetscScalar *va;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectGetId((PetscObject)v, &id));
+  PetscCall(PetscObjectStateGet((PetscObject)v, &state));
+  if (lr->next_valid && id == lr->next_id && state == lr->next_state) {
+    PetscCall(PetscArraycpy(lr->t, lr->tnext, lr->P + 1));
+  } else {
+    PetscCall(VecGetArrayRead(v, &va));
+    PetscCall(RmFactorsMaskedSums(lr->fac, va, lr->t));
+    PetscCall(VecRestoreArrayRead(v, &va));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Exposed as "RmSynapsesMatMultUpdate_C": v <- fn(v, W v) in one pass over the bits, which also
+   leaves Uᵀv of the updated v for the next product of the same vector. */
+static PetscErrorCode MatMultUpdate_LowRank(Mat W, Vec v, RmFactorsBlockFn fn, void *ctx)
+{
+  RmLowRank   *lr;
+  PetscScalar *va;
+  PetscReal    shift, kappa, d;
+  PetscInt     mm;
+
+  PetscFunctionBeginUser;
+  PetscCall(MatShellGetContext(W, &lr));
+  mm = lr->P + 1;
+  if (!lr->tnext) PetscCall(PetscMalloc1(mm, &lr->tnext));
+  PetscCall(LocalSums(lr, v));
+  PetscCall(RmFactorsReduce(lr->fac, lr->t, lr->tsum));
+  if (lr->K) { /* projection design: c = K t, y = Σ_μ c_μ b^μ + c_P 1 */
+    PetscReal *c = lr->t;
+    for (PetscInt i = 0; i < mm; i++) {
+      PetscReal s = 0;
+      for (PetscInt k = 0; k < mm; k++) s += lr->K[i * mm + k] * lr->tsum[k];
+      c[i] = s;
+    }
+    PetscCall(PetscArraycpy(lr->tsum, c, mm));
+    shift = lr->tsum[lr->P], kappa = 1.0, d = 0.0;
+  } else {
+    LowRankCoefficients(lr, &shift);
+    kappa = lr->kappa, d = lr->d;
+  }
+  PetscCall(VecGetArray(v, &va));
+  PetscCall(RmFactorsExpandUpdate(lr->fac, lr->tsum, kappa, shift, d, va, fn, ctx, lr->tnext));
+  PetscCall(VecRestoreArray(v, &va));
+  PetscCall(PetscObjectGetId((PetscObject)v, &lr->next_id));
+  PetscCall(PetscObjectStateGet((PetscObject)v, &lr->next_state));
+  lr->next_valid = PETSC_TRUE;
   PetscCall(PetscLogFlops(4.0 * lr->P * lr->nloc));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -143,6 +215,7 @@ static PetscErrorCode MatDestroy_LowRank(Mat W)
   PetscFunctionBeginUser;
   PetscCall(MatShellGetContext(W, &lr));
   PetscCall(PetscFree2(lr->t, lr->tsum));
+  PetscCall(PetscFree(lr->tnext));
   PetscCall(PetscFree(lr->wmu));
   PetscCall(PetscFree2(lr->K, lr->Kt));
   PetscCall(RmFactorsDestroy(&lr->fac));
@@ -218,7 +291,6 @@ PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesig
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&lr));
   PetscCall(RmFactorsCreate(mem, &lr->fac));
-  PetscCall(RmFactorsSetKernel(lr->fac, "table"));
   PetscCall(RmFactorsGetSizes(lr->fac, &nloc, &P));
   PetscCall(RmMemoriesGetSizes(mem, &n, NULL));
   lr->nloc   = nloc;
@@ -237,6 +309,7 @@ PetscErrorCode RmLowRankCreateMat_Private(MPI_Comm comm, RmMemories mem, RmDesig
   PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_LowRank));
   PetscCall(MatSetOption(*W, MAT_SYMMETRIC, PETSC_TRUE));
   PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatGetFactors_C", GetFactors_LowRank));
+  PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatMultUpdate_C", MatMultUpdate_LowRank));
   if (design == RM_DESIGN_HEBBIAN) PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatSetInput_C", SetInput_LowRank));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -249,7 +322,6 @@ PetscErrorCode RmLowRankCreateProjectionMat_Private(MPI_Comm comm, RmMemories me
   PetscFunctionBeginUser;
   PetscCall(PetscNew(&lr));
   PetscCall(RmFactorsCreate(mem, &lr->fac));
-  PetscCall(RmFactorsSetKernel(lr->fac, "table"));
   PetscCall(RmFactorsGetSizes(lr->fac, &nloc, &P));
   PetscCall(RmMemoriesGetSizes(mem, &n, NULL));
   m          = P + 1;
@@ -269,6 +341,7 @@ PetscErrorCode RmLowRankCreateProjectionMat_Private(MPI_Comm comm, RmMemories me
   PetscCall(MatShellSetOperation(*W, MATOP_GET_DIAGONAL, (void (*)(void))MatGetDiagonal_Projection));
   PetscCall(MatShellSetOperation(*W, MATOP_DESTROY, (void (*)(void))MatDestroy_LowRank));
   PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatGetFactors_C", GetFactors_LowRank));
+  PetscCall(PetscObjectComposeFunction((PetscObject)*W, "RmSynapsesMatMultUpdate_C", MatMultUpdate_LowRank));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -294,6 +367,27 @@ PetscErrorCode RmSynapsesMatGetFactors(Mat W, RmFactors *f, RmLowRankForm *form)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCall(get(W, f, form));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesMatHasMultUpdate(Mat W, PetscBool *has)
+{
+  PetscErrorCode (*update)(Mat, Vec, RmFactorsBlockFn, void *) = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectQueryFunction((PetscObject)W, "RmSynapsesMatMultUpdate_C", &update));
+  *has = (PetscBool)(update != NULL);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmSynapsesMatMultUpdate(Mat W, Vec v, RmFactorsBlockFn fn, void *ctx)
+{
+  PetscErrorCode (*update)(Mat, Vec, RmFactorsBlockFn, void *) = NULL;
+
+  PetscFunctionBeginUser;
+  PetscCall(PetscObjectQueryFunction((PetscObject)W, "RmSynapsesMatMultUpdate_C", &update));
+  PetscCheck(update, PetscObjectComm((PetscObject)W), PETSC_ERR_SUP, "this weight storage has no fused product and update (-storage lowrank has)");
+  PetscCall(update(W, v, fn, ctx));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -353,6 +447,10 @@ static PetscErrorCode KernelNameLowRank(RmSynapses syn, const char **name)
   RmLowRank *lr;
 
   PetscFunctionBeginUser;
+  if (!syn->W) { /* before assembly: the one it will take */
+    *name = ((LowRankStorage *)syn->data)->kernel;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(MatShellGetContext(syn->W, &lr));
   PetscCall(RmFactorsGetKernel(lr->fac, name));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -373,6 +471,7 @@ PETSC_INTERN PetscErrorCode RmSynapsesCreate_LowRank(RmSynapses syn)
   PetscCall(PetscNew(&st));
   PetscCall(PetscStrncpy(st->kernel, "table", sizeof(st->kernel)));
   syn->data               = st;
+  syn->factored           = PETSC_TRUE;
   syn->ops.setfromoptions = SetFromOptionsLowRank;
   syn->ops.assemble       = AssembleLowRank;
   syn->ops.kernelname     = KernelNameLowRank;

@@ -399,6 +399,13 @@ PetscErrorCode RmSynapsesGetDesignType(RmSynapses syn, RmDesignType *type)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode RmSynapsesIsFactored(RmSynapses syn, PetscBool *factored)
+{
+  PetscFunctionBeginUser;
+  *factored = syn->factored;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmSynapsesGetIndegree(RmSynapses syn, PetscInt *K)
 {
   PetscFunctionBeginUser;
@@ -416,8 +423,8 @@ PetscErrorCode RmSynapsesGetDesign(RmSynapses syn, RmDesign *design)
 PetscErrorCode RmSynapsesGetKernelName(RmSynapses syn, const char **name)
 {
   PetscFunctionBeginUser;
-  if (!syn->W) *name = "none"; /* not set up (e.g. the phase diagram's template network) */
-  else PetscCall(syn->ops.kernelname(syn, name));
+  if (syn->ops.kernelname) PetscCall(syn->ops.kernelname(syn, name)); /* before assembly too: the kernel it will take */
+  else *name = "none";
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -24,6 +24,7 @@ struct _p_RmSynapses {
   RmSynapsesOps ops;
   void         *data;     /* the storage's */
   PetscBool     diluted;  /* the storage accepts -indegree K > 0 (set by its create function) */
+  PetscBool     factored; /* W is applied through the memories' factors, never formed, with a fused product and update (set by its create function) */
   PetscBool     setup_called;
   RmDesignType  design_type;
   PetscInt      indegree; /* 0: fully connected */

@@ -50,7 +50,7 @@ PetscErrorCode RmMemoryLimitSetFromOptions(MPI_Comm comm)
    Jacobian and readout work; cues, states). */
 static PetscReal StateVectors(const RmMemoryPlan *p)
 {
-  return 10 + (PetscReal)p->integrator_vectors;
+  return (PetscReal)(p->state_vectors > 0 ? p->state_vectors : 10) + (PetscReal)p->integrator_vectors;
 }
 
 PetscErrorCode RmMemoryEstimate(MPI_Comm comm, const RmMemoryPlan *p, PetscReal *bytes)
@@ -65,7 +65,7 @@ PetscErrorCode RmMemoryEstimate(MPI_Comm comm, const RmMemoryPlan *p, PetscReal 
   if (!strcmp(p->storage, "dense")) w = 8 * nloc * n + 8 * n * B; /* local rows of W, and x gathered for the product */
   else if (!strcmp(p->storage, "aij")) w = (K > 0 ? 12 * nloc * K : 12 * nloc * n) + 8 * n * B;
   else if (!strcmp(p->storage, "compressed")) w = 6 * nloc * K + 8 * n * B;
-  w += 2 * P * nloc / 8 + 65536.0 * PetscCeilReal(P / 64) * 8; /* the memories' bits (pattern- and neuron-major) and one assembly block of fetched bits */
+  w += (PetscReal)(p->bit_copies > 0 ? p->bit_copies : 2) * P * nloc / 8 + 65536.0 * PetscCeilReal(P / 64) * 8; /* the memories' bits (pattern- and neuron-major) and one assembly block of fetched bits */
   *bytes = RM_BASELINE_BYTES + w + 8 * units * StateVectors(p) + (PetscReal)p->trials * (p->bytes_per_trial + p->local_bytes_per_trial * nloc);
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, bytes, 1, MPIU_REAL, MPI_MAX, comm));
   PetscFunctionReturn(PETSC_SUCCESS);

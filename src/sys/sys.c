@@ -141,7 +141,7 @@ PetscErrorCode RmGetOptionsYAMLFile(const char **file)
    PETSc's and SLEPc's own (their objects' prefixes, and the flags read at initialisation). */
 static PetscBool MayBeValueless(const char *name)
 {
-  static const char *const flags[] = {"help", "quiet", "monitor", "ratemem_view", "integrator_fused_ops", "integrator_vec_view", "cvode_stab_lim_det", "bench_retrieve", "phase_progress", "version", "info", "nox",
+  static const char *const flags[] = {"help", "quiet", "monitor", "ratemem_view", "integrator_fused_ops", "euler_fuse", "integrator_vec_view", "cvode_stab_lim_det", "bench_retrieve", "phase_progress", "version", "info", "nox",
                                       "no_signal_handler", "fp_trap", "memory_view", "objects_dump", "checkstack", "log_view", "log_all", "log_trace",
                                       "log_summary", "options_left", "options_view", "malloc_debug", "malloc_dump", "malloc_view", "malloc_test",
                                       "start_in_debugger", "stop_for_debugger", "on_error_abort", "on_error_attach_debugger", "on_error_emacs",
