@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Retrieval success of the dominant memory vs noise and vs input mixing (model.md §7, issue #7).
 
-Usage: scripts/input_experiments.py CONFIG [--np N] [--jobs J] [--out DIR] [--exe PATH] [--png FILE]
+Usage: scripts/input_experiments.py CONFIG [--np N] [--jobs J] [--out DIR] [--csv FILE] [--exe PATH] [--png FILE] [--replot CSV]
 
 CONFIG (YAML, see configs/input_sweep.yaml) lists the common ratemem options, the forms
 (multiplicative = input-driven synapses W(u), additive = classic +u), the trials per point and two
