@@ -34,6 +34,43 @@ static PetscErrorCode FillNoise(Vec x, uint64_t salt)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The fused update's block: v <- v/2 + W v */
+static void HalfPlusWv(void *ctx, PetscInt i0, PetscInt len, const PetscScalar wv[], PetscScalar v[])
+{
+  (void)ctx, (void)i0;
+  for (PetscInt i = 0; i < len; i++) v[i] = 0.5 * v[i] + wv[i];
+}
+
+/* RmSynapsesMatMultUpdate against MatMult, twice in a row: the second pass takes its masked sums from
+   the first (the sums of the updated v), so both the expansion and those sums are checked. */
+static PetscErrorCode CheckFusedUpdate(Mat W, Vec x, const char *what)
+{
+  Vec       v, ref, wv;
+  PetscReal rel;
+  PetscBool has;
+
+  PetscFunctionBeginUser;
+  PetscCall(RmSynapsesMatHasMultUpdate(W, &has));
+  PetscCheck(has, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%s: a lowrank Mat has a fused product and update", what);
+  PetscCall(VecDuplicate(x, &v));
+  PetscCall(VecDuplicate(x, &ref));
+  PetscCall(VecDuplicate(x, &wv));
+  PetscCall(VecCopy(x, v));
+  PetscCall(VecCopy(x, ref));
+  for (int pass = 0; pass < 2; pass++) {
+    PetscCall(MatMult(W, ref, wv));
+    PetscCall(VecAYPX(ref, 0.5, wv)); /* ref = W ref + ref/2 */
+    PetscCall(RmSynapsesMatMultUpdate(W, v, HalfPlusWv, NULL));
+    PetscCall(RelDiff(v, ref, &rel));
+    PetscCheck(rel < 1e-12, PETSC_COMM_WORLD, PETSC_ERR_PLIB, "%s: fused update pass %d differs from MatMult by %g (relative)", what, pass, (double)rel);
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "t202 %s: two fused updates v <- v/2 + W v vs MatMult: %.2e relative\n", what, (double)rel));
+  PetscCall(VecDestroy(&v));
+  PetscCall(VecDestroy(&ref));
+  PetscCall(VecDestroy(&wv));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Every lowrank kernel (table: byte lookup tables, nb = ceil(P/8) bytes per neuron, unrolled for
    nb <= 8 and generic above; avx2 and portable: one masked add per memory) against dense and aij. */
 static PetscErrorCode CheckLowRankProducts(const char *design, PetscInt P)
@@ -61,6 +98,11 @@ static PetscErrorCode CheckLowRankProducts(const char *design, PetscInt P)
     }
     PetscCall(VecDuplicate(x, &y[k]));
     PetscCall(MatMult(net.W, x, y[k]));
+    if (k >= 2) {
+      char what[256];
+      PetscCall(PetscSNPrintf(what, sizeof(what), "%s, P = %" PetscInt_FMT ", %s", design, P, storages[k]));
+      PetscCall(CheckFusedUpdate(net.W, x, what));
+    }
     PetscCall(UtNetDestroy(&net));
   }
   for (int k = 1; k < ns; k++) {
