@@ -180,6 +180,8 @@ PETSC_EXTERN PetscErrorCode RmMemoryEstimate(MPI_Comm comm, const RmMemoryPlan *
 /* Collective. "needs about X GB per rank, Y GB available" unless need fits -memory_limit or the
    node's MemAvailable divided among its ranks. */
 PETSC_EXTERN PetscErrorCode RmMemoryCheck(MPI_Comm comm, PetscReal need);
+/* Collective. Whether need (bytes per rank) fits the limit RmMemoryCheck applies. */
+PETSC_EXTERN PetscErrorCode RmMemoryFits(MPI_Comm comm, PetscReal need, PetscBool *fits);
 
 /* SUNDIALS return flags become PETSc errors that name the failure. Flags > 0 (warnings,
    root and tstop returns) pass. */

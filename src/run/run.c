@@ -239,6 +239,17 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   }
   if (trial) plan.trials = trial[0], plan.bytes_per_trial = trial[1], plan.local_bytes_per_trial = trial[2];
   PetscCall(RmMemoryEstimate(comm, &plan, estimate));
+  if (plan.bit_copies == 2 && factored) { /* the table kernel's copy of the bits may be what does not fit */
+    PetscBool fits, fits_one;
+    PetscReal one;
+    plan.bit_copies = 1;
+    PetscCall(RmMemoryEstimate(comm, &plan, &one));
+    PetscCall(RmMemoryFits(comm, *estimate, &fits));
+    PetscCall(RmMemoryFits(comm, one, &fits_one));
+    PetscCheck(fits || !fits_one, comm, PETSC_ERR_MEM,
+               "this run needs about %.3g GB per rank with the table kernel's copy of the memories' bits, more than is available; -lowrank_kernel avx2 keeps one copy (about %.3g GB per rank)",
+               *estimate / 1e9, one / 1e9);
+  }
   PetscCall(RmMemoryCheck(comm, *estimate));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

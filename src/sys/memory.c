@@ -85,6 +85,37 @@ static PetscReal NodeAvailable(void)
   return kb < 0 ? -1 : 1024.0 * (PetscReal)kb;
 }
 
+/* Bytes per rank a run may use: -memory_limit, else the node's MemAvailable shared by its ranks. */
+static PetscErrorCode Available(MPI_Comm comm, PetscReal *bytes)
+{
+  PetscReal   avail = memory_limit;
+  MPI_Comm    node;
+  PetscMPIInt on_node;
+
+  PetscFunctionBeginUser;
+  if (avail <= 0) {
+    PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
+    PetscCallMPI(MPI_Comm_size(node, &on_node));
+    PetscCallMPI(MPI_Comm_free(&node));
+    avail = NodeAvailable();
+    if (avail > 0) avail /= on_node;
+    else avail = PETSC_MAX_REAL; /* no /proc/meminfo: no check */
+  }
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &avail, 1, MPIU_REAL, MPI_MIN, comm));
+  *bytes = avail;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode RmMemoryFits(MPI_Comm comm, PetscReal need, PetscBool *fits)
+{
+  PetscReal avail;
+
+  PetscFunctionBeginUser;
+  PetscCall(Available(comm, &avail));
+  *fits = (PetscBool)(need <= avail);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode RmMemoryCheck(MPI_Comm comm, PetscReal need)
 {
   PetscReal   avail = memory_limit;

@@ -6,7 +6,8 @@ vector besides the state itself.
 Checks:
   * memory: the marginal peak resident bytes per neuron, (peak(n2) - peak(n1)) / (n2 - n1) at 1 rank with
     -lowrank_kernel avx2, is at most 20 (the bits take P/8 = 6.25 at P = 50, the state 8, the cue's bytes 1),
-    and the run's own estimate is within [0.8, 1.5] of the measured peak;
+    and the run's own estimate is within [0.8, 1.5] of the measured peak; a run that fits -memory_limit only
+    without the table kernel's copy of the bits gets a one-line error naming -lowrank_kernel avx2;
   * the fused step against the unfused one (-euler_fuse false): the same labels and nearest memories, and
     final states within dt * converge_tol / tau (the fused loop ends one step later, docs/benchmark.md);
   * kernels avx2 and portable give the default table kernel's labels, and states within 1e-12;
@@ -65,6 +66,15 @@ check(marginal <= 20.0, f"marginal peak {marginal:.2f} bytes per neuron <= 20 (n
 check(marginal >= 50 / 8, f"marginal peak {marginal:.2f} bytes per neuron >= the memories' bits (6.25): the measurement sees them")
 est = d2["memory"]["estimate_per_rank"]
 check(0.8 * p2 <= est <= 1.5 * p2, f"memory estimate {est / 2**20:.1f} MiB within [0.8, 1.5] x the measured peak {p2 / 2**20:.1f} MiB")
+
+# --- a run that fits only without the table kernel's copy of the bits is told so, and fits with avx2
+limit = ["-neurons", "2000000", "-memories", "50", "-storage", "lowrank", "-integrator", "euler", "-trials", "1", "-t_final", "0.1",
+         "-memory_limit", "85M", "-quiet"]
+p = subprocess.run([exe, "retrieve"] + limit, capture_output=True, text=True, timeout=300)
+check(p.returncode != 0 and "-lowrank_kernel avx2 keeps one copy" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+      f"table kernel over -memory_limit: one-line error pointing at -lowrank_kernel avx2 (exit {p.returncode}: {p.stderr.strip()[:160]!r})")
+p = subprocess.run([exe, "retrieve"] + limit + ["-lowrank_kernel", "avx2"], capture_output=True, text=True, timeout=300)
+check(p.returncode == 0, f"the same run with -lowrank_kernel avx2 fits the limit (exit {p.returncode})")
 
 # --- fused against unfused, kernels, projection, ranks
 dt, tol = 0.05, 1e-6
