@@ -198,6 +198,17 @@ static PetscErrorCode RmMemoriesGenerate_Private(RmMemories mem)
     const uint64_t prefix = RmRandomPrefix((uint64_t)mem->seed, RM_STREAM_PATTERNS, (uint64_t)mu);
     /* bit = 1 iff the 53-bit uniform (word >> 11) * 2^-53 < q, compared in integers */
     const uint64_t cut = (uint64_t)PetscCeilReal(mem->coding * 0x1.0p53);
+    if (mem->kind == RM_PATTERNS_RANDOM) { /* a whole word of bits in a register, then one store (the same bits) */
+      uint64_t *words = mem->words + mu * mem->wpp;
+      for (PetscInt w = 0; w < mem->wpp; w++) {
+        const PetscInt i0 = 64 * w, len = PetscMin(64, nloc - i0);
+        uint64_t       word = 0;
+        for (PetscInt k = 0; k < len; k++) word |= (uint64_t)((RmRandomFromPrefix(prefix, (uint64_t)(mem->rstart + i0 + k)) >> 11) < cut) << k;
+        words[w] = word;
+      }
+      PetscCall(RmProgressUpdate(&progress, mu + 1));
+      continue;
+    }
     for (PetscInt i = 0; i < nloc; i++) {
       PetscInt gi = mem->rstart + i;
       uint8_t  b;
