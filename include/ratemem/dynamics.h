@@ -103,19 +103,19 @@ PETSC_EXTERN PetscErrorCode RmModelJacobianDiagonal(RmModel model, Vec diag);
 
 /* Collective. f = ẋ at state x. */
 PETSC_EXTERN PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f);
-/* Collective. One explicit Euler step y <- y + h f(y); residual = ‖τ ⊙ f(y)‖∞ of the y on entry (a
-   non-finite residual means the step diverged: y is then not to be used). Where the kind and storage allow (rate model on lowrank
-   weights, batch 1) the step is fused into one pass over the weights and f is not used (may be
-   NULL: RmModelHasFusedEulerStep); otherwise f is the work vector of f(y). Counted as one RHS
+/* Collective. One explicit Euler step y <- y + h f(y) in one pass over the weights, where the kind and
+   storage have it (RmModelHasFusedEulerStep: rate model on lowrank weights, batch 1; an error
+   elsewhere, where a step is RmModelRHS and an update); residual = ‖τ ⊙ f(y)‖∞ of the y on entry (a
+   non-finite residual means the step diverged: y is then not to be used). Counted as one RHS
    evaluation and one weight product. */
-PETSC_EXTERN PetscErrorCode RmModelEulerStep(RmModel model, PetscReal h, Vec y, Vec f, PetscReal *residual);
+PETSC_EXTERN PetscErrorCode RmModelEulerStep(RmModel model, PetscReal h, Vec y, PetscReal *residual);
 /* Not collective. Before the weights exist: whether RmModelEulerStep will be fused on a storage that is
    factored or not (RmSynapsesIsFactored). */
 PETSC_EXTERN PetscErrorCode RmModelCanFuseEulerStep(RmModel model, PetscBool factored, PetscBool *fused);
 /* Not collective. The state-sized work vectors the model makes when first needed, for an implicit
    integrator (Jacobian) or not, and with the fused Euler step (none). */
 PETSC_EXTERN PetscErrorCode RmModelGetWorkVectorCount(RmModel model, PetscBool implicit, PetscBool fused_euler, PetscInt *count);
-/* Collective. Whether RmModelEulerStep is fused for this model, storage and batch (after RmModelSetWeights). */
+/* Collective. Whether RmModelEulerStep is available for this model, storage and batch (after RmModelSetWeights). */
 PETSC_EXTERN PetscErrorCode RmModelHasFusedEulerStep(RmModel model, PetscBool *fused);
 /* Collective. Store the linearisation point x (one weight product) for RmModelJacobianMult. */
 PETSC_EXTERN PetscErrorCode RmModelJacobianSetUp(RmModel model, Vec x);

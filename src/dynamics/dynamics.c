@@ -632,7 +632,7 @@ PetscErrorCode RmModelRHS(RmModel model, Vec x, Vec f)
 PetscErrorCode RmModelCanFuseEulerStep(RmModel model, PetscBool factored, PetscBool *fused)
 {
   PetscFunctionBeginUser;
-  *fused = (PetscBool)(factored && model->ops.eulerstep == RmModelEulerStep_Rate && model->batch == 1 && model->product == RmModelWeightProduct_Private);
+  *fused = (PetscBool)(factored && model->ops.eulerstep && model->batch == 1 && model->product == RmModelWeightProduct_Private);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -645,34 +645,28 @@ PetscErrorCode RmModelGetWorkVectorCount(RmModel model, PetscBool implicit, Pets
 
 PetscErrorCode RmModelHasFusedEulerStep(RmModel model, PetscBool *fused)
 {
-  PetscReal unused;
+  PetscBool has;
 
   PetscFunctionBeginUser;
   PetscCheck(model->W, model->comm, PETSC_ERR_ORDER, "call RmModelSetWeights() first");
-  *fused = PETSC_FALSE;
-  if (model->ops.eulerstep) PetscCall(model->ops.eulerstep(model, 0, NULL, &unused, fused)); /* y NULL: the query */
+  PetscCall(RmSynapsesMatHasMultUpdate(model->W, &has));
+  PetscCall(RmModelCanFuseEulerStep(model, has, fused));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode RmModelEulerStep(RmModel model, PetscReal h, Vec y, Vec f, PetscReal *residual)
+PetscErrorCode RmModelEulerStep(RmModel model, PetscReal h, Vec y, PetscReal *residual)
 {
-  PetscBool done = PETSC_FALSE;
+  PetscBool fused;
   PetscReal local;
 
   PetscFunctionBeginUser;
   PetscCheck(model->setup_called, model->comm, PETSC_ERR_ORDER, "call RmModelSetUp() before RmModelEulerStep()");
+  PetscCall(RmModelHasFusedEulerStep(model, &fused));
+  PetscCheck(fused, model->comm, PETSC_ERR_SUP, "model %s has no fused Euler step with this storage or batch (RmModelHasFusedEulerStep): step through RmModelRHS", model->type_name);
   PetscCall(PetscLogEventBegin(RM_EVENTS.rhs, 0, 0, 0, 0));
-  if (model->ops.eulerstep) PetscCall(model->ops.eulerstep(model, h, y, &local, &done));
-  if (done) {
-    PetscCallMPI(MPI_Allreduce(&local, residual, 1, MPIU_REAL, MPIU_MAX, model->comm));
-    PetscCall(PetscLogEventEnd(RM_EVENTS.rhs, 0, 0, 0, 0));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
+  PetscCall(model->ops.eulerstep(model, h, y, &local));
+  PetscCallMPI(MPI_Allreduce(&local, residual, 1, MPIU_REAL, MPIU_MAX, model->comm));
   PetscCall(PetscLogEventEnd(RM_EVENTS.rhs, 0, 0, 0, 0));
-  PetscCheck(f, model->comm, PETSC_ERR_ARG_NULL, "model %s cannot fuse an Euler step with this storage: give a work vector f", model->type_name);
-  PetscCall(RmModelRHS(model, y, f));
-  PetscCall(RmModelFixedPointResidual(model, f, residual));
-  if (h != 0 && !PetscIsInfOrNanReal(*residual)) PetscCall(VecAXPY(y, h, f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

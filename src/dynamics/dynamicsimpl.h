@@ -24,10 +24,9 @@ typedef struct {
   /* NULL: the neurons' part of the state is the output */
   PetscErrorCode (*readout)(RmModel model, Vec x, Vec r);
   /* one explicit Euler step y <- y + h f(y) fused into one pass over the weights, with ‖τ ⊙ f(y)‖∞ of
-     the y on entry (not reduced over the ranks: the local maximum); *done = PETSC_FALSE where the
-     kind cannot fuse with this storage or set-up (then RmModelEulerStep goes through f); y NULL: only
-     the query whether it can (*done). NULL: never fused */
-  PetscErrorCode (*eulerstep)(RmModel model, PetscReal h, Vec y, PetscReal *local_residual, PetscBool *done);
+     the y on entry (not reduced over the ranks: the local maximum); called only where
+     RmModelCanFuseEulerStep holds (batch 1, the storage's own product, a factored storage). NULL: never fused */
+  PetscErrorCode (*eulerstep)(RmModel model, PetscReal h, Vec y, PetscReal *local_residual);
   /* NULL: τ ‖f‖∞ */
   PetscErrorCode (*residual)(RmModel model, Vec f, PetscReal *norm);
   /* the effective input u + input·1 changed (RmModelSetInputVector after set-up, or at set-up: at_setup);
@@ -106,7 +105,7 @@ PETSC_INTERN PetscErrorCode RmModelJacobianSetUp_Rate(RmModel model, Vec x, Vec 
 PETSC_INTERN PetscErrorCode RmModelJacobianMult_Rate(RmModel model, Vec v, Vec Jv);
 PETSC_INTERN PetscErrorCode RmModelCreate_Rate(RmModel model);
 /* The rate model's fused Euler step (ops.eulerstep): lowrank weights, batch 1, the storage's own product */
-PETSC_INTERN PetscErrorCode RmModelEulerStep_Rate(RmModel model, PetscReal h, Vec y, PetscReal *local_residual, PetscBool *done);
+PETSC_INTERN PetscErrorCode RmModelEulerStep_Rate(RmModel model, PetscReal h, Vec y, PetscReal *local_residual);
 /* r = φ(x), the readout of the voltage form (and of the §7 rate variant) */
 PETSC_INTERN PetscErrorCode RmModelReadoutActivation_Private(RmModel model, Vec x, Vec r);
 /* u + input·1 (one column) into a new vector */

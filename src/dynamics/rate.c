@@ -122,21 +122,12 @@ static void RateEulerUpdate(void *ctx, PetscInt i0, PetscInt len, const PetscSca
 
 /* f is never formed: the storage streams W y block by block (RmSynapsesMatMultUpdate) and the update
    follows in the same pass, so a step reads the weights' factors and y once. */
-PetscErrorCode RmModelEulerStep_Rate(RmModel model, PetscReal h, Vec y, PetscReal *local_residual, PetscBool *done)
+PetscErrorCode RmModelEulerStep_Rate(RmModel model, PetscReal h, Vec y, PetscReal *local_residual)
 {
   const PetscBool mult = (PetscBool)(model->input_mode == RM_INPUT_MULTIPLICATIVE);
   RateEulerBlock  e;
-  PetscBool       has;
 
   PetscFunctionBeginUser;
-  *done = PETSC_FALSE;
-  if (model->batch != 1 || model->product != RmModelWeightProduct_Private) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(RmSynapsesMatHasMultUpdate(model->W, &has));
-  if (!has) PetscFunctionReturn(PETSC_SUCCESS);
-  if (!y) { /* the query of RmModelHasFusedEulerStep */
-    *done = PETSC_TRUE;
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
   e.act   = model->act;
   e.itau  = 1.0 / model->tau;
   e.h     = h;
@@ -150,7 +141,6 @@ PetscErrorCode RmModelEulerStep_Rate(RmModel model, PetscReal h, Vec y, PetscRea
   PetscCall(PetscLogEventEnd(RM_EVENTS.syn_mult, 0, 0, 0, 0));
   if (e.u) PetscCall(VecRestoreArrayRead(model->uvec, &e.u));
   *local_residual = e.res;
-  *done           = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -58,7 +58,7 @@ static PetscErrorCode SolveEulerFused(RmIntegrator integ, PetscReal t0, PetscInt
     const PetscBool at_end = (PetscBool)(t >= integ->t_final - 1e-12 * integ->t_final);
     const PetscReal h      = at_end ? 0.0 : PetscMin(integ->euler_dt, integ->t_final - t);
     if (!at_end) PetscCall(RmIntegratorCheckStepBudget_Private(integ, step0 + st->steps, t));
-    PetscCall(RmModelEulerStep(integ->model, h, integ->y, NULL, &res));
+    PetscCall(RmModelEulerStep(integ->model, h, integ->y, &res));
     st->rhs_evals++;
     PetscCheck(!PetscIsInfOrNanReal(res), integ->comm, PETSC_ERR_FP, "%s integrator diverged (non-finite rate of change) at t = %g; reduce -euler_dt",
                integ->type_name, (double)t);

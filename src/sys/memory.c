@@ -118,20 +118,10 @@ PetscErrorCode RmMemoryFits(MPI_Comm comm, PetscReal need, PetscBool *fits)
 
 PetscErrorCode RmMemoryCheck(MPI_Comm comm, PetscReal need)
 {
-  PetscReal   avail = memory_limit;
-  MPI_Comm    node;
-  PetscMPIInt on_node;
+  PetscReal avail;
 
   PetscFunctionBeginUser;
-  if (avail <= 0) {
-    PetscCallMPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
-    PetscCallMPI(MPI_Comm_size(node, &on_node));
-    PetscCallMPI(MPI_Comm_free(&node));
-    avail = NodeAvailable();
-    if (avail > 0) avail /= on_node;
-    else avail = PETSC_MAX_REAL; /* no /proc/meminfo: no check */
-  }
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &avail, 1, MPIU_REAL, MPI_MIN, comm));
+  PetscCall(Available(comm, &avail));
   PetscCheck(need <= avail, comm, PETSC_ERR_MEM, "this run needs about %.3g GB per rank, %.3g GB available (%s); use more ranks or nodes, or a smaller run",
              need / 1e9, avail / 1e9, memory_limit > 0 ? "-memory_limit" : "MemAvailable of /proc/meminfo shared by the ranks of the node; -memory_limit sets another limit");
   PetscFunctionReturn(PETSC_SUCCESS);
