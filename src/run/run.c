@@ -179,7 +179,12 @@ static PetscErrorCode MonitorProgress(void *ctx, PetscReal t, PetscInt64 steps, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscBool KeepCue(RmRun run);
+/* Whether anything reads the cue after the integration (an output, a callback, a checkpoint): then
+   it cannot share the state's storage (CreateStates). */
+static PetscBool KeepCue(RmRun run)
+{
+  return (PetscBool)(run->output[0] || run->trial_fn || run->checkpoint[0] || run->restart[0]);
+}
 
 /* The state-sized vectors CreateStates makes: x, and the views that cannot be x itself. */
 static PetscErrorCode RunStateVectors(RmRun run, PetscInt64 *count)
@@ -239,7 +244,7 @@ static PetscErrorCode CheckMemory(RmMemories mem, RmSynapses syn, RmModel model,
   }
   if (trial) plan.trials = trial[0], plan.bytes_per_trial = trial[1], plan.local_bytes_per_trial = trial[2];
   PetscCall(RmMemoryEstimate(comm, &plan, estimate));
-  if (plan.bit_copies == 2 && factored) { /* the table kernel's copy of the bits may be what does not fit */
+  if (plan.bit_copies == 2) { /* the table kernel's copy of the bits may be what does not fit */
     PetscBool fits, fits_one;
     PetscReal one;
     plan.bit_copies = 1;
@@ -375,11 +380,6 @@ static PetscErrorCode OutputSetUp(RmRun run)
    A view is x itself where the model allows (the state is the neurons, the readout is them) and
    nothing needs the cue after the integration (no output, callback or checkpoint): a large run then
    keeps one state-sized vector of its own. */
-static PetscBool KeepCue(RmRun run)
-{
-  return (PetscBool)(run->output[0] || run->trial_fn || run->checkpoint[0] || run->restart[0]);
-}
-
 static PetscErrorCode CreateStates(RmRun run)
 {
   PetscBool state_is_neurons, readout_is_neurons;
