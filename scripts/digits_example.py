@@ -29,7 +29,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_sweeplib import plt, read_sweep, save  # noqa: E402
+from plot_sweeplib import dodge, errorbar, plt, read_sweep, save  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -147,18 +147,19 @@ def plot_rate(csv, png, digits):
     r = float(general[0]["balance"]) if general else float("nan")
     nets = [("general", f"paper design, balance r = {r:.2f}", "paper", False), ("basic", "paper design, basic (r = q)", "paper", True),
             ("hebbian", "Hebbian baseline", "hebbian", True)]
-    # the basic design and the Hebbian network give the same rates here: distinct markers and line styles and
-    # a small vertical offset keep every curve visible
-    styles = [("o-", 0.0, 7), ("s--", 0.015, 6), ("^:", -0.015, 6)]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    # the basic design and the Hebbian network give nearly the same rates here: distinct markers and line
+    # styles, and the three networks drawn 0.006 apart in flip, keep every curve and its error bars visible
+    styles = ["o-", "s--", "^:"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     trials = int(rows[0]["trials"])
-    for (name, title, design, basic), (fmt, dy, ms) in zip(nets, styles):
+    for k, ((name, title, design, basic), fmt) in enumerate(zip(nets, styles)):
         pts = sorted((row["flip"], row["retrieval_rate"]) for row in rows if row["design"] == design and int(row["neurons"]) == n
                      and ((row["balance"] == "q") == basic))
-        ax.plot([p[0] for p in pts], [p[1] + dy for p in pts], fmt, ms=ms, mfc="none" if name == "basic" else None, label=title)
+        errorbar(ax, dodge([p[0] for p in pts], k, len(nets), 0.006), [p[1] for p in pts], trials, fmt=fmt, ms=6,
+                 mfc="none" if name == "basic" else None, label=title)
         print(f"{name}: rate vs flip " + ", ".join(f"{x:g}:{y:.2f}" for x, y in pts))
-    ax.set_xlabel("cue corruption (fraction of pixels flipped)")
-    ax.set_ylabel("retrieval rate (basic, Hebbian offset by ±0.015)")
+    ax.set_xlabel("cue corruption (fraction of pixels flipped; networks drawn 0.006 apart)")
+    ax.set_ylabel("retrieval rate, 95% Wilson bars")
     ax.set_ylim(-0.04, 1.04)
     ax.set_title(f"digits {digits}: n = {n}, q = {q:.2f}, r = {r:.2f}; {trials} cues per point", fontsize=9)
     ax.legend(fontsize=8)

@@ -4,16 +4,18 @@ the rectified tanh, a = -0.3 and a = 0.1, from a `ratemem sweep` CSV (configs/ex
 
 Usage: plot_authors.py CSV PNG [--converged CSV2]
 
-CSV: the authors' protocol (explicit Euler dt = 0.01 to t = 10): a cue counts when the final overlap with
-the cued memory and its amplitude are >= 0.9 at t = 10 (column final_rate), as the authors read their
-runs. CSV2: the same grid integrated to convergence; a cue counts when the converged state is labelled
-retrieved (retrieval_rate). Prints each curve and the mean final overlap with the cued memory."""
+CSV: the authors' protocol (explicit Euler dt = 0.01 to t = 10). CSV2: the same grid integrated to
+convergence. For each, three rows of panels: the fraction whose final state shows the cued pattern with
+overlap and amplitude >= 0.9 (final_rate, as the authors read their runs at t = 10); the classifier's
+split of those into `retrieved` (at x^mu's amplitude, within -amplitude_tolerance) and `saturated`
+(the pattern at a larger amplitude: docs/model.md §4); and the mean final overlap with the cued memory.
+Rates carry 95% Wilson intervals. Prints each curve."""
 import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_sweeplib import crossing, plt, read_sweep, save  # noqa: E402
+from plot_sweeplib import crossing, dodge, errorbar, plt, read_sweep, save  # noqa: E402
 
 
 def curves(rows, column):
@@ -26,7 +28,34 @@ def curves(rows, column):
     return out
 
 
-STYLE = {("sigmoid", -0.3): ("-", "o"), ("sigmoid", 0.1): ("-", "s"), ("rectanh", -0.3): ("--", "o"), ("rectanh", 0.1): ("--", "s")}
+STYLE = {("sigmoid", -0.3): ("-", "o", "C0"), ("sigmoid", 0.1): ("-", "s", "C1"), ("rectanh", -0.3): ("--", "o", "C2"),
+         ("rectanh", 0.1): ("--", "s", "C3")}
+# the rows of the figure: (what, column, y-label); "labels" draws two columns, retrieved (filled) and saturated (hollow)
+PANELS = (("final", "final_rate", "pattern at the end: overlap and amplitude ≥ 0.9\n(final_rate, the authors' reading)"),
+          ("labels", ("retrieval_rate", "frac_saturated"), "label: retrieved at x^μ (filled, amplitude within 0.1)\n"
+                                                           "or saturated copy (hollow, amplitude above)"),
+          ("overlap", "overlap_mean", "mean final overlap with the cued memory"))
+DODGE = 0.006  # the four settings drawn this far apart in flip, so that equal rates and their bars stay visible
+
+
+def draw(ax, rows, what, column, trials, title):
+    for k, ((act, a), pts) in enumerate(curves(rows, column if what != "labels" else column[0]).items()):
+        ls, marker, colour = STYLE[(act, a)]
+        xs = [p[0] for p in pts]
+        dx = dodge(xs, k, len(STYLE), DODGE)
+        label = f"{act} (x* = {pts[0][2]:g}), a = {a:g}"
+        if what == "overlap":
+            ax.plot(dx, [p[1] for p in pts], ls, marker=marker, color=colour, label=label)
+            print(f"[{title}] {act} a={a:g}: mean overlap " + ", ".join(f"{x:g}:{p[1]:.3f}" for x, p in zip(xs, pts)))
+            continue
+        cols = (column,) if what == "final" else column
+        for j, col in enumerate(cols):
+            ys = [p[1] for p in curves(rows, col)[(act, a)]]
+            errorbar(ax, dx, ys, trials, fmt=ls, marker=marker, color=colour, mfc=colour if j == 0 else "none",
+                     label=label if j == 0 else None)
+            c = crossing(xs, ys)
+            print(f"[{title}] {act} a={a:g}: {col} 0.5 at flip = {'none' if c is None else f'{c:.3f}'}; "
+                  + ", ".join(f"{x:g}:{y:.2f}" for x, y in zip(xs, ys)))
 
 
 def main():
@@ -35,34 +64,28 @@ def main():
     ap.add_argument("png")
     ap.add_argument("--converged", help="the same grid integrated to convergence (configs/experiments/authors_converged.yaml)")
     args = ap.parse_args()
-    runs = [("t = 10 (authors' protocol)", read_sweep(args.csv), "final_rate")]
+    runs = [("t = 10 (authors' protocol)", read_sweep(args.csv))]
     if args.converged:
-        runs.append(("to convergence (BDF, residual < 1e-6)", read_sweep(args.converged), "retrieval_rate"))
-    fig, axes = plt.subplots(2, len(runs), figsize=(5.8 * len(runs), 8), squeeze=False)
-    for col, (title, rows, rate_col) in enumerate(runs):
-        for (what, column), ax in zip((("rate", rate_col), ("overlap", "overlap_mean")), axes[:, col]):
-            for (act, a), pts in curves(rows, column).items():
-                ls, marker = STYLE[(act, a)]
-                xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-                ax.plot(xs, ys, ls, marker=marker, label=f"{act} (x* = {pts[0][2]:g}), a = {a:g}")
-                if what == "rate":
-                    c = crossing(xs, ys)
-                    print(f"[{title}] {act} a={a:g}: {rate_col} 0.5 at flip = {'none' if c is None else f'{c:.3f}'}; "
-                          + ", ".join(f"{x:g}:{y:.2f}" for x, y in zip(xs, ys)))
-                else:
-                    print(f"[{title}] {act} a={a:g}: mean overlap " + ", ".join(f"{x:g}:{y:.3f}" for x, y in zip(xs, ys)))
-            ax.set_xlabel("cue corruption (fraction of entries flipped)")
+        runs.append(("to convergence (BDF, residual < 1e-6)", read_sweep(args.converged)))
+    for title, rows in runs:
+        if "frac_saturated" not in rows[0]:
+            sys.exit(f"plot_authors.py: the CSV of '{title}' has no frac_saturated column (written by an older ratemem: rerun the sweep)")
+    fig, axes = plt.subplots(len(PANELS), len(runs), figsize=(5.8 * len(runs), 11), squeeze=False, sharex=True)
+    for col, (title, rows) in enumerate(runs):
+        trials = rows[0]["trials"]
+        for (what, column, ylabel), ax in zip(PANELS, axes[:, col]):
+            draw(ax, rows, what, column, trials, title)
             ax.set_ylim(-0.1 if what == "overlap" else -0.03, 1.03)
-            if what == "rate":
-                ax.set_title(title, fontsize=10)
-                ax.set_ylabel("fraction with final overlap and amplitude >= 0.9" if rate_col == "final_rate" else "retrieval rate (converged, overlap >= 0.9)",
-                             fontsize=8)
-            else:
-                ax.set_ylabel("mean final overlap with the cued memory", fontsize=8)
+            ax.set_ylabel(ylabel, fontsize=8)
+            ax.grid(alpha=0.3)
             ax.legend(fontsize=7)
+        axes[0][col].set_title(title, fontsize=10)
+        axes[-1][col].set_xlabel(f"cue corruption (fraction of entries flipped; settings drawn {DODGE:g} apart)")
     r0 = runs[0][1][0]
     fig.suptitle(f"authors' parameters: N = {int(r0['neurons'])}, P = {int(r0['memories'])}, q = {r0['coding']:g}, ρ = {r0['gain']:g}, "
-                 f"b = {r0['b']:g}; {int(r0['trials'])} cues per point (each memory once)", fontsize=10)
+                 f"b = {r0['b']:g}; {int(r0['trials'])} cues per point (each memory once); error bars: 95% Wilson intervals",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     save(fig, args.png)
 
 

@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_sweeplib import crossing, errorbar, plt, read_sweep, save  # noqa: E402
+from plot_sweeplib import crossing, dodge, errorbar, plt, read_sweep, save  # noqa: E402
 
 AGS = 0.138
 
@@ -39,7 +39,8 @@ def main():
     panels = [("hebbian", read_sweep(args.csv))]
     if args.paper:
         panels.append(("paper", read_sweep(args.paper)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.6), squeeze=False)
+    fig.subplots_adjust(wspace=0.3)
     result = {}
     for ax, (design, rows) in zip(axes[0], panels):
         rows = [r for r in rows if r["design"] == design]
@@ -52,9 +53,8 @@ def main():
             result[(design, n)] = a
             trials = int(rows[0]["trials"])
             label = f"n = {n}" + (f": 0.5 at α = {a:.3f}" if a is not None else "")
-            # the sizes are drawn a little apart in α (±0.0006 per size) so that their error bars do not cover each other
-            dx = (k - (len(cs) - 1) / 2) * 0.0012
-            errorbar(ax, [x + dx for x in xs], ys, trials, fmt="osD^v"[k % 5] + "-", ms=4, label=label)  # 95% Wilson interval of each rate
+            # the sizes are drawn a little apart in α (0.0012 per size) so that their error bars do not cover each other
+            errorbar(ax, dodge(xs, k, len(cs), 0.0012), ys, trials, fmt="osD^v"[k % 5] + "-", ms=4, label=label)  # 95% Wilson interval of each rate
             print(f"{design} n={n}: transition alpha = {'none' if a is None else f'{a:.4f}'} ({len(xs)} loads, {trials} trials each)")
         if design == "hebbian":
             ax.axvspan(AGS - 0.02, AGS + 0.02, color="0.9", zorder=0, label="0.138 ± 0.02")
@@ -65,10 +65,10 @@ def main():
             for n in sorted({int(r["neurons"]) for r in rows}):
                 ax.axvline(1.0 / (10 * math.log(n)), color="0.5", ls=":", lw=1)
             ax.plot([], [], color="0.5", ls=":", label="authors' load 1/(10 ln N)")
-            ax.set_title("paper design (q = %g, sigmoid ρ = %g, a = %g, b = %g), %d cues per load" % (rows[0]["coding"], rows[0]["gain"], rows[0]["a"], rows[0]["b"],
+            ax.set_title("paper design (q = %g, sigmoid ρ = %g, a = %g, b = %g)\n%d cues per load" % (rows[0]["coding"], rows[0]["gain"], rows[0]["a"], rows[0]["b"],
                          int(rows[0]["trials"])), fontsize=10)
         ax.axhline(0.5, color="0.6", lw=0.8)
-        ax.set_xlabel("load α = P/n (sizes offset by ±0.0006–0.0012 for legibility)")
+        ax.set_xlabel("load α = P/n (sizes drawn 0.0012 apart for legibility)")
         ax.set_ylabel("fraction retrieved (final overlap ≥ 0.9), 95% Wilson bars" if args.column == "final_rate" else args.column)
         ax.set_ylim(-0.03, 1.03)
         ax.legend(fontsize=8)

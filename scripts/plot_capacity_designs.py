@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from plot_sweeplib import crossing, errorbar, plt, read_sweep, save  # noqa: E402
+from plot_sweeplib import crossing, dodge, errorbar, plt, read_sweep, save  # noqa: E402
 
 DESIGNS = [("projection", "projection design"), ("paper", "paper design (basic, r = q)"), ("hebbian", "Hebbian baseline")]
 
@@ -41,14 +41,13 @@ def main():
             xs, ys, trials = [p[0] for p in pts], [p[1] for p in pts], pts[0][2]
             a = crossing(xs, ys)
             cross[(design, n)] = (a, max(xs))
-            dx = (k - (len(ns) - 1) / 2) * 0.004  # sizes drawn apart so their error bars stay visible
             lab = f"n = {n}: " + (f"< 0.5 from α = {a:.3f}" if a is not None else f"≥ 0.5 up to {max(xs):g}")
-            errorbar(ax, [x + dx for x in xs], ys, trials, fmt="osD^v"[k % 5] + "-", ms=4, label=lab)
+            errorbar(ax, dodge(xs, k, len(ns), 0.004), ys, trials, fmt="osD^v"[k % 5] + "-", ms=4, label=lab)
             print(f"{design} n={n}: " + (f"falls below 0.5 at alpha = {a:.4f}" if a is not None else f"no crossing (>= 0.5 up to alpha = {max(xs):g})")
                   + f" ({len(xs)} loads, {trials} trials each)")
         ax.axhline(0.5, color="0.6", lw=0.8)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("load α = P/n (sizes offset by ±0.004)")
+        ax.set_xlabel("load α = P/n (sizes drawn 0.004 apart)")
         ax.set_ylim(-0.03, 1.03)
         ax.legend(fontsize=8)
     axes[0][0].set_ylabel(f"{args.column} (95% Wilson bars)")

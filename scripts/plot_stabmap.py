@@ -5,11 +5,12 @@ Usage: plot_stabmap.py PHASE_CSV SWEEP_CSV PNG [--summary JSON]
 
 PHASE_CSV is `ratemem stability -phase_csv` (largest spectral abscissa over all memories and the §6
 sufficient conditions per (gain, threshold)); SWEEP_CSV is `ratemem sweep` over gain x threshold in the
-same setting (retrieval rate from corrupted cues). The map colours each sweep point by its retrieval
-rate and draws the boundary where the computed abscissa changes sign (solid), the region where the
+same setting (retrieval rate from corrupted cues). The left map colours each sweep point by the fraction
+of cues retrieved at the designed equilibrium x^mu, the right one by the fraction that ends at a
+saturated copy of the memory (docs/model.md §4); both draw the boundary where the computed abscissa changes sign (solid), the region where the
 sufficient condition for stability holds (dashed outline) and the one where a sufficient condition
 for instability holds (dotted). Points of both grids are matched by (gain, threshold) to a relative 1e-6, and the
-printed counts compare retrieval (rate >= 0.5) with numerical stability (abscissa < 0) and with the
+printed counts compare retrieval (rate >= 0.5), and saturation (fraction >= 0.5), with numerical stability (abscissa < 0) and with the
 stability condition at the matched points."""
 import argparse
 import csv
@@ -68,11 +69,14 @@ def main():
     absc, stab, inst = field("max_abscissa"), field("stability_holds"), field("instability_holds")
     sg = sorted({r["gain"] for r in sweep})
     st = sorted({r["threshold"] for r in sweep})
-    rate = np.full((len(sg), len(st)), np.nan)
-    for r in sweep:
-        rate[sg.index(r["gain"]), st.index(r["threshold"])] = r["retrieval_rate"]
+    if "frac_saturated" not in sweep[0]:
+        sys.exit(f"plot_stabmap.py: {args.sweep_csv} has no frac_saturated column (written by an older ratemem: rerun the sweep)")
 
-    fig, ax = plt.subplots(figsize=(7.2, 5.6))
+    def sweep_field(name):
+        z = np.full((len(sg), len(st)), np.nan)
+        for r in sweep:
+            z[sg.index(r["gain"]), st.index(r["threshold"])] = r[name]
+        return z
 
     def edges(v):
         v = np.asarray(v)
@@ -81,29 +85,38 @@ def main():
         mid = (v[1:] + v[:-1]) / 2
         return np.concatenate([[2 * v[0] - mid[0]], mid, [2 * v[-1] - mid[-1]]])
 
-    mesh = ax.pcolormesh(edges(st), edges(sg), rate, cmap="Greens", vmin=0, vmax=1, shading="flat")
-    fig.colorbar(mesh, ax=ax, label="retrieval rate (cues with %g flipped)" % sweep[0]["flip"])
+    # two panels: cues retrieved at the designed equilibrium x^mu, and cues that end at a saturated copy of
+    # the memory (the pattern at a larger amplitude, docs/model.md §4), each with the same three boundaries
+    fig, axes = plt.subplots(1, 2, figsize=(13.5, 5.6), sharey=True)
     T, G = np.meshgrid(thrs, gains)
-    if np.nanmin(absc) < 0 < np.nanmax(absc):
-        ax.contour(T, G, absc, levels=[0], colors="k", linewidths=1.8)
-    if np.nanmax(stab) > 0 and np.nanmin(stab) < 1:
-        ax.contour(T, G, stab, levels=[0.5], colors="b", linestyles="--", linewidths=1.4)
-    if np.nanmax(inst) > 0 and np.nanmin(inst) < 1:
-        ax.contour(T, G, inst, levels=[0.5], colors="r", linestyles=":", linewidths=1.6)
-    ax.plot([], [], "k-", label="spectral abscissa = 0 (SLEPc): stable to the upper left")
-    ax.plot([], [], "b--", label="§6 stability condition η·max(α′,γ) = 1")
-    ax.plot([], [], "r:", label="§6 instability condition boundary")
-    ax.plot([0.2, 0.8], [4.8, 4.8], "kx", ms=8, label="authors' marked points (x* = 0.2, 0.8; ρ = 4.8)")
-    ax.set_xlabel("threshold x*")
-    ax.set_ylabel("gain ρ")
+    flip = sweep[0]["flip"]
+    for ax, (name, cmap, what) in zip(axes, (("retrieval_rate", "Greens", "retrieved at x^μ"),
+                                             ("frac_saturated", "Oranges", "saturated copy"))):
+        mesh = ax.pcolormesh(edges(st), edges(sg), sweep_field(name), cmap=cmap, vmin=0, vmax=1, shading="flat")
+        fig.colorbar(mesh, ax=ax, label=f"fraction of cues ({flip:g} flipped) labelled {what}")
+        if np.nanmin(absc) < 0 < np.nanmax(absc):
+            ax.contour(T, G, absc, levels=[0], colors="k", linewidths=1.8)
+        if np.nanmax(stab) > 0 and np.nanmin(stab) < 1:
+            ax.contour(T, G, stab, levels=[0.5], colors="b", linestyles="--", linewidths=1.4)
+        if np.nanmax(inst) > 0 and np.nanmin(inst) < 1:
+            ax.contour(T, G, inst, levels=[0.5], colors="r", linestyles=":", linewidths=1.6)
+        ax.plot([], [], "k-", label="spectral abscissa = 0 (SLEPc): stable to the upper left")
+        ax.plot([], [], "b--", label="§6 stability condition η·max(α′,γ) = 1")
+        ax.plot([], [], "r:", label="§6 instability condition boundary")
+        ax.plot([0.2, 0.8], [4.8, 4.8], "kx", ms=8, label="authors' marked points (x* = 0.2, 0.8; ρ = 4.8)")
+        ax.set_xlabel("threshold x*")
+        ax.set_title(what, fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel("gain ρ")
     r0 = sweep[0]
-    ax.set_title(f"rectified tanh, N = {int(r0['neurons'])}, P = {int(r0['memories'])} deterministic, a = {r0['a']:g}, b = {r0['b']:g}", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle(f"rectified tanh, N = {int(r0['neurons'])}, P = {int(r0['memories'])} deterministic, a = {r0['a']:g}, b = {r0['b']:g}, "
+                 f"{int(r0['trials'])} cues per point", fontsize=10)
     save(fig, args.png)
 
     # counts at the points present in both grids
     c = {"matched": 0, "stable": 0, "retrieved": 0, "retrieved_and_stable": 0, "retrieved_and_unstable": 0, "stable_not_retrieved": 0,
-         "condition_holds": 0, "condition_holds_and_retrieved": 0, "instability_holds": 0, "instability_holds_and_retrieved": 0}
+         "condition_holds": 0, "condition_holds_and_retrieved": 0, "instability_holds": 0, "instability_holds_and_retrieved": 0,
+         "saturated": 0, "saturated_and_stable": 0, "saturated_and_unstable": 0, "instability_holds_and_saturated": 0}
     for r in sweep:
         p = find(r["gain"], r["threshold"])
         if not p or p["valid"] != "1":
@@ -120,6 +133,11 @@ def main():
         c["condition_holds_and_retrieved"] += p["stability_holds"] == "1" and ok
         c["instability_holds"] += p["instability_holds"] == "1"
         c["instability_holds_and_retrieved"] += p["instability_holds"] == "1" and ok
+        sat = r["frac_saturated"] >= 0.5
+        c["saturated"] += sat
+        c["saturated_and_stable"] += sat and stable
+        c["saturated_and_unstable"] += sat and not stable
+        c["instability_holds_and_saturated"] += p["instability_holds"] == "1" and sat
     print(json.dumps(c))
     if args.summary:
         tmp = args.summary + ".partial"

@@ -64,3 +64,10 @@ def errorbar(ax, xs, rates, trials, fmt="o-", **kw):
     lo_hi = [wilson(r, trials) for r in rates]
     yerr = [[max(0.0, r - lo) for r, (lo, _) in zip(rates, lo_hi)], [max(0.0, hi - r) for r, (_, hi) in zip(rates, lo_hi)]]
     return ax.errorbar(xs, rates, yerr=yerr, fmt=fmt, capsize=2, elinewidth=0.8, **kw)
+
+
+def dodge(xs, k, count, step, log=False):
+    """xs of series k of count, shifted sideways so that series with equal values stay visible: by
+    (k - (count - 1)/2) * step, added on a linear axis or as a factor 10**offset on a log axis."""
+    off = (k - (count - 1) / 2) * step
+    return [x * 10 ** off for x in xs] if log else [x + off for x in xs]
