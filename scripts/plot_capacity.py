@@ -27,6 +27,20 @@ def curves(rows, column):
     return {n: sorted(v) for n, v in sorted(by_n.items())}
 
 
+def print_table(design, rows):
+    """Markdown table of one design: final_rate (retrieval_rate) and mean overlap m, per load and size."""
+    ns = sorted({int(r["neurons"]) for r in rows})
+    print(f"{design}:")
+    print("| α = P/n | " + " | ".join(f"n = {n}" for n in ns) + " |")
+    print("|---|" + "---|" * len(ns))
+    for a in sorted({r["load"] for r in rows}):
+        cells = []
+        for n in ns:
+            r = [r for r in rows if int(r["neurons"]) == n and r["load"] == a]
+            cells.append(f"{r[0]['final_rate']:.2f} ({r[0]['retrieval_rate']:.2f}), m = {r[0]['overlap_mean']:.3f}" if r else "—")
+        print(f"| {a:g} | " + " | ".join(cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("csv")
@@ -34,7 +48,7 @@ def main():
     ap.add_argument("--paper", help="sweep CSV of the paper's design (second panel)")
     ap.add_argument("--column", default="final_rate")
     ap.add_argument("--expect", help="LO,HI: the Hebbian transition at the largest n must lie in this range")
-    ap.add_argument("--table", action="store_true", help="also print a Markdown table of the Hebbian CSV: final_rate (retrieval_rate), mean overlap")
+    ap.add_argument("--table", action="store_true", help="also print a Markdown table per design: final_rate (retrieval_rate), mean overlap")
     args = ap.parse_args()
     panels = [("hebbian", read_sweep(args.csv))]
     if args.paper:
@@ -74,16 +88,8 @@ def main():
         ax.legend(fontsize=8)
     save(fig, args.png)
     if args.table:
-        rows = [r for r in panels[0][1] if r["design"] == "hebbian"]
-        ns = sorted({int(r["neurons"]) for r in rows})
-        print("| α = P/n | " + " | ".join(f"n = {n}" for n in ns) + " |")
-        print("|---|" + "---|" * len(ns))
-        for a in sorted({r["load"] for r in rows}):
-            cells = []
-            for n in ns:
-                r = [r for r in rows if int(r["neurons"]) == n and r["load"] == a]
-                cells.append(f"{r[0]['final_rate']:.2f} ({r[0]['retrieval_rate']:.2f}), m = {r[0]['overlap_mean']:.3f}" if r else "—")
-            print(f"| {a:g} | " + " | ".join(cells) + " |")
+        for design, panel_rows in panels:
+            print_table(design, [r for r in panel_rows if r["design"] == design])
     if args.expect:
         lo, hi = (float(v) for v in args.expect.split(","))
         nmax = max(n for (d, n) in result if d == "hebbian")
