@@ -37,7 +37,8 @@ the load of a shared machine:
   c      calibration: the base run's measured time per RHS over the model's (so the base point has no
          error by construction and the other points test the scaling terms); --no-calibrate: c = 1;
   s(N)   CPU sharing, with --shared-cores C (emulated nodes that share C physical cores):
-         max(1, N R / C) / max(1, R_base / C); 1 without it (every node has its own cores);
+         ceil(N R / C) / ceil(R_base / C), at least 1: the ranks synchronise many times per RHS, so a
+         superstep waits for the last of ceil(N R / C) rounds of ranks; 1 without it (own cores per node);
   n_N    the run's n (strong: n_1; weak: N n_1, grid2d rounded to a square);
   M(N)   bytes one node moves through memory for one product (the formulas of ratemem bench, per node):
            dense        8 n^2/N + 8 n R + 8 n/N        (its rows of W; x gathered on every rank; y)
@@ -323,12 +324,22 @@ def syncs(c, N):
     return (c["w"] if c["storage"] != "lowrank" else 0.0) + c["rho"]
 
 
+def cpu_share(ranks, base_ranks, cores):
+    """How much longer a rank's compute takes when `ranks` ranks share `cores` cores, against the
+    base run. The ranks synchronise 7-14 times per RHS evaluation, and the work between two
+    synchronisations (well under a millisecond) is shorter than the scheduler's time slice, so a
+    superstep ends only when the last rank has done its share: with 3 ranks on 2 cores two run and
+    the third runs after them, 2 rounds of one rank's work (ceil(ranks / cores)), not the 1.5 that a
+    fair share of the CPU time would give. 1 without --shared-cores."""
+    if not cores:
+        return 1.0
+    return max(1, math.ceil(ranks / cores)) / max(1, math.ceil(base_ranks / cores))
+
+
 def predict(c, N, R, n, alpha, beta, B, cores, delay=0.0):
     t_prod = c["w"] * mem_bytes(c, n, N, R) / (c["f_s"] * B)
     t_vec = c["V"] * (n / N) / c["n1"] / B
-    share = 1.0
-    if cores:
-        share = max(1.0, N * R / cores) / max(1.0, c["R1"] / cores)
+    share = cpu_share(N * R, c["R1"], cores)
     t_comp = c["c"] * share * (t_prod + t_vec)
     t_pc = c["w"] * comm_time(c, n, N, alpha, beta)
     t_red = c["rho"] * allreduce(N, alpha, beta)
