@@ -39,7 +39,9 @@ DODGE = 0.006  # the four settings drawn this far apart in flip, so that equal r
 
 
 def draw(ax, rows, what, column, trials, title):
-    for k, ((act, a), pts) in enumerate(curves(rows, column if what != "labels" else column[0]).items()):
+    cols = (column,) if what != "labels" else column
+    by_col = {col: curves(rows, col) for col in cols}
+    for k, ((act, a), pts) in enumerate(by_col[cols[0]].items()):
         ls, marker, colour = STYLE[(act, a)]
         xs = [p[0] for p in pts]
         dx = dodge(xs, k, len(STYLE), DODGE)
@@ -48,9 +50,8 @@ def draw(ax, rows, what, column, trials, title):
             ax.plot(dx, [p[1] for p in pts], ls, marker=marker, color=colour, label=label)
             print(f"[{title}] {act} a={a:g}: mean overlap " + ", ".join(f"{x:g}:{p[1]:.3f}" for x, p in zip(xs, pts)))
             continue
-        cols = (column,) if what == "final" else column
         for j, col in enumerate(cols):
-            ys = [p[1] for p in curves(rows, col)[(act, a)]]
+            ys = [p[1] for p in by_col[col][(act, a)]]
             errorbar(ax, dx, ys, trials, fmt=ls, marker=marker, color=colour, mfc=colour if j == 0 else "none",
                      label=label if j == 0 else None)
             c = crossing(xs, ys)
